@@ -1,0 +1,64 @@
+import { BatchExplainError, EXIT } from '../src/errors.js';
+
+/**
+ * Runs a command's body with what every command needs: an AbortSignal fired by SIGINT/SIGTERM,
+ * a quiet exit on a closed stdout (`| head`), and errors printed as one line with an exit code.
+ */
+export async function runCommand(body: (signal: AbortSignal) => Promise<number>): Promise<void> {
+  const controller = new AbortController();
+  let signalName: NodeJS.Signals | null = null;
+  let stdoutClosed = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (signalName) process.exit(name === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM); // second signal: leave now
+    signalName = name;
+    process.stderr.write(`\nbatch-explain: ${name} received, stopping (send it again to quit at once)\n`);
+    controller.abort(new BatchExplainError('E_INPUT', `stopped by ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      // The reader went away (`| head`): a normal ending, not a failure.
+      stdoutClosed = true;
+      controller.abort(err);
+      return;
+    }
+    controller.abort(err);
+  });
+
+  let code: number;
+  try {
+    code = await body(controller.signal);
+  } catch (err) {
+    code = stdoutClosed || isEpipe(err) ? EXIT.OK : report(err);
+  }
+  if (signalName) code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = code;
+}
+
+function isEpipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'EPIPE' || (err as { cause?: NodeJS.ErrnoException })?.cause?.code === 'EPIPE';
+}
+
+function report(err: unknown): number {
+  if (err instanceof BatchExplainError) {
+    process.stderr.write(`batch-explain: ${err.message}\n`);
+    return err.code === 'E_OPTION' ? EXIT.USAGE : EXIT.FAILURE;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.name === 'AbortError') {
+    process.stderr.write('batch-explain: stopped\n');
+    return EXIT.FAILURE;
+  }
+  if (e?.code && e.syscall) {
+    // An operating-system error (disk full, permission, missing folder): its own message says it.
+    process.stderr.write(`batch-explain: ${e.message}\n`);
+    return EXIT.FAILURE;
+  }
+  process.stderr.write(`batch-explain: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.BATCH_EXPLAIN_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write('(set BATCH_EXPLAIN_DEBUG=1 to see where)\n');
+  return EXIT.FAILURE;
+}

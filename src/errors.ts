@@ -1,0 +1,45 @@
+/** Errors that void a run. Row-level problems are rejects (see `Reject`), never these. */
+
+export const EXIT = {
+  OK: 0,
+  /** A run failed: I/O error, a fatal input problem, an internal check. */
+  FAILURE: 1,
+  /** Bad flags or options. */
+  USAGE: 2,
+  /** `--strict` and at least one row was rejected. */
+  REJECTS: 3,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+export type ErrorCode =
+  | 'E_OPTION'
+  | 'E_INPUT'
+  | 'E_OUTPUT'
+  | 'E_LINE_TOO_LONG'
+  | 'E_COUNTS';
+
+/** An error with a stable code; its message is written for the user, not for a stack trace. */
+export class BatchExplainError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BatchExplainError';
+    this.code = code;
+  }
+}
+
+/** A bad option value: thrown synchronously by stage factories, quoting the value. */
+export function optionError(name: string, value: unknown, expected: string): BatchExplainError {
+  return new BatchExplainError('E_OPTION', `option ${name}: expected ${expected}, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,159 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { BatchExplainError } from '../errors.js';
+import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import { composeStages } from '../core/compose.js';
+import type { RequestLineOptions } from '../core/request-line.js';
+import { readJsonl } from '../stages/read-jsonl.js';
+import { validateRow } from '../stages/validate-row.js';
+import { resolveImage } from '../stages/resolve-image.js';
+import { encodeImage } from '../stages/encode-image.js';
+import { applyPrompt } from '../stages/apply-prompt.js';
+import { toRequestLine } from '../stages/to-request-line.js';
+import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
+import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
+import type { ShardRecord } from '../types.js';
+
+export interface BuildOptions extends RequestLineOptions {
+  /** Dataset file, or `-` for stdin. */
+  dataset: string;
+  /** An open stream to read instead of the file (the name stays `dataset`). */
+  datasetStream?: NodeJS.ReadableStream;
+  /** Prompt template text (`{}` = label). */
+  template: string;
+  /** Where the template came from, for messages. */
+  templateSource?: string;
+  textPrefix?: string;
+  /** Folder for shard files. Exactly one of `outDir` and `output`. */
+  outDir?: string;
+  /** Stream for request lines (stdout). */
+  output?: NodeJS.WritableStream;
+  /** Rejects file. Default `<outDir>/rejects.jsonl`, or `rejects.jsonl` in the working directory with `output`. */
+  rejectsPath?: string;
+  /** Folder relative `img_path`s resolve against. Default: the dataset's folder, or the working directory for stdin. */
+  imageRoot?: string;
+  maxBytes?: number;
+  maxRequests?: number;
+  maxImageBytes?: number;
+  /** Images read at once. */
+  concurrency?: number;
+  /** Replace shard files left in `outDir` by an earlier build. Without it, they stop the build. */
+  overwrite?: boolean;
+  fsync?: boolean;
+  signal?: AbortSignal;
+  /** Called as each shard is finished. */
+  onShard?: (shard: ShardRecord) => void;
+}
+
+export interface BuildSummary {
+  /** Non-blank lines read: each is a request or a reject. */
+  rows: number;
+  blankLines: number;
+  requests: number;
+  bytes: number;
+  shards: ShardRecord[];
+  rejects: RejectCounts;
+  rejectsPath: string;
+}
+
+const SHARD_FILE = /^batch_\d+\.jsonl$/;
+
+/**
+ * dataset → shard files (or request lines on a stream) and a rejects file. Wires readJsonl →
+ * validateRow → resolveImage → encodeImage → applyPrompt → toRequestLine → byteBudgetBatcher.
+ * Every non-blank line ends as a request or a reject; the summary's counts are checked to add up.
+ */
+export async function build(options: BuildOptions): Promise<BuildSummary> {
+  const { dataset, outDir, output } = options;
+  const name = dataset === '-' ? '-' : dataset;
+  const imageRoot = options.imageRoot ?? (dataset === '-' ? process.cwd() : path.dirname(path.resolve(dataset)));
+  const rejectsPath = options.rejectsPath ?? path.join(outDir ?? '.', 'rejects.jsonl');
+  if (outDir !== undefined) await prepareOutDir(outDir, options.overwrite ?? false);
+
+  const rejects = rejectsSink({ path: rejectsPath });
+  const onReject = rejects.onReject;
+  const shards: ShardRecord[] = [];
+  const source = readJsonl({
+    ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }),
+    name,
+    onReject,
+  });
+  try {
+    const toRequests = composeStages(
+      validateRow({ onReject, file: name }),
+      resolveImage({ onReject, file: name, imageRoot }),
+      encodeImage({
+        onReject,
+        file: name,
+        ...(options.maxImageBytes === undefined ? {} : { maxImageBytes: options.maxImageBytes }),
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      }),
+      applyPrompt({
+        template: options.template,
+        ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
+        ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
+      }),
+      toRequestLine(options),
+    );
+    await pipeline(
+      source,
+      toRequests,
+      byteBudgetBatcher({
+        onReject,
+        file: name,
+        ...(outDir === undefined ? { output: output! } : { outDir }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+        ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+        ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+      }),
+      async function collect(records: AsyncIterable<ShardRecord>) {
+        for await (const shard of records) {
+          shards.push(shard);
+          options.onShard?.(shard);
+        }
+      },
+      ...(options.signal ? [{ signal: options.signal }] : []),
+    );
+    await rejects.close();
+  } catch (err) {
+    await rejects.discard();
+    throw err;
+  }
+
+  const stats = source.stats;
+  const requests = shards.reduce((n, s) => n + s.rows, 0);
+  const summary: BuildSummary = {
+    rows: stats.records + stats.rejected,
+    blankLines: stats.blank,
+    requests,
+    bytes: shards.reduce((n, s) => n + s.bytes, 0),
+    shards,
+    rejects: rejects.counts,
+    rejectsPath,
+  };
+  if (summary.rows !== summary.requests + summary.rejects.total) {
+    throw new BatchExplainError('E_COUNTS', `internal: ${summary.rows} rows read but ${summary.requests} requests + ${summary.rejects.total} rejects`);
+  }
+  return summary;
+}
+
+/** Removes `.partial` leftovers of a crashed run; refuses to mix with shards of an earlier build unless told to replace them. */
+async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(outDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const partials = names.filter((n) => n.endsWith(PARTIAL_SUFFIX));
+  const old = names.filter((n) => SHARD_FILE.test(n));
+  if (old.length > 0 && !overwrite) {
+    throw new BatchExplainError(
+      'E_OUTPUT',
+      `${outDir} already holds ${old.length} shard file(s) (${old[0]}${old.length > 1 ? ', …' : ''}) from an earlier build; pass --overwrite to replace them or choose another --out-dir`,
+    );
+  }
+  await Promise.all([...partials, ...(overwrite ? old : [])].map((n) => rm(path.join(outDir, n), { force: true })));
+}

@@ -1,0 +1,143 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { optionError } from '../errors.js';
+import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/line-writer.js';
+import { positiveInteger } from '../core/options.js';
+import { openShardFile, streamShard, type ShardTarget } from '../core/shard-file.js';
+import type { OnReject, RequestLine, ShardRecord, Stage } from '../types.js';
+
+/** 180,000,000 bytes: the providers' 200 MB input-file limit, minus headroom for their own accounting. */
+export const DEFAULT_SHARD_BYTES = 180_000_000;
+/** OpenAI's 50,000 requests per batch (Azure allows 100,000: the CLI picks by provider). */
+export const DEFAULT_SHARD_REQUESTS = 50_000;
+
+export interface ByteBudgetBatcherOptions {
+  onReject: OnReject;
+  /** Dataset name for rejects. */
+  file?: string;
+  /** Folder for shard files. Exactly one of `outDir` and `output`. */
+  outDir?: string;
+  /** A stream that receives every line (stdout); shards are then only counted. */
+  output?: NodeJS.WritableStream;
+  /** Byte budget per shard, every byte counted, newlines included. Default {@link DEFAULT_SHARD_BYTES}. */
+  maxBytes?: number;
+  /** Requests per shard. Default {@link DEFAULT_SHARD_REQUESTS}. */
+  maxRequests?: number;
+  /** Shard file name before its number. Default `batch_`. */
+  prefix?: string;
+  /** Number of the first shard. Default 1. */
+  firstIndex?: number;
+  /** fsync each shard file and its folder before renaming. Default true. */
+  fsync?: boolean;
+  /** Write buffer, two of which are used. Default 1 MiB. */
+  chunkBytes?: number;
+}
+
+const DEFAULTS = {
+  maxBytes: DEFAULT_SHARD_BYTES,
+  maxRequests: DEFAULT_SHARD_REQUESTS,
+  prefix: 'batch_',
+  firstIndex: 1,
+  fsync: true,
+  chunkBytes: DEFAULT_CHUNK_BYTES,
+};
+
+/** `batch_00001.jsonl`: five digits keep `ls` order equal to shard order up to 99,999 shards. */
+export function shardFileName(prefix: string, index: number): string {
+  return `${prefix}${String(index).padStart(5, '0')}.jsonl`;
+}
+
+/**
+ * Stage: request lines → {@link ShardRecord}s. Streams lines into `batch_00001.jsonl`, … and
+ * starts a new shard before one would pass `maxBytes` or `maxRequests`. A shard is written under
+ * a temporary name, fsynced and renamed, then its record is emitted.
+ *
+ * Rejects: a line larger than `maxBytes` on its own (`E_REQUEST_TOO_LARGE`), and a `custom_id`
+ * already in the current shard (`E_DUPLICATE_ID`; the Batch API fails the whole batch on one).
+ *
+ * Memory: two write chunks (`chunkBytes` each) and the current shard's ids (≤ `maxRequests`).
+ * On error or early stop, the unfinished shard file is removed.
+ */
+export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<RequestLine, ShardRecord> {
+  if (typeof options?.onReject !== 'function') throw optionError('onReject', options?.onReject, 'a function');
+  const o = { ...DEFAULTS, ...options };
+  if ((o.outDir === undefined) === (o.output === undefined)) {
+    throw optionError('outDir/output', { outDir: o.outDir, output: o.output ? '<stream>' : undefined }, 'exactly one of outDir and output');
+  }
+  positiveInteger('maxBytes', o.maxBytes);
+  positiveInteger('maxRequests', o.maxRequests);
+  positiveInteger('firstIndex', o.firstIndex);
+  positiveInteger('chunkBytes', o.chunkBytes);
+  if (typeof o.prefix !== 'string' || /[/\\]/.test(o.prefix)) throw optionError('prefix', o.prefix, 'a file name prefix without slashes');
+  const base = o.file === undefined ? {} : { file: o.file };
+
+  return async function* byteBudgetBatcherStage(source) {
+    if (o.outDir !== undefined) await mkdir(o.outDir, { recursive: true });
+    const writer = new LineWriter(o.chunkBytes);
+    let index = o.firstIndex - 1;
+    let target: ShardTarget | null = null;
+    let rows = 0;
+    let bytes = 0;
+    let firstLine = 0;
+    let lastLine = 0;
+    const ids = new Set<string>();
+
+    const openNext = async (): Promise<ShardTarget> => {
+      index++;
+      const next = o.outDir === undefined ? streamShard(o.output!) : await openShardFile(path.join(o.outDir, shardFileName(o.prefix, index)), o);
+      writer.start(next.sink);
+      rows = 0;
+      bytes = 0;
+      ids.clear();
+      return next;
+    };
+    const close = async (shard: ShardTarget): Promise<ShardRecord> => {
+      try {
+        const { bytes: written, sha256 } = await writer.finish();
+        if (written !== bytes) throw new Error(`internal: shard ${shard.path} has ${written} bytes, counted ${bytes}`);
+        await shard.commit();
+        return { path: shard.path, index, rows, bytes, sha256, first_line: firstLine, last_line: lastLine };
+      } catch (err) {
+        await shard.discard();
+        throw err;
+      }
+    };
+
+    try {
+      for await (const request of source) {
+        const reject = (code: 'E_REQUEST_TOO_LARGE' | 'E_DUPLICATE_ID', message: string) =>
+          o.onReject({ ...base, line: request.line, id: request.customId, stage: 'byteBudgetBatcher', code, message });
+        if (request.byteLength > o.maxBytes) {
+          await reject('E_REQUEST_TOO_LARGE', `request line is ${request.byteLength} bytes, over the shard budget of ${o.maxBytes} bytes`);
+          continue;
+        }
+        if (target && (bytes + request.byteLength > o.maxBytes || rows >= o.maxRequests)) {
+          const done = target;
+          target = null;
+          yield await close(done);
+        }
+        if (target && ids.has(request.customId)) {
+          await reject('E_DUPLICATE_ID', `id ${JSON.stringify(request.customId)} is already in shard ${index} (the Batch API refuses a file with a repeated custom_id)`);
+          continue;
+        }
+        target ??= await openNext();
+        if (rows === 0) firstLine = request.line;
+        await writer.writeLine(request.segments);
+        ids.add(request.customId);
+        rows++;
+        bytes += request.byteLength;
+        lastLine = request.line;
+      }
+      if (target) {
+        const done = target;
+        target = null;
+        yield await close(done);
+      }
+    } finally {
+      if (target) {
+        await writer.abandon();
+        await target.discard();
+      }
+    }
+  };
+}

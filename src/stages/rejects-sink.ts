@@ -1,0 +1,84 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { optionError } from '../errors.js';
+import { PARTIAL_SUFFIX, syncDirectory } from '../core/shard-file.js';
+import path from 'node:path';
+import type { Reject, RejectCode } from '../types.js';
+
+export interface RejectsSinkOptions {
+  /** File to write (`rejects.jsonl`); written under a temporary name and renamed by `close()`. Exactly one of `path` and `stream`. */
+  path?: string;
+  /** Or a stream to write lines to. */
+  stream?: NodeJS.WritableStream;
+}
+
+export interface RejectCounts {
+  total: number;
+  byCode: Partial<Record<RejectCode, number>>;
+  /** The first few rejects, for a summary that names file, line and reason. */
+  first: Reject[];
+}
+
+/** Rejects kept in `counts.first`. */
+const FIRST_REJECTS_KEPT = 5;
+
+export interface RejectsSink {
+  /** Pass as every stage's `onReject`: writes one line and waits while the file is busy. */
+  onReject: (reject: Reject) => Promise<void>;
+  readonly counts: RejectCounts;
+  /** Flushes and, for a file, fsyncs and renames it to its final name. */
+  close(): Promise<void>;
+  /** Stops and removes the unfinished file. */
+  discard(): Promise<void>;
+}
+
+/**
+ * The rejects file: one JSON line per refused row, `{line, id, stage, code, message, file}`,
+ * in the order rows were refused, and counts by code for the summary.
+ */
+export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
+  if ((options?.path === undefined) === (options?.stream === undefined)) {
+    throw optionError('path/stream', options, 'exactly one of path and stream');
+  }
+  const partial = options.path === undefined ? undefined : options.path + PARTIAL_SUFFIX;
+  const out = options.stream ?? createWriteStream(partial!, { flush: true });
+  const counts: RejectCounts = { total: 0, byCode: {}, first: [] };
+  let failure: Error | null = null;
+  (out as NodeJS.EventEmitter).on('error', (err: Error) => (failure ??= err));
+
+  return {
+    counts,
+    async onReject(reject) {
+      if (failure) throw failure;
+      counts.total++;
+      counts.byCode[reject.code] = (counts.byCode[reject.code] ?? 0) + 1;
+      if (counts.first.length < FIRST_REJECTS_KEPT) counts.first.push(reject);
+      const line = JSON.stringify({
+        line: reject.line,
+        id: reject.id ?? null,
+        stage: reject.stage,
+        code: reject.code,
+        message: reject.message,
+        ...(reject.file === undefined ? {} : { file: reject.file }),
+      });
+      if (!out.write(`${line}\n`)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      if (failure) throw failure;
+    },
+    async close() {
+      if (partial === undefined) return;
+      const file = out as import('node:fs').WriteStream;
+      await new Promise<void>((resolve, reject) => {
+        if (failure) return reject(failure);
+        file.end(() => (failure ? reject(failure) : resolve()));
+      });
+      await rename(partial, options.path!);
+      await syncDirectory(path.dirname(options.path!));
+    },
+    async discard() {
+      if (partial === undefined) return;
+      (out as import('node:fs').WriteStream).destroy();
+      await rm(partial, { force: true });
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { resolveImage } from '../../src/stages/resolve-image.js';
+import { collect } from '../helpers/streams.js';
+import type { DatasetRow } from '../../src/types.js';
+
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const row = (line: number, imgPath: string): DatasetRow => ({ line, id: `r${line}`, imgPath, label: 'propaganda' });
+
+describe('resolveImage', () => {
+  it('resolves relative paths against imageRoot, keeps absolute ones, keeps order', async () => {
+    const rows = [row(1, 'images/face.png'), row(2, path.join(fixtures, 'images/banner.jpg')), row(3, './images/../images/chart.gif')];
+    const out = await collect((onReject) => resolveImage({ onReject, imageRoot: fixtures, concurrency: 2 }), rows);
+    expect(out.rejects).toEqual([]);
+    expect(out.rows.map((r) => r.imageFile)).toEqual([
+      path.join(fixtures, 'images/face.png'),
+      path.join(fixtures, 'images/banner.jpg'),
+      path.join(fixtures, 'images/chart.gif'),
+    ]);
+    expect(out.rows[0]).toMatchObject({ id: 'r1', label: 'propaganda' });
+  });
+
+  it('rejects a missing file, a folder, a path through a file, and a URL', async () => {
+    const rows = [row(1, 'images/nope.jpg'), row(2, 'images'), row(3, 'images/face.png/x.jpg'), row(4, 'https://example.com/a.jpg'), row(5, 'images/face.png')];
+    const out = await collect((onReject) => resolveImage({ onReject, imageRoot: fixtures, file: 'd.jsonl' }), rows);
+    expect(out.rows.map((r) => r.line)).toEqual([5]);
+    expect(out.rejects.map((r) => [r.line, r.code])).toEqual([
+      [1, 'E_IMAGE_NOT_FOUND'],
+      [2, 'E_IMAGE_UNREADABLE'],
+      [3, 'E_IMAGE_NOT_FOUND'],
+      [4, 'E_REMOTE_IMAGE'],
+    ]);
+    expect(out.rejects[0]).toMatchObject({ file: 'd.jsonl', id: 'r1', stage: 'resolveImage', message: expect.stringContaining('images/nope.jpg') });
+  });
+
+  it('checks its options', () => {
+    expect(() => resolveImage({ onReject: () => {}, imageRoot: '' })).toThrow(/imageRoot/);
+    expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', concurrency: 0 })).toThrow(/concurrency/);
+  });
+});
