@@ -29,7 +29,9 @@ export {
   type ImageDetail,
 } from './core/request-line.js';
 export { sniffImageFormat, checkImageComplete, MIME_BY_FORMAT } from './core/image-format.js';
-export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength, type ChunkSink } from './core/line-writer.js';
+export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/line-writer.js';
+export type { ShardTarget } from './core/shard-file.js';
 export { parseByteSize } from './core/options.js';
+export { FileReaderPool, type FileReadResult } from './core/file-reader.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';

@@ -31,6 +31,8 @@ export interface DatasetRow {
 export interface ResolvedImage {
   /** Absolute path of the image file. */
   imageFile: string;
+  /** Its size when it was looked at, in bytes. */
+  imageBytes: number;
 }
 
 /**

@@ -1,18 +1,16 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { DataUri } from '../types.js';
+import type { ShardTarget } from './shard-file.js';
 
 /**
- * Serialises request lines into fixed chunk buffers and hands full chunks to a sink. No line is
- * ever held whole: a 30 MB image goes out in 48 KB base64 slices.
- *
- * Two chunk buffers alternate, so one is filled while the other is being written.
+ * Serialises request lines into fixed chunk buffers and hands full chunks to a shard target. No
+ * line is ever held whole: a 30 MB image goes out in 48 KB base64 slices. A few chunk buffers
+ * circulate, so lines are serialised while earlier chunks are being hashed and written.
  */
 
-/** Receives a chunk; the chunk is reused once the promise resolves, so it must not be kept. */
-export type ChunkSink = (chunk: Buffer) => Promise<void>;
-
-/** 1 MiB: large enough that a write costs one syscall per ~4 images, small enough to stay flat. */
+/** 1 MiB: one write per ~5 images, and few messages to the writer thread. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** Chunks in circulation: one being filled, the others queued or being written. */
+export const DEFAULT_CHUNK_COUNT = 4;
 
 /**
  * 48,000 bytes: a multiple of 3, so slices join without padding, and its 64,000-character base64
@@ -49,31 +47,24 @@ export function segmentsToString(segments: ReadonlyArray<string | DataUri>): str
   return segments.map((s) => (isDataUri(s) ? dataUriToString(s) : s)).join('');
 }
 
-export interface LineWriterResult {
-  bytes: number;
-  sha256: string;
-}
-
 export class LineWriter {
-  readonly #buffers: [Buffer, Buffer];
+  readonly #chunkBytes: number;
+  readonly #free: Buffer[] = [];
   #current: Buffer;
   #used = 0;
-  #inflight: Promise<void> | null = null;
-  #sink: ChunkSink | null = null;
-  #hash: Hash | null = null;
-  #bytes = 0;
+  /** Writes in flight, oldest first; each gives back a buffer to reuse. */
+  #inflight: Array<Promise<Buffer>> = [];
+  #target: ShardTarget | null = null;
 
-  constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
-    const size = Math.max(chunkBytes, BASE64_SLICE_CHARS * 2);
-    this.#buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
-    this.#current = this.#buffers[0];
+  constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES, chunkCount: number = DEFAULT_CHUNK_COUNT) {
+    this.#chunkBytes = Math.max(chunkBytes, BASE64_SLICE_CHARS * 2);
+    for (let i = 0; i < Math.max(2, chunkCount); i++) this.#free.push(Buffer.allocUnsafeSlow(this.#chunkBytes));
+    this.#current = this.#free.pop()!;
   }
 
-  /** Starts a new output (a shard): byte count and hash start from zero. */
-  start(sink: ChunkSink): void {
-    this.#sink = sink;
-    this.#hash = createHash('sha256');
-    this.#bytes = 0;
+  /** Starts a new output (a shard). */
+  start(target: ShardTarget): void {
+    this.#target = target;
     this.#used = 0;
   }
 
@@ -89,21 +80,19 @@ export class LineWriter {
     await this.#writeString('\n');
   }
 
-  /** Flushes what is left and waits for the sink. */
-  async finish(): Promise<LineWriterResult> {
+  /** Flushes what is left, waits for every write, and returns what the target received. */
+  async finish(): Promise<{ bytes: number; sha256: string }> {
     await this.#flush();
     await this.#settle();
-    const result = { bytes: this.#bytes, sha256: this.#hash!.digest('hex') };
-    this.#sink = null;
-    this.#hash = null;
+    const result = await this.#target!.finish();
+    this.#target = null;
     return result;
   }
 
-  /** Drops what is buffered, waiting for a write in progress so its chunk is not reused mid-write. */
+  /** Drops what is buffered and waits for writes in flight, so no buffer is reused mid-write. */
   async abandon(): Promise<void> {
     this.#used = 0;
-    this.#sink = null;
-    this.#hash = null;
+    this.#target = null;
     await this.#settle().catch(() => {});
   }
 
@@ -120,8 +109,10 @@ export class LineWriter {
       this.#used += this.#current.write(s, this.#used, 'utf8');
       return;
     }
-    // Longer than a chunk (a text of many MB): one copy, written on its own.
-    await this.#emit(Buffer.from(s, 'utf8'));
+    // Longer than a chunk (a text of many MB): one copy, written on its own and waited for, so
+    // such copies never pile up.
+    this.#send(Buffer.from(s, 'utf8'));
+    await this.#settle();
   }
 
   async #writeBase64(data: Buffer): Promise<void> {
@@ -132,31 +123,44 @@ export class LineWriter {
     }
   }
 
+  /** Sends the current chunk and takes a free buffer, waiting for the oldest write if none is free. */
   async #flush(): Promise<void> {
     if (this.#used === 0) return;
-    const chunk = this.#current.subarray(0, this.#used);
-    this.#current = this.#current === this.#buffers[0] ? this.#buffers[1] : this.#buffers[0];
+    this.#send(this.#current.subarray(0, this.#used));
     this.#used = 0;
-    await this.#emit(chunk);
+    while (this.#free.length === 0) {
+      const oldest = this.#inflight.shift();
+      // Nothing in flight to wait for (a failed write kept its buffer): take a new one.
+      if (!oldest) this.#free.push(Buffer.allocUnsafeSlow(this.#chunkBytes));
+      else this.#reclaim(await oldest);
+    }
+    this.#current = this.#free.pop()!;
   }
 
-  /** Starts writing `chunk` once the previous write is done; returns without waiting for it. */
-  async #emit(chunk: Buffer): Promise<void> {
-    await this.#settle();
-    if (!this.#sink) throw new Error('LineWriter: start() was not called');
-    this.#hash!.update(chunk);
-    this.#bytes += chunk.length;
-    const pending = this.#sink(chunk);
-    // Kept and awaited by the next emit or finish(); the catch only avoids an unhandled rejection meanwhile.
+  #send(chunk: Buffer): void {
+    if (!this.#target) throw new Error('LineWriter: start() was not called');
+    const pending = this.#target.write(chunk);
+    // Awaited in order by #flush or #settle; this only keeps a rejection from being unhandled meanwhile.
     pending.catch(() => {});
-    this.#inflight = pending;
-    // A chunk not owned by the two buffers (an oversized string) must not be reused: wait for it.
-    if (chunk.buffer !== this.#buffers[0].buffer && chunk.buffer !== this.#buffers[1].buffer) await this.#settle();
+    this.#inflight.push(pending);
+  }
+
+  /** Keeps a buffer handed back if it is one of ours (a chunk-sized buffer). */
+  #reclaim(buffer: Buffer): void {
+    if (buffer.length === this.#chunkBytes) this.#free.push(buffer);
   }
 
   async #settle(): Promise<void> {
     const pending = this.#inflight;
-    this.#inflight = null;
-    if (pending) await pending;
+    this.#inflight = [];
+    let failure: unknown;
+    for (const p of pending) {
+      try {
+        this.#reclaim(await p);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BASE64_SLICE_BYTES, LineWriter, segmentsToString } from '../../src/core/line-writer.js';
+import type { ShardTarget } from '../../src/core/shard-file.js';
 import type { DataUri } from '../../src/types.js';
 
 function randomBytes(n: number, seed = 1): Buffer {
@@ -9,14 +10,31 @@ function randomBytes(n: number, seed = 1): Buffer {
   return b;
 }
 
-async function writeAll(lines: Array<Array<string | DataUri>>, chunkBytes: number) {
+/** A target that records what it gets, optionally slowly, and checks a chunk is not changed while it holds it. */
+function recordingTarget(options: { delayMs?: number; fail?: boolean } = {}) {
   const chunks: Buffer[] = [];
-  const writer = new LineWriter(chunkBytes);
-  // Copy: the writer reuses its buffers once the sink resolves.
-  writer.start(async (chunk) => void chunks.push(Buffer.from(chunk)));
-  for (const segments of lines) await writer.writeLine(segments);
-  const result = await writer.finish();
-  return { out: Buffer.concat(chunks), result };
+  let inflight = 0;
+  let peak = 0;
+  const target: ShardTarget = {
+    path: 'memory',
+    async write(chunk) {
+      if (options.fail) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      peak = Math.max(peak, ++inflight);
+      const copy = Buffer.from(chunk);
+      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+      expect(chunk.equals(copy)).toBe(true);
+      chunks.push(copy);
+      inflight--;
+      return chunk;
+    },
+    async finish() {
+      const all = Buffer.concat(chunks);
+      return { bytes: all.length, sha256: createHash('sha256').update(all).digest('hex') };
+    },
+    async commit() {},
+    async discard() {},
+  };
+  return { target, chunks, peak: () => peak };
 }
 
 describe('LineWriter', () => {
@@ -31,38 +49,31 @@ describe('LineWriter', () => {
   const expected = Buffer.from(lines.map((l) => `${segmentsToString(l)}\n`).join(''), 'utf8');
 
   it.each([1 << 20, 200_000, 128_001])('writes exactly the joined lines with chunks of %i bytes', async (chunkBytes) => {
-    const { out, result } = await writeAll(lines, chunkBytes);
-    expect(out.equals(expected)).toBe(true);
-    expect(result.bytes).toBe(expected.length);
-    expect(result.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
+    const { target, chunks } = recordingTarget();
+    const writer = new LineWriter(chunkBytes);
+    writer.start(target);
+    for (const l of lines) await writer.writeLine(l);
+    const result = await writer.finish();
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    expect(result).toEqual({ bytes: expected.length, sha256: createHash('sha256').update(expected).digest('hex') });
   });
 
-  it('never hands the sink more than one chunk at a time and waits for it', async () => {
-    let inflight = 0;
-    let maxInflight = 0;
-    const writer = new LineWriter(200_000);
-    const seen: Buffer[] = [];
-    writer.start(async (chunk) => {
-      inflight++;
-      maxInflight = Math.max(maxInflight, inflight);
-      const copy = Buffer.from(chunk);
-      await new Promise((r) => setTimeout(r, 2));
-      // The chunk must still hold what it held when handed over.
-      expect(chunk.equals(copy)).toBe(true);
-      seen.push(copy);
-      inflight--;
-    });
+  it('keeps at most its chunk count in flight with a slow target, and never reuses a chunk still held', async () => {
+    const { target, chunks, peak } = recordingTarget({ delayMs: 3 });
+    const writer = new LineWriter(200_000, 3);
+    writer.start(target);
     for (const l of lines) await writer.writeLine(l);
     await writer.finish();
-    expect(maxInflight).toBe(1);
-    expect(Buffer.concat(seen).equals(expected)).toBe(true);
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    // Three chunks circulate: one being filled, at most two in flight, plus one oversized text.
+    expect(peak()).toBeLessThanOrEqual(3);
+    expect(peak()).toBeGreaterThan(1);
   });
 
-  it('surfaces a sink failure', async () => {
+  it('surfaces a target failure', async () => {
+    const { target } = recordingTarget({ fail: true });
     const writer = new LineWriter(200_000);
-    writer.start(async () => {
-      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    });
+    writer.start(target);
     await expect(
       (async () => {
         for (const l of lines) await writer.writeLine(l);

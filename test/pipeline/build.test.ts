@@ -74,6 +74,17 @@ describe('build pipeline', () => {
     expect(summary.shards[0]).toMatchObject({ first_line: 1, last_line: 21 });
   });
 
+  it('gives byte-identical shards and the same rejects with reader threads as on the main thread', async () => {
+    const runs = [];
+    for (const readers of [0, 3]) {
+      const outDir = await tmp();
+      const summary = await build({ dataset: adversarial, template, outDir, model: 'm', maxImageBytes: 10_000, readers });
+      const rejects = (await readLines(path.join(outDir, 'rejects.jsonl'))).map((r) => [r.line, r.code]).sort((a, b) => a[0] - b[0]);
+      runs.push({ sha: summary.shards.map((s) => s.sha256), rejects });
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
   it('splits into shards by bytes and by requests', async () => {
     const byBytes = await build({ dataset: memes, template, outDir: await tmp(), model: 'm', maxBytes: 3_000 });
     expect(byBytes.shards.length).toBeGreaterThan(2);

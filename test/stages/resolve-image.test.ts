@@ -36,6 +36,6 @@ describe('resolveImage', () => {
 
   it('checks its options', () => {
     expect(() => resolveImage({ onReject: () => {}, imageRoot: '' })).toThrow(/imageRoot/);
-    expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', concurrency: -1 })).toThrow(/concurrency: expected an integer ≥ 0/);
   });
 });

@@ -1,0 +1,105 @@
+// Benchmark: `batch-explain build` against the ceiling loop, at growing row counts.
+// Prints rows/s, MB/s written and peak RSS for each, and the ratio of the two throughputs.
+//   node bench/build.mjs [--rows 2000,20000] [--runs 3] [--dir DIR] [--max-bytes 180000000] [-- extra build flags]
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateImages } from './gen-images.mjs';
+import { generateDataset } from './gen-dataset.mjs';
+
+const here = import.meta.dirname;
+const root = path.join(here, '..');
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rows: { type: 'string', default: '2000,20000' },
+    runs: { type: 'string', default: '3' },
+    dir: { type: 'string' },
+    'max-bytes': { type: 'string', default: '180000000' },
+  },
+});
+const dir = values.dir ?? path.join(tmpdir(), 'batch-explain-bench');
+const runs = Number(values.runs);
+const prompt = path.join(root, 'prompts/armeme_explanation_arabic.txt');
+
+/**
+ * Runs a Node program (the CLI through its own shebang, as users run it), returning wall seconds
+ * and the peak RSS (MB) its process reported at exit.
+ */
+async function measure([command, ...args]) {
+  const rssFile = path.join(await mkdtemp(path.join(tmpdir(), 'rss-')), 'rss');
+  const start = process.hrtime.bigint();
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${path.join(here, 'report-rss.mjs')}` },
+  });
+  let stdout = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`);
+  const rssMb = Number(await readFile(rssFile, 'utf8')) / 1024;
+  return { seconds, rssMb, stdout };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const pool = await generateImages({ dir: path.join(dir, 'images'), count: 200, meanKb: 150 });
+console.log(`image pool: ${pool.files.length} JPEGs, mean ${(pool.meanBytes / 1000).toFixed(1)} kB (${(pool.minBytes / 1000).toFixed(0)}–${(pool.maxBytes / 1000).toFixed(0)} kB)`);
+console.log(`node ${process.version}, ${runs} runs each (median), build flags: ${positionals.join(' ') || '(defaults)'}\n`);
+console.log('rows    | variant      | wall s | rows/s | MB/s written | peak RSS MB | shards');
+console.log('--------|--------------|--------|--------|--------------|-------------|-------');
+
+const results = [];
+for (const rows of values.rows.split(',').map(Number)) {
+  const dataset = path.join(dir, `dataset-${rows}.jsonl`);
+  await generateDataset({ rows, images: path.join(dir, 'images'), out: dataset });
+  const variants = {
+    ceiling: (out) => [process.execPath, path.join(here, 'ceiling-loop.mjs'), '--dataset', dataset, '--out', out, '--prompt', prompt, '--max-bytes', values['max-bytes']],
+    build: (out) => [path.join(root, 'dist/bin/batch-explain.js'), 'build', '--dataset', dataset, '--prompt', prompt, '--out-dir', out, '--max-bytes', values['max-bytes'], '--quiet', ...positionals],
+  };
+  const samples = { ceiling: [], build: [] };
+  for (let r = 0; r < runs; r++) {
+    // Paired runs, alternating order, outputs removed between runs: the machine's noise hits both.
+    for (const name of r % 2 === 0 ? ['ceiling', 'build'] : ['build', 'ceiling']) {
+      const out = path.join(dir, `out-${name}`);
+      await rm(out, { recursive: true, force: true });
+      const m = await measure(variants[name](out));
+      const { bytes, shards } = await shardStats(out);
+      samples[name].push({ ...m, bytes, shards });
+      await rm(out, { recursive: true, force: true });
+    }
+  }
+  for (const name of ['ceiling', 'build']) {
+    const s = samples[name];
+    const seconds = median(s.map((x) => x.seconds));
+    const bytes = s[0].bytes;
+    const row = { rows, variant: name, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 1e6 / seconds, rssMb: Math.max(...s.map((x) => x.rssMb)), shards: s[0].shards };
+    results.push(row);
+    console.log(
+      `${String(rows).padEnd(7)} | ${name.padEnd(12)} | ${seconds.toFixed(2).padStart(6)} | ${row.rowsPerSec.toFixed(0).padStart(6)} | ${row.mbPerSec.toFixed(0).padStart(12)} | ${row.rssMb.toFixed(1).padStart(11)} | ${String(row.shards).padStart(6)}`,
+    );
+  }
+}
+
+console.log('');
+for (const rows of new Set(results.map((r) => r.rows))) {
+  const c = results.find((r) => r.rows === rows && r.variant === 'ceiling');
+  const b = results.find((r) => r.rows === rows && r.variant === 'build');
+  console.log(`${rows} rows: build throughput = ${((100 * b.rowsPerSec) / c.rowsPerSec).toFixed(0)}% of the ceiling loop; peak RSS ${b.rssMb.toFixed(1)} MB`);
+}
+const builds = results.filter((r) => r.variant === 'build');
+if (builds.length > 1) {
+  const [first, last] = [builds[0], builds[builds.length - 1]];
+  console.log(`peak RSS at ${last.rows} rows is ${((100 * last.rssMb) / first.rssMb - 100).toFixed(1)}% vs ${first.rows} rows`);
+}
+
+async function shardStats(out) {
+  const { readdir, stat } = await import('node:fs/promises');
+  const names = (await readdir(out)).filter((n) => /^batch_\d+\.jsonl$/.test(n));
+  let bytes = 0;
+  for (const n of names) bytes += (await stat(path.join(out, n))).size;
+  return { bytes, shards: names.length };
+}

@@ -1,0 +1,17 @@
+// `npm run bench`: every benchmark, one after the other. Each prints its own table; results and
+// the commands that produced them are kept in bench/RESULTS.md. Not a test: nothing here fails.
+//   npm run bench [-- --quick]      --quick: fewer rows and runs, to check the benchmarks work
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const quick = process.argv.includes('--quick');
+const here = import.meta.dirname;
+const benches = [['build.mjs', ...(quick ? ['--rows', '500', '--runs', '1'] : ['--rows', '2000,20000', '--runs', '5'])]];
+
+console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);
+for (const [file, ...args] of benches) {
+  console.log(`## ${file} ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [path.join(here, file), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+  console.log('');
+}
