@@ -1,6 +1,6 @@
-// Benchmark: `batch-explain build` against the ceiling loop, at growing row counts.
+// Benchmark: `batch-explain build` against the ceiling loop, at growing row counts and shard sizes.
 // Prints rows/s, MB/s written and peak RSS for each, and the ratio of the two throughputs.
-//   node bench/build.mjs [--rows 2000,20000] [--runs 3] [--dir DIR] [--max-bytes 180000000] [-- extra build flags]
+//   node bench/build.mjs [--rows 2000,20000] [--runs 3] [--dir DIR] [--max-bytes 180000000,20000000] [-- extra build flags]
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,16 +49,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pool = await generateImages({ dir: path.join(dir, 'images'), count: 200, meanKb: 150 });
 console.log(`image pool: ${pool.files.length} JPEGs, mean ${(pool.meanBytes / 1000).toFixed(1)} kB (${(pool.minBytes / 1000).toFixed(0)}–${(pool.maxBytes / 1000).toFixed(0)} kB)`);
 console.log(`node ${process.version}, ${runs} runs each (median), build flags: ${positionals.join(' ') || '(defaults)'}\n`);
-console.log('rows    | variant      | wall s | rows/s | MB/s written | peak RSS MB | shards');
-console.log('--------|--------------|--------|--------|--------------|-------------|-------');
+console.log('rows    | shard bytes | variant  | wall s (min–max)   | rows/s | MB/s written | peak RSS MB | shards');
+console.log('--------|-------------|----------|--------------------|--------|--------------|-------------|-------');
 
 const results = [];
 for (const rows of values.rows.split(',').map(Number)) {
   const dataset = path.join(dir, `dataset-${rows}.jsonl`);
   await generateDataset({ rows, images: path.join(dir, 'images'), out: dataset });
+  for (const maxBytes of values['max-bytes'].split(',')) {
   const variants = {
-    ceiling: (out) => [process.execPath, path.join(here, 'ceiling-loop.mjs'), '--dataset', dataset, '--out', out, '--prompt', prompt, '--max-bytes', values['max-bytes']],
-    build: (out) => [path.join(root, 'dist/bin/batch-explain.js'), 'build', '--dataset', dataset, '--prompt', prompt, '--out-dir', out, '--max-bytes', values['max-bytes'], '--quiet', ...positionals],
+    ceiling: (out) => [process.execPath, path.join(here, 'ceiling-loop.mjs'), '--dataset', dataset, '--out', out, '--prompt', prompt, '--max-bytes', maxBytes],
+    build: (out) => [path.join(root, 'dist/bin/batch-explain.js'), 'build', '--dataset', dataset, '--prompt', prompt, '--out-dir', out, '--max-bytes', maxBytes, '--quiet', ...positionals],
   };
   const samples = { ceiling: [], build: [] };
   for (let r = 0; r < runs; r++) {
@@ -74,26 +75,30 @@ for (const rows of values.rows.split(',').map(Number)) {
   }
   for (const name of ['ceiling', 'build']) {
     const s = samples[name];
-    const seconds = median(s.map((x) => x.seconds));
+    const times = s.map((x) => x.seconds);
+    const seconds = median(times);
     const bytes = s[0].bytes;
-    const row = { rows, variant: name, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 1e6 / seconds, rssMb: Math.max(...s.map((x) => x.rssMb)), shards: s[0].shards };
+    const row = { rows, maxBytes, variant: name, seconds, rowsPerSec: rows / seconds, mbPerSec: bytes / 1e6 / seconds, rssMb: Math.max(...s.map((x) => x.rssMb)), shards: s[0].shards };
     results.push(row);
+    const spread = `${seconds.toFixed(2)} (${Math.min(...times).toFixed(2)}–${Math.max(...times).toFixed(2)})`;
     console.log(
-      `${String(rows).padEnd(7)} | ${name.padEnd(12)} | ${seconds.toFixed(2).padStart(6)} | ${row.rowsPerSec.toFixed(0).padStart(6)} | ${row.mbPerSec.toFixed(0).padStart(12)} | ${row.rssMb.toFixed(1).padStart(11)} | ${String(row.shards).padStart(6)}`,
+      `${String(rows).padEnd(7)} | ${maxBytes.padStart(11)} | ${name.padEnd(8)} | ${spread.padEnd(18)} | ${row.rowsPerSec.toFixed(0).padStart(6)} | ${row.mbPerSec.toFixed(0).padStart(12)} | ${row.rssMb.toFixed(1).padStart(11)} | ${String(row.shards).padStart(6)}`,
     );
+  }
   }
 }
 
 console.log('');
-for (const rows of new Set(results.map((r) => r.rows))) {
-  const c = results.find((r) => r.rows === rows && r.variant === 'ceiling');
-  const b = results.find((r) => r.rows === rows && r.variant === 'build');
-  console.log(`${rows} rows: build throughput = ${((100 * b.rowsPerSec) / c.rowsPerSec).toFixed(0)}% of the ceiling loop; peak RSS ${b.rssMb.toFixed(1)} MB`);
+for (const b of results.filter((r) => r.variant === 'build')) {
+  const c = results.find((r) => r.rows === b.rows && r.maxBytes === b.maxBytes && r.variant === 'ceiling');
+  console.log(`${b.rows} rows, ${b.maxBytes}-byte shards: build throughput = ${((100 * b.rowsPerSec) / c.rowsPerSec).toFixed(0)}% of the ceiling loop; peak RSS ${b.rssMb.toFixed(1)} MB`);
 }
-const builds = results.filter((r) => r.variant === 'build');
-if (builds.length > 1) {
-  const [first, last] = [builds[0], builds[builds.length - 1]];
-  console.log(`peak RSS at ${last.rows} rows is ${((100 * last.rssMb) / first.rssMb - 100).toFixed(1)}% vs ${first.rows} rows`);
+for (const maxBytes of values['max-bytes'].split(',')) {
+  const builds = results.filter((r) => r.variant === 'build' && r.maxBytes === maxBytes);
+  if (builds.length > 1) {
+    const [first, last] = [builds[0], builds[builds.length - 1]];
+    console.log(`${maxBytes}-byte shards: peak RSS at ${last.rows} rows is ${((100 * last.rssMb) / first.rssMb - 100).toFixed(1)}% vs ${first.rows} rows`);
+  }
 }
 
 async function shardStats(out) {

@@ -10,12 +10,17 @@ export async function generateImages({ dir, count = 200, meanKb = 150, seed = 42
   await mkdir(dir, { recursive: true });
   const existing = (await readdir(dir)).filter((n) => n.endsWith('.jpg'));
   if (existing.length === count) return summarize(dir, existing);
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const BYTES_PER_PIXEL = 0.33; // measured for this generator at q85
+  // Two generators: sizes do not depend on how many pixels earlier images drew.
+  const lcg = (seed0) => {
+    let s = seed0;
+    return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  };
+  const sizeRand = lcg(seed);
+  const rand = lcg(seed + 1);
+  const BYTES_PER_PIXEL = 0.325; // measured for this generator at q85
   for (let i = 0; i < count; i++) {
     // Sizes from 0.2x to 2.6x the mean, averaging ~1x (a triangular-ish spread).
-    const target = meanKb * 1000 * (0.2 + 1.6 * (rand() + rand()) / 2 + (rand() < 0.15 ? 1 : 0));
+    const target = meanKb * 1000 * (0.2 + (1.6 * (sizeRand() + sizeRand())) / 2 + (sizeRand() < 0.15 ? 1 : 0));
     const pixels = target / BYTES_PER_PIXEL;
     const width = Math.max(64, Math.round(Math.sqrt(pixels * 4 / 3)));
     const height = Math.max(48, Math.round(pixels / width));

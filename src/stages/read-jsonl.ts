@@ -74,8 +74,18 @@ export function readJsonl(options: ReadJsonlOptions): Readable & { readonly stat
   pipeline(input, aligned, lines, () => {});
 
   async function* records(): AsyncGenerator<JsonlRecord> {
+    const iterator = (lines as AsyncIterable<{ line: number; text: string }>)[Symbol.asyncIterator]();
     try {
-      for await (const { line, text: raw } of lines as AsyncIterable<{ line: number; text: string }>) {
+      while (true) {
+        let next: IteratorResult<{ line: number; text: string }>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          // Only reading errors are described as the dataset's; a failing rejects sink speaks for itself.
+          throw describeReadError(err, name);
+        }
+        if (next.done) return;
+        const { line, text: raw } = next.value;
         const unBom = line === 1 && raw.startsWith(BOM) ? raw.slice(1) : raw;
         const text = unBom.endsWith('\r') ? unBom.slice(0, -1) : unBom;
         if (text.trim() === '') {
@@ -99,8 +109,8 @@ export function readJsonl(options: ReadJsonlOptions): Readable & { readonly stat
         stats.records++;
         yield { line, value };
       }
-    } catch (err) {
-      throw describeReadError(err, name);
+    } finally {
+      await iterator.return?.();
     }
   }
 

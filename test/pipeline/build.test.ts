@@ -136,6 +136,21 @@ describe('build pipeline', () => {
     expect(left).toContain('batch_00001.jsonl');
   });
 
+  it('creates missing output folders, also when the first row is a reject', async () => {
+    const dir = await tmp();
+    const dataset = path.join(dir, 'data.jsonl');
+    await writeFile(dataset, `not json\n${JSON.stringify({ id: 'a', img_path: path.join(fixtures, 'images/face.png'), class_label: 'x' })}\n`);
+    for (const sub of ['a/b/out', 'c/out']) {
+      const outDir = path.join(dir, sub);
+      const summary = await build({ dataset, template, outDir, model: 'm' });
+      expect(summary).toMatchObject({ rows: 2, requests: 1, rejects: { total: 1 } });
+      expect((await readdir(outDir)).sort()).toEqual(['batch_00001.jsonl', 'rejects.jsonl']);
+    }
+    const rejectsPath = path.join(dir, 'deep/er/rejects.jsonl');
+    await build({ dataset, template, outDir: path.join(dir, 'd'), rejectsPath, model: 'm' });
+    expect((await readFile(rejectsPath, 'utf8')).split('\n')[0]).toMatch(/E_BAD_JSON/);
+  });
+
   it('fails clearly on a missing dataset', async () => {
     await expect(build({ dataset: '/nope/data.jsonl', template, outDir: await tmp(), model: 'm' })).rejects.toThrow('/nope/data.jsonl: no such file');
   });

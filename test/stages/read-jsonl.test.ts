@@ -71,6 +71,14 @@ describe('readJsonl', () => {
     await expect(toArray(stream)).rejects.toThrow(/blob\.bin: line 2 is longer than 1000 bytes/);
   });
 
+  it('passes a failing rejects sink error through as it is, not as a dataset error', async () => {
+    const failing = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const stream = readJsonl({ stream: fromString('oops\n{"a":1}\n', 3), name: 'data.jsonl', onReject: failing });
+    await expect(toArray(stream)).rejects.toThrow(/^ENOSPC: no space left/);
+  });
+
   it('names a missing file', async () => {
     const { onReject } = rejectsCollector();
     await expect(toArray(readJsonl({ path: '/nonexistent/data.jsonl', onReject }))).rejects.toThrow(/\/nonexistent\/data\.jsonl: no such file/);
