@@ -1,14 +1,23 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
+export interface AlignToLinesOptions {
+  /** A line longer than this fails the stream through `onTooLong`. */
+  maxLineBytes: number;
+  /** Chunks are cut at newlines into pieces of about this size (a longer line stays whole). */
+  pieceBytes: number;
+  onTooLong: (lineNumber: number) => Error;
+}
+
 /**
- * Re-cuts a byte stream so every chunk ends just after a newline (the last one may not).
+ * Re-cuts a byte stream into pieces that end just after a newline (the last one may not).
  *
  * Why: split2 appends each chunk to its pending text and splits all of it again, so a single
  * 30 MB line arriving in 64 KB pipe chunks is re-scanned ~470 times (95 s measured on our
- * machine; 6 s with 1 MiB file chunks). Held as a list of Buffers here and joined once, the same
- * line takes one pass. Lines of ordinary length pass through with at most one small copy per chunk.
+ * machine); held as a list of Buffers here and joined once, it takes one pass. And split2 queues
+ * every line of a chunk at once: small pieces (16 KiB, ~40 rows) keep few rows waiting, so fewer
+ * survive into V8's old generation (peak RSS, bench/RESULTS.md).
  */
-export function alignToLines(options: { maxLineBytes: number; onTooLong: (lineNumber: number) => Error }): Transform {
+export function alignToLines(options: AlignToLinesOptions): Transform {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   // Counted here, not taken from the consumer, which may be behind when a line turns out too long.
@@ -24,7 +33,22 @@ export function alignToLines(options: { maxLineBytes: number; onTooLong: (lineNu
       }
       const head = chunk.subarray(0, nl + 1);
       for (let i = head.indexOf(10); i !== -1; i = head.indexOf(10, i + 1)) completeLines++;
-      this.push(pending.length === 0 ? head : Buffer.concat([...pending, head]));
+      let start = 0;
+      if (pending.length > 0) {
+        // The end of the pending line, joined once.
+        const end = head.indexOf(10) + 1;
+        this.push(Buffer.concat([...pending, head.subarray(0, end)]));
+        start = end;
+      }
+      while (start < head.length) {
+        let cut = head.length;
+        if (cut - start > options.pieceBytes) {
+          cut = head.lastIndexOf(10, start + options.pieceBytes - 1) + 1;
+          if (cut <= start) cut = head.indexOf(10, start + options.pieceBytes) + 1; // one long line
+        }
+        this.push(head.subarray(start, cut));
+        start = cut;
+      }
       const tail = chunk.subarray(nl + 1);
       pending = tail.length > 0 ? [tail] : [];
       pendingBytes = tail.length;

@@ -113,12 +113,12 @@ describe('byteBudgetBatcher', () => {
       break; // the consumer stops: the shard being written is discarded
     }
     expect(emitted).toBe(1);
-    // Shard 2 may have been finished (and committed in the background) before the consumer stopped:
-    // whatever is left is whole shards, never a partial file.
+    // Later shards may have been finished (and committed in the background) before the consumer
+    // stopped: whatever is left is whole shards, never a partial file.
     const left = await readdir(dir2);
     expect(left).toContain('batch_00001.jsonl');
     for (const name of left) {
-      expect(name).toMatch(/^batch_0000[12]\.jsonl$/);
+      expect(name).toMatch(/^batch_0000\d\.jsonl$/);
       expect((await readFile(path.join(dir2, name), 'utf8')).split('\n')).toHaveLength(4);
     }
   });

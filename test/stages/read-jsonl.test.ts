@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readJsonl } from '../../src/stages/read-jsonl.js';
@@ -77,6 +78,31 @@ describe('readJsonl', () => {
     };
     const stream = readJsonl({ stream: fromString('oops\n{"a":1}\n', 3), name: 'data.jsonl', onReject: failing });
     await expect(toArray(stream)).rejects.toThrow(/^ENOSPC: no space left/);
+  });
+
+  it('reads ahead of a stalled consumer by a bounded amount, not the whole input (control: a fast consumer reads it all)', async () => {
+    const line = `${JSON.stringify({ id: 'x', text: 'نص '.repeat(100) })}\n`;
+    const total = 20_000; // ~14 MB of lines
+    let pulled = 0;
+    const lazy = () =>
+      new Readable({
+        read() {
+          pulled++;
+          this.push(pulled > total / 100 ? null : Buffer.from(line.repeat(100)));
+        },
+      });
+    const { onReject } = rejectsCollector();
+    const stream = readJsonl({ stream: lazy(), onReject });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await new Promise((r) => setTimeout(r, 100));
+    const chunkBytes = Buffer.byteLength(line) * 100;
+    // A few chunks (stream buffers and split2's queue), far from the 200 chunks of the input.
+    expect(pulled * chunkBytes).toBeLessThan(2_000_000);
+    await it.return?.();
+    pulled = 0;
+    expect((await toArray(readJsonl({ stream: lazy(), onReject }))).length).toBe(total);
+    expect(pulled).toBeGreaterThan(total / 100);
   });
 
   it('names a missing file', async () => {
