@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
@@ -73,8 +73,6 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const rejectsPath = options.rejectsPath ?? path.join(outDir ?? '.', 'rejects.jsonl');
   const readers = options.readers ?? 0;
   if (outDir !== undefined) await prepareOutDir(outDir, options.overwrite ?? false);
-  // Before the rejects file is opened: the batcher would create outDir only with the first request.
-  await mkdir(path.dirname(path.resolve(rejectsPath)), { recursive: true });
 
   const rejects = rejectsSink({ path: rejectsPath });
   const onReject = rejects.onReject;

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { optionError } from '../errors.js';
@@ -42,6 +42,8 @@ export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
     throw optionError('path/stream', options, 'exactly one of path and stream');
   }
   const partial = options.path === undefined ? undefined : options.path + PARTIAL_SUFFIX;
+  // The folder is made now: the file opens asynchronously, before any stage would have made it.
+  if (options.path !== undefined) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
   const out = options.stream ?? createWriteStream(partial!, { flush: true });
   const counts: RejectCounts = { total: 0, byCode: {}, first: [] };
   let failure: Error | null = null;

@@ -32,9 +32,12 @@ describe('rejectsSink', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('fails on a folder that does not exist', async () => {
-    const sink = rejectsSink({ path: '/nonexistent-dir/rejects.jsonl' });
-    await new Promise((r) => setTimeout(r, 20));
-    await expect(sink.onReject({ line: 1, stage: 's', code: 'E_BAD_JSON', message: 'm' })).rejects.toThrow(/ENOENT/);
+  it('creates a missing folder, and fails at once where no folder can be made', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'be-rejects-'));
+    const sink = rejectsSink({ path: path.join(dir, 'a/b/rejects.jsonl') });
+    await sink.onReject({ line: 1, stage: 's', code: 'E_BAD_JSON', message: 'm' });
+    await sink.close();
+    expect(await readdir(path.join(dir, 'a/b'))).toEqual(['rejects.jsonl']);
+    expect(() => rejectsSink({ path: '/etc/hostname/rejects.jsonl' })).toThrow(/ENOTDIR|EEXIST/);
   });
 });

@@ -1,0 +1,20 @@
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runShell } from './helpers/cli.js';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+describe('examples (run as users run them, against the built package)', () => {
+  it('build-shards.mjs writes shards of the fixtures', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'be-example-'));
+    const r = await runShell(process.execPath, [path.join(examples, 'build-shards.mjs'), path.join(examples, '../fixtures/memes.jsonl'), out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/batch_00001\.jsonl: 7 requests, \d+ bytes, sha256 [0-9a-f]{64}/);
+    expect(r.stdout).toMatch(/rejected: 0/);
+    expect((await readdir(out)).sort()).toEqual(['batch_00001.jsonl', 'rejects.jsonl']);
+  });
+});
