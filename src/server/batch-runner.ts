@@ -1,0 +1,227 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { fileLines } from '../core/file-lines.js';
+import type { Faults } from './faults.js';
+import { newFileId, newRequestId, nowSeconds } from './ids.js';
+import type { Responder } from './responders.js';
+import { TERMINAL, type BatchRecord, type Store } from './store.js';
+import { validateBatchFile } from './validate-batch.js';
+
+export interface RunnerOptions {
+  store: Store;
+  responder: Responder;
+  faults: Faults;
+  /** Lines answered at once per batch. Default 8. */
+  concurrency?: number;
+  /** Requests per batch file: OpenAI 50,000, Azure 100,000. */
+  maxRequests?: { openai: number; azure: number };
+}
+
+/** Completed lines waiting in a window before one is written, picked at random: output order is not input order, as with the real API. */
+const SHUFFLE_WINDOW = 16;
+/** request_counts reach disk at most this often while a batch runs. */
+const SAVE_EVERY_MS = 250;
+
+/**
+ * Runs batches through the lifecycle: validating → in_progress → finalizing → completed, or
+ * failed (validation errors, token limit), cancelling → cancelled, expired. Lines are read from
+ * the stored input file as a stream and answered by the responder with bounded concurrency;
+ * output and error lines are streamed to their files. A batch that was running when the server
+ * stopped starts over when it starts again (its output so far is discarded, so no line is
+ * written twice).
+ */
+export class BatchRunner {
+  readonly #o: Required<RunnerOptions>;
+  readonly #running = new Map<string, { cancel: AbortController; done: Promise<void> }>();
+
+  constructor(options: RunnerOptions) {
+    this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, ...options };
+  }
+
+  /** Starts (or restarts) every batch that is not finished. */
+  resumeAll(): void {
+    for (const record of this.#o.store.batches.values()) if (!TERMINAL.has(record.batch.status)) this.start(record);
+  }
+
+  start(record: BatchRecord): void {
+    if (this.#running.has(record.batch.id)) return;
+    const cancel = new AbortController();
+    if (record.batch.status === 'cancelling') cancel.abort();
+    const done = this.#run(record, cancel.signal)
+      .catch(async (err) => {
+        // An internal failure must not leave the batch hanging: it fails with the reason.
+        record.batch.status = 'failed';
+        record.batch.failed_at = nowSeconds();
+        record.batch.errors = { object: 'list', data: [{ code: 'server_error', message: `local server: ${(err as Error).message}`, param: null, line: null }] };
+        await this.#o.store.saveBatch(record).catch(() => {});
+      })
+      .finally(() => this.#running.delete(record.batch.id));
+    this.#running.set(record.batch.id, { cancel, done });
+  }
+
+  /** Asks a running batch to stop: in-flight lines finish, the rest are not started. */
+  cancel(id: string): void {
+    this.#running.get(id)?.cancel.abort();
+  }
+
+  /** Waits for every running batch to stop (after `stopAll`, or to finish). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+  }
+
+  /** Stops processing without changing any batch's status: a restart resumes them. */
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    await this.idle();
+  }
+  #stopping = false;
+
+  async #run(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
+    const { store } = this.#o;
+    const b = record.batch;
+    if (b.status === 'validating') {
+      const input = store.contentPath(b.input_file_id);
+      const result = await validateBatchFile(input, { endpoint: b.endpoint, maxRequests: this.#o.maxRequests[record.flavor] });
+      if (this.#stopping) return;
+      if (!result.ok) return this.#fail(record, result.errors);
+      b.model = result.model;
+      b.request_counts = { total: result.requests, completed: 0, failed: 0 };
+      record.enqueuedTokens = result.tokens;
+      const limit = this.#o.faults.options.tokenLimit;
+      if (limit !== undefined) {
+        const enqueued = [...store.batches.values()]
+          .filter((r) => r !== record && ['in_progress', 'finalizing', 'cancelling'].includes(r.batch.status))
+          .reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+        if (enqueued + result.tokens > limit) {
+          return this.#fail(record, [
+            {
+              code: 'token_limit_exceeded',
+              message: `Enqueued token limit reached for ${result.model} in organization local. Limit: ${limit} enqueued tokens. Please try again once some in_progress batches have been completed.`,
+              param: null,
+              line: null,
+            },
+          ]);
+        }
+      }
+      if (cancelled.aborted) return this.#finish(record, 'cancelled', null);
+      b.status = 'in_progress';
+      b.in_progress_at = nowSeconds();
+      await store.saveBatch(record);
+    }
+    if (b.status === 'in_progress' || b.status === 'cancelling' || b.status === 'finalizing') await this.#process(record, cancelled);
+  }
+
+  async #process(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
+    const { store, faults, responder } = this.#o;
+    const b = record.batch;
+    const outputId = newFileId();
+    const errorId = newFileId();
+    const output = createWriteStream(store.contentPath(outputId));
+    const errorsOut = createWriteStream(store.contentPath(errorId));
+    const counts = { total: b.request_counts.total, completed: 0, failed: 0 };
+    b.request_counts = counts;
+    let lastSave = Date.now();
+    const window: string[][] = [];
+    const write = async (stream: WriteStream, text: string) => {
+      if (!stream.write(`${text}\n`)) await once(stream, 'drain');
+    };
+    const emit = async (entry: string[]) => {
+      window.push(entry);
+      if (window.length >= SHUFFLE_WINDOW) {
+        const [kind, text] = window.splice(Math.floor(faults.random() * window.length), 1)[0]!;
+        await write(kind === 'out' ? output : errorsOut, text!);
+      }
+      if (Date.now() - lastSave > SAVE_EVERY_MS) {
+        lastSave = Date.now();
+        await store.saveBatch(record);
+      }
+    };
+    const expireAfter = faults.options.expireAfterLines;
+    let expired = false;
+    const inflight = new Set<Promise<void>>();
+    const answer = async (customId: string, body: Record<string, unknown>) => {
+      const requestId = newRequestId();
+      const lineId = `batch_req_${requestId.slice(4)}`;
+      if (faults.options.lineDelayMs > 0) await new Promise((r) => setTimeout(r, faults.options.lineDelayMs));
+      const result = faults.lineFails()
+        ? { status: 500, body: { error: { message: 'The server had an error processing your request (injected fault).', type: 'server_error', param: null, code: null } } }
+        : await responder.respond(body);
+      const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
+      if (result.status === 200) counts.completed++;
+      else counts.failed++;
+      await emit([result.status === 200 ? 'out' : 'err', line]);
+    };
+
+    for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
+      if (text.trim() === '') continue;
+      const req = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
+      if (expired || (expireAfter !== undefined && counts.completed + counts.failed + inflight.size >= expireAfter)) {
+        expired = true;
+        // Not started before the window closed: reported as the API does.
+        counts.failed++;
+        await emit([
+          'err',
+          JSON.stringify({
+            id: `batch_req_${newRequestId().slice(4)}`,
+            custom_id: req.custom_id,
+            response: null,
+            error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+          }),
+        ]);
+        continue;
+      }
+      if (cancelled.aborted || this.#stopping) break;
+      const p = answer(req.custom_id, req.body).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= this.#o.concurrency) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    while (window.length > 0) {
+      const [kind, text] = window.splice(Math.floor(faults.random() * window.length), 1)[0]!;
+      await write(kind === 'out' ? output : errorsOut, text!);
+    }
+    output.end();
+    errorsOut.end();
+    await Promise.all([once(output, 'close'), once(errorsOut, 'close')]);
+    if (this.#stopping && !cancelled.aborted) {
+      // The server is stopping: this attempt's output is dropped; the next start redoes the batch.
+      await Promise.all([rm(store.contentPath(outputId), { force: true }), rm(store.contentPath(errorId), { force: true })]);
+      return;
+    }
+
+    b.status = 'finalizing';
+    b.finalizing_at = nowSeconds();
+    await store.saveBatch(record);
+    const register = async (id: string, lines: number) => {
+      const bytes = (await stat(store.contentPath(id))).size;
+      if (lines === 0 && record.flavor !== 'azure') {
+        await rm(store.contentPath(id), { force: true });
+        return null;
+      }
+      await store.saveFile({ id, object: 'file', bytes, created_at: nowSeconds(), filename: `${b.id}_${id === outputId ? 'output' : 'error'}.jsonl`, purpose: 'batch_output', status: 'processed' });
+      return id;
+    };
+    b.output_file_id = await register(outputId, counts.completed);
+    b.error_file_id = await register(errorId, counts.failed);
+    await this.#finish(record, cancelled.aborted ? 'cancelled' : expired ? 'expired' : 'completed', null);
+  }
+
+  async #finish(record: BatchRecord, status: 'completed' | 'cancelled' | 'expired', _reason: null): Promise<void> {
+    const b = record.batch;
+    b.status = status;
+    const at = nowSeconds();
+    if (status === 'completed') b.completed_at = at;
+    if (status === 'cancelled') b.cancelled_at = at;
+    if (status === 'expired') b.expired_at = at;
+    await this.#o.store.saveBatch(record);
+  }
+
+  async #fail(record: BatchRecord, errors: Array<{ code: string; message: string; param: string | null; line: number | null }>): Promise<void> {
+    const b = record.batch;
+    b.status = 'failed';
+    b.failed_at = nowSeconds();
+    b.errors = { object: 'list', data: errors };
+    await this.#o.store.saveBatch(record);
+  }
+}

@@ -1,0 +1,100 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import { HttpError, sendJson } from '../http.js';
+import { FILE_ID, newFileId, nowSeconds } from '../ids.js';
+import type { FileObject, Store } from '../store.js';
+
+const PURPOSES = new Set(['batch', 'fine-tune', 'assistants', 'vision', 'user_data', 'evals']);
+
+/**
+ * `POST /files` (multipart): the file part is streamed to disk as it arrives, never held in
+ * memory; `purpose` and `expires_after[anchor|seconds]` (or Azure's dotted names) are fields.
+ */
+export async function uploadFile(req: IncomingMessage, res: ServerResponse, store: Store, maxBytes: number): Promise<void> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('multipart/form-data')) throw new HttpError(400, "Uploads must be multipart/form-data with a 'file' part.", { param: 'file' });
+  const id = newFileId();
+  const partial = `${store.contentPath(id)}.partial`;
+  const fields: Record<string, string> = {};
+  let filename: string | null = null;
+  let bytes = 0;
+  let tooLarge = false;
+  let fileDone: Promise<void> | null = null;
+  const parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 1024 } });
+  parser.on('field', (name, value) => (fields[name] = value));
+  parser.on('file', (name, stream, info) => {
+    if (name !== 'file' || fileDone) {
+      stream.resume();
+      return;
+    }
+    filename = info.filename || 'upload.jsonl';
+    stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    stream.on('limit', () => (tooLarge = true));
+    fileDone = pipeline(stream, createWriteStream(partial));
+    // Awaited below on success; on a broken upload the parser's own error is the one reported.
+    fileDone.catch(() => {});
+  });
+  try {
+    await pipeline(req, parser);
+    await fileDone;
+  } catch (err) {
+    await rm(partial, { force: true });
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `Could not read the multipart upload: ${(err as Error).message}`);
+  }
+  if (tooLarge) {
+    await rm(partial, { force: true });
+    throw new HttpError(413, `File is too large: the limit is ${maxBytes} bytes.`, { param: 'file' });
+  }
+  if (filename === null) throw new HttpError(400, "Missing required parameter: 'file'.", { param: 'file' });
+  const purpose = fields.purpose;
+  if (!purpose || !PURPOSES.has(purpose)) {
+    await rm(partial, { force: true });
+    throw new HttpError(400, `Invalid value for 'purpose': ${JSON.stringify(purpose ?? null)}.`, { param: 'purpose' });
+  }
+  const created = nowSeconds();
+  const seconds = Number(fields['expires_after[seconds]'] ?? fields['expires_after.seconds']);
+  const file: FileObject = { id, object: 'file', bytes, created_at: created, filename, purpose, status: 'processed' };
+  if (Number.isFinite(seconds) && seconds > 0) {
+    if (seconds < 3600 || seconds > 2_592_000) {
+      await rm(partial, { force: true });
+      throw new HttpError(400, "Invalid 'expires_after.seconds': must be between 3600 and 2592000.", { param: 'expires_after.seconds' });
+    }
+    file.expires_at = created + seconds;
+  }
+  await rename(partial, store.contentPath(id));
+  await store.saveFile(file);
+  sendJson(res, 200, file);
+}
+
+export function getFile(store: Store, id: string): FileObject {
+  const file = FILE_ID.test(id) ? store.files.get(id) : undefined;
+  if (!file) throw new HttpError(404, `No such File object: ${id}`, { param: 'id', code: null });
+  return file;
+}
+
+/** `GET /files/{id}/content`, streamed from disk. */
+export async function sendContent(res: ServerResponse, store: Store, id: string): Promise<void> {
+  const file = getFile(store, id);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes });
+  await pipeline(createReadStream(store.contentPath(id)), res);
+}
+
+export function listFiles(store: Store, query: URLSearchParams): unknown {
+  const purpose = query.get('purpose');
+  const order = query.get('order') === 'asc' ? 1 : -1;
+  const limit = Math.min(Math.max(Number(query.get('limit') ?? 10_000) || 10_000, 1), 10_000);
+  let files = [...store.files.values()].filter((f) => !purpose || f.purpose === purpose);
+  files.sort((a, b) => order * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
+  const after = query.get('after');
+  if (after) {
+    const i = files.findIndex((f) => f.id === after);
+    files = i === -1 ? [] : files.slice(i + 1);
+  }
+  const page = files.slice(0, limit);
+  // first_id and last_id are required strings in the spec, even for an empty page.
+  return { object: 'list', data: page, first_id: page[0]?.id ?? '', last_id: page.at(-1)?.id ?? '', has_more: files.length > limit };
+}

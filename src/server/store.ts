@@ -1,0 +1,148 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { BATCH_ID, FILE_ID } from './ids.js';
+
+/**
+ * The server's state on disk: `files/<id>.jsonl` (content) and `files/<id>.json` (the File
+ * object), `batches/<id>.json` (the Batch object and what the runner needs to resume). Objects
+ * are written to a temporary name and renamed, so a crash leaves the old or the new version.
+ * The small objects are also kept in memory for listing; file contents never are.
+ */
+
+export interface FileObject {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  expires_at?: number;
+  filename: string;
+  purpose: 'batch' | 'batch_output' | string;
+  status: 'uploaded' | 'processed' | 'error';
+}
+
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+export interface BatchObject {
+  id: string;
+  object: 'batch';
+  endpoint: string;
+  model?: string;
+  errors?: { object: 'list'; data: Array<{ code: string; message: string; param: string | null; line: number | null }> };
+  input_file_id: string;
+  completion_window: string;
+  status: BatchStatus;
+  output_file_id?: string | null;
+  error_file_id?: string | null;
+  created_at: number;
+  in_progress_at?: number | null;
+  expires_at?: number | null;
+  finalizing_at?: number | null;
+  completed_at?: number | null;
+  failed_at?: number | null;
+  expired_at?: number | null;
+  cancelling_at?: number | null;
+  cancelled_at?: number | null;
+  request_counts: { total: number; completed: number; failed: number };
+  metadata?: Record<string, string> | null;
+}
+
+/** What the runner keeps beside the Batch object. */
+export interface BatchRecord {
+  batch: BatchObject;
+  /** `azure` when created through an Azure path: an error file is then always written. */
+  flavor: 'openai' | 'azure';
+  /** Prompt tokens estimated at validation, counted against the enqueued-token limit. */
+  enqueuedTokens?: number;
+  /** Creation order (several batches share a second of `created_at`). */
+  seq: number;
+}
+
+export const TERMINAL: ReadonlySet<BatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
+
+export class Store {
+  readonly dir: string;
+  readonly files = new Map<string, FileObject>();
+  readonly batches = new Map<string, BatchRecord>();
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    mkdirSync(path.join(this.dir, 'files'), { recursive: true });
+    mkdirSync(path.join(this.dir, 'batches'), { recursive: true });
+    for (const name of readdirSync(path.join(this.dir, 'files'))) {
+      if (!name.endsWith('.json') || !FILE_ID.test(name.slice(0, -5))) continue;
+      this.files.set(name.slice(0, -5), JSON.parse(readFileSync(path.join(this.dir, 'files', name), 'utf8')));
+    }
+    for (const name of readdirSync(path.join(this.dir, 'batches'))) {
+      if (!name.endsWith('.json') || !BATCH_ID.test(name.slice(0, -5))) continue;
+      this.batches.set(name.slice(0, -5), JSON.parse(readFileSync(path.join(this.dir, 'batches', name), 'utf8')));
+    }
+  }
+
+  /**
+   * Removes content left by a stopped server: partial uploads, and output files of batches that
+   * were running (they start over). Only when nothing runs, at start-up.
+   */
+  sweepOrphans(): void {
+    const dir = path.join(this.dir, 'files');
+    for (const name of readdirSync(dir)) {
+      const id = name.replace(/\.jsonl(\.partial)?$/, '');
+      if (name.endsWith('.partial') || (name.endsWith('.jsonl') && !this.files.has(id))) rmSync(path.join(dir, name), { force: true });
+      if (name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
+    }
+  }
+
+  /** Path of a file's content; only for ids of the right shape. */
+  nextSeq(): number {
+    let max = 0;
+    for (const r of this.batches.values()) max = Math.max(max, r.seq ?? 0);
+    return max + 1;
+  }
+
+  contentPath(id: string): string {
+    if (!FILE_ID.test(id)) throw new Error(`bad file id ${id}`);
+    return path.join(this.dir, 'files', `${id}.jsonl`);
+  }
+
+  async saveFile(file: FileObject): Promise<void> {
+    await writeAtomic(path.join(this.dir, 'files', `${file.id}.json`), JSON.stringify(file));
+    this.files.set(file.id, file);
+  }
+
+  async deleteFile(id: string): Promise<void> {
+    this.files.delete(id);
+    await rm(path.join(this.dir, 'files', `${id}.json`), { force: true });
+    await rm(this.contentPath(id), { force: true });
+  }
+
+  readonly #saving = new Map<string, Promise<void>>();
+
+  /** Saves a batch's current state; saves of one batch run one after the other. */
+  saveBatch(record: BatchRecord): Promise<void> {
+    const id = record.batch.id;
+    this.batches.set(id, record);
+    const previous = this.#saving.get(id) ?? Promise.resolve();
+    const next = previous
+      .catch(() => {})
+      .then(() => writeAtomic(path.join(this.dir, 'batches', `${id}.json`), JSON.stringify(record)));
+    this.#saving.set(id, next);
+    next.finally(() => {
+      if (this.#saving.get(id) === next) this.#saving.delete(id);
+    }).catch(() => {});
+    return next;
+  }
+}
+
+let tmpCounter = 0;
+
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+}
