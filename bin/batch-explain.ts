@@ -6,12 +6,20 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { normalizeFlagNames } from './flags.js';
 import { buildCommand } from './commands/build.js';
+import { serveCommand } from './commands/serve.js';
+import { submitCommand } from './commands/submit.js';
+import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
 import { EXIT } from '../src/errors.js';
 
 await yargs(normalizeFlagNames(hideBin(process.argv)))
   .scriptName('batch-explain')
   .usage('$0 <command> [options]\n\nExplanations for labelled multimodal datasets through the OpenAI and Azure OpenAI Batch API.')
   .command(buildCommand)
+  .command(submitCommand)
+  .command(statusCommand)
+  .command(retrieveCommand)
+  .command(cancelCommand)
+  .command(serveCommand)
   .demandCommand(1, 'Name a command; see --help')
   .epilogue('Every flag also answers to its snake_case spelling (--output_dir, --batch_file_size_limit), as in the original scripts.')
   .strict()

@@ -5,7 +5,7 @@ import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { composeStages } from '../core/compose.js';
 import type { RequestLineOptions } from '../core/request-line.js';
-import { readJsonl } from '../stages/read-jsonl.js';
+import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
 import { validateRow } from '../stages/validate-row.js';
 import { resolveImage } from '../stages/resolve-image.js';
 import { encodeImage } from '../stages/encode-image.js';
@@ -13,7 +13,7 @@ import { applyPrompt } from '../stages/apply-prompt.js';
 import { toRequestLine } from '../stages/to-request-line.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
-import type { ShardRecord } from '../types.js';
+import type { OnReject, ShardRecord } from '../types.js';
 
 export interface BuildOptions extends RequestLineOptions {
   /** Dataset file, or `-` for stdin. */
@@ -62,55 +62,80 @@ export interface BuildSummary {
 const SHARD_FILE = /^batch_\d+\.jsonl$/;
 
 /**
+ * The stages from parsed dataset lines to request lines: validateRow → resolveImage →
+ * encodeImage → applyPrompt → toRequestLine, composed into one.
+ */
+export function requestStages(options: BuildOptions, onReject: OnReject, name: string) {
+  const readers = options.readers ?? 0;
+  const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
+  return composeStages(
+    validateRow({ onReject, file: name }),
+    resolveImage({ onReject, file: name, imageRoot, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
+    encodeImage({
+      onReject,
+      file: name,
+      ...(options.maxImageBytes === undefined ? {} : { maxImageBytes: options.maxImageBytes }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      readers,
+    }),
+    applyPrompt({
+      template: options.template,
+      ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
+      ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
+    }),
+    toRequestLine(options),
+  );
+}
+
+/** The batcher configured from build options. */
+export function shardBatcher(options: BuildOptions, onReject: OnReject, name: string) {
+  return byteBudgetBatcher({
+    onReject,
+    file: name,
+    ...(options.outDir === undefined ? { output: options.output! } : { outDir: options.outDir }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+    ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+  });
+}
+
+/** Counts of a finished build, checked to add up. */
+export function buildSummary(stats: ReadJsonlStats, shards: ShardRecord[], rejects: RejectCounts, rejectsPath: string): BuildSummary {
+  const summary: BuildSummary = {
+    rows: stats.records + stats.rejected,
+    blankLines: stats.blank,
+    requests: shards.reduce((n, s) => n + s.rows, 0),
+    bytes: shards.reduce((n, s) => n + s.bytes, 0),
+    shards,
+    rejects,
+    rejectsPath,
+  };
+  if (summary.rows !== summary.requests + summary.rejects.total) {
+    throw new BatchExplainError('E_COUNTS', `internal: ${summary.rows} rows read but ${summary.requests} requests + ${summary.rejects.total} rejects`);
+  }
+  return summary;
+}
+
+/**
  * dataset → shard files (or request lines on a stream) and a rejects file. Wires readJsonl →
- * validateRow → resolveImage → encodeImage → applyPrompt → toRequestLine → byteBudgetBatcher.
- * Every non-blank line ends as a request or a reject; the summary's counts are checked to add up.
+ * {@link requestStages} → byteBudgetBatcher. Every non-blank line ends as a request or a reject;
+ * the summary's counts are checked to add up.
  */
 export async function build(options: BuildOptions): Promise<BuildSummary> {
-  const { dataset, outDir, output } = options;
+  const { dataset, outDir } = options;
   const name = dataset === '-' ? '-' : dataset;
-  const imageRoot = options.imageRoot ?? (dataset === '-' ? process.cwd() : path.dirname(path.resolve(dataset)));
   const rejectsPath = options.rejectsPath ?? path.join(outDir ?? '.', 'rejects.jsonl');
-  const readers = options.readers ?? 0;
   if (outDir !== undefined) await prepareOutDir(outDir, options.overwrite ?? false);
 
   const rejects = rejectsSink({ path: rejectsPath });
   const onReject = rejects.onReject;
   const shards: ShardRecord[] = [];
-  const source = readJsonl({
-    ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }),
-    name,
-    onReject,
-  });
+  const source = readJsonl({ ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }), name, onReject });
   try {
-    const toRequests = composeStages(
-      validateRow({ onReject, file: name }),
-      resolveImage({ onReject, file: name, imageRoot, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
-      encodeImage({
-        onReject,
-        file: name,
-        ...(options.maxImageBytes === undefined ? {} : { maxImageBytes: options.maxImageBytes }),
-        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-        readers,
-      }),
-      applyPrompt({
-        template: options.template,
-        ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
-        ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
-      }),
-      toRequestLine(options),
-    );
     await pipeline(
       source,
-      toRequests,
-      byteBudgetBatcher({
-        onReject,
-        file: name,
-        ...(outDir === undefined ? { output: output! } : { outDir }),
-        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-        ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
-        ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
-      }),
+      requestStages(options, onReject, name),
+      shardBatcher(options, onReject, name),
       async function collect(records: AsyncIterable<ShardRecord>) {
         for await (const shard of records) {
           shards.push(shard);
@@ -124,26 +149,11 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     await rejects.discard();
     throw err;
   }
-
-  const stats = source.stats;
-  const requests = shards.reduce((n, s) => n + s.rows, 0);
-  const summary: BuildSummary = {
-    rows: stats.records + stats.rejected,
-    blankLines: stats.blank,
-    requests,
-    bytes: shards.reduce((n, s) => n + s.bytes, 0),
-    shards,
-    rejects: rejects.counts,
-    rejectsPath,
-  };
-  if (summary.rows !== summary.requests + summary.rejects.total) {
-    throw new BatchExplainError('E_COUNTS', `internal: ${summary.rows} rows read but ${summary.requests} requests + ${summary.rejects.total} rejects`);
-  }
-  return summary;
+  return buildSummary(source.stats, shards, rejects.counts, rejectsPath);
 }
 
 /** Removes `.partial` leftovers of a crashed run; refuses to mix with shards of an earlier build unless told to replace them. */
-async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> {
+export async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> {
   let names: string[];
   try {
     names = await readdir(outDir);

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { loadPromptFile } from '../src/core/prompt.js';
+import { packageRoot } from '../src/core/package-root.js';
+import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
+import { BatchExplainError } from '../src/errors.js';
+import type { BuildOptions } from '../src/pipeline/build.js';
+import type { Provider } from '../src/core/request-line.js';
+import { bytesFlag, quietFlag } from './flags.js';
+
+/** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
+export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: 100_000, openai: 50_000, local: 50_000 };
+
+/** Flags shared by every command that builds requests from a dataset (build, submit, run). */
+export const datasetFlags = {
+  dataset: { type: 'string', demandOption: true, describe: 'Dataset JSONL file, or - for stdin' },
+  prompt: { type: 'string', demandOption: true, describe: 'Prompt file ({} = label), or a shipped prompt name' },
+  rejects: { type: 'string', describe: 'Rejects file (default <out-dir>/rejects.jsonl, ./rejects.jsonl with --out -)' },
+  'image-root': { type: 'string', describe: "Folder relative img_path values resolve against (default: the dataset's folder; cwd for stdin)" },
+  'text-prefix': { type: 'string', describe: 'Put between the prompt and the text (default "\\nText extracted: ")' },
+  'max-bytes': bytesFlag('max-bytes', 'Shard byte budget, newlines included (180MB, 180MiB...)', DEFAULT_SHARD_BYTES),
+  'max-requests': { type: 'number', describe: 'Requests per shard (default 100000 azure, 50000 openai/local)' },
+  'max-image-bytes': bytesFlag('max-image-bytes', 'Larger images are rejected', 20_000_000),
+  concurrency: { type: 'number', default: 8, describe: 'Images requested ahead' },
+  readers: { type: 'number', default: 0, describe: 'Reader threads for images on network storage (NFS, Lustre: try 8); 0 reads on the main thread, fastest on local disks' },
+  strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row was rejected' },
+  quiet: quietFlag,
+  model: {
+    type: 'string',
+    alias: ['deployment'],
+    describe: 'Model (OpenAI) or deployment name (Azure). Default: $AZURE_ENGINE_NAME for azure, gpt-4o otherwise',
+  },
+  url: { type: 'string', describe: 'Request line url (default /chat/completions for azure, /v1/chat/completions otherwise)' },
+  'max-tokens': { type: 'number', default: 4096, describe: 'Answer token cap per request' },
+  'token-param': { choices: ['max_tokens', 'max_completion_tokens'], default: 'max_tokens', describe: 'Body field of the token cap' },
+  temperature: { type: 'string', default: '0', describe: 'Sampling temperature, or "none" to leave it out' },
+  detail: { choices: ['auto', 'low', 'high'], describe: 'Image detail (left out by default: the API uses auto)' },
+  'response-format': { choices: ['none', 'json_object', 'json_schema'], default: 'none', describe: 'Ask for JSON mode or a strict {explanation} schema' },
+  'answer-field': { type: 'string', default: 'explanation', describe: 'JSON field holding the explanation in the answer' },
+} as const;
+
+export type DatasetArgs = {
+  provider: Provider;
+  dataset: string;
+  prompt: string;
+  rejects?: string;
+  'image-root'?: string;
+  'text-prefix'?: string;
+  'max-bytes': number;
+  'max-requests'?: number;
+  'max-image-bytes': number;
+  concurrency: number;
+  readers: number;
+  strict: boolean;
+  quiet: boolean;
+  model?: string;
+  url?: string;
+  'max-tokens': number;
+  'token-param': 'max_tokens' | 'max_completion_tokens';
+  temperature: string;
+  detail?: 'auto' | 'low' | 'high';
+  'response-format': 'none' | 'json_object' | 'json_schema';
+  'answer-field': string;
+};
+
+/** Build options from flags: the prompt is read, the model falls back to the original `.env` name for Azure. */
+export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
+  const prompt = await loadPromptFile(args.prompt, path.join(packageRoot(), 'prompts'));
+  const model = args.model ?? (args.provider === 'azure' ? process.env.AZURE_ENGINE_NAME : 'gpt-4o');
+  if (!model) throw new BatchExplainError('E_OPTION', 'azure needs a deployment: pass --model or set AZURE_ENGINE_NAME');
+  const t = args.temperature.trim().toLowerCase();
+  const temperature = t === 'none' ? null : Number(t);
+  if (temperature !== null && !(temperature >= 0 && temperature <= 2)) {
+    throw new BatchExplainError('E_OPTION', `--temperature: expected a number from 0 to 2 or "none", got ${JSON.stringify(args.temperature)}`);
+  }
+  return {
+    dataset: args.dataset,
+    template: prompt.template,
+    templateSource: prompt.source,
+    provider: args.provider,
+    model,
+    ...(args.url === undefined ? {} : { url: args.url }),
+    maxTokens: args['max-tokens'],
+    tokenParam: args['token-param'],
+    temperature,
+    ...(args.detail === undefined ? {} : { detail: args.detail }),
+    responseFormat: args['response-format'],
+    explanationField: args['answer-field'],
+    ...(args['text-prefix'] === undefined ? {} : { textPrefix: args['text-prefix'] }),
+    ...(args.rejects === undefined ? {} : { rejectsPath: args.rejects }),
+    ...(args['image-root'] === undefined ? {} : { imageRoot: args['image-root'] }),
+    maxBytes: args['max-bytes'],
+    maxRequests: args['max-requests'] ?? MAX_REQUESTS_BY_PROVIDER[args.provider],
+    maxImageBytes: args['max-image-bytes'],
+    concurrency: args.concurrency,
+    readers: args.readers,
+  };
+}

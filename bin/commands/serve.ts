@@ -1,0 +1,110 @@
+import type { Argv, CommandModule } from 'yargs';
+import { startBatchServer } from '../../src/server/server.js';
+import { offlineResponder, upstreamResponder } from '../../src/server/responders.js';
+import { DEFAULT_LOCAL_DATA_DIR } from '../../src/pipeline/providers.js';
+import { bytesFlag, quietFlag } from '../flags.js';
+import { runCommand } from '../run-command.js';
+import { EXIT } from '../../src/errors.js';
+
+const flags = {
+  port: { type: 'number', default: 8765, describe: 'Port; 0 takes any free port (printed on start)' },
+  host: { type: 'string', default: '127.0.0.1', describe: 'Interface to bind; the default keeps the server to this machine' },
+  'data-dir': { type: 'string', default: DEFAULT_LOCAL_DATA_DIR, describe: 'Where files and batches are kept (across restarts)' },
+  'api-key': { type: 'string', describe: 'Require this key (Authorization: Bearer, or Azure api-key); also $BATCH_EXPLAIN_SERVER_KEY' },
+  upstream: { type: 'string', describe: 'Answer with an OpenAI-compatible server instead of the offline responder, e.g. http://127.0.0.1:8000/v1 (vLLM)' },
+  'upstream-model': { type: 'string', describe: 'Model name to send upstream (default: the request\'s)' },
+  'upstream-concurrency': { type: 'number', default: 4, describe: 'Requests in flight to the upstream server' },
+  concurrency: { type: 'number', default: 8, describe: 'Lines of a batch answered at once' },
+  'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload', 512_000_000),
+  'max-body-bytes': bytesFlag('max-body-bytes', 'Largest JSON request body', 64 * 1024 * 1024),
+  'fault-429': { type: 'number', default: 0, describe: 'Fraction of requests answered 429 with Retry-After' },
+  'fault-500': { type: 'number', default: 0, describe: 'Fraction of requests answered 500' },
+  'fault-retry-after': { type: 'number', default: 1, describe: 'Seconds in the Retry-After of injected 429s' },
+  'fault-slow-ms': { type: 'number', default: 0, describe: 'Delay before every answer' },
+  'fault-routes': { type: 'string', describe: 'Regular expression: HTTP faults only on matching routes (e.g. ^/batches)' },
+  'fault-line-failures': { type: 'number', default: 0, describe: 'Fraction of batch lines failing with a 500' },
+  'fault-line-delay-ms': { type: 'number', default: 0, describe: 'Time spent on each batch line' },
+  'fault-expire-after': { type: 'number', describe: 'Expire batches after this many lines' },
+  'fault-token-limit': { type: 'number', describe: 'Fail batches with token_limit_exceeded above this many enqueued tokens' },
+  'fault-seed': { type: 'number', default: 1, describe: 'Seed of the fault generator' },
+  quiet: quietFlag,
+} as const;
+
+type ServeArgs = {
+  port: number;
+  host: string;
+  'data-dir': string;
+  'api-key'?: string;
+  upstream?: string;
+  'upstream-model'?: string;
+  'upstream-concurrency': number;
+  concurrency: number;
+  'max-file-bytes': number;
+  'max-body-bytes': number;
+  'fault-429': number;
+  'fault-500': number;
+  'fault-retry-after': number;
+  'fault-slow-ms': number;
+  'fault-routes'?: string;
+  'fault-line-failures': number;
+  'fault-line-delay-ms': number;
+  'fault-expire-after'?: number;
+  'fault-token-limit'?: number;
+  'fault-seed': number;
+  quiet: boolean;
+};
+
+export const serveCommand: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'Run the local Batch API server (OpenAI and Azure shapes) until interrupted',
+  builder: (y: Argv) =>
+    y
+      .options(flags)
+      .example('$0 serve --port 8765', 'then OPENAI_BASE_URL=http://127.0.0.1:8765/v1')
+      .example('$0 serve --upstream http://127.0.0.1:8000/v1', 'batches answered by a local vLLM') as unknown as Argv<ServeArgs>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const apiKey = args['api-key'] ?? process.env.BATCH_EXPLAIN_SERVER_KEY;
+      const responder = args.upstream
+        ? upstreamResponder({
+            url: args.upstream,
+            concurrency: args['upstream-concurrency'],
+            ...(args['upstream-model'] ? { model: args['upstream-model'] } : {}),
+            ...(process.env.UPSTREAM_API_KEY ? { apiKey: process.env.UPSTREAM_API_KEY } : {}),
+          })
+        : offlineResponder();
+      const server = await startBatchServer({
+        dataDir: args['data-dir'],
+        host: args.host,
+        port: args.port,
+        ...(apiKey ? { apiKey } : {}),
+        responder,
+        concurrency: args.concurrency,
+        maxFileBytes: args['max-file-bytes'],
+        maxBodyBytes: args['max-body-bytes'],
+        faults: {
+          rate429: args['fault-429'],
+          rate500: args['fault-500'],
+          retryAfterSeconds: args['fault-retry-after'],
+          slowMs: args['fault-slow-ms'],
+          ...(args['fault-routes'] ? { routes: args['fault-routes'] } : {}),
+          lineFailureRate: args['fault-line-failures'],
+          lineDelayMs: args['fault-line-delay-ms'],
+          ...(args['fault-expire-after'] === undefined ? {} : { expireAfterLines: args['fault-expire-after'] }),
+          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'] }),
+          seed: args['fault-seed'],
+        },
+      });
+      // The URL on stdout (for scripts: `url=$(batch-explain serve --port 0 | head -1)`), the rest on stderr.
+      process.stdout.write(`${server.url}\n`);
+      if (!args.quiet) {
+        process.stderr.write(
+          `batch-explain serve: listening on ${server.url} (OpenAI: ${server.url}/v1; Azure: ${server.url}/openai/v1/ or ?api-version=…), ` +
+            `data in ${args['data-dir']}, answers from the ${responder.name} responder${apiKey ? ', API key required' : ''}\n`,
+        );
+      }
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await server.close();
+      return EXIT.OK;
+    }),
+};

@@ -1,0 +1,163 @@
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { BatchExplainError, EXIT } from '../../src/errors.js';
+import { Manifest, readTrackingFile } from '../../src/pipeline/manifest.js';
+import { retrieve } from '../../src/pipeline/retrieve.js';
+import { batchStatus, cancelBatches } from '../../src/pipeline/status.js';
+import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-flags.js';
+import { quietFlag } from '../flags.js';
+import { formatCount } from '../format.js';
+import { runCommand } from '../run-command.js';
+
+/** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
+
+const trackFlags = {
+  manifest: { type: 'string', describe: 'The job manifest (default batches/manifest.jsonl)' },
+  'tracking-file': { type: 'string', describe: "The original scripts' batch_id,path file, instead of a manifest" },
+  quiet: quietFlag,
+} as const;
+
+type TrackArgs = ProviderArgs & { manifest?: string; 'tracking-file'?: string; quiet: boolean };
+
+/**
+ * Opens the manifest, or for a tracking file a manifest beside it (`<file>.manifest.jsonl`) that
+ * records what was seen and downloaded, seeded with the file's batches.
+ */
+async function openTracked(args: TrackArgs): Promise<Manifest> {
+  if (args['tracking-file'] !== undefined) {
+    const tracked = await readTrackingFile(args['tracking-file']);
+    const manifest = await Manifest.open(`${args['tracking-file']}.manifest.jsonl`);
+    for (const [id, b] of tracked.batches) if (!manifest.state.batches.has(id)) manifest.state.batches.set(id, b);
+    return manifest;
+  }
+  const file = args.manifest ?? path.join('batches', 'manifest.jsonl');
+  const manifest = await Manifest.open(file);
+  if (manifest.state.batches.size === 0) throw new BatchExplainError('E_INPUT', `${file}: no batches recorded (run submit first, or pass --manifest / --tracking-file)`);
+  return manifest;
+}
+
+function age(seconds: number | null): string {
+  if (seconds === null) return '?';
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
+}
+
+export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }> = {
+  command: 'status',
+  describe: 'Show the batches of a job, refreshed from the API',
+  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags, json: { type: 'boolean', default: false, describe: 'One JSON object on stdout, for scripts' } }) as unknown as Argv<TrackArgs & { json: boolean }>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const manifest = await openTracked(args);
+      const provider = await providerFromArgs(args, log);
+      try {
+        const rows = await batchStatus(provider.client, manifest, { signal });
+        const totals = rows.reduce((t, r) => ({ total: t.total + r.total, completed: t.completed + r.completed, failed: t.failed + r.failed }), { total: 0, completed: 0, failed: 0 });
+        const byStatus: Record<string, number> = {};
+        for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+        if (args.json) {
+          process.stdout.write(`${JSON.stringify({ batches: rows, totals, by_status: byStatus })}\n`);
+        } else {
+          const lines = [['batch', 'status', 'done', 'failed', 'total', 'age', 'downloaded', 'shard']];
+          for (const r of rows) lines.push([r.batchId, r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
+          const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+          for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+          process.stdout.write(
+            `\n${rows.length} batch(es): ${Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ')}; requests ${formatCount(totals.completed)} done, ${formatCount(totals.failed)} failed of ${formatCount(totals.total)}\n`,
+          );
+          for (const r of rows) if (r.errors) process.stdout.write(`${r.batchId}: ${r.errors}\n`);
+        }
+        return EXIT.OK;
+      } finally {
+        await manifest.close();
+        await provider.close();
+      }
+    }),
+};
+
+type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval': number; 'max-poll-interval': number };
+
+export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
+  command: 'retrieve',
+  describe: 'Download the output and error files of every finished batch (streamed to disk); --wait polls until all are finished',
+  builder: (y: Argv) =>
+    y
+      .options({
+        ...providerFlags,
+        ...trackFlags,
+        'out-dir': { type: 'string', default: 'results', describe: 'Folder for <batch>.output.jsonl and <batch>.errors.jsonl (--output_dir also works)' },
+        wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
+        'poll-interval': { type: 'number', default: 5, describe: 'First wait between polls, in seconds (grows by half each time)' },
+        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+      })
+      .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
+      .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const manifest = await openTracked(args);
+      const provider = await providerFromArgs(args, log);
+      try {
+        let last = '';
+        const summary = await retrieve({
+          client: provider.client,
+          manifest,
+          outDir: args['out-dir'],
+          wait: args.wait,
+          pollMs: args['poll-interval'] * 1000,
+          maxPollMs: args['max-poll-interval'] * 1000,
+          signal,
+          onDownload: (id, kind, f) => log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
+          onProgress: (batches) => {
+            const by: Record<string, number> = {};
+            let done = 0;
+            let failed = 0;
+            let total = 0;
+            for (const b of batches) {
+              by[b.status ?? 'unknown'] = (by[b.status ?? 'unknown'] ?? 0) + 1;
+              done += b.requestCounts?.completed ?? 0;
+              failed += b.requestCounts?.failed ?? 0;
+              total += b.requestCounts?.total ?? 0;
+            }
+            const line = `retrieve: ${Object.entries(by).map(([s, n]) => `${n} ${s}`).join(', ')}; requests ${formatCount(done)} done, ${formatCount(failed)} failed of ${formatCount(total)}`;
+            if (line !== last) log(line);
+            last = line;
+          },
+        });
+        for (const w of summary.warnings) log(`retrieve: warning: ${w}`);
+        if (summary.pending.length > 0) {
+          log(`retrieve: ${summary.pending.length} batch(es) still running; run again later, or with --wait`);
+        }
+        return EXIT.OK;
+      } catch (err) {
+        if (signal.aborted) log('batch-explain: retrieve stopped; downloads so far are kept. Run it again to continue.');
+        throw err;
+      } finally {
+        await manifest.close();
+        await provider.close();
+      }
+    }),
+};
+
+export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }> = {
+  command: 'cancel [ids..]',
+  describe: 'Cancel the unfinished batches of a job (or the ones named)',
+  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags }).positional('ids', { type: 'string', array: true, describe: 'Batch ids (default: every unfinished one)' }) as unknown as Argv<TrackArgs & { ids?: string[] }>,
+  handler: (args) =>
+    runCommand(async () => {
+      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const manifest = await openTracked(args);
+      const provider = await providerFromArgs(args, log);
+      try {
+        const results = await cancelBatches(provider.client, manifest, args.ids?.length ? args.ids : undefined);
+        for (const r of results) process.stdout.write(`${r.batchId}  ${r.status}\n`);
+        if (results.length === 0) log('cancel: no unfinished batch');
+        return results.some((r) => r.status.startsWith('not cancelled')) ? EXIT.FAILURE : EXIT.OK;
+      } finally {
+        await manifest.close();
+        await provider.close();
+      }
+    }),
+};

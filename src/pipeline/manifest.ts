@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { ShardRecord } from '../types.js';
+
+/**
+ * The manifest: an append-only JSONL log of what happened to a job (`manifest.jsonl`). Each
+ * event is written and fdatasync'd before the step it records is taken as done, so the state,
+ * which is the fold of the log, survives a crash at any point: a re-run reads it and resumes.
+ * A last line cut short by a crash was never acknowledged: it is dropped when the log is opened.
+ */
+
+export type ManifestEvent =
+  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string }
+  | { type: 'shard'; at: string; run_id: string; shard: ShardRecord }
+  | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number }
+  | { type: 'uploaded'; at: string; sha256: string; file_id: string; bytes: number }
+  | { type: 'batch'; at: string; sha256: string; batch_id: string; input_file_id: string }
+  | { type: 'status'; at: string; batch_id: string; status: string; request_counts?: { total: number; completed: number; failed: number }; output_file_id?: string | null; error_file_id?: string | null; errors?: Array<{ code: string; message: string; line?: number | null }> }
+  | { type: 'downloaded'; at: string; batch_id: string; output?: DownloadedFile; error?: DownloadedFile }
+  | { type: 'cancel_requested'; at: string; batch_id: string };
+
+export interface DownloadedFile {
+  path: string;
+  lines: number;
+  bytes: number;
+}
+
+/** Events as given to `append`: the time is stamped there. */
+export type NewEvent = ManifestEvent extends infer E ? (E extends { at: string } ? Omit<E, 'at'> : never) : never;
+
+export interface ShardState {
+  shard: ShardRecord;
+  fileId?: string;
+  batchId?: string;
+}
+
+export interface BatchState {
+  batchId: string;
+  /** The shard it was created from (absent for batches read from a tracking CSV). */
+  sha256?: string;
+  inputFileId?: string;
+  /** Path of the shard file, for messages. */
+  shardPath?: string;
+  status?: string;
+  requestCounts?: { total: number; completed: number; failed: number };
+  outputFileId?: string | null;
+  errorFileId?: string | null;
+  errors?: Array<{ code: string; message: string; line?: number | null }>;
+  downloaded?: { output?: DownloadedFile; error?: DownloadedFile };
+  cancelRequested?: boolean;
+}
+
+export interface ManifestState {
+  run?: Extract<ManifestEvent, { type: 'run' }>;
+  buildDone?: Extract<ManifestEvent, { type: 'build_done' }>;
+  /** By sha256, in shard order. */
+  shards: Map<string, ShardState>;
+  /** By batch id, in creation order. */
+  batches: Map<string, BatchState>;
+}
+
+export function emptyState(): ManifestState {
+  return { shards: new Map(), batches: new Map() };
+}
+
+/** Folds one event into the state. */
+export function apply(state: ManifestState, e: ManifestEvent): void {
+  switch (e.type) {
+    case 'run':
+      state.run = e;
+      break;
+    case 'build_done':
+      state.buildDone = e;
+      break;
+    case 'shard':
+      state.shards.set(e.shard.sha256, { ...state.shards.get(e.shard.sha256), shard: e.shard });
+      break;
+    case 'uploaded': {
+      const s = state.shards.get(e.sha256);
+      if (s) s.fileId = e.file_id;
+      break;
+    }
+    case 'batch': {
+      const s = state.shards.get(e.sha256);
+      if (s) s.batchId = e.batch_id;
+      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
+      break;
+    }
+    case 'status': {
+      const b = batchOf(state, e.batch_id);
+      b.status = e.status;
+      if (e.request_counts) b.requestCounts = e.request_counts;
+      if (e.output_file_id !== undefined) b.outputFileId = e.output_file_id;
+      if (e.error_file_id !== undefined) b.errorFileId = e.error_file_id;
+      if (e.errors) b.errors = e.errors;
+      break;
+    }
+    case 'downloaded':
+      batchOf(state, e.batch_id).downloaded = { ...(e.output ? { output: e.output } : {}), ...(e.error ? { error: e.error } : {}) };
+      break;
+    case 'cancel_requested':
+      batchOf(state, e.batch_id).cancelRequested = true;
+      break;
+  }
+}
+
+function batchOf(state: ManifestState, id: string): BatchState {
+  let b = state.batches.get(id);
+  if (!b) state.batches.set(id, (b = { batchId: id }));
+  return b;
+}
+
+export interface ManifestOptions {
+  /**
+   * Called before each event is written and after it is on disk. Throwing stops the run at that
+   * point, as a crash would: the tests use it to interrupt a job between any two steps.
+   */
+  onAppend?: (event: ManifestEvent, phase: 'before' | 'after') => void | Promise<void>;
+}
+
+export class Manifest {
+  readonly path: string;
+  readonly state: ManifestState;
+  readonly #options: ManifestOptions;
+  #handle: FileHandle | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(file: string, state: ManifestState, options: ManifestOptions) {
+    this.path = file;
+    this.state = state;
+    this.#options = options;
+  }
+
+  /** Reads the log (if any) and opens it for appending. */
+  static async open(file: string, options: ManifestOptions = {}): Promise<Manifest> {
+    const state = emptyState();
+    if (existsSync(file)) {
+      const text = await readFile(file, 'utf8');
+      // Every event is written with its newline in one write: text after the last newline is a
+      // write cut short by a crash, never acknowledged, and is dropped.
+      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+      for (const [i, line] of complete.split('\n').entries()) {
+        if (line.trim() === '') continue;
+        let event: ManifestEvent;
+        try {
+          event = JSON.parse(line);
+        } catch (err) {
+          throw new Error(`${file}: line ${i + 1} is not valid JSON (${(err as Error).message}); the manifest was edited or damaged`);
+        }
+        apply(state, event);
+      }
+      if (complete.length < text.length) await truncate(file, Buffer.byteLength(complete));
+    }
+    return new Manifest(file, state, options);
+  }
+
+  /** Writes an event and fdatasyncs it; resolves once it is on disk, then folds it in. */
+  append(event: NewEvent): Promise<void> {
+    const full = { at: new Date().toISOString(), ...event } as ManifestEvent;
+    const next = this.#queue.then(async () => {
+      await this.#options.onAppend?.(full, 'before');
+      if (!this.#handle) {
+        await mkdir(path.dirname(path.resolve(this.path)), { recursive: true });
+        this.#handle = await open(this.path, 'a');
+      }
+      await this.#handle.write(`${JSON.stringify(full)}\n`);
+      await this.#handle.datasync();
+      apply(this.state, full);
+      await this.#options.onAppend?.(full, 'after');
+    });
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#handle?.close();
+    this.#handle = null;
+  }
+}
+
+/**
+ * Reads the original scripts' tracking file: one `batch_id,path` per line. Returns the batches
+ * as manifest state, so `status` and `retrieve` treat them like their own.
+ */
+export async function readTrackingFile(file: string): Promise<ManifestState> {
+  const state = emptyState();
+  const text = await readFile(file, 'utf8');
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const comma = line.indexOf(',');
+    const id = (comma === -1 ? line : line.slice(0, comma)).trim();
+    if (!/^batch_[A-Za-z0-9_-]+$/.test(id)) throw new Error(`${file}: line ${i + 1}: expected "batch_id,path", got ${JSON.stringify(line.slice(0, 60))}`);
+    state.batches.set(id, { batchId: id, ...(comma === -1 ? {} : { shardPath: line.slice(comma + 1).trim() }) });
+  }
+  return state;
+}

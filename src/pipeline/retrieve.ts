@@ -1,0 +1,161 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type OpenAI from 'openai';
+import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import type { BatchState, DownloadedFile, Manifest } from './manifest.js';
+import { withRetry } from './retry.js';
+
+export const TERMINAL_STATUSES = new Set(['completed', 'expired', 'failed', 'cancelled']);
+
+export interface RetrieveOptions {
+  client: OpenAI;
+  manifest: Manifest;
+  /** Folder for `<batch>.output.jsonl` and `<batch>.errors.jsonl`. */
+  outDir: string;
+  /** Poll until every batch is terminal. */
+  wait?: boolean;
+  /** First wait between polls, growing by half each time up to `maxPollMs`. Default 5 s. */
+  pollMs?: number;
+  /** Default 60 s (Azure asks for at least 60 s between status calls). */
+  maxPollMs?: number;
+  /** Batches looked at once. Default 4. */
+  concurrency?: number;
+  retries?: number;
+  signal?: AbortSignal;
+  /** Told after each round of polling. */
+  onProgress?: (batches: BatchState[]) => void;
+  /** Told of every file downloaded. */
+  onDownload?: (batchId: string, kind: 'output' | 'error', file: DownloadedFile) => void;
+}
+
+export interface RetrieveSummary {
+  batches: BatchState[];
+  /** Batches still running (without --wait). */
+  pending: string[];
+  /** Line counts that disagree with request_counts: results may be missing. */
+  warnings: string[];
+}
+
+/**
+ * For every batch in the manifest: refreshes its status and, once it is terminal (completed,
+ * expired, failed, cancelled), streams its output and error files to disk (temporary name, then
+ * rename), counts their lines against `request_counts`, and records it. A file downloaded whole
+ * before is not downloaded again. Transient failures are retried; with `wait`, polls with
+ * backoff until every batch is terminal.
+ */
+export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummary> {
+  const { client, manifest } = options;
+  await mkdir(options.outDir, { recursive: true });
+  const warnings: string[] = [];
+  let poll = options.pollMs ?? 5000;
+  const maxPoll = options.maxPollMs ?? 60_000;
+  const retry = { retries: options.retries ?? 6, ...(options.signal ? { signal: options.signal } : {}) };
+
+  while (true) {
+    const todo = [...manifest.state.batches.values()].filter((b) => !isDone(b));
+    const queue = [...todo];
+    const work = async () => {
+      for (let b = queue.shift(); b; b = queue.shift()) await refresh(b);
+    };
+    const refresh = async (b: BatchState) => {
+      const batch = await withRetry(() => client.batches.retrieve(b.batchId, options.signal ? { signal: options.signal } : {}), retry);
+      const counts = batch.request_counts ?? undefined;
+      if (batch.status !== b.status || JSON.stringify(counts) !== JSON.stringify(b.requestCounts)) {
+        await manifest.append({
+          type: 'status',
+          batch_id: b.batchId,
+          status: batch.status,
+          ...(counts ? { request_counts: { total: counts.total ?? 0, completed: counts.completed ?? 0, failed: counts.failed ?? 0 } } : {}),
+          output_file_id: batch.output_file_id || null,
+          error_file_id: batch.error_file_id || null,
+          ...(batch.errors?.data?.length ? { errors: batch.errors.data.map((e) => ({ code: e.code ?? 'unknown', message: e.message ?? '', line: e.line ?? null })) } : {}),
+        });
+      }
+      if (!TERMINAL_STATUSES.has(batch.status)) return;
+      const downloaded: { output?: DownloadedFile; error?: DownloadedFile } = {};
+      for (const [kind, id, suffix] of [
+        ['output', batch.output_file_id, 'output'],
+        ['error', batch.error_file_id, 'errors'],
+      ] as const) {
+        if (!id) continue;
+        const target = path.join(options.outDir, `${b.batchId}.${suffix}.jsonl`);
+        const file = (await alreadyDownloaded(b.downloaded?.[kind], target)) ?? (await withRetry(() => download(client, id, target, options.signal), retry));
+        downloaded[kind] = file;
+        options.onDownload?.(b.batchId, kind, file);
+      }
+      const c = counts;
+      if (c && batch.status !== 'failed') {
+        const out = downloaded.output?.lines ?? 0;
+        const err = downloaded.error?.lines ?? 0;
+        if (out < (c.completed ?? 0)) warnings.push(`${b.batchId}: the output file has ${out} lines, request_counts.completed says ${c.completed}`);
+        if (batch.status !== 'cancelled' && out + err < (c.total ?? 0)) {
+          warnings.push(`${b.batchId}: ${out} output + ${err} error lines, request_counts.total says ${c.total}`);
+        }
+      }
+      await manifest.append({ type: 'downloaded', batch_id: b.batchId, ...downloaded });
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, todo.length) }, work));
+    const all = [...manifest.state.batches.values()];
+    options.onProgress?.(all);
+    const pending = all.filter((b) => !isDone(b)).map((b) => b.batchId);
+    if (!options.wait || pending.length === 0) return { batches: all, pending, warnings };
+    await sleep(poll, options.signal);
+    poll = Math.min(maxPoll, Math.round(poll * 1.5));
+  }
+}
+
+function isDone(b: BatchState): boolean {
+  return b.downloaded !== undefined && TERMINAL_STATUSES.has(b.status ?? '');
+}
+
+async function alreadyDownloaded(recorded: DownloadedFile | undefined, target: string): Promise<DownloadedFile | null> {
+  if (!recorded || recorded.path !== target) return null;
+  const size = await stat(target).then((s) => s.size, () => -1);
+  return size === recorded.bytes ? recorded : null;
+}
+
+/** Streams a file's content to `target` through a temporary name, counting lines and bytes on the way. */
+async function download(client: OpenAI, fileId: string, target: string, signal?: AbortSignal): Promise<DownloadedFile> {
+  const partial = target + PARTIAL_SUFFIX;
+  let bytes = 0;
+  let lines = 0;
+  let last = 10;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      last = chunk[chunk.length - 1] ?? last;
+      cb(null, chunk);
+    },
+  });
+  try {
+    const res = await client.files.content(fileId, signal ? { signal } : {});
+    if (!res.body) throw new Error(`file ${fileId}: empty response`);
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), count, createWriteStream(partial, { flush: true }));
+    await rename(partial, target);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+  // A last line without its newline still counts.
+  if (bytes > 0 && last !== 10) lines++;
+  return { path: target, lines, bytes };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

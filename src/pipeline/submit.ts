@@ -1,0 +1,166 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { BatchExplainError } from '../errors.js';
+import { readJsonl } from '../stages/read-jsonl.js';
+import { rejectsSink } from '../stages/rejects-sink.js';
+import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
+import type { ShardRecord } from '../types.js';
+import { buildSummary, prepareOutDir, requestStages, shardBatcher, type BuildOptions, type BuildSummary } from './build.js';
+import { Manifest, type ManifestOptions } from './manifest.js';
+import type { Provider } from './providers.js';
+
+export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'> {
+  provider: Provider;
+  /** Folder for shards and, by default, the manifest and rejects. */
+  outDir: string;
+  /** Default `<outDir>/manifest.jsonl`. */
+  manifestPath?: string;
+  /** Shards uploaded at once. Default 2. */
+  workers?: number;
+  fileExpirySeconds?: number | null;
+  retries?: number;
+  onUpload?: UploadShardsOptions['onEvent'];
+  /** Passed to the manifest (see {@link ManifestOptions.onAppend}). */
+  manifestOptions?: ManifestOptions;
+}
+
+export interface SubmitSummary {
+  /** The build, or null when an earlier run's complete build was reused. */
+  build: BuildSummary | null;
+  runId: string;
+  manifestPath: string;
+  submitted: SubmittedShard[];
+}
+
+/**
+ * A digest of everything that shapes the requests: a manifest belongs to one job, and a re-run
+ * with another prompt, model or budget must not be mistaken for a resume.
+ */
+export function jobConfigDigest(options: SubmitOptions): string {
+  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxImageBytes, imageRoot } = options;
+  const config = {
+    dataset: options.dataset === '-' ? '-' : path.resolve(options.dataset),
+    provider: provider.name,
+    template,
+    textPrefix,
+    model,
+    url,
+    maxTokens,
+    tokenParam,
+    temperature,
+    detail,
+    responseFormat,
+    explanationField,
+    maxBytes,
+    maxRequests,
+    maxImageBytes,
+    imageRoot: imageRoot === undefined ? undefined : path.resolve(imageRoot),
+  };
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+}
+
+/**
+ * build + upload + create batches, streaming: shard N is uploaded while shard N+1 is built.
+ * Every step is recorded in the manifest first, so a re-run after a crash (kill -9 included)
+ * creates no second batch for a shard and goes on with what is missing. A build that finished
+ * in an earlier run is not redone when its shard files are intact.
+ */
+export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
+  const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
+  const manifest = await Manifest.open(manifestPath, options.manifestOptions);
+  try {
+    const config = jobConfigDigest(options);
+    const run = manifest.state.run;
+    if (run && run.config !== config) {
+      throw new BatchExplainError(
+        'E_OPTION',
+        `${manifestPath} belongs to another job (dataset, prompt, model or limits differ from run ${run.run_id} of ${run.at}); use another --out-dir (or --manifest), or the same settings to resume`,
+      );
+    }
+    const runId = run?.run_id ?? randomUUID();
+    if (!run) {
+      await manifest.append({
+        type: 'run',
+        run_id: runId,
+        config,
+        provider: options.provider.name,
+        endpoint: options.provider.endpoint,
+        model: options.model,
+        dataset: options.dataset,
+      });
+    }
+    const upload = uploadShards({
+      client: options.provider.client,
+      manifest,
+      endpoint: options.provider.endpoint,
+      runId,
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+      ...(options.fileExpirySeconds === undefined ? {} : { fileExpirySeconds: options.fileExpirySeconds }),
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.onUpload ? { onEvent: options.onUpload } : {}),
+    });
+    const submitted: SubmittedShard[] = [];
+    const collect = async (items: AsyncIterable<SubmittedShard>) => {
+      for await (const item of items) submitted.push(item);
+    };
+    const signal = options.signal ? [{ signal: options.signal }] : [];
+
+    const reusable = await builtShards(manifest);
+    if (reusable) {
+      await pipeline(async function* () {
+        yield* reusable;
+      }, upload, collect, ...signal);
+      return { build: null, runId, manifestPath, submitted };
+    }
+
+    // No complete build on record: build again. The same dataset and settings give the same
+    // shards (same sha256), so shards already submitted are recognised and skipped.
+    await prepareOutDir(options.outDir, true);
+    const name = options.dataset === '-' ? '-' : options.dataset;
+    const rejectsPath = options.rejectsPath ?? path.join(options.outDir, 'rejects.jsonl');
+    const rejects = rejectsSink({ path: rejectsPath });
+    const { onReject } = rejects;
+    const source = readJsonl({ path: options.dataset, name, onReject });
+    const shards: ShardRecord[] = [];
+    const buildOptions: BuildOptions = { ...options, provider: options.provider.name, outDir: options.outDir };
+    let summary: BuildSummary | null = null;
+    async function* recordShards(records: AsyncIterable<ShardRecord>) {
+      for await (const shard of records) {
+        await manifest.append({ type: 'shard', run_id: runId, shard });
+        shards.push(shard);
+        options.onShard?.(shard);
+        yield shard;
+      }
+      // Every row is now a request in a shard or a reject: the build is complete.
+      await rejects.close();
+      summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
+      await manifest.append({ type: 'build_done', run_id: runId, shards: shards.length, rows: summary.rows, rejects: summary.rejects.total });
+    }
+    try {
+      await pipeline(source, requestStages(buildOptions, onReject, name), shardBatcher(buildOptions, onReject, name), recordShards, upload, collect, ...signal);
+    } catch (err) {
+      await rejects.discard();
+      throw err;
+    }
+    return { build: summary, runId, manifestPath, submitted };
+  } finally {
+    await manifest.close();
+  }
+}
+
+/** The shards of a complete earlier build, if their files are all there and of the recorded size. */
+async function builtShards(manifest: Manifest): Promise<ShardRecord[] | null> {
+  const done = manifest.state.buildDone;
+  if (!done) return null;
+  const shards = [...manifest.state.shards.values()].map((s) => s.shard).filter((s) => s.path !== '-');
+  if (shards.length !== done.shards) return null;
+  for (const shard of shards) {
+    const known = manifest.state.shards.get(shard.sha256);
+    if (known?.batchId) continue; // submitted: its file is no longer needed
+    const size = await stat(shard.path).then((s) => s.size, () => -1);
+    if (size !== shard.bytes) return null;
+  }
+  return shards;
+}

@@ -1,0 +1,158 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type OpenAI from 'openai';
+import { toStreamingFile } from 'openai';
+import { BatchExplainError } from '../errors.js';
+import { mapOrdered } from '../core/map-ordered.js';
+import { positiveInteger } from '../core/options.js';
+import type { Manifest } from '../pipeline/manifest.js';
+import { isTransient, withRetry } from '../pipeline/retry.js';
+import type { ShardRecord, Stage } from '../types.js';
+
+export interface UploadShardsOptions {
+  client: OpenAI;
+  /** Every upload and batch is recorded here before it counts as done. */
+  manifest: Manifest;
+  /** The batch endpoint: `/v1/chat/completions` (OpenAI, local) or `/chat/completions` (Azure). */
+  endpoint: string;
+  /** Put in each batch's metadata with the shard's sha256, to find a batch again after a crash. */
+  runId: string;
+  /** Shards uploaded at once. Default 2: the next shard is built meanwhile. */
+  workers?: number;
+  /** `expires_after` for input files, in seconds, where the provider takes it (Azure: 14–30 days). Default 14 days; null leaves it out. */
+  fileExpirySeconds?: number | null;
+  /** Retries of a transient failure. Default 6. */
+  retries?: number;
+  /** Told of each step, for progress and logs. */
+  onEvent?: (event: { type: 'uploading' | 'uploaded' | 'created' | 'found' | 'skipped' | 'retry'; shard: ShardRecord; detail?: string }) => void;
+}
+
+export interface SubmittedShard {
+  shard: ShardRecord;
+  fileId: string;
+  batchId: string;
+  /** Already submitted by an earlier run, per the manifest. */
+  skipped: boolean;
+}
+
+/** 14 days: within both OpenAI's (1 h–30 d) and Azure's (14–30 d) range for `expires_after`. */
+export const DEFAULT_FILE_EXPIRY_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Stage: shard records → submitted shards. `workers` shards at a time are uploaded (streamed from
+ * disk) and turned into batches, while the source builds the next ones.
+ *
+ * Idempotent: a shard whose batch the manifest already holds is skipped. `batches.create` is
+ * never blindly retried (the API has no idempotency key): when a create fails in a way that may
+ * have created the batch anyway (network, timeout, 5xx), or a run stopped between a create and
+ * its record, the batches are listed and matched by input file before anything is created again.
+ */
+export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, SubmittedShard> {
+  const o = { workers: 2, fileExpirySeconds: DEFAULT_FILE_EXPIRY_SECONDS, retries: 6, ...options };
+  positiveInteger('workers', o.workers);
+  const { client, manifest } = o;
+
+  async function upload(shard: ShardRecord, signal: AbortSignal): Promise<string> {
+    const size = (await stat(shard.path)).size;
+    if (size !== shard.bytes) throw new BatchExplainError('E_INPUT', `shard ${shard.path} is ${size} bytes, the manifest says ${shard.bytes}: it changed since it was built`);
+    o.onEvent?.({ type: 'uploading', shard });
+    // A fresh stream per attempt: a streamed body cannot be replayed by the client.
+    const file = await withRetry(
+      () =>
+        client.files.create(
+          {
+            file: toStreamingFile(createReadStream(shard.path), path.basename(shard.path), { type: 'application/jsonl' }),
+            purpose: 'batch',
+            ...(o.fileExpirySeconds ? { expires_after: { anchor: 'created_at', seconds: o.fileExpirySeconds } } : {}),
+          },
+          { signal },
+        ),
+      { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
+    );
+    await manifest.append({ type: 'uploaded', sha256: shard.sha256, file_id: file.id, bytes: file.bytes });
+    o.onEvent?.({ type: 'uploaded', shard, detail: file.id });
+    return file.id;
+  }
+
+  async function submitOne(shard: ShardRecord, signal: AbortSignal): Promise<SubmittedShard> {
+    const known = manifest.state.shards.get(shard.sha256);
+    if (known?.batchId && known.fileId) {
+      o.onEvent?.({ type: 'skipped', shard });
+      return { shard, fileId: known.fileId, batchId: known.batchId, skipped: true };
+    }
+    let fileId = known?.fileId;
+    if (fileId) {
+      // Uploaded by an earlier run that may have created the batch before it stopped.
+      const found = await findBatchForFile(client, fileId, signal);
+      if (found) return record(shard, fileId, found, 'found');
+      const exists = await withRetry(() => client.files.retrieve(fileId!, { signal }), { retries: o.retries, signal }).then(
+        () => true,
+        (err: { status?: number }) => {
+          if (err?.status === 404) return false;
+          throw err;
+        },
+      );
+      if (!exists) fileId = undefined;
+    }
+    fileId ??= await upload(shard, signal);
+    return record(shard, fileId, await createOnce(shard, fileId, signal), 'created');
+  }
+
+  async function record(shard: ShardRecord, fileId: string, batchId: string, how: 'created' | 'found'): Promise<SubmittedShard> {
+    await manifest.append({ type: 'batch', sha256: shard.sha256, batch_id: batchId, input_file_id: fileId });
+    o.onEvent?.({ type: how, shard, detail: batchId });
+    return { shard, fileId, batchId, skipped: false };
+  }
+
+  /** Creates the batch exactly once: after a failure that may have created it, look before trying again. */
+  async function createOnce(shard: ShardRecord, fileId: string, signal: AbortSignal): Promise<string> {
+    return withRetry(
+      async (attempt) => {
+        if (attempt > 1) {
+          const found = await findBatchForFile(client, fileId, signal);
+          if (found) return found;
+        }
+        const batch = await client.batches.create(
+          {
+            input_file_id: fileId,
+            endpoint: o.endpoint as '/v1/chat/completions',
+            completion_window: '24h',
+            metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index) },
+          },
+          { maxRetries: 0, signal },
+        );
+        return batch.id;
+      },
+      { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `create: ${(err as Error).message}` }) },
+    );
+  }
+
+  return async function* uploadShardsStage(source, options) {
+    yield* mapOrdered(source, o.workers, submitOne, options?.signal);
+  };
+}
+
+/**
+ * The batch made from an input file, if any: batches are listed newest first and matched by
+ * `input_file_id` (one upload makes one batch). Listing stops at batches older than the file.
+ */
+export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal): Promise<string | null> {
+  return withRetry(
+    async () => {
+      let notBefore = 0;
+      try {
+        notBefore = (await client.files.retrieve(fileId, signal ? { signal } : {})).created_at - 300;
+      } catch (err) {
+        if (!isTransient(err) && (err as { status?: number }).status !== 404) throw err;
+        if (isTransient(err)) throw err;
+      }
+      for await (const batch of client.batches.list({ limit: 100 }, signal ? { signal } : {})) {
+        if (batch.input_file_id === fileId) return batch.id;
+        if (batch.created_at < notBefore) break;
+      }
+      return null;
+    },
+    { ...(signal ? { signal } : {}) },
+  );
+}
