@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import dotenv from 'dotenv';
 import { BatchExplainError } from '../src/errors.js';
-import { openProvider, DEFAULT_LOCAL_DATA_DIR, type Provider, type ProviderName } from '../src/pipeline/providers.js';
+import type { Provider, ProviderName } from '../src/pipeline/providers.js';
 
 export const providerFlags = {
   provider: { choices: ['local', 'azure', 'openai'], default: 'local', describe: 'Where the batches go: the local server (no credentials), Azure OpenAI or OpenAI' },
   'env-file': { type: 'string', describe: 'Load credentials from this .env file (AZURE_API_KEY, AZURE_API_URL, AZURE_API_VERSION, AZURE_ENGINE_NAME, OPENAI_API_KEY...)' },
   'base-url': { type: 'string', describe: 'Override the API URL (OPENAI_BASE_URL; the Azure resource endpoint)' },
-  'local-data-dir': { type: 'string', describe: `Data folder of the local provider's server (default ${DEFAULT_LOCAL_DATA_DIR})` },
+  'local-data-dir': { type: 'string', describe: "Data folder of the local provider's server (default .batch-explain/local-server)" },
 } as const;
 
 export type ProviderArgs = { provider: ProviderName; 'env-file'?: string; 'base-url'?: string; 'local-data-dir'?: string };
@@ -26,6 +26,8 @@ export async function providerFromArgs(args: ProviderArgs, log: (s: string) => v
   if (args.provider === 'azure' && version && /^\d{4}-\d{2}-\d{2}/.test(version) && version < '2024-07-01') {
     log(`batch-explain: AZURE_API_VERSION ${version} predates the Batch API (2024-07-01-preview); use 2024-10-21 or v1`);
   }
+  // Loaded here, not at start-up: `build` and `--help` need neither the client nor the server.
+  const { openProvider } = await import('../src/pipeline/providers.js');
   const provider = await openProvider({
     provider: args.provider,
     ...(args['base-url'] === undefined ? {} : { baseUrl: args['base-url'] }),

@@ -1,7 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { startBatchServer } from '../../src/server/server.js';
-import { offlineResponder, upstreamResponder } from '../../src/server/responders.js';
-import { DEFAULT_LOCAL_DATA_DIR } from '../../src/pipeline/providers.js';
 import { bytesFlag, quietFlag } from '../flags.js';
 import { runCommand } from '../run-command.js';
 import { EXIT } from '../../src/errors.js';
@@ -9,12 +6,13 @@ import { EXIT } from '../../src/errors.js';
 const flags = {
   port: { type: 'number', default: 8765, describe: 'Port; 0 takes any free port (printed on start)' },
   host: { type: 'string', default: '127.0.0.1', describe: 'Interface to bind; the default keeps the server to this machine' },
-  'data-dir': { type: 'string', default: DEFAULT_LOCAL_DATA_DIR, describe: 'Where files and batches are kept (across restarts)' },
+  'data-dir': { type: 'string', default: '.batch-explain/local-server', describe: 'Where files and batches are kept (across restarts)' },
   'api-key': { type: 'string', describe: 'Require this key (Authorization: Bearer, or Azure api-key); also $BATCH_EXPLAIN_SERVER_KEY' },
   upstream: { type: 'string', describe: 'Answer with an OpenAI-compatible server instead of the offline responder, e.g. http://127.0.0.1:8000/v1 (vLLM)' },
   'upstream-model': { type: 'string', describe: 'Model name to send upstream (default: the request\'s)' },
   'upstream-concurrency': { type: 'number', default: 4, describe: 'Requests in flight to the upstream server' },
   concurrency: { type: 'number', default: 8, describe: 'Lines of a batch answered at once' },
+  'max-requests': { type: 'number', describe: 'Requests per batch file (default 50000 on OpenAI paths, 100000 on Azure paths)' },
   'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload', 512_000_000),
   'max-body-bytes': bytesFlag('max-body-bytes', 'Largest JSON request body', 64 * 1024 * 1024),
   'fault-429': { type: 'number', default: 0, describe: 'Fraction of requests answered 429 with Retry-After' },
@@ -39,6 +37,7 @@ type ServeArgs = {
   'upstream-model'?: string;
   'upstream-concurrency': number;
   concurrency: number;
+  'max-requests'?: number;
   'max-file-bytes': number;
   'max-body-bytes': number;
   'fault-429': number;
@@ -65,6 +64,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   handler: (args) =>
     runCommand(async (signal) => {
       const apiKey = args['api-key'] ?? process.env.BATCH_EXPLAIN_SERVER_KEY;
+      const { startBatchServer } = await import('../../src/server/server.js');
+      const { offlineResponder, upstreamResponder } = await import('../../src/server/responders.js');
       const responder = args.upstream
         ? upstreamResponder({
             url: args.upstream,
@@ -80,6 +81,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         ...(apiKey ? { apiKey } : {}),
         responder,
         concurrency: args.concurrency,
+        ...(args['max-requests'] === undefined ? {} : { maxRequests: { openai: args['max-requests'], azure: args['max-requests'] } }),
         maxFileBytes: args['max-file-bytes'],
         maxBodyBytes: args['max-body-bytes'],
         faults: {

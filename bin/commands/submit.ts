@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { submit } from '../../src/pipeline/submit.js';
 import { EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-flags.js';
 import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
@@ -28,6 +27,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
       loadEnvFile(args);
       const buildOptions = await buildOptionsFromArgs(args);
+      const { submit } = await import('../../src/pipeline/submit.js');
       const provider = await providerFromArgs(args, log);
       try {
         const summary = await submit({

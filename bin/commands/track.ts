@@ -2,8 +2,6 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { Manifest, readTrackingFile } from '../../src/pipeline/manifest.js';
-import { retrieve } from '../../src/pipeline/retrieve.js';
-import { batchStatus, cancelBatches } from '../../src/pipeline/status.js';
 import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-flags.js';
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
@@ -53,6 +51,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log);
       try {
+        const { batchStatus } = await import('../../src/pipeline/status.js');
         const rows = await batchStatus(provider.client, manifest, { signal });
         const totals = rows.reduce((t, r) => ({ total: t.total + r.total, completed: t.completed + r.completed, failed: t.failed + r.failed }), { total: 0, completed: 0, failed: 0 });
         const byStatus: Record<string, number> = {};
@@ -101,6 +100,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
       const provider = await providerFromArgs(args, log);
       try {
         let last = '';
+        const { retrieve } = await import('../../src/pipeline/retrieve.js');
         const summary = await retrieve({
           client: provider.client,
           manifest,
@@ -151,6 +151,7 @@ export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log);
       try {
+        const { cancelBatches } = await import('../../src/pipeline/status.js');
         const results = await cancelBatches(provider.client, manifest, args.ids?.length ? args.ids : undefined);
         for (const r of results) process.stdout.write(`${r.batchId}  ${r.status}\n`);
         if (results.length === 0) log('cancel: no unfinished batch');

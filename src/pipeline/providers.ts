@@ -1,7 +1,7 @@
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { BatchExplainError } from '../errors.js';
-import { startBatchServer, type BatchServer, type BatchServerOptions } from '../server/server.js';
+import type { BatchServer, BatchServerOptions } from '../server/server.js';
 import { streamingFetch } from './streaming-fetch.js';
 
 export type ProviderName = 'local' | 'azure' | 'openai';
@@ -54,6 +54,7 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
   const common = { maxRetries: options.maxRetries ?? 2, timeout: options.timeoutMs ?? 600_000, fetch: streamingFetch() };
   if (options.provider === 'local') {
     const dataDir = path.resolve(options.localDataDir ?? DEFAULT_LOCAL_DATA_DIR);
+    const { startBatchServer } = await import('../server/server.js');
     const server = await startBatchServer({ ...options.localServer, dataDir });
     const apiKey = options.localServer?.apiKey ?? 'local';
     return {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
 import { newRequestId, nowSeconds } from './ids.js';
 
 /** Answers one chat completions request body: an HTTP status and a JSON body. */
@@ -50,6 +49,8 @@ export function offlineResponder(): Responder {
  */
 export function upstreamResponder(options: { url: string; apiKey?: string; concurrency?: number; model?: string; timeoutMs?: number }): Responder {
   const endpoint = `${options.url.replace(/\/+$/, '')}/chat/completions`;
+  // Loaded when first used: undici costs ~19 MB of RSS, which the offline responder does not need.
+  let undici: Promise<typeof import('undici')> | null = null;
   const limit = Math.max(1, options.concurrency ?? 4);
   let active = 0;
   const waiting: Array<() => void> = [];
@@ -66,6 +67,7 @@ export function upstreamResponder(options: { url: string; apiKey?: string; concu
     async respond(body, signal) {
       await acquire();
       try {
+        const { request } = await (undici ??= import('undici'));
         const res = await request(endpoint, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
