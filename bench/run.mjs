@@ -6,7 +6,10 @@ import path from 'node:path';
 
 const quick = process.argv.includes('--quick');
 const here = import.meta.dirname;
-const benches = [['build.mjs', ...(quick ? ['--rows', '500', '--runs', '1'] : ['--rows', '2000,20000', '--runs', '5'])]];
+const benches = [
+  ['build.mjs', ...(quick ? ['--rows', '500', '--runs', '1'] : ['--rows', '2000,20000', '--runs', '5'])],
+  ['roundtrip.mjs', ...(quick ? ['--output-lines', '5000'] : ['--output-lines', '180000'])],
+];
 
 console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);
 for (const [file, ...args] of benches) {

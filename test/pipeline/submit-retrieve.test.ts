@@ -168,4 +168,36 @@ describe('submit → retrieve with the local provider', () => {
       await provider.close();
     }
   });
+
+  it('warns when an output file is shorter than request_counts says', async () => {
+    const { dir, open, options } = await job();
+    const provider = await open();
+    try {
+      await submit(options(provider));
+      const manifest = await Manifest.open(path.join(dir, 'batches/manifest.jsonl'));
+      // Let the batches finish, then cut one output file short on the server.
+      for (const id of manifest.state.batches.keys()) {
+        for (;;) {
+          const b = await provider.client.batches.retrieve(id);
+          if (b.status === 'completed') break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const store = provider.server!.store;
+      const victim = [...store.batches.values()].find((r) => r.batch.request_counts.completed === 2)!;
+      const content = store.contentPath(victim.batch.output_file_id!);
+      const { readFile: read, writeFile: write } = await import('node:fs/promises');
+      const first = (await read(content, 'utf8')).split('\n')[0]!;
+      await write(content, `${first}\n`);
+      store.files.get(victim.batch.output_file_id!)!.bytes = Buffer.byteLength(first) + 1;
+      const summary = await retrieve({ client: provider.client, manifest, outDir: path.join(dir, 'results') });
+      await manifest.close();
+      expect(summary.warnings).toEqual([
+        `${victim.batch.id}: the output file has 1 lines, request_counts.completed says 2`,
+        `${victim.batch.id}: 1 output + 0 error lines, request_counts.total says 2`,
+      ]);
+    } finally {
+      await provider.close();
+    }
+  });
 });

@@ -145,3 +145,37 @@ describe('local server: auth, Azure shapes, chat, faults, restarts, hostile requ
     }
   });
 });
+
+describe('local server: the upstream responder', () => {
+  it('forwards batch lines to an OpenAI-compatible chat server and keeps its answers', async () => {
+    // Another local server stands in for vLLM: its /v1/chat/completions is OpenAI-compatible.
+    const { server: upstream } = await startTestServer();
+    const { upstreamResponder } = await import('../../src/server/responders.js');
+    const { server, client } = await startTestServer({ responder: upstreamResponder({ url: `${upstream.url}/v1`, model: 'served-model', concurrency: 2 }) });
+    try {
+      const file = await client.files.create({ file: await toFile(Buffer.from([requestLine('u1'), requestLine('u2')].join('\n')), 'u.jsonl'), purpose: 'batch' });
+      const done = await waitForBatch(client, (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+      expect(done.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+      const lines = (await fileText(client, done.output_file_id!)).trim().split('\n').map((l) => JSON.parse(l));
+      for (const line of lines) expect(line.response.body.model).toBe('served-model');
+    } finally {
+      await server.close();
+      await upstream.close();
+    }
+  });
+
+  it('turns an unreachable upstream into 502 lines in the error file', async () => {
+    const { upstreamResponder } = await import('../../src/server/responders.js');
+    const { server, client } = await startTestServer({ responder: upstreamResponder({ url: 'http://127.0.0.1:9/v1' }) });
+    try {
+      const file = await client.files.create({ file: await toFile(Buffer.from(requestLine('x')), 'x.jsonl'), purpose: 'batch' });
+      const done = await waitForBatch(client, (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+      expect(done.request_counts).toEqual({ total: 1, completed: 0, failed: 1 });
+      const line = JSON.parse((await fileText(client, done.error_file_id!)).trim());
+      expect(line.response.status_code).toBe(502);
+      expect(line.response.body.error.message).toMatch(/unreachable/);
+    } finally {
+      await server.close();
+    }
+  });
+});
