@@ -7,6 +7,8 @@ import { hideBin } from 'yargs/helpers';
 import { normalizeFlagNames } from './flags.js';
 import { buildCommand } from './commands/build.js';
 import { serveCommand } from './commands/serve.js';
+import { mergeCommand } from './commands/merge.js';
+import { resubmitCommand, runCommandModule } from './commands/run.js';
 import { submitCommand } from './commands/submit.js';
 import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
 import { EXIT } from '../src/errors.js';
@@ -19,6 +21,9 @@ await yargs(normalizeFlagNames(hideBin(process.argv)))
   .command(statusCommand)
   .command(retrieveCommand)
   .command(cancelCommand)
+  .command(mergeCommand)
+  .command(resubmitCommand)
+  .command(runCommandModule)
   .command(serveCommand)
   .demandCommand(1, 'Name a command; see --help')
   .epilogue('Every flag also answers to its snake_case spelling (--output_dir, --batch_file_size_limit), as in the original scripts.')

@@ -76,7 +76,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     }),
 };
 
-type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval': number; 'max-poll-interval': number };
+type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number };
 
 export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
@@ -88,7 +88,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         ...trackFlags,
         'out-dir': { type: 'string', default: 'results', describe: 'Folder for <batch>.output.jsonl and <batch>.errors.jsonl (--output_dir also works)' },
         wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
-        'poll-interval': { type: 'number', default: 5, describe: 'First wait between polls, in seconds (grows by half each time)' },
+        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds, growing by half each time (default 0.5 with the local provider, 5 otherwise)' },
         'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
       })
       .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
@@ -106,7 +106,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           manifest,
           outDir: args['out-dir'],
           wait: args.wait,
-          pollMs: args['poll-interval'] * 1000,
+          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
           maxPollMs: args['max-poll-interval'] * 1000,
           signal,
           onDownload: (id, kind, f) => log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),

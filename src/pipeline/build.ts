@@ -59,7 +59,6 @@ export interface BuildSummary {
   rejectsPath: string;
 }
 
-const SHARD_FILE = /^batch_\d+\.jsonl$/;
 
 /**
  * The stages from parsed dataset lines to request lines: validateRow → resolveImage →
@@ -153,7 +152,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
 }
 
 /** Removes `.partial` leftovers of a crashed run; refuses to mix with shards of an earlier build unless told to replace them. */
-export async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> {
+export async function prepareOutDir(outDir: string, overwrite: boolean, prefix = 'batch_'): Promise<void> {
+  const shardFile = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+\\.jsonl$`);
   let names: string[];
   try {
     names = await readdir(outDir);
@@ -162,7 +162,7 @@ export async function prepareOutDir(outDir: string, overwrite: boolean): Promise
     throw err;
   }
   const partials = names.filter((n) => n.endsWith(PARTIAL_SUFFIX));
-  const old = names.filter((n) => SHARD_FILE.test(n));
+  const old = names.filter((n) => shardFile.test(n));
   if (old.length > 0 && !overwrite) {
     throw new BatchExplainError(
       'E_OUTPUT',

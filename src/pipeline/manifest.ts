@@ -12,8 +12,9 @@ import type { ShardRecord } from '../types.js';
 
 export type ManifestEvent =
   | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string }
-  | { type: 'shard'; at: string; run_id: string; shard: ShardRecord }
-  | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number }
+  | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
+  | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
+  | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }
   | { type: 'uploaded'; at: string; sha256: string; file_id: string; bytes: number }
   | { type: 'batch'; at: string; sha256: string; batch_id: string; input_file_id: string }
   | { type: 'status'; at: string; batch_id: string; status: string; request_counts?: { total: number; completed: number; failed: number }; output_file_id?: string | null; error_file_id?: string | null; errors?: Array<{ code: string; message: string; line?: number | null }> }
@@ -31,6 +32,8 @@ export type NewEvent = ManifestEvent extends infer E ? (E extends { at: string }
 
 export interface ShardState {
   shard: ShardRecord;
+  /** 0 for the first submission, N for the Nth resubmission. */
+  round: number;
   fileId?: string;
   batchId?: string;
 }
@@ -53,7 +56,10 @@ export interface BatchState {
 
 export interface ManifestState {
   run?: Extract<ManifestEvent, { type: 'run' }>;
-  buildDone?: Extract<ManifestEvent, { type: 'build_done' }>;
+  /** Finished builds, by round. */
+  builds: Map<number, Extract<ManifestEvent, { type: 'build_done' }>>;
+  /** Resubmissions, by round (1, 2, ...). */
+  rounds: Map<number, Extract<ManifestEvent, { type: 'round' }>>;
   /** By sha256, in shard order. */
   shards: Map<string, ShardState>;
   /** By batch id, in creation order. */
@@ -61,7 +67,7 @@ export interface ManifestState {
 }
 
 export function emptyState(): ManifestState {
-  return { shards: new Map(), batches: new Map() };
+  return { shards: new Map(), batches: new Map(), builds: new Map(), rounds: new Map() };
 }
 
 /** Folds one event into the state. */
@@ -71,10 +77,13 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
       state.run = e;
       break;
     case 'build_done':
-      state.buildDone = e;
+      state.builds.set(e.round ?? 0, e);
+      break;
+    case 'round':
+      state.rounds.set(e.round, e);
       break;
     case 'shard':
-      state.shards.set(e.shard.sha256, { ...state.shards.get(e.shard.sha256), shard: e.shard });
+      state.shards.set(e.shard.sha256, { ...state.shards.get(e.shard.sha256), shard: e.shard, round: e.round ?? 0 });
       break;
     case 'uploaded': {
       const s = state.shards.get(e.sha256);

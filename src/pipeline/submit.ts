@@ -7,7 +7,8 @@ import { readJsonl } from '../stages/read-jsonl.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
-import { buildSummary, prepareOutDir, requestStages, shardBatcher, type BuildOptions, type BuildSummary } from './build.js';
+import { buildSummary, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
+import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { Manifest, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
 
@@ -24,6 +25,13 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   onUpload?: UploadShardsOptions['onEvent'];
   /** Passed to the manifest (see {@link ManifestOptions.onAppend}). */
   manifestOptions?: ManifestOptions;
+  /**
+   * A resubmission: round N ≥ 1 builds `dataset` (the rows to retry) into shards named
+   * `rN_batch_00001.jsonl`… of the same job. `jobDataset` is then the job's own dataset, whose
+   * settings the manifest checks.
+   */
+  round?: number;
+  jobDataset?: string;
 }
 
 export interface SubmitSummary {
@@ -40,8 +48,9 @@ export interface SubmitSummary {
  */
 export function jobConfigDigest(options: SubmitOptions): string {
   const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxImageBytes, imageRoot } = options;
+  const dataset = options.jobDataset ?? options.dataset;
   const config = {
-    dataset: options.dataset === '-' ? '-' : path.resolve(options.dataset),
+    dataset: dataset === '-' ? '-' : path.resolve(dataset),
     provider: provider.name,
     template,
     textPrefix,
@@ -91,6 +100,8 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         dataset: options.dataset,
       });
     }
+    const round = options.round ?? 0;
+    const prefix = round === 0 ? 'batch_' : `r${round}_batch_`;
     const upload = uploadShards({
       client: options.provider.client,
       manifest,
@@ -107,7 +118,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     };
     const signal = options.signal ? [{ signal: options.signal }] : [];
 
-    const reusable = await builtShards(manifest);
+    const reusable = await builtShards(manifest, round);
     if (reusable) {
       await pipeline(async function* () {
         yield* reusable;
@@ -117,18 +128,24 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
 
     // No complete build on record: build again. The same dataset and settings give the same
     // shards (same sha256), so shards already submitted are recognised and skipped.
-    await prepareOutDir(options.outDir, true);
+    await prepareOutDir(options.outDir, true, prefix);
     const name = options.dataset === '-' ? '-' : options.dataset;
-    const rejectsPath = options.rejectsPath ?? path.join(options.outDir, 'rejects.jsonl');
+    const rejectsPath = options.rejectsPath ?? path.join(options.outDir, round === 0 ? 'rejects.jsonl' : `r${round}_rejects.jsonl`);
     const rejects = rejectsSink({ path: rejectsPath });
     const { onReject } = rejects;
     const source = readJsonl({ path: options.dataset, name, onReject });
     const shards: ShardRecord[] = [];
-    const buildOptions: BuildOptions = { ...options, provider: options.provider.name, outDir: options.outDir };
+    const buildOptions: BuildOptions = {
+      ...options,
+      provider: options.provider.name,
+      outDir: options.outDir,
+      // A resubmission's dataset is a file of the job's rows elsewhere: images stay where the job's dataset says.
+      ...(round > 0 && options.imageRoot === undefined ? { imageRoot: path.dirname(path.resolve(options.jobDataset ?? options.dataset)) } : {}),
+    };
     let summary: BuildSummary | null = null;
     async function* recordShards(records: AsyncIterable<ShardRecord>) {
       for await (const shard of records) {
-        await manifest.append({ type: 'shard', run_id: runId, shard });
+        await manifest.append({ type: 'shard', run_id: runId, shard, ...(round ? { round } : {}) });
         shards.push(shard);
         options.onShard?.(shard);
         yield shard;
@@ -136,10 +153,19 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       // Every row is now a request in a shard or a reject: the build is complete.
       await rejects.close();
       summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
-      await manifest.append({ type: 'build_done', run_id: runId, shards: shards.length, rows: summary.rows, rejects: summary.rejects.total });
+      await manifest.append({ type: 'build_done', run_id: runId, shards: shards.length, rows: summary.rows, rejects: summary.rejects.total, ...(round ? { round } : {}) });
     }
     try {
-      await pipeline(source, requestStages(buildOptions, onReject, name), shardBatcher(buildOptions, onReject, name), recordShards, upload, collect, ...signal);
+      const batcher = byteBudgetBatcher({
+        onReject,
+        file: name,
+        outDir: options.outDir,
+        prefix,
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+        ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+        ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+      });
+      await pipeline(source, requestStages(buildOptions, onReject, name), batcher, recordShards, upload, collect, ...signal);
     } catch (err) {
       await rejects.discard();
       throw err;
@@ -150,11 +176,11 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   }
 }
 
-/** The shards of a complete earlier build, if their files are all there and of the recorded size. */
-async function builtShards(manifest: Manifest): Promise<ShardRecord[] | null> {
-  const done = manifest.state.buildDone;
+/** The shards of a complete earlier build of `round`, if their files are all there and of the recorded size. */
+async function builtShards(manifest: Manifest, round: number): Promise<ShardRecord[] | null> {
+  const done = manifest.state.builds.get(round);
   if (!done) return null;
-  const shards = [...manifest.state.shards.values()].map((s) => s.shard).filter((s) => s.path !== '-');
+  const shards = [...manifest.state.shards.values()].filter((s) => s.round === round).map((s) => s.shard);
   if (shards.length !== done.shards) return null;
   for (const shard of shards) {
     const known = manifest.state.shards.get(shard.sha256);

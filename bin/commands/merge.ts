@@ -1,0 +1,88 @@
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT } from '../../src/errors.js';
+import type { MergeSummary } from '../../src/pipeline/merge.js';
+import { Manifest } from '../../src/pipeline/manifest.js';
+import { bytesFlag, quietFlag } from '../flags.js';
+import { formatCount } from '../format.js';
+import { runCommand } from '../run-command.js';
+
+export const mergeOutputFlags = {
+  errors: { type: 'string', describe: 'Every row without an explanation and why (default <output>.errors.jsonl; merge-errors.jsonl with stdout)' },
+  field: { type: 'string', default: 'generated_explanation', describe: 'Field added to each row (--field explanation for the example output of the original README)' },
+  'answer-field': { type: 'string', default: 'explanation', describe: "JSON field holding the explanation in the model's answer" },
+  'sort-memory': bytesFlag('sort-memory', 'Memory of each external sort (64MiB: peak RSS stays under ~200 MB)', 64 * 1024 * 1024),
+  'tmp-dir': { type: 'string', describe: 'Folder for sort runs (default the system temporary folder)' },
+} as const;
+
+type MergeArgs = {
+  dataset: string;
+  results: string[];
+  output: string;
+  errors?: string;
+  rejects?: string;
+  manifest?: string;
+  field: string;
+  'answer-field': string;
+  'sort-memory': number;
+  'tmp-dir'?: string;
+  strict: boolean;
+  quiet: boolean;
+};
+
+export function formatMergeSummary(s: MergeSummary): string {
+  const without = s.rows - s.explained;
+  const lines = [`merge: ${formatCount(s.rows)} rows = ${formatCount(s.explained)} explained + ${formatCount(without)} without an explanation (from ${s.sources} result files)`];
+  if (without > 0) {
+    lines.push(`  without, by reason: ${Object.entries(s.byReason).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${formatCount(n)}`).join(', ')}`);
+    lines.push(`  errors file: ${s.errorsPath}`);
+  }
+  if (s.duplicateIdRows) lines.push(`  ${formatCount(s.duplicateIdRows)} rows share an id with another row: left without an explanation (duplicate_id)`);
+  if (s.extraResults) lines.push(`  ${formatCount(s.extraResults)} extra result lines for ids already answered (resubmissions or repeats): a success wins, then the newest`);
+  if (s.unmatchedResults) lines.push(`  ${formatCount(s.unmatchedResults)} result lines match no dataset row (another dataset's results?)`);
+  if (s.badResultLines) lines.push(`  ${formatCount(s.badResultLines)} lines of result files are not result lines (damaged downloads?); their rows count as no_result`);
+  if (s.output !== '-') lines.push(`  output: ${s.output}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const mergeCommand: CommandModule<object, MergeArgs> = {
+  command: 'merge',
+  describe: 'Fold result files back into the dataset, in its order, with an explanation field on every row',
+  builder: (y: Argv) =>
+    y
+      .options({
+        dataset: { type: 'string', demandOption: true, describe: 'The dataset file' },
+        results: { type: 'string', array: true, default: ['results'], describe: 'Result files or folders (--results_dir also works)' },
+        output: { type: 'string', default: '-', describe: 'The merged dataset: a file, or - for stdout' },
+        rejects: { type: 'string', describe: "The build's rejects file, to say why rows were never sent (e.g. batches/rejects.jsonl)" },
+        manifest: { type: 'string', describe: 'The job manifest: batch order (newest wins) and batches still running (pending)' },
+        ...mergeOutputFlags,
+        strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row has no explanation' },
+        quiet: quietFlag,
+      })
+      .example('$0 merge --dataset data.jsonl --results results --output merged.jsonl', '')
+      .example('$0 merge --dataset data.jsonl --results_dir ./results --output ./dataset_with_explanations.jsonl', "the original scripts' flags") as unknown as Argv<MergeArgs>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const { merge } = await import('../../src/pipeline/merge.js');
+      const manifest = args.manifest ? await Manifest.open(args.manifest) : undefined;
+      try {
+        const summary = await merge({
+          dataset: args.dataset,
+          results: args.results,
+          output: args.output,
+          ...(args.errors ? { errorsPath: args.errors } : {}),
+          ...(args.rejects ? { rejectsPath: args.rejects } : {}),
+          ...(manifest ? { manifest } : {}),
+          field: args.field,
+          answerField: args['answer-field'],
+          sortMemory: args['sort-memory'],
+          ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
+          signal,
+        });
+        if (!args.quiet) process.stderr.write(formatMergeSummary(summary));
+        return args.strict && summary.explained < summary.rows ? EXIT.REJECTS : EXIT.OK;
+      } finally {
+        await manifest?.close();
+      }
+    }),
+};

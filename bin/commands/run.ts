@@ -1,0 +1,131 @@
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT } from '../../src/errors.js';
+import { buildOptionsFromArgs, datasetFlags } from '../build-flags.js';
+import { loadEnvFile, providerFlags, providerFromArgs } from '../provider-flags.js';
+import { formatCount } from '../format.js';
+import { runCommand } from '../run-command.js';
+import { formatBuildSummary } from './build.js';
+import { formatMergeSummary, mergeOutputFlags } from './merge.js';
+import { submitFlags, type SubmitArgs } from './submit.js';
+
+type RunArgs = SubmitArgs & {
+  'results-dir': string;
+  output: string;
+  errors?: string;
+  field: string;
+  'answer-field': string;
+  'sort-memory': number;
+  'tmp-dir'?: string;
+  'max-rounds': number;
+  'poll-interval'?: number;
+  'max-poll-interval': number;
+};
+
+type ResubmitArgs = SubmitArgs & { from: string; reasons?: string[] };
+
+export const runCommandModule: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'The whole job: submit, wait, retrieve, merge (and resubmit failures up to --max-rounds times); resumable',
+  builder: (y: Argv) =>
+    y
+      .options({
+        ...datasetFlags,
+        ...providerFlags,
+        ...submitFlags,
+        ...mergeOutputFlags,
+        'results-dir': { type: 'string', default: 'results', describe: 'Folder for downloaded results' },
+        output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
+        'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
+        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds (default 0.5 with the local provider, 5 otherwise)' },
+        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+      })
+      .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server') as unknown as Argv<RunArgs>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      loadEnvFile(args);
+      const buildOptions = await buildOptionsFromArgs(args);
+      const { run } = await import('../../src/pipeline/run.js');
+      const provider = await providerFromArgs(args, log);
+      try {
+        let last = '';
+        const summary = await run({
+          ...buildOptions,
+          provider,
+          outDir: args['out-dir'],
+          ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
+          workers: args.workers,
+          fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+          resultsDir: args['results-dir'],
+          output: args.output,
+          ...(args.errors ? { errorsPath: args.errors } : {}),
+          field: args.field,
+          answerField: args['answer-field'],
+          sortMemory: args['sort-memory'],
+          maxRounds: args['max-rounds'],
+          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
+          maxPollMs: args['max-poll-interval'] * 1000,
+          signal,
+          onPhase: (phase) => log(`run: ${phase}`),
+          onRetrieveProgress: (batches) => {
+            const by: Record<string, number> = {};
+            for (const b of batches) by[b.status ?? 'unknown'] = (by[b.status ?? 'unknown'] ?? 0) + 1;
+            const line = `run: batches ${Object.entries(by).map(([s, n]) => `${n} ${s}`).join(', ')}`;
+            if (line !== last) log(line);
+            last = line;
+          },
+        });
+        if (summary.submit.build) log(formatBuildSummary(summary.submit.build).trimEnd());
+        for (const w of summary.warnings) log(`run: warning: ${w}`);
+        log(formatMergeSummary(summary.merge).trimEnd());
+        if (summary.rounds > 0) log(`run: ${summary.rounds} resubmission round(s)`);
+        return args.strict && summary.merge.explained < summary.merge.rows ? EXIT.REJECTS : EXIT.OK;
+      } catch (err) {
+        if (signal.aborted) log('batch-explain: run stopped; the manifest keeps what was done. Run the same command again to resume.');
+        throw err;
+      } finally {
+        await provider.close();
+      }
+    }),
+};
+
+export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
+  command: 'resubmit',
+  describe: "Submit again the rows without an explanation (from merge's errors file or merged output), into the same job",
+  builder: (y: Argv) =>
+    y
+      .options({
+        ...datasetFlags,
+        ...providerFlags,
+        ...submitFlags,
+        from: { type: 'string', demandOption: true, describe: "merge's errors file, or the merged output (rows whose field is null)" },
+        reasons: { type: 'string', array: true, describe: 'Only rows that failed for these reasons (default: all but not_sent, duplicate_id, pending)' },
+      })
+      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again') as unknown as Argv<ResubmitArgs>,
+  handler: (args) =>
+    runCommand(async (signal) => {
+      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      loadEnvFile(args);
+      const buildOptions = await buildOptionsFromArgs(args);
+      const { resubmit } = await import('../../src/pipeline/resubmit.js');
+      const provider = await providerFromArgs(args, log);
+      try {
+        const r = await resubmit({
+          ...buildOptions,
+          provider,
+          outDir: args['out-dir'],
+          ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
+          workers: args.workers,
+          fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+          from: args.from,
+          ...(args.reasons?.length ? { reasons: args.reasons } : {}),
+          signal,
+        });
+        if (r.rows === 0) log('resubmit: no row to send again');
+        else log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait, then merge`);
+        return EXIT.OK;
+      } finally {
+        await provider.close();
+      }
+    }),
+};

@@ -1,0 +1,126 @@
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import { BatchExplainError } from '../errors.js';
+import { fileLines } from '../core/file-lines.js';
+import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import { Manifest } from './manifest.js';
+import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
+
+/** Reasons a row may be sent again for (`resubmit`'s default): every failure but these three. */
+export const NOT_RESUBMITTED = ['not_sent', 'duplicate_id', 'pending'];
+/** Failures that another try may well fix (`run --max-rounds`): transient API errors, expiry, lost lines. */
+export const RETRYABLE = ['api_error', 'batch_expired', 'request_error', 'no_result'];
+
+export interface ResubmitOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
+  /** `merge`'s errors file, or its merged output (every row whose field is null, whatever the reason). */
+  from: string;
+  /** Reasons to resubmit. Default: every reason but not_sent, duplicate_id and pending. */
+  reasons?: string[];
+  /** The field `from` has when it is a merged output. Default `generated_explanation`. */
+  field?: string;
+  /** Only `api_error`s with these HTTP statuses (e.g. 429, 5xx) count; default any. */
+  retryableStatusOnly?: boolean;
+}
+
+export interface ResubmitSummary {
+  round: number;
+  /** Rows sent again (0: nothing to do, no round made). */
+  rows: number;
+  dataset: string | null;
+  submitted: SubmitSummary | null;
+}
+
+/**
+ * Rows without an explanation → a new round of the same job: their dataset lines are copied
+ * (unchanged) into `<outDir>/round-N.dataset.jsonl`, built into `rN_batch_*.jsonl` shards with the
+ * job's settings and submitted into the same manifest, so the next `retrieve` + `merge` folds the
+ * answers in (a success wins over a failure, then the newest). A round interrupted before its
+ * build finished is resumed, not redone.
+ */
+export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummary> {
+  const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
+  const peek = await Manifest.open(manifestPath);
+  const rounds = [...peek.state.rounds.keys()];
+  const last = rounds.length ? Math.max(...rounds) : 0;
+  const unfinished = last > 0 && !peek.state.builds.has(last) ? peek.state.rounds.get(last)! : undefined;
+  if (!peek.state.run) {
+    await peek.close();
+    throw new BatchExplainError('E_INPUT', `${manifestPath}: no submission recorded: resubmit adds a round to a job that submit started`);
+  }
+  let round: number;
+  let dataset: string;
+  let rows: number;
+  if (unfinished) {
+    ({ round, dataset, rows } = unfinished);
+  } else {
+    round = last + 1;
+    dataset = path.join(options.outDir, `round-${round}.dataset.jsonl`);
+    const reasons = new Set(options.reasons ?? []);
+    const wanted = (reason: string, code?: string) => {
+      if (options.reasons ? !reasons.has(reason) : NOT_RESUBMITTED.includes(reason)) return false;
+      if (options.retryableStatusOnly && reason === 'api_error' && code && !/^(http_)?(408|409|429|5\d\d)$/.test(code) && !/^(rate_limit|server_error|timeout)/.test(code)) return false;
+      return true;
+    };
+    rows = await writeSelectedRows(options.dataset, options.from, dataset, wanted, options.field ?? 'generated_explanation');
+    if (rows > 0) await peek.append({ type: 'round', round, dataset, rows, reasons: options.reasons ?? ['*'] });
+  }
+  await peek.close();
+  if (rows === 0) return { round, rows: 0, dataset: null, submitted: null };
+  const submitted = await submit({ ...options, dataset, jobDataset: options.dataset, round, manifestPath });
+  return { round, rows, dataset, submitted };
+}
+
+/**
+ * Copies the dataset lines to resubmit into `target` (temporary name, then rename) and returns
+ * how many. `from` is an errors file (`{line, reason}` in line order) or a merged output (one line
+ * per non-blank dataset line, in order): both are walked beside the dataset, in constant memory.
+ */
+async function writeSelectedRows(datasetPath: string, from: string, target: string, wanted: (reason: string, code?: string) => boolean, field: string): Promise<number> {
+  const partial = target + PARTIAL_SUFFIX;
+  const out = createWriteStream(partial, { flush: true });
+  let rows = 0;
+  const write = async (text: string) => {
+    rows++;
+    if (!out.write(`${text}\n`)) await once(out, 'drain');
+  };
+  const picks = fileLines(from)[Symbol.asyncIterator]();
+  let pick = await picks.next();
+  while (!pick.done && pick.value.text.trim() === '') pick = await picks.next();
+  const first = pick.done ? null : (JSON.parse(pick.value.text) as Record<string, unknown>);
+  const errorsFile = first !== null && typeof first.reason === 'string' && typeof first.line === 'number';
+  try {
+    for await (const { line, text } of fileLines(datasetPath)) {
+      const row = line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
+      if (row.trim() === '') continue;
+      if (errorsFile) {
+        while (!pick.done) {
+          const e = JSON.parse(pick.value.text) as { line: number; reason: string; code?: string };
+          if (e.line > line) break;
+          pick = await picks.next();
+          if (e.line === line && wanted(e.reason, e.code)) await write(row);
+        }
+      } else {
+        // A merged output: its next line is this row, with the field.
+        if (pick.done) throw new BatchExplainError('E_INPUT', `${from} has fewer rows than ${datasetPath}: is it the merge of this dataset?`);
+        let merged: Record<string, unknown> | null = null;
+        try {
+          merged = JSON.parse(pick.value.text);
+        } catch {}
+        pick = await picks.next();
+        // A merged output holds no reasons: every row left without an explanation goes again.
+        if (merged && typeof merged === 'object' && merged[field] === null) await write(row);
+      }
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (err) {
+    out.destroy();
+    throw err;
+  } finally {
+    await picks.return?.(undefined);
+  }
+  await rename(partial, target);
+  return rows;
+}

@@ -1,0 +1,88 @@
+import path from 'node:path';
+import { Manifest } from './manifest.js';
+import { merge, type MergeSummary } from './merge.js';
+import { resubmit, RETRYABLE } from './resubmit.js';
+import { retrieve, type RetrieveOptions } from './retrieve.js';
+import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
+
+export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
+  /** Folder for downloaded results. */
+  resultsDir: string;
+  /** The merged dataset: a file, or `-` for stdout. */
+  output: string;
+  errorsPath?: string;
+  /** The field added to each row. Default `generated_explanation`. */
+  field?: string;
+  /** The JSON field of the explanation in the answers. Default `explanation`. */
+  answerField?: string;
+  /** Resubmissions of rows that failed for a reason another try may fix. Default 0. */
+  maxRounds?: number;
+  pollMs?: number;
+  maxPollMs?: number;
+  sortMemory?: number;
+  onRetrieveProgress?: RetrieveOptions['onProgress'];
+  /** Told as each phase starts, for logs. */
+  onPhase?: (phase: string) => void;
+}
+
+export interface RunSummary {
+  submit: SubmitSummary;
+  merge: MergeSummary;
+  /** Resubmissions made so far (by this and earlier runs of the job). */
+  rounds: number;
+  warnings: string[];
+}
+
+/**
+ * The whole job: submit → retrieve (waiting) → merge, then, up to `maxRounds` times, resubmit the
+ * rows whose failure another try may fix (transient API errors, expiry, lines lost) and fold their
+ * answers in. Every phase resumes from the manifest, so the same command run again after an
+ * interruption picks up where it stopped.
+ */
+export async function run(options: RunOptions): Promise<RunSummary> {
+  const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
+  const errorsPath = options.errorsPath ?? (options.output === '-' ? path.join(options.outDir, 'merge-errors.jsonl') : `${options.output}.errors.jsonl`);
+  options.onPhase?.('submit');
+  const submitted = await submit({ ...options, manifestPath });
+  const warnings: string[] = [];
+  for (;;) {
+    const manifest = await Manifest.open(manifestPath, options.manifestOptions);
+    let merged: MergeSummary;
+    try {
+      options.onPhase?.('retrieve');
+      const got = await retrieve({
+        client: options.provider.client,
+        manifest,
+        outDir: options.resultsDir,
+        wait: true,
+        ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+        ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }),
+        ...(options.retries === undefined ? {} : { retries: options.retries }),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onRetrieveProgress ? { onProgress: options.onRetrieveProgress } : {}),
+      });
+      warnings.push(...got.warnings);
+      options.onPhase?.('merge');
+      merged = await merge({
+        dataset: options.dataset,
+        results: [options.resultsDir],
+        output: options.output,
+        errorsPath,
+        rejectsPath: options.rejectsPath ?? path.join(options.outDir, 'rejects.jsonl'),
+        manifest,
+        ...(options.field ? { field: options.field } : {}),
+        ...(options.answerField ? { answerField: options.answerField } : {}),
+        ...(options.sortMemory ? { sortMemory: options.sortMemory } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } finally {
+      await manifest.close();
+    }
+    const rounds = Math.max(0, ...(await Manifest.open(manifestPath)).state.rounds.keys());
+    const retryable = RETRYABLE.reduce((n, r) => n + (merged.byReason[r] ?? 0), 0);
+    if (retryable === 0 || rounds >= (options.maxRounds ?? 0)) return { submit: submitted, merge: merged, rounds, warnings };
+    options.onPhase?.(`resubmit round ${rounds + 1} (${retryable} rows)`);
+    const again = await resubmit({ ...options, manifestPath, from: errorsPath, reasons: RETRYABLE, retryableStatusOnly: true });
+    if (again.rows === 0) return { submit: submitted, merge: merged, rounds, warnings };
+  }
+}

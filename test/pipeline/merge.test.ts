@@ -1,0 +1,164 @@
+import { mkdir, readFile, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { merge } from '../../src/pipeline/merge.js';
+import { Manifest } from '../../src/pipeline/manifest.js';
+import { tempDir } from '../helpers/server.js';
+import { explained, expiredLine, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
+
+const rows = [
+  '{"id": "a", "img_path": "x.jpg", "class_label": "propaganda", "text": "مصر أولاً", "score": 1.0}',
+  '{"id":"b","img_path":"y.jpg","class_label":["p","q"],"nested":{"generated_explanation":"keep me"}}',
+  '{"id": 3, "img_path": "z.jpg", "class_label": "not-propaganda"}',
+  '{"id": "d", "img_path": "w.jpg", "class_label": "hateful"}',
+  'not json at all',
+  '{"id": "f", "img_path": "v.jpg", "class_label": "x"}',
+  '{"id": "g", "img_path": "u.jpg", "class_label": "x"}',
+  '{"id": "h", "img_path": "t.jpg", "class_label": "x"}',
+  '{"id": "i", "img_path": "s.jpg", "class_label": "x"}',
+  '{"id": "j", "img_path": "r.jpg", "class_label": "x"}',
+  '{"img_path": "no-id.jpg", "class_label": "x"}',
+  '{"id": "dup", "img_path": "1.jpg", "class_label": "x"}',
+  '{"id": "dup", "img_path": "2.jpg", "class_label": "x"}',
+  '{"id": "k", "img_path": "k.jpg", "class_label": "x"}',
+];
+
+async function setup() {
+  const dir = await tempDir('be-merge-');
+  const dataset = await writeLines(path.join(dir, 'data.jsonl'), [rows[0]!, '', ...rows.slice(1)]); // a blank line 2: line numbers shift
+  await mkdir(path.join(dir, 'results'));
+  // The first file (older) and the second (newer) are given out of order and shuffled inside.
+  const older = await writeLines(path.join(dir, 'results/batch_1.output.jsonl'), [
+    okLine('h', '{"explanation": "truncated', 'length'),
+    okLine('b', '```json\n{"explanation": "بيان ب"}\n```'),
+    httpErrorLine('j', 500, 'server_error', 'boom'),
+    okLine('a', explained('old answer for a')),
+    okLine('3', explained('answer three')),
+    okLine('unknown-id', explained('nobody asked')),
+  ]);
+  const newer = await writeLines(path.join(dir, 'results/batch_2.output.jsonl'), [
+    okLine('j', explained('j succeeded on the second try')),
+    okLine('a', explained('new answer for a')),
+    okLine('f', 'Sure! Here you go: {"explanation": "f explained"} Anything else?'),
+    okLine('g', '{"reason": "no field"}'),
+    okLine('i', '', 'content_filter'),
+    expiredLine('d'),
+    okLine('dup', explained('ambiguous')),
+    '{"truncated line',
+  ]);
+  await utimes(older, 1000, 1000);
+  await utimes(newer, 2000, 2000);
+  const rejects = await writeLines(path.join(dir, 'rejects.jsonl'), [
+    JSON.stringify({ line: 12, id: null, stage: 'validateRow', code: 'E_MISSING_FIELD', message: 'field "id" is missing' }),
+    JSON.stringify({ line: 6, id: null, stage: 'readJsonl', code: 'E_BAD_JSON', message: 'invalid JSON' }),
+  ]);
+  return { dir, dataset, rejects };
+}
+
+const parse = (text: string) => text.trim().split('\n');
+
+describe('merge', () => {
+  it('folds results into every row in dataset order, keeps each line as it was, and explains every null', async () => {
+    const { dir, dataset, rejects } = await setup();
+    const output = path.join(dir, 'merged.jsonl');
+    const summary = await merge({ dataset, results: [path.join(dir, 'results')], output, rejectsPath: rejects, sortMemory: 2_000 });
+    const lines = parse(await readFile(output, 'utf8'));
+    expect(lines).toHaveLength(14);
+    expect(lines[0]).toBe('{"id": "a", "img_path": "x.jpg", "class_label": "propaganda", "text": "مصر أولاً", "score": 1.0, "generated_explanation": "new answer for a"}');
+    expect(lines[1]).toBe('{"id":"b","img_path":"y.jpg","class_label":["p","q"],"nested":{"generated_explanation":"keep me"},"generated_explanation":"بيان ب"}');
+    expect(lines[4]).toBe('not json at all');
+    const values = lines.map((l) => {
+      try {
+        return JSON.parse(l).generated_explanation;
+      } catch {
+        return 'unparsed';
+      }
+    });
+    expect(values).toEqual(['new answer for a', 'بيان ب', 'answer three', null, 'unparsed', 'f explained', null, null, null, 'j succeeded on the second try', null, null, null, null]);
+    const errors = parse(await readFile(`${output}.errors.jsonl`, 'utf8')).map((l) => JSON.parse(l));
+    expect(errors.map((e) => [e.line, e.id, e.reason, e.code ?? null])).toEqual([
+      [5, 'd', 'batch_expired', 'batch_expired'],
+      [6, null, 'not_sent', 'E_BAD_JSON'],
+      [8, 'g', 'missing_field', null],
+      [9, 'h', 'truncated', null],
+      [10, 'i', 'content_filter', null],
+      [12, null, 'not_sent', 'E_MISSING_FIELD'],
+      [13, 'dup', 'duplicate_id', null],
+      [14, 'dup', 'duplicate_id', null],
+      [15, 'k', 'no_result', null],
+    ]);
+    expect(summary).toMatchObject({
+      rows: 14,
+      explained: 5,
+      byReason: { batch_expired: 1, not_sent: 2, missing_field: 1, truncated: 1, content_filter: 1, duplicate_id: 2, no_result: 1 },
+      duplicateIdRows: 2,
+      extraResults: 2,
+      unmatchedResults: 1,
+      badResultLines: 1,
+      sources: 2,
+    });
+    expect(summary.explained + Object.values(summary.byReason).reduce((a, b) => a + b, 0)).toBe(summary.rows);
+  });
+
+  it('gives the same output whatever the sort memory (many runs or none)', async () => {
+    const { dir, dataset } = await setup();
+    const outputs = [];
+    for (const sortMemory of [500, 64 * 1024 * 1024]) {
+      const output = path.join(dir, `m-${sortMemory}.jsonl`);
+      await merge({ dataset, results: [path.join(dir, 'results')], output, sortMemory });
+      outputs.push(await readFile(output, 'utf8'));
+    }
+    expect(outputs[0]).toBe(outputs[1]);
+  });
+
+  it("reads the original scripts' layout, renames the field, replaces one already there, and writes to a stream", async () => {
+    const dir = await tempDir('be-merge-');
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "x1", "explanation": "stale"}', '{"id": "x2"}']);
+    await mkdir(path.join(dir, 'results'));
+    await writeLines(path.join(dir, 'results/batch_output_batch_abc.jsonl'), [okLine('x2', explained('two')), okLine('x1', explained('one'))]);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c));
+    await merge({ dataset, results: [path.join(dir, 'results')], output: '-', outputStream: out, errorsPath: path.join(dir, 'e.jsonl'), field: 'explanation' });
+    expect(parse(text)).toEqual(['{"id": "x1", "explanation": "one"}', '{"id": "x2", "explanation": "two"}']);
+  });
+
+  it("reads vLLM run_batch output: one file, errors as a string or an object", async () => {
+    const dir = await tempDir('be-merge-');
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "v1"}', '{"id": "v2"}', '{"id": "v3"}']);
+    const vllm = await writeLines(path.join(dir, 'vllm-out.jsonl'), [
+      JSON.stringify({ id: 'vllm-1', custom_id: 'v1', response: { status_code: 200, request_id: 'r', body: { choices: [{ index: 0, message: { role: 'assistant', content: explained('from vllm') }, finish_reason: 'stop' }] } }, error: null }),
+      JSON.stringify({ id: 'vllm-2', custom_id: 'v2', response: { status_code: 400, request_id: 'r', body: null }, error: 'The model `x` does not exist.' }),
+      JSON.stringify({ id: 'vllm-3', custom_id: 'v3', response: { status_code: 400, request_id: 'r', body: null }, error: { error: { message: 'bad request', type: 'BadRequestError', param: null, code: 400 } } }),
+    ]);
+    const output = path.join(dir, 'merged.jsonl');
+    const summary = await merge({ dataset, results: [vllm], output });
+    expect(summary).toMatchObject({ explained: 1, byReason: { api_error: 2 } });
+    const errors = parse(await readFile(`${output}.errors.jsonl`, 'utf8')).map((l) => JSON.parse(l));
+    expect(errors[0].message).toMatch(/does not exist/);
+    expect(errors[1].message).toMatch(/bad request/);
+  });
+
+  it('calls rows of unfinished batches pending, per the manifest', async () => {
+    const dir = await tempDir('be-merge-');
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "p1"}', '{"id": "p2"}']);
+    await mkdir(path.join(dir, 'results'));
+    await writeLines(path.join(dir, 'results/batch_done.output.jsonl'), [okLine('p1', explained('done'))]);
+    const manifest = await Manifest.open(path.join(dir, 'manifest.jsonl'));
+    await manifest.append({ type: 'status', batch_id: 'batch_done', status: 'completed' });
+    await manifest.append({ type: 'downloaded', batch_id: 'batch_done', output: { path: 'x', lines: 1, bytes: 1 } });
+    await manifest.append({ type: 'status', batch_id: 'batch_running', status: 'in_progress' });
+    const output = path.join(dir, 'merged.jsonl');
+    const summary = await merge({ dataset, results: [path.join(dir, 'results')], output, manifest });
+    await manifest.close();
+    expect(summary.byReason).toEqual({ pending: 1 });
+  });
+
+  it('refuses stdin as the dataset, and names a missing results folder', async () => {
+    await expect(merge({ dataset: '-', results: [], output: '-' })).rejects.toThrow(/reads the dataset twice/);
+    const dir = await tempDir('be-merge-');
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "a"}']);
+    await expect(merge({ dataset, results: [path.join(dir, 'nope')], output: path.join(dir, 'o.jsonl') })).rejects.toThrow(/results: .*nope: no such file or folder/);
+  });
+});

@@ -1,0 +1,105 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { openProvider } from '../../src/pipeline/providers.js';
+import { run, type RunOptions } from '../../src/pipeline/run.js';
+import { resubmit } from '../../src/pipeline/resubmit.js';
+import { retrieve } from '../../src/pipeline/retrieve.js';
+import { merge } from '../../src/pipeline/merge.js';
+import { Manifest } from '../../src/pipeline/manifest.js';
+import { tempDir } from '../helpers/server.js';
+import type { BatchServerOptions } from '../../src/server/server.js';
+
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const dataset = path.join(fixtures, 'memes.jsonl');
+const template = 'A human expert labelled this meme as: {}\nExplain why, as JSON {"explanation": "..."}.';
+
+async function setup(localServer: Partial<BatchServerOptions> = {}) {
+  const dir = await tempDir('be-run-');
+  const provider = await openProvider({ provider: 'local', localDataDir: path.join(dir, 'server'), localServer, maxRetries: 0 });
+  const options: RunOptions = {
+    provider,
+    dataset,
+    template,
+    model: 'gpt-4o',
+    outDir: path.join(dir, 'batches'),
+    resultsDir: path.join(dir, 'results'),
+    output: path.join(dir, 'merged.jsonl'),
+    pollMs: 20,
+    maxPollMs: 100,
+    retries: 10,
+  };
+  return { dir, provider, options };
+}
+
+const datasetLines = async () => (await readFile(dataset, 'utf8')).trim().split('\n');
+
+describe('run: submit → retrieve → merge (→ resubmit)', () => {
+  it('produces the merged dataset, every row explained, in order; running it again changes nothing', async () => {
+    const { provider, options } = await setup();
+    try {
+      const first = await run(options);
+      expect(first.merge).toMatchObject({ rows: 7, explained: 7, byReason: {} });
+      const merged = (await readFile(options.output, 'utf8')).trim().split('\n');
+      const original = await datasetLines();
+      expect(merged.map((l) => JSON.parse(l).id)).toEqual(original.map((l) => JSON.parse(l).id));
+      for (const [i, line] of merged.entries()) expect(line.startsWith(original[i]!.slice(0, -1))).toBe(true);
+      const batches = provider.server!.store.batches.size;
+      const again = await run(options);
+      expect(again.merge.explained).toBe(7);
+      expect(provider.server!.store.batches.size).toBe(batches);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('resubmits expired rows round after round until every row is explained', async () => {
+    // Each batch expires after 2 lines: 7 rows need rounds of 5, 3 and 1.
+    const { provider, options } = await setup({ faults: { expireAfterLines: 2 }, concurrency: 1 });
+    try {
+      const summary = await run({ ...options, maxRounds: 5 });
+      expect(summary.merge).toMatchObject({ rows: 7, explained: 7 });
+      expect(summary.rounds).toBe(3);
+      expect(summary.merge.extraResults).toBe(5 + 3 + 1);
+      const shards = (await readdir(options.outDir)).filter((n) => n.endsWith('.jsonl') && n.includes('batch_'));
+      expect(shards.sort()).toEqual(['batch_00001.jsonl', 'r1_batch_00001.jsonl', 'r2_batch_00001.jsonl', 'r3_batch_00001.jsonl']);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('accounts for every row under 429s, 500s and failing lines, with rounds limited', async () => {
+    const { provider, options } = await setup({ faults: { rate429: 0.2, rate500: 0.1, retryAfterSeconds: 0, lineFailureRate: 0.4, seed: 9 } });
+    try {
+      const summary = await run({ ...options, maxRounds: 2 });
+      const without = Object.values(summary.merge.byReason).reduce((a, b) => a + b, 0);
+      expect(summary.merge.rows).toBe(7);
+      expect(summary.merge.explained + without).toBe(7);
+      for (const reason of Object.keys(summary.merge.byReason)) expect(reason).toBe('api_error');
+      expect(summary.rounds).toBeLessThanOrEqual(2);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('resubmit takes the merged output (rows left null) and the next retrieve + merge folds the answers in', async () => {
+    const { dir, provider, options } = await setup({ faults: { expireAfterLines: 4 }, concurrency: 1 });
+    try {
+      const first = await run(options);
+      expect(first.merge.byReason).toEqual({ batch_expired: 3 });
+      const again = await resubmit({ ...options, from: options.output });
+      expect(again).toMatchObject({ round: 1, rows: 3 });
+      expect((await readFile(again.dataset!, 'utf8')).trim().split('\n')).toHaveLength(3);
+      const manifest = await Manifest.open(path.join(options.outDir, 'manifest.jsonl'));
+      await retrieve({ client: provider.client, manifest, outDir: options.resultsDir, wait: true, pollMs: 20 });
+      const merged = await merge({ dataset, results: [options.resultsDir], output: path.join(dir, 'merged2.jsonl'), manifest });
+      await manifest.close();
+      expect(merged).toMatchObject({ explained: 7, extraResults: 3 });
+      const nothing = await resubmit({ ...options, from: path.join(dir, 'merged2.jsonl') });
+      expect(nothing.rows).toBe(0);
+    } finally {
+      await provider.close();
+    }
+  });
+});
