@@ -11,6 +11,12 @@ const WORDS = ['مصر', 'أولاً', 'الدفعات', 'القديمة', 'لو
 const LABELS = ['propaganda', 'not-propaganda', 'propaganda', 'not-propaganda'];
 const PLATFORMS = ['Facebook', 'Instagram', 'Pinterest', 'Twitter'];
 
+/** The id of row `i`: ArMeme-like paths, unique (bench/gen-results.mjs answers them by index). */
+export function datasetId(i) {
+  const platform = PLATFORMS[i % PLATFORMS.length];
+  return `data/arabic_memes_fb_insta_pinterest/${platform}/IMAGES/user${i % 977}/${2020 + (i % 5)}-02-27_14-10-${String(i).padStart(7, '0')}_UTC.jpg`;
+}
+
 export async function generateDataset({ rows, images, out, seed = 7 }) {
   let s = seed;
   const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -19,9 +25,8 @@ export async function generateDataset({ rows, images, out, seed = 7 }) {
   for (let i = 0; i < rows; i++) {
     const n = 3 + Math.floor(rand() * 78);
     const words = Array.from({ length: n }, (_, k) => WORDS[Math.floor(rand() * WORDS.length)] + (k % 11 === 10 ? '\n' : ''));
-    const platform = PLATFORMS[i % PLATFORMS.length];
     const row = {
-      id: `data/arabic_memes_fb_insta_pinterest/${platform}/IMAGES/user${i % 977}/${2020 + (i % 5)}-02-27_14-10-${String(i).padStart(7, '0')}_UTC.jpg`,
+      id: datasetId(i),
       text: words.join(' '),
       img_path: path.join(images, files[i % files.length]),
       class_label: LABELS[i % LABELS.length],

@@ -7,7 +7,9 @@ import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { fileLines } from '../core/file-lines.js';
 import { readJsonl } from '../stages/read-jsonl.js';
-import { readResults, type ResultRecord, type ResultSource } from '../stages/read-results.js';
+import type { ResultRecord, ResultSource } from '../stages/read-results.js';
+import { indexResults, type ResultPointer } from '../stages/index-results.js';
+import { ResultReader } from '../stages/resolve-results.js';
 import { externalSort, DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { mergeJoin } from '../stages/merge-join.js';
 import { mergeIntoDataset, type MergedRow, type RowOutcome } from '../stages/merge-into-dataset.js';
@@ -39,6 +41,15 @@ export interface MergeOptions {
   sortMemory?: number;
   tmpDir?: string;
   signal?: AbortSignal;
+}
+
+/** The join's answer for one row: where its result line is, or why it has none. */
+interface Joined {
+  line: number;
+  id: string;
+  ptr?: ResultPointer;
+  reason?: string;
+  message?: string;
 }
 
 export interface MergeSummary {
@@ -95,12 +106,20 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const pending = options.manifest ? [...options.manifest.state.batches.values()].some((b) => !TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) : false;
 
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
-  const sortedResults = externalSort<ResultRecord>({ ...sortBase, key: (r) => r.id })(
-    readResults({ ...(options.answerField ? { field: options.answerField } : {}), onBadLine: () => void counts.badResultLines++ })(fromArray(sources)),
-  );
+  const reader = new ResultReader(sources, options.answerField);
+  // Results are indexed, not parsed: only small pointers are sorted; each kept line is read once, at the end.
+  const sortedPointers = externalSort<ResultPointer>({
+    ...sortBase,
+    key: (p) => p.id,
+    serialize: (p) => JSON.stringify([p.id, p.src, p.offset, p.length, p.order]),
+    deserialize: (line) => {
+      const [id, src, offset, length, order] = JSON.parse(line) as [string, number, number, number, number];
+      return { id, src, offset, length, order };
+    },
+  })(indexResults({ onBadLine: () => void counts.badResultLines++ })(fromArray(sources.map((s, index) => ({ ...s, index })))));
 
-  const join = mergeJoin<{ id: string; line: number }, ResultRecord, RowOutcome>({
-    right: sortedResults,
+  const join = mergeJoin<{ id: string; line: number }, ResultPointer, Joined>({
+    right: sortedPointers,
     leftKey: (k) => k.id,
     rightKey: (r) => r.id,
     join: (id, lefts, rights) => {
@@ -115,19 +134,41 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
         return lefts.map((l) => ({
           line: l.line,
           id,
-          explanation: null,
           reason: 'duplicate_id',
           message: `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`,
         }));
       }
       const l = lefts[0]!;
-      const pick = pickResult(rights);
-      if (!pick) return [{ line: l.line, id, explanation: null, reason: pending ? 'pending' : 'no_result', message: pending ? 'its batch is not finished or not downloaded yet' : 'no result line for this id' }];
-      if (pick.explanation !== null) return [{ line: l.line, id, explanation: pick.explanation }];
-      const e = pick.error!;
-      return [{ line: l.line, id, explanation: null, reason: e.reason, ...(e.code || e.status ? { code: e.code ?? `http_${e.status}` } : {}), message: `${e.message} (${pick.source})` }];
+      if (rights.length === 0) {
+        return [{ line: l.line, id, reason: pending ? 'pending' : 'no_result', message: pending ? 'its batch is not finished or not downloaded yet' : 'no result line for this id' }];
+      }
+      if (rights.length === 1) return [{ line: l.line, id, ptr: rights[0]! }];
+      // Several results (a resubmission, a repeat): read them to keep a success, then the newest.
+      const records = rights.map((p) => ({ p, r: reader.read(p) })).filter((x): x is { p: ResultPointer; r: ResultRecord } => !('bad' in x.r));
+      const best = pickResult(records.map((x) => x.r));
+      return [{ line: l.line, id, ptr: best ? records.find((x) => x.r === best)!.p : rights.at(-1)! }];
     },
   });
+
+  /** The join's answer for a row, made whole: the result line it points to is read and parsed. */
+  async function* resolve(rows: AsyncIterable<Joined>): AsyncGenerator<RowOutcome> {
+    for await (const j of rows) {
+      if (!j.ptr) {
+        yield { line: j.line, id: j.id, explanation: null, reason: j.reason!, ...(j.message ? { message: j.message } : {}) };
+        continue;
+      }
+      const r = reader.read(j.ptr);
+      if ('bad' in r) {
+        counts.badResultLines++;
+        yield { line: j.line, id: j.id, explanation: null, reason: 'no_result', message: `its result line is damaged (${r.bad}) at ${r.source}` };
+      } else if (r.explanation !== null) {
+        yield { line: j.line, id: j.id, explanation: r.explanation };
+      } else {
+        const e = r.error!;
+        yield { line: j.line, id: j.id, explanation: null, reason: e.reason, ...(e.code || e.status ? { code: e.code ?? `http_${e.status}` } : {}), message: `${e.message} (${r.source})` };
+      }
+    }
+  }
 
   const rejects = options.rejectsPath ? externalSort<{ line: number; code: string; message: string }>({ ...sortBase, key: (r) => r.line })(readRejects(options.rejectsPath)) : undefined;
   const out = openOutput(options);
@@ -145,7 +186,18 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
         keys,
         externalSort<{ id: string; line: number }>({ ...sortBase, key: (k) => k.id }),
         join,
-        externalSort<RowOutcome>({ ...sortBase, key: (o) => o.line }),
+        externalSort<Joined>({
+          ...sortBase,
+          key: (o) => o.line,
+          serialize: (o) => JSON.stringify(o.ptr ? [o.line, o.id, o.ptr.src, o.ptr.offset, o.ptr.length, o.ptr.order] : [o.line, o.id, o.reason, o.message ?? null]),
+          deserialize: (text) => {
+            const a = JSON.parse(text) as [number, string, ...unknown[]];
+            return a.length === 6
+              ? { line: a[0], id: a[1], ptr: { id: a[1], src: a[2] as number, offset: a[3] as number, length: a[4] as number, order: a[5] as number } }
+              : { line: a[0], id: a[1], reason: a[2] as string, ...(a[3] === null ? {} : { message: a[3] as string }) };
+          },
+        }),
+        resolve,
         mergeIntoDataset({ dataset: options.dataset, field, ...(rejects ? { rejects } : {}) }),
       ),
       async function write(rows: AsyncIterable<MergedRow>) {
@@ -168,6 +220,8 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     await out.discard();
     await errors.discard();
     throw err;
+  } finally {
+    reader.close();
   }
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);

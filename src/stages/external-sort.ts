@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import type { Stage } from '../types.js';
 export interface ExternalSortOptions<T> {
   /** The sort key: strings compare by UTF-16 code units (as `<` does), numbers numerically. */
   key: (item: T) => string | number;
-  /** Bytes of items held in memory before a sorted run is spilled to disk. Default 64 MiB. */
+  /** Bytes of serialised items held before a sorted run is spilled to disk. Default 64 MiB. */
   memoryBytes?: number;
   /** Where the temporary folder of runs goes. Default the system's temporary folder. */
   tmpDir?: string;
@@ -35,20 +35,13 @@ export interface ExternalSortStats {
 /** 64 MiB, the `--sort-memory` default: with the rest of a merge, well under its 200 MB budget. */
 export const DEFAULT_SORT_MEMORY = 64 * 1024 * 1024;
 
-/** Bytes an item costs in memory beyond its line's characters (two bytes each): object and array slot. */
-const ITEM_OVERHEAD = 64;
-
-interface Held {
-  k: string | number;
-  line: string;
-}
-
 /**
  * Stage: items → the same items sorted by `key`, stable (equal keys keep their input order), in
- * bounded memory. Items are held as lines until `memoryBytes`; each full buffer is sorted and
- * spilled to a run file in a temporary folder; the runs are then merged k-way with a binary heap.
- * Input that arrives already in order is detected: it is never sorted, its runs are only read
- * back one after the other (and a small input is just passed on). The temporary folder is removed
+ * bounded memory. Each item is serialised into one reused byte arena of `memoryBytes` (so held
+ * data is not V8 heap that garbage collection must trace and reclaim: only the keys are); a full
+ * arena is sorted by key and spilled to a run file in a temporary folder; the runs are then
+ * merged k-way with a binary heap. Input that arrives already in order is detected: it is never
+ * sorted, and its runs are only read back one after the other. The temporary folder is removed
  * on success, on failure and when the consumer stops early.
  */
 export function externalSort<T>(options: ExternalSortOptions<T>): Stage<T, T> {
@@ -60,22 +53,17 @@ export function externalSort<T>(options: ExternalSortOptions<T>): Stage<T, T> {
   return async function* externalSortStage(source) {
     let dir: string | null = null;
     const runs: string[] = [];
-    let held: Held[] = [];
-    let heldBytes = 0;
+    const arena = new Arena(o.memoryBytes);
     let items = 0;
-    let spilled = 0;
     let presorted = true;
     let last: string | number | undefined;
 
     const spill = async () => {
-      if (!presorted) held.sort(compareHeld);
       dir ??= await mkdtemp(path.join(o.tmpDir ?? tmpdir(), 'batch-explain-sort-'));
       const file = path.join(dir, `run-${String(runs.length).padStart(6, '0')}.jsonl`);
-      await writeLines(file, held.map((h) => h.line));
+      await arena.writeSorted(file, !presorted);
       runs.push(file);
-      spilled++;
-      held = [];
-      heldBytes = 0;
+      arena.clear();
     };
 
     try {
@@ -84,19 +72,19 @@ export function externalSort<T>(options: ExternalSortOptions<T>): Stage<T, T> {
         if (presorted && last !== undefined && k < last) presorted = false;
         last = k;
         const line = o.serialize(item);
-        held.push({ k, line });
-        heldBytes += line.length * 2 + ITEM_OVERHEAD;
+        const bytes = Buffer.byteLength(line) + 1;
+        if (!arena.fits(bytes)) await spill();
+        arena.add(k, line, bytes);
         items++;
-        if (heldBytes >= o.memoryBytes) await spill();
       }
+      const spilled = runs.length + (runs.length > 0 && arena.count > 0 ? 1 : 0);
       if (runs.length === 0) {
         // Everything fitted in memory.
-        if (!presorted) held.sort(compareHeld);
-        const out = held;
-        held = [];
-        for (const h of out) yield o.deserialize(h.line);
+        for (const line of arena.sortedLines(!presorted)) yield o.deserialize(line);
       } else {
-        if (held.length > 0) await spill();
+        if (arena.count > 0) await spill();
+        // From here only run heads are held: the arena's bytes go back.
+        arena.release();
         let level = runs.splice(0);
         // More runs than files open at once: merge them in passes.
         while (!presorted && level.length > o.fanIn) {
@@ -118,20 +106,143 @@ export function externalSort<T>(options: ExternalSortOptions<T>): Stage<T, T> {
       }
       o.onStats?.({ items, runs: spilled, presorted });
     } finally {
-      held = [];
+      arena.release();
       if (dir) await rm(dir, { recursive: true, force: true });
     }
   };
 }
 
-function compareHeld(a: Held, b: Held): number {
-  return a.k < b.k ? -1 : a.k > b.k ? 1 : 0;
+/**
+ * Serialised items packed into one Buffer, with their keys and offsets beside it. Reused for
+ * every run: its bytes are allocated once and never become garbage.
+ */
+class Arena {
+  readonly #capacity: number;
+  #buffer: Buffer | null = null;
+  #used = 0;
+  #keys: Array<string | number> = [];
+  #starts: number[] = [];
+  #ends: number[] = [];
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get count(): number {
+    return this.#keys.length;
+  }
+
+  /** An item of `bytes` fits if the arena is empty (a lone item larger than the arena is taken alone) or has room. */
+  fits(bytes: number): boolean {
+    return this.#keys.length === 0 || this.#used + bytes <= this.#capacity;
+  }
+
+  /** Adds a line of `bytes` bytes, its newline included. */
+  add(key: string | number, line: string, bytes: number): void {
+    if (!this.#buffer || this.#buffer.length < this.#used + bytes) {
+      // Allocated once at full size: pages count in RSS only once written, so a small sort stays
+      // small, and no outgrown buffer is left for the garbage collector. A lone item larger than
+      // the arena gets a buffer of its own.
+      const next = Buffer.allocUnsafeSlow(Math.max(this.#capacity, this.#used + bytes));
+      this.#buffer?.copy(next, 0, 0, this.#used);
+      this.#buffer = next;
+    }
+    this.#starts.push(this.#used);
+    this.#used += this.#buffer.write(line, this.#used, 'utf8');
+    this.#buffer[this.#used++] = 10;
+    this.#ends.push(this.#used);
+    this.#keys.push(key);
+  }
+
+  /** Indices in key order (stable: equal keys keep their order). */
+  #order(sort: boolean): number[] {
+    const order = Array.from({ length: this.#keys.length }, (_, i) => i);
+    if (sort) {
+      const keys = this.#keys;
+      order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+    }
+    return order;
+  }
+
+  *sortedLines(sort: boolean): Generator<string> {
+    for (const i of this.#order(sort)) yield this.#buffer!.toString('utf8', this.#starts[i]!, this.#ends[i]! - 1);
+  }
+
+  /** Writes the held lines in key order to `file`: views into the arena, gathered into writev calls (no copy). */
+  async writeSorted(file: string, sort: boolean): Promise<void> {
+    const handle = await open(file, 'w');
+    try {
+      let views: Buffer[] = [];
+      for (const i of this.#order(sort)) {
+        views.push(this.#buffer!.subarray(this.#starts[i]!, this.#ends[i]!));
+        if (views.length === WRITEV_MAX) {
+          await writeAll(handle, views);
+          views = [];
+        }
+      }
+      if (views.length) await writeAll(handle, views);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Drops the buffer itself (clear keeps it for the next run). */
+  release(): void {
+    this.clear();
+    this.#buffer = null;
+  }
+
+  clear(): void {
+    this.#used = 0;
+    this.#keys = [];
+    this.#starts = [];
+    this.#ends = [];
+    // A buffer grown for one oversized item is not kept.
+    if (this.#buffer && this.#buffer.length > this.#capacity) this.#buffer = null;
+  }
 }
 
-async function writeLines(file: string, lines: Iterable<string> | AsyncIterable<string>): Promise<void> {
-  const out = createWriteStream(file);
+/** Buffers per writev call (Linux's IOV_MAX). */
+const WRITEV_MAX = 1024;
+
+async function writeAll(handle: FileHandle, views: Buffer[]): Promise<void> {
+  let { bytesWritten } = await handle.writev(views);
+  const total = views.reduce((n, v) => n + v.length, 0);
+  // A short write (rare, on a full disk it is an error instead) is finished piece by piece.
+  while (bytesWritten < total) {
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const v of views) {
+      if (skip >= v.length) skip -= v.length;
+      else {
+        rest.push(v.subarray(skip));
+        skip = 0;
+      }
+    }
+    bytesWritten += (await handle.writev(rest)).bytesWritten;
+  }
+}
+
+async function* linesOf<T>(heads: AsyncIterable<{ item: T; line: string }>): AsyncGenerator<string> {
+  for await (const h of heads) yield h.line;
+}
+
+/** Writes lines to a file, gathered into large writes. */
+async function writeLines(file: string, lines: AsyncIterable<string>): Promise<void> {
+  const out: WriteStream = createWriteStream(file);
   try {
-    for await (const line of lines) if (!out.write(`${line}\n`)) await once(out, 'drain');
+    let pending: string[] = [];
+    let size = 0;
+    for await (const line of lines) {
+      pending.push(line);
+      size += line.length + 1;
+      if (size >= 1 << 20) {
+        if (!out.write(`${pending.join('\n')}\n`)) await once(out, 'drain');
+        pending = [];
+        size = 0;
+      }
+    }
+    if (pending.length) out.write(`${pending.join('\n')}\n`);
     out.end();
     await once(out, 'finish');
   } catch (err) {
@@ -141,13 +252,9 @@ async function writeLines(file: string, lines: Iterable<string> | AsyncIterable<
 }
 
 /**
- * Merges sorted run files into one sorted sequence of lines. A binary heap of one head line per
- * run; ties go to the earlier run, which keeps the sort stable.
+ * Merges sorted run files into one sorted sequence. A binary heap of one head per run; ties go
+ * to the earlier run, which keeps the sort stable.
  */
-async function* linesOf<T>(heads: AsyncIterable<{ item: T; line: string }>): AsyncGenerator<string> {
-  for await (const h of heads) yield h.line;
-}
-
 async function* mergeRuns<T>(files: string[], key: (item: T) => string | number, deserialize: (line: string) => T): AsyncGenerator<{ item: T; line: string }> {
   type Head = { k: string | number; item: T; line: string; run: number; it: AsyncIterator<{ line: number; text: string }> };
   const head = (text: string, run: number, it: Head['it']): Head => {
