@@ -6,8 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { fileLines } from '../core/file-lines.js';
+import { bufferLines, type LineView } from '../core/sync-lines.js';
+import { leadingField } from '../core/leading-field.js';
 import { readJsonl } from '../stages/read-jsonl.js';
-import type { ResultRecord, ResultSource } from '../stages/read-results.js';
+import { resultFromLine, type ResultRecord, type ResultSource } from '../stages/read-results.js';
 import { indexResults, type ResultPointer } from '../stages/index-results.js';
 import { ResultReader } from '../stages/resolve-results.js';
 import { externalSort, DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
@@ -92,9 +94,17 @@ export function pickResult(results: ResultRecord[]): ResultRecord | null {
 
 /**
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
- * order, and an errors file naming every row without one and why. In bounded memory: results and
- * dataset keys are sorted by id (externalSort), joined (mergeJoin), sorted back by line, and
- * zipped into the dataset's own lines (mergeIntoDataset). Counts are checked to add up.
+ * order, and an errors file naming every row without one and why. In bounded memory, with
+ * sequential reads only (random reads of a large file fall out of the page cache on our VMs):
+ *
+ * 1. result lines are indexed (id → file, offset) and the small pointers sorted by id;
+ * 2. dataset ids are read and sorted by id; the two are joined (mergeJoin): each row gets the
+ *    pointer of its result (a success before a failure, then the newest);
+ * 3. the joined rows are sorted by pointer, so the result files are read front to back, each
+ *    kept line parsed once (parseExplanation);
+ * 4. the explanations are sorted back by dataset line and spliced into the dataset's own bytes.
+ *
+ * Counts are checked to add up.
  */
 export async function merge(options: MergeOptions): Promise<MergeSummary> {
   if (options.dataset === '-') throw new BatchExplainError('E_OPTION', 'merge reads the dataset twice: give a file, not stdin');
@@ -107,18 +117,20 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
   const reader = new ResultReader(sources, options.answerField);
-  // Results are indexed, not parsed: only small pointers are sorted; each kept line is read once, at the end.
+
+  // 1. Pointers to result lines, sorted by id.
   const sortedPointers = externalSort<ResultPointer>({
     ...sortBase,
     key: (p) => p.id,
-    serialize: (p) => JSON.stringify([p.id, p.src, p.offset, p.length, p.order]),
+    serialize: (p) => `${p.src}\t${p.offset}\t${p.length}\t${p.order}\t${JSON.stringify(p.id)}`,
     deserialize: (line) => {
-      const [id, src, offset, length, order] = JSON.parse(line) as [string, number, number, number, number];
-      return { id, src, offset, length, order };
+      const [src, offset, length, order] = line.split('\t', 4).map(Number) as [number, number, number, number];
+      return { src, offset, length, order, id: JSON.parse(line.slice(nthTab(line, 4) + 1)) as string };
     },
   })(indexResults({ onBadLine: () => void counts.badResultLines++ })(fromArray(sources.map((s, index) => ({ ...s, index })))));
 
-  const join = mergeJoin<{ id: string; line: number }, ResultPointer, Joined>({
+  // 2. Dataset ids joined with them.
+  const join = mergeJoin<DatasetKey, ResultPointer, Joined>({
     right: sortedPointers,
     leftKey: (k) => k.id,
     rightKey: (r) => r.id,
@@ -143,30 +155,47 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
         return [{ line: l.line, id, reason: pending ? 'pending' : 'no_result', message: pending ? 'its batch is not finished or not downloaded yet' : 'no result line for this id' }];
       }
       if (rights.length === 1) return [{ line: l.line, id, ptr: rights[0]! }];
-      // Several results (a resubmission, a repeat): read them to keep a success, then the newest.
+      // Several results (a resubmission, a repeat): read them (rare) to keep a success, then the newest.
       const records = rights.map((p) => ({ p, r: reader.read(p) })).filter((x): x is { p: ResultPointer; r: ResultRecord } => !('bad' in x.r));
       const best = pickResult(records.map((x) => x.r));
       return [{ line: l.line, id, ptr: best ? records.find((x) => x.r === best)!.p : rights.at(-1)! }];
     },
   });
 
-  /** The join's answer for a row, made whole: the result line it points to is read and parsed. */
+  // 3. Result lines read in file order, each kept one parsed once.
   async function* resolve(rows: AsyncIterable<Joined>): AsyncGenerator<RowOutcome> {
-    for await (const j of rows) {
-      if (!j.ptr) {
-        yield { line: j.line, id: j.id, explanation: null, reason: j.reason!, ...(j.message ? { message: j.message } : {}) };
-        continue;
+    const scanners = new Map<number, { lines: Generator<LineView>; at: LineView | null }>();
+    const lineAt = (ptr: ResultPointer): string | null => {
+      let s = scanners.get(ptr.src);
+      if (!s) scanners.set(ptr.src, (s = { lines: bufferLines(sources[ptr.src]!.path), at: null }));
+      while (!s.at || s.at.offset < ptr.offset) {
+        const next = s.lines.next();
+        if (next.done) return null;
+        s.at = next.value;
       }
-      const r = reader.read(j.ptr);
-      if ('bad' in r) {
-        counts.badResultLines++;
-        yield { line: j.line, id: j.id, explanation: null, reason: 'no_result', message: `its result line is damaged (${r.bad}) at ${r.source}` };
-      } else if (r.explanation !== null) {
-        yield { line: j.line, id: j.id, explanation: r.explanation };
-      } else {
-        const e = r.error!;
-        yield { line: j.line, id: j.id, explanation: null, reason: e.reason, ...(e.code || e.status ? { code: e.code ?? `http_${e.status}` } : {}), message: `${e.message} (${r.source})` };
+      return s.at.offset === ptr.offset ? s.at.buf.toString('utf8', s.at.start, s.at.end) : null;
+    };
+    try {
+      for await (const j of rows) {
+        if (!j.ptr) {
+          yield { line: j.line, id: j.id, explanation: null, reason: j.reason!, ...(j.message ? { message: j.message } : {}) };
+          continue;
+        }
+        const text = lineAt(j.ptr);
+        const where = `${sources[j.ptr.src]!.path}@${j.ptr.offset}`;
+        const r = text === null ? { bad: 'the file changed since it was indexed' } : resultFromLine(text, { source: where, order: j.ptr.order }, options.answerField);
+        if ('bad' in r) {
+          counts.badResultLines++;
+          yield { line: j.line, id: j.id, explanation: null, reason: 'no_result', message: `its result line is damaged (${r.bad}) at ${where}` };
+        } else if (r.explanation !== null) {
+          yield { line: j.line, id: j.id, explanation: r.explanation };
+        } else {
+          const e = r.error!;
+          yield { line: j.line, id: j.id, explanation: null, reason: e.reason, ...(e.code || e.status ? { code: e.code ?? `http_${e.status}` } : {}), message: `${e.message} (${where})` };
+        }
       }
+    } finally {
+      for (const s of scanners.values()) s.lines.return(undefined);
     }
   }
 
@@ -174,22 +203,16 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const out = openOutput(options);
   const errors = openFile(errorsPath);
   try {
-    const keys = async function* (records: AsyncIterable<JsonlRecord>) {
-      for await (const r of records) {
-        const id = datasetKey(r.value);
-        if (id !== null) yield { id, line: r.line };
-      }
-    };
     await pipeline(
-      readJsonl({ path: options.dataset, onReject: () => {} }),
+      datasetKeys(options.dataset),
       composeStages(
-        keys,
-        externalSort<{ id: string; line: number }>({ ...sortBase, key: (k) => k.id }),
+        externalSort<DatasetKey>({ ...sortBase, key: (k) => k.id, serialize: (k) => `${k.line}\t${JSON.stringify(k.id)}`, deserialize: (t) => ({ line: Number(t.slice(0, t.indexOf('\t'))), id: JSON.parse(t.slice(t.indexOf('\t') + 1)) as string }) }),
         join,
         externalSort<Joined>({
           ...sortBase,
-          key: (o) => o.line,
-          serialize: (o) => JSON.stringify(o.ptr ? [o.line, o.id, o.ptr.src, o.ptr.offset, o.ptr.length, o.ptr.order] : [o.line, o.id, o.reason, o.message ?? null]),
+          // Rows with no result first (key -1), then by file and offset: the files are read front to back.
+          key: (j) => (j.ptr ? j.ptr.src * 2 ** 40 + j.ptr.offset : -1),
+          serialize: (j) => JSON.stringify(j.ptr ? [j.line, j.id, j.ptr.src, j.ptr.offset, j.ptr.length, j.ptr.order] : [j.line, j.id, j.reason, j.message ?? null]),
           deserialize: (text) => {
             const a = JSON.parse(text) as [number, string, ...unknown[]];
             return a.length === 6
@@ -198,18 +221,35 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
           },
         }),
         resolve,
+        externalSort<RowOutcome>({
+          ...sortBase,
+          key: (o) => o.line,
+          // An explanation travels as its JSON literal and is spliced into the output as it is.
+          serialize: (o) =>
+            o.explanation !== null || o.explanationJson !== undefined
+              ? `${o.line}\t${o.explanationJson ?? JSON.stringify(o.explanation)}`
+              : `${o.line}\t!${JSON.stringify([o.id, o.reason ?? 'no_result', o.code ?? null, o.message ?? null])}`,
+          deserialize: (t) => {
+            const tab = t.indexOf('\t');
+            const line = Number(t.slice(0, tab));
+            if (t[tab + 1] !== '!') return { line, id: '', explanation: null, explanationJson: t.slice(tab + 1) };
+            const [id, reason, code, message] = JSON.parse(t.slice(tab + 2)) as [string, string, string | null, string | null];
+            return { line, id, explanation: null, reason, ...(code === null ? {} : { code }), ...(message === null ? {} : { message }) };
+          },
+        }),
         mergeIntoDataset({ dataset: options.dataset, field, ...(rejects ? { rejects } : {}) }),
       ),
       async function write(rows: AsyncIterable<MergedRow>) {
         for await (const row of rows) {
           counts.rows++;
-          await out.write(`${row.text}\n`);
+          for (const part of row.parts) await out.write(part);
+          await out.write(NEWLINE);
           if (!row.missing) {
             counts.explained++;
             continue;
           }
           counts.byReason[row.missing.reason] = (counts.byReason[row.missing.reason] ?? 0) + 1;
-          await errors.write(`${JSON.stringify(row.missing)}\n`);
+          await errors.write(Buffer.from(`${JSON.stringify(row.missing)}\n`));
         }
       },
       ...(options.signal ? [{ signal: options.signal }] : []),
@@ -226,6 +266,46 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);
   return { ...counts, sources: sources.length, output: options.output, errorsPath };
+}
+
+const NEWLINE = Buffer.from('\n');
+
+interface DatasetKey {
+  id: string;
+  line: number;
+}
+
+/** Position of the n-th tab (1-based) in a line. */
+function nthTab(line: string, n: number): number {
+  let i = -1;
+  for (let k = 0; k < n; k++) i = line.indexOf('\t', i + 1);
+  return i;
+}
+
+/** `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row. */
+const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
+
+/**
+ * The dataset's keyed rows: `{id, line}` for every row with a usable id (the rule of
+ * validateRow), read synchronously; the id is taken from the start of the line when it is there,
+ * else the line is parsed.
+ */
+async function* datasetKeys(file: string): AsyncGenerator<DatasetKey> {
+  for (const v of bufferLines(file)) {
+    let start = v.start;
+    if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
+    if (start >= v.end) continue;
+    let id: unknown = leadingField(v.buf, start, v.end, ID_FIRST);
+    if (id === undefined) {
+      try {
+        id = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
+      } catch {
+        continue;
+      }
+    }
+    const key = datasetKey({ id });
+    if (key !== null) yield { id: key, line: v.line };
+  }
 }
 
 async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
@@ -260,7 +340,7 @@ export async function resultSources(paths: string[], manifest?: Manifest): Promi
 }
 
 interface Output {
-  write(text: string): Promise<void>;
+  write(chunk: Buffer): Promise<void>;
   close(): Promise<void>;
   discard(): Promise<void>;
 }
@@ -273,8 +353,8 @@ function openOutput(options: MergeOptions): Output {
 
 function streamOutput(stream: NodeJS.WritableStream): Output {
   return {
-    async write(text) {
-      if (!stream.write(text)) await once(stream as NodeJS.EventEmitter, 'drain');
+    async write(chunk) {
+      if (!stream.write(chunk)) await once(stream as NodeJS.EventEmitter, 'drain');
     },
     async close() {},
     async discard() {},
@@ -288,9 +368,10 @@ function openFile(file: string): Output {
   let failure: Error | null = null;
   out.on('error', (err) => (failure ??= err));
   return {
-    async write(text) {
+    async write(chunk) {
       if (failure) throw failure;
-      if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      // `once` rejects if 'error' comes first, and removes its listeners either way.
+      if (!out.write(chunk)) await once(out, 'drain');
       if (failure) throw failure;
     },
     async close() {

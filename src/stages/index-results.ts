@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { leadingField } from '../core/leading-field.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';
 
@@ -22,9 +23,7 @@ export interface IndexResultsOptions {
 }
 
 /** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (OpenAI, Azure, vLLM, ours): read the id from there. */
-const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*"/;
-/** Bytes of a line looked at for that prefix. */
-const PREFIX_BYTES = 512;
+const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
 
 /**
  * Stage: result files → one pointer per result line: its id, where it is, and its order. The
@@ -87,29 +86,8 @@ export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSou
 
 /** The custom_id of the line in buf[start, end), or null. */
 function idOf(buf: Buffer, start: number, end: number): string | null {
-  const head = buf.toString('latin1', start, Math.min(end, start + PREFIX_BYTES));
-  const m = PREFIX.exec(head);
-  if (m) {
-    // Find the closing quote of the id in the bytes (a multi-byte character never contains `"` or `\`).
-    let i = start + m[0].length;
-    let escaped = false;
-    for (; i < end; i++) {
-      const c = buf[i];
-      if (c === 92) {
-        escaped = true;
-        i++;
-      } else if (c === 34) break;
-    }
-    if (i < end) {
-      const raw = buf.toString('utf8', start + m[0].length, i);
-      if (!escaped) return raw;
-      try {
-        return JSON.parse(`"${raw}"`) as string;
-      } catch {
-        return null;
-      }
-    }
-  }
+  const id = leadingField(buf, start, end, PREFIX);
+  if (typeof id === 'string') return id;
   try {
     const v = JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown };
     return typeof v?.custom_id === 'string' ? v.custom_id : null;
