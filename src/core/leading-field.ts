@@ -3,12 +3,13 @@
  * the rest of the line: dataset rows start `{"id": …` and batch output lines
  * `{"id":"batch_req_…","custom_id":"…"`, and the line behind can be kilobytes of text.
  *
- * `prefix` must match, from the start of the line, everything before the value (for a
- * dataset row: optional spaces, `{`, `"id"`, `:`); it is tried on the first `lookBytes` bytes read as latin1, which
- * keeps byte offsets. Returns the value if it is a string or an integer followed by `,` or `}`,
- * and `undefined` when the line has another shape: the caller parses the line instead.
+ * `prefix` must match, from the start of the line, everything before the value (for a dataset
+ * row: optional spaces, `{`, `"id"`, `:`); it is tried on the first `lookBytes` bytes read as
+ * latin1, which keeps byte offsets (a longer prefix is missed). Returns the value if it is a
+ * string or an integer followed by `,` or `}`, and `undefined` when the line has another shape:
+ * the caller parses the line instead.
  */
-export function leadingField(buf: Buffer, start: number, end: number, prefix: RegExp, lookBytes = 512): string | number | undefined {
+export function leadingField(buf: Buffer, start: number, end: number, prefix: RegExp, lookBytes = 128): string | number | undefined {
   const m = prefix.exec(buf.toString('latin1', start, Math.min(end, start + lookBytes)));
   if (!m) return undefined;
   let i = start + m[0].length;

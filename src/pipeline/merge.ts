@@ -1,23 +1,21 @@
-import { createWriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
-import { fileLines } from '../core/file-lines.js';
 import { bufferLines, type LineView } from '../core/sync-lines.js';
 import { leadingField } from '../core/leading-field.js';
-import { readJsonl } from '../stages/read-jsonl.js';
-import { resultFromLine, type ResultRecord, type ResultSource } from '../stages/read-results.js';
-import { indexResults, type ResultPointer } from '../stages/index-results.js';
-import { ResultReader } from '../stages/resolve-results.js';
-import { externalSort, DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
-import { mergeJoin } from '../stages/merge-join.js';
-import { mergeIntoDataset, type MergedRow, type RowOutcome } from '../stages/merge-into-dataset.js';
+import { RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
+import { SyncFileWriter } from '../core/sync-writer.js';
+import { ResultParsePool } from '../core/result-parse-pool.js';
+import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
+import type { ResultSource } from '../stages/read-results.js';
+import { resultPointers, type ResultPointer } from '../stages/index-results.js';
+import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
+import { mergeJoinSync } from '../stages/merge-join.js';
+import { DatasetSplicer, type MergedRow, type SpliceOutcome } from '../stages/merge-into-dataset.js';
 import type { Manifest } from './manifest.js';
-import { composeStages } from '../core/compose.js';
-import type { JsonlRecord } from '../types.js';
 import { TERMINAL_STATUSES } from './retrieve.js';
 
 export interface MergeOptions {
@@ -39,20 +37,17 @@ export interface MergeOptions {
   field?: string;
   /** The JSON field of the explanation in the answers. Default `explanation`. */
   answerField?: string;
-  /** Memory of each sort, in bytes. Default 64 MiB. */
+  /** Memory of the sorts (one at a time), in bytes. Default 64 MiB. */
   sortMemory?: number;
+  /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
+  parseThreads?: number;
+  /** Told as each step starts (for progress lines). */
+  onStep?: (step: MergeStep) => void;
   tmpDir?: string;
   signal?: AbortSignal;
 }
 
-/** The join's answer for one row: where its result line is, or why it has none. */
-interface Joined {
-  line: number;
-  id: string;
-  ptr?: ResultPointer;
-  reason?: string;
-  message?: string;
-}
+export type MergeStep = 'dataset ids' | 'result index' | 'join' | 'results' | 'output';
 
 export interface MergeSummary {
   /** Dataset rows (non-blank lines): each is explained or has a reason. */
@@ -81,179 +76,131 @@ export function datasetKey(value: unknown): string | null {
   return null;
 }
 
-/** Of several results for one id: a successful one wins, then the newest. */
-export function pickResult(results: ResultRecord[]): ResultRecord | null {
-  let best: ResultRecord | null = null;
-  for (const r of results) {
-    if (!best) best = r;
-    else if ((r.explanation !== null) !== (best.explanation !== null)) best = r.explanation !== null ? r : best;
-    else if (r.order > best.order) best = r;
-  }
-  return best;
-}
-
 /**
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
- * order, and an errors file naming every row without one and why. In bounded memory, with
- * sequential reads only (random reads of a large file fall out of the page cache on our VMs):
+ * order, and an errors file naming every row without one and why. In bounded memory (one sort
+ * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
+ * fall out of the page cache on our VMs):
  *
- * 1. result lines are indexed (id → file, offset) and the small pointers sorted by id;
- * 2. dataset ids are read and sorted by id; the two are joined (mergeJoin): each row gets the
- *    pointer of its result (a success before a failure, then the newest);
- * 3. the joined rows are sorted by pointer, so the result files are read front to back, each
- *    kept line parsed once (parseExplanation);
- * 4. the explanations are sorted back by dataset line and spliced into the dataset's own bytes.
+ * 1. dataset ids are read from the start of each line and sorted by id;
+ * 2. result lines are indexed (id → file, offset) and the small pointers sorted by id;
+ * 3. the two are joined (mergeJoin): each row gets the pointers of its results, or a reason;
+ *    the rows are sorted by pointer, so that
+ * 4. the result files are read front to back, each kept line parsed once, on parse threads;
+ *    the explanations (as JSON literals) are sorted by dataset line and
+ * 5. spliced into the dataset's own bytes, row by row.
  *
- * Counts are checked to add up.
+ * The sorts run on {@link RunSorter} directly, synchronously: the merge passes millions of
+ * entries per step, where a promise each would cost more than the work. Counts are checked to
+ * add up.
  */
 export async function merge(options: MergeOptions): Promise<MergeSummary> {
   if (options.dataset === '-') throw new BatchExplainError('E_OPTION', 'merge reads the dataset twice: give a file, not stdin');
   const field = options.field ?? 'generated_explanation';
-  const memoryBytes = options.sortMemory ?? DEFAULT_SORT_MEMORY;
-  const sortBase = { memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) };
+  const memory = new SortMemory(options.sortMemory ?? DEFAULT_SORT_MEMORY);
   const errorsPath = options.errorsPath ?? (options.output === '-' ? 'merge-errors.jsonl' : `${options.output}.errors.jsonl`);
   const sources = await resultSources(options.results, options.manifest);
   const pending = options.manifest ? [...options.manifest.state.batches.values()].some((b) => !TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) : false;
-
+  const signal = options.signal;
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
-  const reader = new ResultReader(sources, options.answerField);
 
-  // 1. Pointers to result lines, sorted by id.
-  const sortedPointers = externalSort<ResultPointer>({
-    ...sortBase,
-    key: (p) => p.id,
-    serialize: (p) => `${p.src}\t${p.offset}\t${p.length}\t${p.order}\t${JSON.stringify(p.id)}`,
-    deserialize: (line) => {
-      const [src, offset, length, order] = line.split('\t', 4).map(Number) as [number, number, number, number];
-      return { src, offset, length, order, id: JSON.parse(line.slice(nthTab(line, 4) + 1)) as string };
-    },
-  })(indexResults({ onBadLine: () => void counts.badResultLines++ })(fromArray(sources.map((s, index) => ({ ...s, index })))));
+  const sorters: RunSorter[] = [];
+  const sorter = () => {
+    const s = new RunSorter({ memoryBytes: memory.bytes, memory, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
+    sorters.push(s);
+    return s;
+  };
+  const out = openOutput(options);
+  const errors = new PartialFile(errorsPath);
+  let pool: ResultParsePool | undefined;
+  try {
+    // The build's rejects, by line: the reason of rows never sent.
+    const rejects = sorter();
+    if (options.rejectsPath) for (const r of readRejects(options.rejectsPath)) rejects.add(r.line, JSON.stringify([r.code, r.message]));
+    rejects.flush();
 
-  // 2. Dataset ids joined with them.
-  const join = mergeJoin<DatasetKey, ResultPointer, Joined>({
-    right: sortedPointers,
-    leftKey: (k) => k.id,
-    rightKey: (r) => r.id,
-    join: (id, lefts, rights) => {
-      if (lefts.length === 0) {
-        counts.unmatchedResults += rights.length;
-        return [];
-      }
-      if (rights.length > 1) counts.extraResults += rights.length - 1;
-      if (lefts.length > 1) {
-        counts.duplicateIdRows += lefts.length;
-        const lines = lefts.map((l) => l.line);
-        return lefts.map((l) => ({
-          line: l.line,
-          id,
-          reason: 'duplicate_id',
-          message: `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`,
-        }));
-      }
-      const l = lefts[0]!;
-      if (rights.length === 0) {
-        return [{ line: l.line, id, reason: pending ? 'pending' : 'no_result', message: pending ? 'its batch is not finished or not downloaded yet' : 'no result line for this id' }];
-      }
-      if (rights.length === 1) return [{ line: l.line, id, ptr: rights[0]! }];
-      // Several results (a resubmission, a repeat): read them (rare) to keep a success, then the newest.
-      const records = rights.map((p) => ({ p, r: reader.read(p) })).filter((x): x is { p: ResultPointer; r: ResultRecord } => !('bad' in x.r));
-      const best = pickResult(records.map((x) => x.r));
-      return [{ line: l.line, id, ptr: best ? records.find((x) => x.r === best)!.p : rights.at(-1)! }];
-    },
-  });
+    // 1. Dataset ids.
+    options.onStep?.('dataset ids');
+    const keys = sorter();
+    for (const k of datasetKeys(options.dataset, signal)) keys.add(k.id, String(k.line));
+    keys.flush();
 
-  // 3. Result lines read in file order, each kept one parsed once.
-  async function* resolve(rows: AsyncIterable<Joined>): AsyncGenerator<RowOutcome> {
-    const scanners = new Map<number, { lines: Generator<LineView>; at: LineView | null }>();
-    const lineAt = (ptr: ResultPointer): string | null => {
-      let s = scanners.get(ptr.src);
-      if (!s) scanners.set(ptr.src, (s = { lines: bufferLines(sources[ptr.src]!.path), at: null }));
-      while (!s.at || s.at.offset < ptr.offset) {
-        const next = s.lines.next();
-        if (next.done) return null;
-        s.at = next.value;
+    // 2. Result pointers.
+    options.onStep?.('result index');
+    const pointers = sorter();
+    for (const [index, src] of sources.entries()) {
+      for (const p of resultPointers({ ...src, index })) {
+        if ('bad' in p) counts.badResultLines++;
+        else pointers.add(p.id, `${p.src}\t${p.offset}\t${p.order}`);
       }
-      return s.at.offset === ptr.offset ? s.at.buf.toString('utf8', s.at.start, s.at.end) : null;
-    };
+      signal?.throwIfAborted();
+    }
+    pointers.flush();
+
+    // 3. The join; rows by pointer (rows with no result first, key -1).
+    options.onStep?.('join');
+    const joined = sorter();
+    const rows = mergeJoinSync(
+      mapEntries(keys.sorted(), (e) => ({ id: e.key as string, line: Number(e.buf.toString('latin1', e.start, e.end)) })),
+      mapEntries(pointers.sorted(), (e) => readPointer(e.key as string, e.buf.toString('latin1', e.start, e.end))),
+      {
+        leftKey: (k: DatasetKey) => k.id,
+        rightKey: (p: ResultPointer) => p.id,
+        join: (id, lefts, rights) => {
+          if (lefts.length === 0) {
+            counts.unmatchedResults += rights.length;
+            return [];
+          }
+          if (rights.length > 1) counts.extraResults += rights.length - 1;
+          if (lefts.length > 1) {
+            counts.duplicateIdRows += lefts.length;
+            const lines = lefts.map((l) => l.line);
+            const message = `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`;
+            return lefts.map((l) => ({ key: -1, payload: `${l.line}\t${failurePayload(id, 'duplicate_id', null, message)}` }));
+          }
+          const line = lefts[0]!.line;
+          if (rights.length === 0) {
+            const failure = pending ? failurePayload(id, 'pending', null, 'its batch is not finished or not downloaded yet') : failurePayload(id, 'no_result', null, 'no result line for this id');
+            return [{ key: -1, payload: `${line}\t${failure}` }];
+          }
+          // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
+          return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
+        },
+      },
+    );
+    let n = 0;
+    for (const j of rows) {
+      joined.add(j.key, j.payload);
+      if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
+    }
+    joined.flush();
+
+    // 4. Result lines read in file order and parsed; outcomes by dataset line.
+    options.onStep?.('results');
+    const outcomes = sorter();
+    const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
+    pool = new ResultParsePool({ threads: options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0), sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
+    counts.badResultLines += await resolveResults(joined.sorted(), sources, pool, outcomes, signal);
+    outcomes.flush();
+
+    // 5. The dataset, row by row, with its outcome.
+    options.onStep?.('output');
+    const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject) });
     try {
-      for await (const j of rows) {
-        if (!j.ptr) {
-          yield { line: j.line, id: j.id, explanation: null, reason: j.reason!, ...(j.message ? { message: j.message } : {}) };
-          continue;
-        }
-        const text = lineAt(j.ptr);
-        const where = `${sources[j.ptr.src]!.path}@${j.ptr.offset}`;
-        const r = text === null ? { bad: 'the file changed since it was indexed' } : resultFromLine(text, { source: where, order: j.ptr.order }, options.answerField);
-        if ('bad' in r) {
-          counts.badResultLines++;
-          yield { line: j.line, id: j.id, explanation: null, reason: 'no_result', message: `its result line is damaged (${r.bad}) at ${where}` };
-        } else if (r.explanation !== null) {
-          yield { line: j.line, id: j.id, explanation: r.explanation };
-        } else {
-          const e = r.error!;
-          yield { line: j.line, id: j.id, explanation: null, reason: e.reason, ...(e.code || e.status ? { code: e.code ?? `http_${e.status}` } : {}), message: `${e.message} (${where})` };
-        }
+      for (const row of splicedRows(splicer, outcomes.sorted())) {
+        counts.rows++;
+        for (const part of row.parts) out.write(part);
+        out.write(NEWLINE);
+        if (row.missing) {
+          counts.byReason[row.missing.reason] = (counts.byReason[row.missing.reason] ?? 0) + 1;
+          errors.writeString(`${JSON.stringify(row.missing)}\n`);
+        } else counts.explained++;
+        if (out.full) await out.drain();
+        if (counts.rows % CHECK_EVERY === 0) signal?.throwIfAborted();
       }
     } finally {
-      for (const s of scanners.values()) s.lines.return(undefined);
+      splicer.close();
     }
-  }
-
-  const rejects = options.rejectsPath ? externalSort<{ line: number; code: string; message: string }>({ ...sortBase, key: (r) => r.line })(readRejects(options.rejectsPath)) : undefined;
-  const out = openOutput(options);
-  const errors = openFile(errorsPath);
-  try {
-    await pipeline(
-      datasetKeys(options.dataset),
-      composeStages(
-        externalSort<DatasetKey>({ ...sortBase, key: (k) => k.id, serialize: (k) => `${k.line}\t${JSON.stringify(k.id)}`, deserialize: (t) => ({ line: Number(t.slice(0, t.indexOf('\t'))), id: JSON.parse(t.slice(t.indexOf('\t') + 1)) as string }) }),
-        join,
-        externalSort<Joined>({
-          ...sortBase,
-          // Rows with no result first (key -1), then by file and offset: the files are read front to back.
-          key: (j) => (j.ptr ? j.ptr.src * 2 ** 40 + j.ptr.offset : -1),
-          serialize: (j) => JSON.stringify(j.ptr ? [j.line, j.id, j.ptr.src, j.ptr.offset, j.ptr.length, j.ptr.order] : [j.line, j.id, j.reason, j.message ?? null]),
-          deserialize: (text) => {
-            const a = JSON.parse(text) as [number, string, ...unknown[]];
-            return a.length === 6
-              ? { line: a[0], id: a[1], ptr: { id: a[1], src: a[2] as number, offset: a[3] as number, length: a[4] as number, order: a[5] as number } }
-              : { line: a[0], id: a[1], reason: a[2] as string, ...(a[3] === null ? {} : { message: a[3] as string }) };
-          },
-        }),
-        resolve,
-        externalSort<RowOutcome>({
-          ...sortBase,
-          key: (o) => o.line,
-          // An explanation travels as its JSON literal and is spliced into the output as it is.
-          serialize: (o) =>
-            o.explanation !== null || o.explanationJson !== undefined
-              ? `${o.line}\t${o.explanationJson ?? JSON.stringify(o.explanation)}`
-              : `${o.line}\t!${JSON.stringify([o.id, o.reason ?? 'no_result', o.code ?? null, o.message ?? null])}`,
-          deserialize: (t) => {
-            const tab = t.indexOf('\t');
-            const line = Number(t.slice(0, tab));
-            if (t[tab + 1] !== '!') return { line, id: '', explanation: null, explanationJson: t.slice(tab + 1) };
-            const [id, reason, code, message] = JSON.parse(t.slice(tab + 2)) as [string, string, string | null, string | null];
-            return { line, id, explanation: null, reason, ...(code === null ? {} : { code }), ...(message === null ? {} : { message }) };
-          },
-        }),
-        mergeIntoDataset({ dataset: options.dataset, field, ...(rejects ? { rejects } : {}) }),
-      ),
-      async function write(rows: AsyncIterable<MergedRow>) {
-        for await (const row of rows) {
-          counts.rows++;
-          for (const part of row.parts) await out.write(part);
-          await out.write(NEWLINE);
-          if (!row.missing) {
-            counts.explained++;
-            continue;
-          }
-          counts.byReason[row.missing.reason] = (counts.byReason[row.missing.reason] ?? 0) + 1;
-          await errors.write(Buffer.from(`${JSON.stringify(row.missing)}\n`));
-        }
-      },
-      ...(options.signal ? [{ signal: options.signal }] : []),
-    );
     await out.close();
     await errors.close();
   } catch (err) {
@@ -261,13 +208,20 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     await errors.discard();
     throw err;
   } finally {
-    reader.close();
+    await pool?.close();
+    for (const s of sorters) s.dispose();
   }
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);
   return { ...counts, sources: sources.length, output: options.output, errorsPath };
 }
 
+/** Results of at least this many bytes are parsed on threads (below, starting them costs more than it saves). */
+const PARSE_THREADS_FROM = 32 * 1024 * 1024;
+/** Entries between two looks at the abort signal in the synchronous loops. */
+const CHECK_EVERY = 65_536;
+/** Framed result lines per parse batch, in bytes. */
+const BATCH_BYTES = 1 << 20;
 const NEWLINE = Buffer.from('\n');
 
 interface DatasetKey {
@@ -275,12 +229,139 @@ interface DatasetKey {
   line: number;
 }
 
-/** Position of the n-th tab (1-based) in a line. */
-function nthTab(line: string, n: number): number {
-  let i = -1;
-  for (let k = 0; k < n; k++) i = line.indexOf('\t', i + 1);
-  return i;
+function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
+  for (const e of entries) yield map(e);
 }
+
+function readPointer(id: string, text: string): ResultPointer {
+  const [src, offset, order] = text.split('\t').map(Number) as [number, number, number];
+  return { id, src, offset, order, length: 0 };
+}
+
+function readReject(e: SortedEntry): { line: number; code: string; message: string } {
+  const [code, message] = JSON.parse(e.buf.toString('utf8', e.start, e.end)) as [string, string];
+  return { line: e.key as number, code, message };
+}
+
+/**
+ * Step 4: the joined rows, in file order, against the result files read front to back. Rows
+ * with no result go straight to the outcomes; the result lines of the others are framed into
+ * batches for the parse pool, whose replies are added to the outcomes as they come. Returns the
+ * number of lines that were not result lines.
+ */
+async function resolveResults(rows: Iterable<SortedEntry>, sources: Array<ResultSource & { size: number }>, pool: ResultParsePool, outcomes: RunSorter, signal?: AbortSignal): Promise<number> {
+  let bad = 0;
+  let failure: unknown = null;
+  const inflight: Array<Promise<void>> = [];
+  const addOutcomes = ({ out, bad: b }: { out: Buffer; bad: number }) => {
+    bad += b;
+    for (let at = 0; at < out.length; ) {
+      const nl = out.indexOf(10, at);
+      const tab = out.indexOf(9, at);
+      outcomes.addBytes(Number(out.toString('latin1', at, tab)), out, tab + 1, nl);
+      at = nl + 1;
+    }
+  };
+  let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  let used = 0;
+  const send = async () => {
+    if (used === 0) return;
+    if (inflight.length >= pool.capacity) await inflight.shift();
+    if (failure) throw failure;
+    inflight.push(pool.parse(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
+    batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    used = 0;
+    signal?.throwIfAborted();
+  };
+  // One scanner per result file, at the line last asked for.
+  const scanners = new Map<number, { lines: Generator<LineView>; at: LineView | null }>();
+  try {
+    for (const e of rows) {
+      const tab = e.buf.indexOf(9, e.start);
+      const hasTab = tab !== -1 && tab < e.end;
+      const line = Number(e.buf.toString('latin1', e.start, hasTab ? tab : e.end));
+      if (e.key === -1) {
+        outcomes.addBytes(line, e.buf, tab + 1, e.end);
+        continue;
+      }
+      const key = e.key as number;
+      const src = Math.floor(key / 2 ** 40);
+      const offset = key - src * 2 ** 40;
+      const order = hasTab ? Number(e.buf.toString('latin1', tab + 1, e.end)) : null;
+      let s = scanners.get(src);
+      if (!s) scanners.set(src, (s = { lines: bufferLines(sources[src]!.path), at: null }));
+      while (!s.at || s.at.offset < offset) {
+        const next = s.lines.next();
+        if (next.done) break;
+        s.at = next.value;
+      }
+      if (!s.at || s.at.offset !== offset) {
+        bad++;
+        const failure = failurePayload('', 'no_result', null, `its result line is gone from ${sources[src]!.path} at byte ${offset} (was the file changed during the merge?)`);
+        outcomes.add(line, order === null ? failure : `*${order}\t${failure}`);
+        continue;
+      }
+      let size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
+      if (size === -1) {
+        await send();
+        if (s.at.end - s.at.start + 64 > batch.length) batch = Buffer.allocUnsafeSlow(s.at.end - s.at.start + 64);
+        size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
+      }
+      used += size;
+      if (used >= BATCH_BYTES - 4096) await send();
+    }
+    await send();
+    while (inflight.length > 0) await inflight.shift();
+    if (failure) throw failure;
+  } finally {
+    for (const s of scanners.values()) s.lines.return(undefined);
+    // Replies still coming are let go; their failures were caught above.
+    await Promise.allSettled(inflight);
+  }
+  return bad;
+}
+
+/**
+ * Step 5: the outcomes sorted by line, folded into the dataset's rows. A row with several
+ * outcomes (`*<order>` entries, a resubmission's) keeps a success, then the newest.
+ */
+function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>): Generator<MergedRow> {
+  const it = sorted[Symbol.iterator]();
+  let e = it.next();
+  try {
+    while (!e.done) {
+      const line = e.value.key as number;
+      const { buf, start, end } = e.value;
+      let outcome: SpliceOutcome;
+      if (buf[start] !== STAR) {
+        outcome = toOutcome(buf, start, end);
+        e = it.next();
+      } else {
+        // Candidates: copy the best so far (entries are views that the next one overwrites).
+        let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
+        for (; !e.done && e.value.key === line; e = it.next()) {
+          const v = e.value;
+          const tab = v.buf.indexOf(9, v.start);
+          const order = Number(v.buf.toString('latin1', v.start + 1, tab));
+          const ok = v.buf[tab + 1] === QUOTE;
+          if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
+        }
+        outcome = toOutcome(best!.bytes, 0, best!.bytes.length);
+      }
+      yield* splicer.upTo(line, outcome);
+    }
+    yield* splicer.rest();
+  } finally {
+    it.return?.();
+  }
+}
+
+function toOutcome(buf: Buffer, start: number, end: number): SpliceOutcome {
+  return buf[start] === QUOTE ? { json: buf.subarray(start, end) } : readFailure(buf, start, end);
+}
+
+const STAR = 0x2a;
+const QUOTE = 0x22;
 
 /** `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row. */
 const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
@@ -290,8 +371,9 @@ const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
  * validateRow), read synchronously; the id is taken from the start of the line when it is there,
  * else the line is parsed.
  */
-async function* datasetKeys(file: string): AsyncGenerator<DatasetKey> {
+function* datasetKeys(file: string, signal?: AbortSignal): Generator<DatasetKey> {
   for (const v of bufferLines(file)) {
+    if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();
     let start = v.start;
     if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
     if (start >= v.end) continue;
@@ -308,15 +390,18 @@ async function* datasetKeys(file: string): AsyncGenerator<DatasetKey> {
   }
 }
 
-async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
-}
-
-async function* readRejects(file: string): AsyncGenerator<{ line: number; code: string; message: string }> {
-  for await (const { text } of fileLines(file)) {
+/** The build's rejects file (`{line, code, message}` lines). */
+function* readRejects(file: string): Generator<{ line: number; code: string; message: string }> {
+  for (const v of bufferLines(file)) {
+    const text = v.buf.toString('utf8', v.start, v.end);
     if (!text.trim()) continue;
-    const r = JSON.parse(text) as { line?: number; code?: string; message?: string };
-    if (typeof r.line === 'number') yield { line: r.line, code: r.code ?? 'rejected', message: r.message ?? '' };
+    let r: { line?: unknown; code?: unknown; message?: unknown };
+    try {
+      r = JSON.parse(text) as typeof r;
+    } catch {
+      throw new BatchExplainError('E_INPUT', `${file}:${v.line}: not JSON: not a rejects file of ours`);
+    }
+    if (typeof r.line === 'number') yield { line: r.line, code: typeof r.code === 'string' ? r.code : 'rejected', message: typeof r.message === 'string' ? r.message : '' };
   }
 }
 
@@ -324,7 +409,7 @@ async function* readRejects(file: string): AsyncGenerator<{ line: number; code: 
  * The result files to read, oldest first: files of batches the manifest knows come in the order
  * the batches were created (a resubmission's after the first), then other files by time.
  */
-export async function resultSources(paths: string[], manifest?: Manifest): Promise<ResultSource[]> {
+export async function resultSources(paths: string[], manifest?: Manifest): Promise<Array<ResultSource & { size: number }>> {
   const files: string[] = [];
   for (const p of paths) {
     const s = await stat(p).catch(() => null);
@@ -334,53 +419,100 @@ export async function resultSources(paths: string[], manifest?: Manifest): Promi
     } else files.push(p);
   }
   const batchOrder = new Map([...(manifest?.state.batches.keys() ?? [])].map((id, i) => [id, i]));
-  const withTimes = await Promise.all(files.map(async (f) => ({ f, mtime: (await stat(f)).mtimeMs, batch: batchOrder.get(path.basename(f).replace(/^batch_output_/, '').split('.')[0]!) })));
+  const withTimes = await Promise.all(files.map(async (f) => ({ f, ...(await stat(f).then((s) => ({ mtime: s.mtimeMs, size: s.size }))), batch: batchOrder.get(path.basename(f).replace(/^batch_output_/, '').split('.')[0]!) })));
   withTimes.sort((a, b) => (a.batch ?? Infinity) - (b.batch ?? Infinity) || a.mtime - b.mtime || a.f.localeCompare(b.f));
-  return withTimes.map((w, order) => ({ path: w.f, order }));
+  return withTimes.map((w, order) => ({ path: w.f, order, size: w.size }));
 }
 
+/** Where merged rows go: pieces are staged, and written a large block at a time. */
 interface Output {
-  write(chunk: Buffer): Promise<void>;
+  write(chunk: Buffer): void;
+  /** The stage is full: call `drain` before writing more. */
+  readonly full: boolean;
+  drain(): Promise<void>;
   close(): Promise<void>;
   discard(): Promise<void>;
 }
 
 function openOutput(options: MergeOptions): Output {
-  if (options.outputStream) return streamOutput(options.outputStream);
-  if (options.output === '-') return streamOutput(process.stdout);
-  return openFile(options.output);
+  if (options.outputStream) return new StreamOutput(options.outputStream);
+  if (options.output === '-') return new StreamOutput(process.stdout);
+  return new PartialFile(options.output);
 }
 
-function streamOutput(stream: NodeJS.WritableStream): Output {
-  return {
-    async write(chunk) {
-      if (!stream.write(chunk)) await once(stream as NodeJS.EventEmitter, 'drain');
-    },
-    async close() {},
-    async discard() {},
-  };
+/** A stream written a staged block at a time, waiting for 'drain' when it asks. */
+class StreamOutput implements Output {
+  readonly #stream: NodeJS.WritableStream;
+  #stage = Buffer.allocUnsafe(STAGE_BYTES);
+  #used = 0;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.#stream = stream;
+  }
+
+  get full(): boolean {
+    return this.#used >= STAGE_BYTES;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.#used + chunk.length > this.#stage.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.#stage.length * 2, this.#used + chunk.length));
+      this.#stage.copy(bigger, 0, 0, this.#used);
+      this.#stage = bigger;
+    }
+    chunk.copy(this.#stage, this.#used);
+    this.#used += chunk.length;
+  }
+
+  async drain(): Promise<void> {
+    if (this.#used === 0) return;
+    // The stream keeps the block: hand it over and start a new one.
+    const block = this.#stage.subarray(0, this.#used);
+    this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
+    this.#used = 0;
+    if (!this.#stream.write(block)) await once(this.#stream as NodeJS.EventEmitter, 'drain');
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+  }
+
+  async discard(): Promise<void> {}
 }
 
-/** A file written under a temporary name and renamed when complete. */
-function openFile(file: string): Output {
-  const partial = file + PARTIAL_SUFFIX;
-  const out = createWriteStream(partial, { flush: true });
-  let failure: Error | null = null;
-  out.on('error', (err) => (failure ??= err));
-  return {
-    async write(chunk) {
-      if (failure) throw failure;
-      // `once` rejects if 'error' comes first, and removes its listeners either way.
-      if (!out.write(chunk)) await once(out, 'drain');
-      if (failure) throw failure;
-    },
-    async close() {
-      await new Promise<void>((resolve, reject) => out.end(() => (failure ? reject(failure) : resolve())));
-      await rename(partial, file);
-    },
-    async discard() {
-      out.destroy();
-      await rm(partial, { force: true });
-    },
-  };
+const STAGE_BYTES = 1 << 20;
+
+/**
+ * A file written synchronously under a temporary name, made durable (fsync) and renamed when
+ * complete: a reader never sees half a merge, and a crash leaves the last complete one.
+ */
+class PartialFile implements Output {
+  readonly #file: string;
+  readonly #writer: SyncFileWriter;
+  readonly full = false;
+
+  constructor(file: string) {
+    this.#file = file;
+    this.#writer = new SyncFileWriter(file + PARTIAL_SUFFIX);
+  }
+
+  write(chunk: Buffer): void {
+    this.#writer.write(chunk);
+  }
+
+  writeString(text: string): void {
+    this.#writer.writeString(text);
+  }
+
+  async drain(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#writer.close({ sync: true });
+    await rename(this.#file + PARTIAL_SUFFIX, this.#file);
+  }
+
+  async discard(): Promise<void> {
+    this.#writer.abandon();
+    await rm(this.#file + PARTIAL_SUFFIX, { force: true });
+  }
 }

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { bufferLines } from '../core/sync-lines.js';
 import { leadingField } from '../core/leading-field.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';
@@ -25,6 +25,13 @@ export interface IndexResultsOptions {
 /** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (OpenAI, Azure, vLLM, ours): read the id from there. */
 const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
 
+/** A line of a result file that is not a result line. */
+export interface BadResultLine {
+  bad: string;
+  /** `file:line`. */
+  source: string;
+}
+
 /**
  * Stage: result files → one pointer per result line: its id, where it is, and its order. The
  * bytes are scanned for newlines and only the start of each line is decoded, so the ~1 KB answer
@@ -33,55 +40,24 @@ const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
  * Memory: one read chunk, and one line when a line is longer than a chunk.
  */
 export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSource & { index: number }, ResultPointer> {
-  const chunkBytes = options.chunkBytes ?? 1 << 20;
   return async function* indexResultsStage(sources) {
     for await (const src of sources) {
-      const handle = await open(src.path, 'r');
-      try {
-        let buf = Buffer.allocUnsafe(chunkBytes);
-        let filled = 0; // bytes of buf holding file data not yet split into lines
-        let base = 0; // file offset of buf[0]
-        let lineNo = 0;
-        let eof = false;
-        while (!eof || filled > 0) {
-          if (!eof) {
-            if (filled === buf.length) {
-              // One line longer than the buffer: grow it.
-              const bigger = Buffer.allocUnsafe(buf.length * 2);
-              buf.copy(bigger, 0, 0, filled);
-              buf = bigger;
-            }
-            const { bytesRead } = await handle.read(buf, filled, buf.length - filled, base + filled);
-            if (bytesRead === 0) eof = true;
-            filled += bytesRead;
-          }
-          let start = 0;
-          for (let nl = buf.indexOf(10, start); start < filled; nl = buf.indexOf(10, start)) {
-            if (nl === -1 || nl >= filled) {
-              if (!eof) break;
-              nl = filled; // the last line, without a newline
-            }
-            lineNo++;
-            let end = nl;
-            if (end > start && buf[end - 1] === 13) end--;
-            if (end > start) {
-              const id = idOf(buf, start, end);
-              if (id === null) await options.onBadLine?.(`${src.path}:${lineNo}`, 'not a result line (no custom_id)');
-              else yield { id, src: src.index, offset: base + start, length: end - start, order: src.order * 1e9 + lineNo };
-            }
-            start = nl + 1;
-          }
-          // Keep the unfinished line at the front.
-          buf.copy(buf, 0, start, filled);
-          base += start;
-          filled -= start;
-          if (eof && filled <= 0) break;
-        }
-      } finally {
-        await handle.close();
+      for (const p of resultPointers(src, options.chunkBytes)) {
+        if ('bad' in p) await options.onBadLine?.(p.source, p.bad);
+        else yield p;
       }
     }
   };
+}
+
+/** The pointers of one result file, read synchronously (the stage's core, used by the merge directly). */
+export function* resultPointers(src: ResultSource & { index: number }, chunkBytes?: number): Generator<ResultPointer | BadResultLine> {
+  for (const v of bufferLines(src.path, chunkBytes)) {
+    if (v.end === v.start) continue;
+    const id = idOf(v.buf, v.start, v.end);
+    if (id === null) yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
+    else yield { id, src: src.index, offset: v.offset, length: v.end - v.start, order: src.order * 1e9 + v.line };
+  }
 }
 
 /** The custom_id of the line in buf[start, end), or null. */

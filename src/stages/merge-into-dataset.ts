@@ -1,4 +1,4 @@
-import { bufferLines } from '../core/sync-lines.js';
+import { bufferLines, type LineView } from '../core/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
 import type { Stage } from '../types.js';
 
@@ -31,10 +31,11 @@ export interface MergeIntoDatasetOptions {
   /** Default `generated_explanation`. */
   field?: string;
   /** The build's rejects sorted by line: why a row with no outcome never made a request. */
-  rejects?: AsyncIterable<{ line: number; code: string; message: string }>;
+  rejects?: Iterable<{ line: number; code: string; message: string }>;
 }
 
-const NULL = Buffer.from('null');
+/** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal, or why it has none. */
+export type SpliceOutcome = { json: Buffer } | { id: string; reason: string; code?: string; message?: string };
 
 /**
  * Stage: row outcomes sorted by line → the dataset's rows in their own order, each with the
@@ -45,63 +46,123 @@ const NULL = Buffer.from('null');
  * the build's reject for that line when known. Holds one line.
  */
 export function mergeIntoDataset(options: MergeIntoDatasetOptions): Stage<RowOutcome, MergedRow> {
-  const field = options.field ?? 'generated_explanation';
-  const fieldBytes = Buffer.from(JSON.stringify(field));
-  const compact = Buffer.concat([Buffer.from(','), fieldBytes, Buffer.from(':')]);
-  const spaced = Buffer.concat([Buffer.from(', '), fieldBytes, Buffer.from(': ')]);
-  const keyOnly = Buffer.concat([fieldBytes, Buffer.from(':')]);
-  const fieldName = Buffer.from(field);
   return async function* mergeIntoDatasetStage(outcomes) {
-    const it = outcomes[Symbol.asyncIterator]();
-    let next = await it.next();
-    const rejects = options.rejects?.[Symbol.asyncIterator]();
-    let rej = rejects ? await rejects.next() : undefined;
-    const rejectFor = async (line: number) => {
-      while (rej && !rej.done && rej.value.line < line) rej = await rejects!.next();
-      return rej && !rej.done && rej.value.line === line ? rej.value : undefined;
-    };
+    const splicer = new DatasetSplicer(options);
     try {
-      for (const v of bufferLines(options.dataset)) {
-        const { buf, line } = v;
-        let start = v.start;
-        if (line === 1 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
-        let s = start;
-        while (s < v.end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
-        if (s === v.end) continue; // blank: not a row
-        while (!next.done && next.value.line < line) next = await it.next();
-        const outcome = !next.done && next.value.line === line ? next.value : undefined;
-        if (outcome) next = await it.next();
-        const valueJson = outcome?.explanationJson ?? (outcome && outcome.explanation !== null ? JSON.stringify(outcome.explanation) : null);
-        const value = valueJson === null ? NULL : Buffer.from(valueJson);
-        const parts = buf[s] === 123 ? splice(buf, start, v.end, value) : [buf.subarray(start, v.end)];
-        if (valueJson !== null) {
-          yield { line, parts };
-          continue;
-        }
-        // A row with no result at all may have been refused at build: that is its reason then.
-        const noResult = !outcome || outcome.reason === 'no_result' || outcome.reason === 'pending';
-        const reject = noResult ? await rejectFor(line) : undefined;
-        const missing =
-          outcome && !reject
-            ? { line, id: outcome.id, reason: outcome.reason ?? 'no_result', ...(outcome.code ? { code: outcome.code } : {}), ...(outcome.message ? { message: outcome.message } : {}) }
-            : {
-                line,
-                id: outcome?.id ?? idOf(buf.toString('utf8', start, v.end)),
-                reason: 'not_sent',
-                ...(reject ? { code: reject.code, message: reject.message } : { message: 'the row could not become a request (no usable id, or not a JSON object)' }),
-              };
-        yield { line, parts, missing };
+      for await (const o of outcomes) {
+        const json = o.explanationJson ?? (o.explanation !== null ? JSON.stringify(o.explanation) : null);
+        yield* splicer.upTo(o.line, json !== null ? { json: Buffer.from(json) } : { id: o.id, reason: o.reason ?? 'no_result', ...(o.code ? { code: o.code } : {}), ...(o.message ? { message: o.message } : {}) });
       }
-      if (!next.done) throw new Error(`merge: an outcome for line ${next.value.line} has no dataset line (was the dataset changed?)`);
+      yield* splicer.rest();
     } finally {
-      await Promise.all([it.return?.(), rejects?.return?.()]);
+      splicer.close();
     }
   };
+}
+
+/**
+ * The stage's synchronous core, which the merge drives directly from its sorted runs: the
+ * dataset is read once, in order; `upTo(line, outcome)` gives the rows before `line` (with no
+ * outcome) and then that row with its outcome.
+ */
+export class DatasetSplicer {
+  readonly #field: string;
+  readonly #fieldName: Buffer;
+  readonly #compact: Buffer;
+  readonly #spaced: Buffer;
+  readonly #keyOnly: Buffer;
+  readonly #lines: Generator<LineView>;
+  readonly #rejects: Iterator<{ line: number; code: string; message: string }> | undefined;
+  #reject: IteratorResult<{ line: number; code: string; message: string }> | undefined;
+  #next: LineView | null = null;
+
+  constructor(options: MergeIntoDatasetOptions) {
+    this.#field = options.field ?? 'generated_explanation';
+    const fieldBytes = Buffer.from(JSON.stringify(this.#field));
+    this.#compact = Buffer.concat([Buffer.from(','), fieldBytes, Buffer.from(':')]);
+    this.#spaced = Buffer.concat([Buffer.from(', '), fieldBytes, Buffer.from(': ')]);
+    this.#keyOnly = Buffer.concat([fieldBytes, Buffer.from(':')]);
+    this.#fieldName = Buffer.from(this.#field);
+    this.#lines = bufferLines(options.dataset);
+    this.#rejects = options.rejects?.[Symbol.iterator]();
+  }
+
+  /** The rows before `line`, with no outcome, then the row at `line` with `outcome`. */
+  *upTo(line: number, outcome: SpliceOutcome): Generator<MergedRow> {
+    for (;;) {
+      const v = this.#peek();
+      if (!v || v.line > line) throw new Error(`merge: an outcome for line ${line} has no dataset line (was the dataset changed?)`);
+      this.#next = null;
+      const row = this.#row(v, v.line === line ? outcome : undefined);
+      if (v.line === line) {
+        if (!row) throw new Error(`merge: an outcome for line ${line}, a blank line of the dataset (was the dataset changed?)`);
+        yield row;
+        return;
+      }
+      if (row) yield row;
+    }
+  }
+
+  /** The rows left, with no outcome. */
+  *rest(): Generator<MergedRow> {
+    for (let v = this.#peek(); v; v = this.#peek()) {
+      this.#next = null;
+      const row = this.#row(v, undefined);
+      if (row) yield row;
+    }
+  }
+
+  close(): void {
+    this.#lines.return(undefined);
+  }
+
+  #peek(): LineView | null {
+    if (!this.#next) {
+      const n = this.#lines.next();
+      this.#next = n.done ? null : n.value;
+    }
+    return this.#next;
+  }
+
+  #rejectFor(line: number): { line: number; code: string; message: string } | undefined {
+    if (!this.#rejects) return undefined;
+    this.#reject ??= this.#rejects.next();
+    while (!this.#reject.done && this.#reject.value.line < line) this.#reject = this.#rejects.next();
+    return !this.#reject.done && this.#reject.value.line === line ? this.#reject.value : undefined;
+  }
+
+  /** The merged row of a dataset line, or null for a blank line. */
+  #row(v: LineView, outcome: SpliceOutcome | undefined): MergedRow | null {
+    const { buf, line } = v;
+    let start = v.start;
+    if (line === 1 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+    let s = start;
+    while (s < v.end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
+    if (s === v.end) return null; // blank: not a row
+    const json = outcome && 'json' in outcome ? outcome.json : null;
+    const parts = buf[s] === 123 ? this.#splice(buf, start, v.end, json ?? NULL) : [buf.subarray(start, v.end)];
+    if (json) return { line, parts };
+    const failure = outcome && !('json' in outcome) ? outcome : undefined;
+    // A row with no result at all may have been refused at build: that is its reason then.
+    const noResult = !failure || failure.reason === 'no_result' || failure.reason === 'pending';
+    const reject = noResult ? this.#rejectFor(line) : undefined;
+    const missing =
+      failure && !reject
+        ? { line, id: failure.id, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), ...(failure.message ? { message: failure.message } : {}) }
+        : {
+            line,
+            id: failure?.id ?? idOf(buf.toString('utf8', start, v.end)),
+            reason: 'not_sent',
+            ...(reject ? { code: reject.code, message: reject.message } : { message: 'the row could not become a request (no usable id, or not a JSON object)' }),
+          };
+    return { line, parts, missing };
+  }
 
   /** The line's bytes with the field set: spliced before the last `}`, or through the text path when the line names the field. */
-  function splice(buf: Buffer, start: number, end: number, value: Buffer): Buffer[] {
+  #splice(buf: Buffer, start: number, end: number, value: Buffer): Buffer[] {
+    const field = this.#field;
     const line = buf.subarray(start, end);
-    if (line.indexOf(fieldName) !== -1) {
+    if (line.indexOf(this.#fieldName) !== -1) {
       // The name occurs: the field may be there already (a second merge). Rare: work on text.
       const text = line.toString('utf8');
       try {
@@ -119,10 +180,12 @@ export function mergeIntoDataset(options: MergeIntoDatasetOptions): Stage<RowOut
     while (buf[open] !== 123) open++;
     const empty = body === open + 1;
     // Follow the line's own style: Python's json.dumps writes `, ` and `: `.
-    const sep = empty ? keyOnly : isSpaced(buf, start, close) ? spaced : compact;
+    const sep = empty ? this.#keyOnly : isSpaced(buf, start, close) ? this.#spaced : this.#compact;
     return [buf.subarray(start, body), sep, value, buf.subarray(body, end)];
   }
 }
+
+const NULL = Buffer.from('null');
 
 /** `": ` somewhere in the line: the dataset writes spaces after colons. */
 function isSpaced(buf: Buffer, start: number, end: number): boolean {

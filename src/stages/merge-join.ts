@@ -25,35 +25,74 @@ export function mergeJoin<L, R, O>(options: MergeJoinOptions<L, R, O>): Stage<L,
   return async function* mergeJoinStage(leftSource) {
     const left = leftSource[Symbol.asyncIterator]();
     const right = options.right[Symbol.asyncIterator]();
-    let l = await left.next();
-    let r = await right.next();
-    let lastKey: string | undefined;
-    const ordered = (side: string, key: string) => {
-      if (lastKey !== undefined && key < lastKey) throw new Error(`mergeJoin: the ${side} side is not sorted (${JSON.stringify(key)} after ${JSON.stringify(lastKey)})`);
-    };
     try {
-      while (!l.done || !r.done) {
-        const lk = l.done ? undefined : options.leftKey(l.value);
-        const rk = r.done ? undefined : options.rightKey(r.value);
-        const key = lk === undefined ? rk! : rk === undefined ? lk : lk < rk ? lk : rk;
-        ordered(lk === key ? 'left' : 'right', key);
-        lastKey = key;
-        const lefts: L[] = [];
-        while (!l.done && options.leftKey(l.value) === key) {
-          lefts.push(l.value);
-          l = await left.next();
+      const steps = joinSteps<L, R, O>(options);
+      for (let step = steps.next(); !step.done; ) {
+        const s = step.value;
+        if (s === NEED_LEFT) step = steps.next(await left.next());
+        else if (s === NEED_RIGHT) step = steps.next(await right.next());
+        else {
+          yield* s as O[];
+          step = steps.next();
         }
-        const rights: R[] = [];
-        while (!r.done && options.rightKey(r.value) === key) {
-          rights.push(r.value);
-          r = await right.next();
-        }
-        if (lefts.length > 1 || rights.length > 1 || lefts.length === 0) options.onGroup?.({ key, lefts: lefts.length, rights: rights.length });
-        if (lefts.length > 0) yield* options.join(key, lefts, rights);
-        else options.join(key, lefts, rights);
       }
     } finally {
       await Promise.all([left.return?.(), right.return?.()]);
     }
   };
+}
+
+/** The same join over synchronous sides (sorted runs read from disk), with no promise per item. */
+export function* mergeJoinSync<L, R, O>(left: Iterable<L>, right: Iterable<R>, options: Omit<MergeJoinOptions<L, R, O>, 'right'>): Generator<O> {
+  const l = left[Symbol.iterator]();
+  const r = right[Symbol.iterator]();
+  try {
+    const steps = joinSteps<L, R, O>(options);
+    for (let step = steps.next(); !step.done; ) {
+      const s = step.value;
+      if (s === NEED_LEFT) step = steps.next(l.next());
+      else if (s === NEED_RIGHT) step = steps.next(r.next());
+      else {
+        yield* s as O[];
+        step = steps.next();
+      }
+    }
+  } finally {
+    l.return?.();
+    r.return?.();
+  }
+}
+
+const NEED_LEFT = Symbol('left');
+const NEED_RIGHT = Symbol('right');
+type Step<O> = typeof NEED_LEFT | typeof NEED_RIGHT | O[];
+
+/**
+ * The join, written once for both drivers as a coroutine: it yields which side it needs next
+ * (and is resumed with that side's next result) or what to emit.
+ */
+function* joinSteps<L, R, O>(options: Omit<MergeJoinOptions<L, R, O>, 'right'>): Generator<Step<O>, void, IteratorResult<unknown> | undefined> {
+  let l = (yield NEED_LEFT) as IteratorResult<L>;
+  let r = (yield NEED_RIGHT) as IteratorResult<R>;
+  let lastKey: string | undefined;
+  while (!l.done || !r.done) {
+    const lk = l.done ? undefined : options.leftKey(l.value);
+    const rk = r.done ? undefined : options.rightKey(r.value);
+    const key = lk === undefined ? rk! : rk === undefined ? lk : lk < rk ? lk : rk;
+    if (lastKey !== undefined && key < lastKey) throw new Error(`mergeJoin: the ${lk === key ? 'left' : 'right'} side is not sorted (${JSON.stringify(key)} after ${JSON.stringify(lastKey)})`);
+    lastKey = key;
+    const lefts: L[] = [];
+    while (!l.done && options.leftKey(l.value) === key) {
+      lefts.push(l.value);
+      l = (yield NEED_LEFT) as IteratorResult<L>;
+    }
+    const rights: R[] = [];
+    while (!r.done && options.rightKey(r.value) === key) {
+      rights.push(r.value);
+      r = (yield NEED_RIGHT) as IteratorResult<R>;
+    }
+    if (lefts.length > 1 || rights.length > 1 || lefts.length === 0) options.onGroup?.({ key, lefts: lefts.length, rights: rights.length });
+    const out = options.join(key, lefts, rights);
+    if (lefts.length > 0 && out.length > 0) yield out;
+  }
 }

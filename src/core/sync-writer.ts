@@ -1,0 +1,81 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+
+/**
+ * A file written with synchronous calls through one staging buffer: many small pieces (a line's
+ * head, a field, its tail) become one write per `chunkBytes`. For files we write in a tight loop
+ * (sort runs, merged output), where a promise per piece would cost more than the write.
+ */
+export class SyncFileWriter {
+  readonly #fd: number;
+  readonly #stage: Buffer;
+  #used = 0;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(file: string, chunkBytes = 1 << 20) {
+    this.#fd = openSync(file, 'w');
+    this.#stage = Buffer.allocUnsafeSlow(chunkBytes);
+  }
+
+  /** Bytes written so far (staged ones included). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  write(buf: Buffer, start = 0, end = buf.length): void {
+    const length = end - start;
+    this.#bytes += length;
+    if (this.#used + length > this.#stage.length) {
+      this.flush();
+      // Larger than the stage: straight to the file.
+      if (length > this.#stage.length) {
+        writeFully(this.#fd, buf, start, end);
+        return;
+      }
+    }
+    buf.copy(this.#stage, this.#used, start, end);
+    this.#used += length;
+  }
+
+  writeString(text: string): void {
+    if (this.#used + text.length * 3 > this.#stage.length) this.flush();
+    if (text.length * 3 > this.#stage.length) {
+      const bytes = Buffer.from(text);
+      this.#bytes += bytes.length;
+      writeFully(this.#fd, bytes, 0, bytes.length);
+      return;
+    }
+    const n = this.#stage.write(text, this.#used);
+    this.#used += n;
+    this.#bytes += n;
+  }
+
+  flush(): void {
+    if (this.#used > 0) writeFully(this.#fd, this.#stage, 0, this.#used);
+    this.#used = 0;
+  }
+
+  /** Writes what is staged and closes; with `sync`, makes the file durable first (fsync). */
+  close(options: { sync?: boolean } = {}): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.flush();
+      if (options.sync) fsyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+
+  /** Closes without writing what is staged (the file is being thrown away). */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
+}
+
+function writeFully(fd: number, buf: Buffer, start: number, end: number): void {
+  // writeSync may write less than asked (a signal, a pipe): the rest follows.
+  for (let at = start; at < end; ) at += writeSync(fd, buf, at, end - at);
+}

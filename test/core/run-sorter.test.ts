@@ -1,0 +1,84 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { RunSorter, SortMemory, type SortKey } from '../../src/core/run-sorter.js';
+import { tempDir } from '../helpers/server.js';
+
+const drain = (sorter: RunSorter) => Array.from(sorter.sorted(), (e) => [e.key, e.buf.toString('utf8', e.start, e.end)] as [SortKey, string]);
+const stableSort = <K extends SortKey>(entries: [K, string][]) =>
+  entries.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : i - j)).map(([e]) => e);
+
+describe('RunSorter', () => {
+  it('sorts string keys holding quotes, tabs, newlines and non-ASCII, through spilled runs and merge passes', async () => {
+    const tmp = await tempDir('be-runs-');
+    const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"q', 'a\tb', 'l\nm', 'ميم', '😀', '', '"'));
+    const payload = fc.string({ maxLength: 40 }).map((s) => s.replace(/\n/g, ' '));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, payload), { maxLength: 400 }), (entries) => {
+        const sorter = new RunSorter({ memoryBytes: 2_000, fanIn: 3, tmpDir: tmp });
+        try {
+          for (const [k, p] of entries) sorter.add(k, p);
+          expect(drain(sorter)).toEqual(stableSort(entries));
+        } finally {
+          sorter.dispose();
+        }
+        expect(readdirSync(tmp)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('sorts number keys with payloads given as byte ranges', async () => {
+    const tmp = await tempDir('be-runs-');
+    const entries: [number, string][] = Array.from({ length: 5000 }, (_, i) => [(i * 7919) % 1000 - 300, `payload ${i} ✓`]);
+    const sorter = new RunSorter({ memoryBytes: 16_384, tmpDir: tmp });
+    for (const [k, p] of entries) {
+      const bytes = Buffer.from(`<<${p}>>`);
+      sorter.addBytes(k, bytes, 2, bytes.length - 2);
+    }
+    expect(sorter.runs).toBeGreaterThan(3);
+    expect(drain(sorter)).toEqual(stableSort(entries));
+    sorter.dispose();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('refuses a payload with a newline and a mix of key kinds', () => {
+    const sorter = new RunSorter({ memoryBytes: 4096 });
+    expect(() => sorter.add('a', 'two\nlines')).toThrow(/newline/);
+    const mixed = new RunSorter({ memoryBytes: 4096 });
+    mixed.add('a', 'x');
+    expect(() => mixed.add(1, 'y')).toThrow(/key/);
+    sorter.dispose();
+    mixed.dispose();
+  });
+
+  it('detects entries added in order and reads their runs back without merging', async () => {
+    const tmp = await tempDir('be-runs-');
+    const sorter = new RunSorter({ memoryBytes: 1024, fanIn: 2, tmpDir: tmp });
+    for (let i = 0; i < 1000; i++) sorter.add(i, `row ${i}`);
+    expect(sorter.presorted).toBe(true);
+    expect(sorter.runs).toBeGreaterThan(2);
+    expect(drain(sorter).map(([k]) => k)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    sorter.dispose();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('lends one arena to successive sorters: flush gives it back, runs stay readable', async () => {
+    const tmp = await tempDir('be-runs-');
+    const memory = new SortMemory(4096);
+    const first = new RunSorter({ memoryBytes: 0, memory, tmpDir: tmp });
+    for (let i = 0; i < 50; i++) first.add(50 - i, `first ${i}`);
+    first.flush();
+    const arena = memory.take();
+    memory.give(arena);
+    const second = new RunSorter({ memoryBytes: 0, memory, tmpDir: tmp });
+    second.add('b', 'second');
+    second.add('a', 'second');
+    expect(memory.take()).not.toBe(arena); // lent to `second`: a new one is made
+    expect(drain(first).map(([k]) => k)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(drain(second).map(([k]) => k)).toEqual(['a', 'b']);
+    first.dispose();
+    second.dispose();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
