@@ -23,9 +23,12 @@ export function frameResultLine(batch: Buffer, at: number, row: number, src: num
   return size;
 }
 
-/** Parses the framed result lines in `batch[0, length)`. `bad` counts lines that were not result lines. */
-export function parseResultBatch(batch: Buffer, length: number, sources: readonly string[], field?: string): { out: Buffer; bad: number } {
-  let out = Buffer.allocUnsafeSlow(Math.max(4096, length));
+/**
+ * Parses the framed result lines in `batch[0, length)` into `into` (a buffer of its own memory, to
+ * reuse; a larger one is made when it is too small). `bad` counts lines that were not result lines.
+ */
+export function parseResultBatch(batch: Buffer, length: number, sources: readonly string[], field?: string, into?: Buffer): { out: Buffer; bad: number } {
+  let out = into && into.length >= 4096 ? into : Buffer.allocUnsafeSlow(Math.max(4096, length));
   let used = 0;
   let bad = 0;
   for (let at = 0; at < length; ) {

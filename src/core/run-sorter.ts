@@ -4,6 +4,7 @@ import path from 'node:path';
 import { bufferLines, type LineView } from './sync-lines.js';
 import { SyncFileWriter } from './sync-writer.js';
 import { integerOrder } from './radix-order.js';
+import { isDecimal, readDecimal, writeDecimal } from './decimal.js';
 
 export type SortKey = string | number;
 
@@ -75,14 +76,16 @@ export class RunSorter {
   #items = 0;
   #spilled = 0;
   #sorting = false;
-  // The arena: entry i is buffer[starts[i], starts[i + 1]) (its newline included).
+  // The arena: entry bytes grow from its start, and each entry's start offset and number key
+  // (two float64 slots) from its end, with as much again left free below them for the radix
+  // sort's scratch: the arena is all the memory a run takes (string keys aside).
   #buffer: Buffer | null = null;
+  #meta: Float64Array = EMPTY_META;
+  #count = 0;
   #used = 0;
   #held = 0;
-  /** What the entry being added counts beside its bytes. */
-  #overhead = 0;
-  #starts: number[] = [];
-  #keys: SortKey[] = [];
+  /** String keys (kept as strings to compare). */
+  #stringKeys: string[] = [];
 
   constructor(options: RunSorterOptions) {
     this.#memory = options.memory ?? new SortMemory(options.memoryBytes);
@@ -108,21 +111,27 @@ export class RunSorter {
   }
 
   add(key: SortKey, payload: string): void {
+    if (payload.includes('\n')) this.#refuse();
     const at = this.#reserve(key, payload.length * 3);
-    const written = this.#buffer!.write(payload, at, 'utf8');
-    this.#finish(at + written, payload.includes('\n'));
+    if (at === -1) return this.#addAlone(key, Buffer.from(payload));
+    this.#finish(key, at + this.#buffer!.write(payload, at, 'utf8'));
   }
 
   addBytes(key: SortKey, buf: Buffer, start = 0, end = buf.length): void {
+    // Bounded by the first newline: callers' entries end at one.
+    const nl = buf.indexOf(NEWLINE, start);
+    if (nl !== -1 && nl < end) this.#refuse();
     const at = this.#reserve(key, end - start);
+    if (at === -1) return this.#addAlone(key, buf.subarray(start, end));
     buf.copy(this.#buffer!, at, start, end);
-    this.#finish(at + end - start, buf.subarray(start, end).includes(NEWLINE));
+    this.#finish(key, at + end - start);
   }
 
   /**
    * Room for one entry of at most `maxPayloadBytes` (spilling the arena first when full): writes
-   * its key and returns where the payload goes. A string key is written as it is, or as JSON when
-   * it holds a tab or a newline or starts with a quote (so the line still splits at its first tab).
+   * its key and returns where the payload goes, or -1 for an entry larger than an empty arena.
+   * A string key is written as it is, or as JSON when it holds a tab or a newline or starts with
+   * a quote (so the line still splits at its first tab).
    */
   #reserve(key: SortKey, maxPayloadBytes: number): number {
     if (this.#sorting) throw new Error('RunSorter: add after sorted()');
@@ -131,97 +140,129 @@ export class RunSorter {
       if (this.#kind !== null) throw new Error(`RunSorter: a ${kind} key among ${this.#kind} keys`);
       this.#kind = kind;
     }
-    let keyText: string;
+    // A non-negative integer key is written as digits in place (most are: lines, offsets, hashes).
+    let keyText = '';
     if (kind === 'number') {
       if (!Number.isFinite(key)) throw new Error(`RunSorter: key ${key} is not a finite number`);
-      keyText = String(key);
+      if (!(Number.isSafeInteger(key) && (key as number) >= 0)) keyText = String(key);
     } else {
       const k = key as string;
       keyText = k.charCodeAt(0) === QUOTE || k.includes('\t') || k.includes('\n') ? JSON.stringify(k) : k;
     }
+    const maxLine = (keyText.length || 16) * 3 + 1 + maxPayloadBytes + 1;
+    // A string key is held a second time as a string to compare (2 bytes a unit).
+    const keyBytes = kind === 'string' ? (key as string).length * 2 + 24 : 0;
+    if (this.#count > 0 && !this.#fits(maxLine, keyBytes)) this.#spill();
+    if (!this.#buffer) {
+      this.#buffer = this.#memory.take();
+      this.#meta = new Float64Array(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.length >> 3);
+    }
+    if (!this.#fits(maxLine, keyBytes)) return -1;
     if (this.#presorted && this.#last !== undefined && key < this.#last) this.#presorted = false;
     this.#last = key;
-    const maxLine = keyText.length * 3 + 1 + maxPayloadBytes + 1;
-    // Held: the line, its start, and a string key a second time as a string to compare (2 bytes a unit).
-    const overhead = 16 + (kind === 'string' ? (key as string).length * 2 + 24 : 0);
-    if (this.#keys.length > 0 && (this.#held + maxLine + overhead > this.#memoryBytes || this.#used + maxLine > this.#buffer!.length)) this.#spill();
-    if (!this.#buffer) this.#buffer = this.#memory.take();
-    if (this.#buffer.length < this.#used + maxLine) {
-      // An entry larger than the arena gets a buffer of its own (the arena goes back).
-      const bigger = Buffer.allocUnsafeSlow(this.#used + maxLine);
-      this.#buffer.copy(bigger, 0, 0, this.#used);
-      this.#memory.give(this.#buffer);
-      this.#buffer = bigger;
-    }
-    this.#starts.push(this.#used);
-    this.#keys.push(key);
-    this.#held += overhead;
-    this.#overhead = overhead;
-    let at = this.#used + this.#buffer.write(keyText, this.#used, kind === 'number' ? 'latin1' : 'utf8');
+    const m = this.#meta.length - 2 * this.#count;
+    this.#meta[m - 1] = this.#used;
+    if (kind === 'number') this.#meta[m - 2] = key as number;
+    this.#held += keyBytes;
+    let at = kind === 'number' && keyText === '' ? writeDecimal(this.#buffer, this.#used, key as number) : this.#used + this.#buffer.write(keyText, this.#used, kind === 'number' ? 'latin1' : 'utf8');
     this.#buffer[at++] = TAB;
     return at;
   }
 
-  #finish(end: number, hasNewline: boolean): void {
-    if (hasNewline) {
-      // Undo the entry: the sorter stays usable, and the caller learns why.
-      this.#used = this.#starts.pop()!;
-      this.#keys.pop();
-      this.#held -= this.#overhead;
-      throw new Error('RunSorter: a payload holds a newline');
-    }
+  /** Whether one more entry of `maxLine` bytes (and 32 of slots and scratch) fits. */
+  #fits(maxLine: number, keyBytes: number): boolean {
+    const slotsFrom = (this.#meta.length - 4 * (this.#count + 1)) * 8;
+    return this.#used + maxLine <= slotsFrom && this.#held + keyBytes + maxLine + 32 * (this.#count + 1) <= this.#memoryBytes;
+  }
+
+  #finish(key: SortKey, end: number): void {
     this.#buffer![end] = NEWLINE;
     this.#held += end + 1 - this.#used;
     this.#used = end + 1;
+    if (this.#kind === 'string') this.#stringKeys.push(key as string);
+    this.#count++;
     this.#items++;
+  }
+
+  /** An entry too large for the arena: a run of its own, after what is held. */
+  #addAlone(key: SortKey, payload: Buffer): void {
+    if (this.#count > 0) this.#spill();
+    if (this.#presorted && this.#last !== undefined && key < this.#last) this.#presorted = false;
+    this.#last = key;
+    const keyText = typeof key === 'number' ? String(key) : key.charCodeAt(0) === QUOTE || key.includes('\t') || key.includes('\n') ? JSON.stringify(key) : key;
+    const out = new SyncFileWriter(this.#newRun());
+    try {
+      out.writeString(`${keyText}\t`);
+      out.write(payload);
+      out.write(NEWLINE_BYTES);
+    } finally {
+      out.close();
+    }
+    this.#items++;
+  }
+
+  #refuse(): never {
+    throw new Error('RunSorter: a payload holds a newline');
+  }
+
+  /** Start offset of entry i; its end is the next one's start, or the end of the used bytes. */
+  #startOf(i: number): number {
+    return this.#meta[this.#meta.length - 1 - 2 * i]!;
+  }
+
+  #endOf(i: number): number {
+    return i + 1 < this.#count ? this.#startOf(i + 1) : this.#used;
+  }
+
+  #keyOf(i: number): SortKey {
+    return this.#kind === 'number' ? this.#meta[this.#meta.length - 2 - 2 * i]! : this.#stringKeys[i]!;
   }
 
   /** Entry indices in key order (stable): integers by radix sort, anything else by comparison. */
   #order(): ArrayLike<number> & Iterable<number> {
-    const keys = this.#keys;
-    if (!this.#presorted && this.#kind === 'number') {
-      const order = integerOrder(keys as number[]);
+    const n = this.#count;
+    if (this.#presorted) return Array.from({ length: n }, (_, i) => i);
+    if (this.#kind === 'number') {
+      const meta = this.#meta;
+      const top = meta.length - 2;
+      const scratch = new Uint32Array(meta.buffer, meta.byteOffset + (meta.length - 4 * n) * 8, 4 * n);
+      const order = integerOrder(n, (i) => meta[top - 2 * i]!, scratch);
       if (order) return order;
     }
-    const order = Array.from({ length: keys.length }, (_, i) => i);
-    if (!this.#presorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
-    return order;
+    const keys = Array.from({ length: n }, (_, i) => this.#keyOf(i));
+    return Array.from({ length: n }, (_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+  }
+
+  #newRun(): string {
+    this.#dir ??= mkdtempSync(path.join(this.#tmpDir, 'batch-explain-sort-'));
+    const file = path.join(this.#dir, `run-${String(this.#runs.length).padStart(6, '0')}.txt`);
+    this.#runs.push(file);
+    this.#spilled++;
+    return file;
   }
 
   #spill(): void {
-    this.#dir ??= mkdtempSync(path.join(this.#tmpDir, 'batch-explain-sort-'));
-    const file = path.join(this.#dir, `run-${String(this.#runs.length).padStart(6, '0')}.txt`);
-    const fd = openSync(file, 'w');
+    const out = new SyncFileWriter(this.#newRun());
     try {
-      // Views into the arena, gathered into writev calls: no copy.
-      const starts = this.#starts;
-      const views: Buffer[] = [];
-      for (const i of this.#order()) {
-        views.push(this.#buffer!.subarray(starts[i]!, i + 1 < starts.length ? starts[i + 1]! : this.#used));
-        if (views.length === WRITEV_MAX) writeAll(fd, views.splice(0));
-      }
-      if (views.length) writeAll(fd, views);
+      for (const i of this.#order()) out.write(this.#buffer!, this.#startOf(i), this.#endOf(i));
     } finally {
-      closeSync(fd);
+      out.close();
     }
-    this.#runs.push(file);
-    this.#spilled++;
     this.#clear();
   }
 
   #clear(): void {
     this.#used = 0;
     this.#held = 0;
-    this.#starts = [];
-    this.#keys = [];
-    // A buffer grown for one oversized entry is not kept.
-    if (this.#buffer && this.#buffer.length > this.#memoryBytes) this.#buffer = null;
+    this.#count = 0;
+    this.#stringKeys = [];
   }
 
   /** Gives the arena back (to the next sorter of the same SortMemory). */
   #release(): void {
     if (this.#buffer) this.#memory.give(this.#buffer);
     this.#buffer = null;
+    this.#meta = EMPTY_META;
   }
 
   /**
@@ -229,7 +270,7 @@ export class RunSorter {
    * while another sort fills, so that only one arena is in use at a time.
    */
   flush(): void {
-    if (this.#keys.length > 0) this.#spill();
+    if (this.#count > 0) this.#spill();
     this.#release();
   }
 
@@ -241,12 +282,10 @@ export class RunSorter {
     this.#sorting = true;
     if (this.#runs.length === 0) {
       const entry: SortedEntry = { key: 0, buf: this.#buffer ?? EMPTY, start: 0, end: 0 };
-      const starts = this.#starts;
       for (const i of this.#order()) {
-        const start = starts[i]!;
-        entry.key = this.#keys[i]!;
-        entry.start = this.#buffer!.indexOf(TAB, start) + 1;
-        entry.end = (i + 1 < starts.length ? starts[i + 1]! : this.#used) - 1;
+        entry.key = this.#keyOf(i);
+        entry.start = this.#buffer!.indexOf(TAB, this.#startOf(i)) + 1;
+        entry.end = this.#endOf(i) - 1;
         yield entry;
       }
       return;
@@ -285,7 +324,7 @@ export class RunSorter {
   /** A run's line as an entry: its key decoded from the front of the line. */
   #entryOf(v: LineView, entry: SortedEntry): SortedEntry {
     const tab = v.buf.indexOf(TAB, v.start);
-    if (this.#kind === 'number') entry.key = Number(v.buf.toString('latin1', v.start, tab));
+    if (this.#kind === 'number') entry.key = isDecimal(v.buf, v.start, tab) ? readDecimal(v.buf, v.start, tab) : Number(v.buf.toString('latin1', v.start, tab));
     else entry.key = v.buf[v.start] === QUOTE ? (JSON.parse(v.buf.toString('utf8', v.start, tab)) as string) : v.buf.toString('utf8', v.start, tab);
     entry.buf = v.buf;
     entry.start = tab + 1;
@@ -309,7 +348,9 @@ export class RunSorter {
         i = m;
       }
     };
-    const lines = files.map((f) => bufferLines(f));
+    // Read buffers share a fixed budget: more runs (a smaller sort memory) read in smaller blocks.
+    const chunk = Math.max(MIN_READ_BYTES, Math.min(1 << 20, Math.floor(MERGE_READ_BYTES / files.length)));
+    const lines = files.map((f) => bufferLines(f, chunk));
     try {
       for (const [run, it] of lines.entries()) {
         const next = it.next();
@@ -345,8 +386,7 @@ export class RunSorter {
   /** Removes the runs and lets the arena go. Safe to call more than once. */
   dispose(): void {
     this.#release();
-    this.#starts = [];
-    this.#keys = [];
+    this.#clear();
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
     this.#dir = null;
   }
@@ -364,6 +404,10 @@ const NEWLINE = 10;
 const QUOTE = 34;
 const NEWLINE_BYTES = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
+/** What a k-way merge's read buffers take in all, and the least each gets. */
+const MERGE_READ_BYTES = 4 << 20;
+const MIN_READ_BYTES = 64 << 10;
+const EMPTY_META = new Float64Array(0);
 /** Buffers per writev call (Linux's IOV_MAX). */
 const WRITEV_MAX = 1024;
 

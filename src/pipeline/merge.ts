@@ -5,13 +5,14 @@ import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { bufferLines, type LineView } from '../core/sync-lines.js';
-import { leadingField } from '../core/leading-field.js';
+import { hashBytes, idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from '../core/id-key.js';
+import { readDecimal, writeDecimal } from '../core/decimal.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
 import { SyncFileWriter } from '../core/sync-writer.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
-import { resultPointers, type ResultPointer } from '../stages/index-results.js';
+import { resultLineKeys } from '../stages/index-results.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { mergeJoinSync } from '../stages/merge-join.js';
 import { DatasetSplicer, type MergedRow, type SpliceOutcome } from '../stages/merge-into-dataset.js';
@@ -43,6 +44,8 @@ export interface MergeOptions {
   parseThreads?: number;
   /** Told as each step starts (for progress lines). */
   onStep?: (step: MergeStep) => void;
+  /** The join key of an id literal's bytes. Default a 52-bit hash; ids whose keys collide are still told apart (tests pass a constant to prove it). */
+  idHash?: (buf: Buffer, start: number, end: number) => number;
   tmpDir?: string;
   signal?: AbortSignal;
 }
@@ -102,6 +105,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const sources = await resultSources(options.results, options.manifest);
   const pending = options.manifest ? [...options.manifest.state.batches.values()].some((b) => !TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) : false;
   const signal = options.signal;
+  const idHash = options.idHash ?? hashBytes;
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
 
   const sorters: RunSorter[] = [];
@@ -119,55 +123,78 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     if (options.rejectsPath) for (const r of readRejects(options.rejectsPath)) rejects.add(r.line, JSON.stringify([r.code, r.message]));
     rejects.flush();
 
-    // 1. Dataset ids.
+    // 1. Dataset ids: `<line>\t<id literal>` by id hash.
     options.onStep?.('dataset ids');
     const keys = sorter();
-    for (const k of datasetKeys(options.dataset, signal)) keys.add(k.id, String(k.line));
+    const entry = Buffer.allocUnsafe(64 * 1024);
+    for (const k of datasetKeys(options.dataset, signal)) {
+      const at = writeDecimal(entry, 0, k.line);
+      entry[at] = TAB;
+      keys.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at + 1, k.id));
+    }
     keys.flush();
 
-    // 2. Result pointers.
+    // 2. Result pointers: `<src>\t<offset>\t<order>\t<id literal>` by id hash.
     options.onStep?.('result index');
     const pointers = sorter();
     for (const [index, src] of sources.entries()) {
-      for (const p of resultPointers({ ...src, index })) {
-        if ('bad' in p) counts.badResultLines++;
-        else pointers.add(p.id, `${p.src}\t${p.offset}\t${p.order}`);
+      for (const k of resultLineKeys(src)) {
+        if ('bad' in k) {
+          counts.badResultLines++;
+          continue;
+        }
+        let at = writeDecimal(entry, 0, index);
+        entry[at++] = TAB;
+        at = writeDecimal(entry, at, k.offset);
+        entry[at++] = TAB;
+        at = writeDecimal(entry, at, k.order);
+        entry[at++] = TAB;
+        pointers.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
       }
       signal?.throwIfAborted();
     }
     pointers.flush();
 
-    // 3. The join; rows by pointer (rows with no result first, key -1).
+    // 3. The join (ids whose hashes collide are told apart by their literals); rows by pointer
+    // (rows with no result first, key -1).
     options.onStep?.('join');
     const joined = sorter();
-    const rows = mergeJoinSync(
-      mapEntries(keys.sorted(), (e) => ({ id: e.key as string, line: Number(e.buf.toString('latin1', e.start, e.end)) })),
-      mapEntries(pointers.sorted(), (e) => readPointer(e.key as string, e.buf.toString('latin1', e.start, e.end))),
-      {
-        leftKey: (k: DatasetKey) => k.id,
-        rightKey: (p: ResultPointer) => p.id,
-        join: (id, lefts, rights) => {
-          if (lefts.length === 0) {
-            counts.unmatchedResults += rights.length;
-            return [];
-          }
-          if (rights.length > 1) counts.extraResults += rights.length - 1;
-          if (lefts.length > 1) {
-            counts.duplicateIdRows += lefts.length;
-            const lines = lefts.map((l) => l.line);
-            const message = `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`;
-            return lefts.map((l) => ({ key: -1, payload: `${l.line}\t${failurePayload(id, 'duplicate_id', null, message)}` }));
-          }
-          const line = lefts[0]!.line;
-          if (rights.length === 0) {
-            const failure = pending ? failurePayload(id, 'pending', null, 'its batch is not finished or not downloaded yet') : failurePayload(id, 'no_result', null, 'no result line for this id');
-            return [{ key: -1, payload: `${line}\t${failure}` }];
-          }
-          // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
-          return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
-        },
+    const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): Array<{ key: number; payload: string }> => {
+      if (lefts.length === 0) {
+        counts.unmatchedResults += rights.length;
+        return [];
+      }
+      if (rights.length > 1) counts.extraResults += rights.length - 1;
+      if (lefts.length > 1) {
+        counts.duplicateIdRows += lefts.length;
+        const id = literalId(literal);
+        const lines = lefts.map((l) => l.line);
+        const message = `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`;
+        return lefts.map((l) => ({ key: -1, payload: `${l.line}\t${failurePayload(id, 'duplicate_id', null, message)}` }));
+      }
+      const line = lefts[0]!.line;
+      if (rights.length === 0) {
+        const id = literalId(literal);
+        const failure = pending ? failurePayload(id, 'pending', null, 'its batch is not finished or not downloaded yet') : failurePayload(id, 'no_result', null, 'no result line for this id');
+        return [{ key: -1, payload: `${line}\t${failure}` }];
+      }
+      // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
+      return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
+    };
+    const rows = mergeJoinSync(mapEntries(keys.sorted(), readDatasetKey), mapEntries(pointers.sorted(), readPointerKey), {
+      leftKey: (k: DatasetKey) => k.hash,
+      rightKey: (p: PointerKey) => p.hash,
+      join: (_hash, lefts, rights) => {
+        const only = lefts[0]?.literal ?? rights[0]!.literal;
+        if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
+        // A hash collision: one join per id.
+        const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
+        const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
+        for (const l of lefts) group(l.literal).lefts.push(l);
+        for (const r of rights) group(r.literal).rights.push(r);
+        return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
       },
-    );
+    });
     let n = 0;
     for (const j of rows) {
       joined.add(j.key, j.payload);
@@ -179,9 +206,11 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     options.onStep?.('results');
     const outcomes = sorter();
     const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
-    pool = new ResultParsePool({ threads: options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0), sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
+    pool = new ResultParsePool({ threads: options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0), batchBytes: BATCH_BYTES, sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
     counts.badResultLines += await resolveResults(joined.sorted(), sources, pool, outcomes, signal);
     outcomes.flush();
+    // The threads' heaps stay resident until they exit.
+    await pool.close();
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
@@ -224,18 +253,59 @@ const CHECK_EVERY = 65_536;
 const BATCH_BYTES = 1 << 20;
 const NEWLINE = Buffer.from('\n');
 
+/** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
 interface DatasetKey {
-  id: string;
+  hash: number;
   line: number;
+  literal: string;
+}
+
+interface PointerKey {
+  hash: number;
+  src: number;
+  offset: number;
+  order: number;
+  literal: string;
 }
 
 function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
   for (const e of entries) yield map(e);
 }
 
-function readPointer(id: string, text: string): ResultPointer {
-  const [src, offset, order] = text.split('\t').map(Number) as [number, number, number];
-  return { id, src, offset, order, length: 0 };
+/** `entry[0, at)` followed by the literal's bytes, as addBytes arguments (a copy for an id longer than the entry). */
+function withLiteral(entry: Buffer, at: number, id: LiteralRange): [Buffer, number, number] {
+  const end = at + id.end - id.start;
+  const target = end <= entry.length ? entry : Buffer.concat([entry.subarray(0, at), Buffer.alloc(end - at)]);
+  id.buf.copy(target, at, id.start, id.end);
+  return [target, 0, end];
+}
+
+function literalId(latin1: string): string {
+  const bytes = Buffer.from(latin1, 'latin1');
+  return idOfLiteral(bytes, 0, bytes.length);
+}
+
+/** The tab-ended decimal fields at the front of an entry (into `into`), then the rest (the id literal) as latin1. */
+function fieldsOf(e: SortedEntry, count: number, into: number[]): string {
+  let at = e.start;
+  for (let f = 0; f < count; f++) {
+    const tab = e.buf.indexOf(TAB, at);
+    into[f] = readDecimal(e.buf, at, tab);
+    at = tab + 1;
+  }
+  return e.buf.toString('latin1', at, e.end);
+}
+
+const fields: number[] = [0, 0, 0];
+
+function readDatasetKey(e: SortedEntry): DatasetKey {
+  const literal = fieldsOf(e, 1, fields);
+  return { hash: e.key as number, line: fields[0]!, literal };
+}
+
+function readPointerKey(e: SortedEntry): PointerKey {
+  const literal = fieldsOf(e, 3, fields);
+  return { hash: e.key as number, src: fields[0]!, offset: fields[1]!, order: fields[2]!, literal };
 }
 
 function readReject(e: SortedEntry): { line: number; code: string; message: string } {
@@ -258,18 +328,19 @@ async function resolveResults(rows: Iterable<SortedEntry>, sources: Array<Result
     for (let at = 0; at < out.length; ) {
       const nl = out.indexOf(10, at);
       const tab = out.indexOf(9, at);
-      outcomes.addBytes(Number(out.toString('latin1', at, tab)), out, tab + 1, nl);
+      outcomes.addBytes(readDecimal(out, at, tab), out, tab + 1, nl);
       at = nl + 1;
     }
+    pool.recycle(out);
   };
-  let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  let batch = pool.batch();
   let used = 0;
   const send = async () => {
     if (used === 0) return;
     if (inflight.length >= pool.capacity) await inflight.shift();
     if (failure) throw failure;
     inflight.push(pool.parse(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
-    batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    batch = pool.batch();
     used = 0;
     signal?.throwIfAborted();
   };
@@ -367,28 +438,38 @@ const QUOTE = 0x22;
 const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
 
 /**
- * The dataset's keyed rows: `{id, line}` for every row with a usable id (the rule of
- * validateRow), read synchronously; the id is taken from the start of the line when it is there,
- * else the line is parsed.
+ * The dataset's keyed rows: the id literal and line of every row with a usable id (the rule of
+ * validateRow), read synchronously; a plain id is taken from the start of its line where it
+ * lies, else the line is parsed. The object yielded and its view are reused.
  */
-function* datasetKeys(file: string, signal?: AbortSignal): Generator<DatasetKey> {
+function* datasetKeys(file: string, signal?: AbortSignal): Generator<{ id: LiteralRange; line: number }> {
+  const key = { id: { buf: EMPTY, start: 0, end: 0 } as LiteralRange, line: 0 };
   for (const v of bufferLines(file)) {
     if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();
     let start = v.start;
     if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
     if (start >= v.end) continue;
-    let id: unknown = leadingField(v.buf, start, v.end, ID_FIRST);
-    if (id === undefined) {
+    if (!plainLiteralAt(v.buf, start, v.end, ID_FIRST, key.id)) {
+      let id: unknown;
       try {
         id = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
       } catch {
         continue;
       }
+      const k = datasetKey({ id });
+      if (k === null) continue;
+      const literal = idLiteral(k);
+      key.id.buf = literal;
+      key.id.start = 0;
+      key.id.end = literal.length;
     }
-    const key = datasetKey({ id });
-    if (key !== null) yield { id: key, line: v.line };
+    key.line = v.line;
+    yield key;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
+const TAB = 9;
 
 /** The build's rejects file (`{line, code, message}` lines). */
 function* readRejects(file: string): Generator<{ line: number; code: string; message: string }> {

@@ -1,5 +1,5 @@
 import { bufferLines } from '../core/sync-lines.js';
-import { leadingField } from '../core/leading-field.js';
+import { idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from '../core/id-key.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';
 
@@ -34,36 +34,60 @@ export interface BadResultLine {
 
 /**
  * Stage: result files → one pointer per result line: its id, where it is, and its order. The
- * bytes are scanned for newlines and only the start of each line is decoded, so the ~1 KB answer
- * is neither decoded nor parsed here (the merge sorts the small pointers and reads the lines it
- * keeps once, at the end). A line of another shape is parsed whole to find its `custom_id`.
- * Memory: one read chunk, and one line when a line is longer than a chunk.
+ * bytes are scanned for newlines and only the start of each line is looked at, so the ~1 KB
+ * answer is neither decoded nor parsed here (the merge sorts the small pointers and reads the
+ * lines it keeps once, at the end). A line of another shape is parsed whole to find its
+ * `custom_id`. Memory: one read chunk, and one line when a line is longer than a chunk.
  */
 export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSource & { index: number }, ResultPointer> {
   return async function* indexResultsStage(sources) {
     for await (const src of sources) {
-      for (const p of resultPointers(src, options.chunkBytes)) {
-        if ('bad' in p) await options.onBadLine?.(p.source, p.bad);
-        else yield p;
+      for (const k of resultLineKeys(src, options.chunkBytes)) {
+        if ('bad' in k) await options.onBadLine?.(k.source, k.bad);
+        else yield { id: idOfLiteral(k.id.buf, k.id.start, k.id.end), src: src.index, offset: k.offset, length: k.length, order: k.order };
       }
     }
   };
 }
 
-/** The pointers of one result file, read synchronously (the stage's core, used by the merge directly). */
-export function* resultPointers(src: ResultSource & { index: number }, chunkBytes?: number): Generator<ResultPointer | BadResultLine> {
+/** A result line's id (as its JSON literal: a view, valid until the next line) and place. */
+export interface ResultLineKey {
+  id: LiteralRange;
+  offset: number;
+  length: number;
+  order: number;
+}
+
+/**
+ * The stage's synchronous core, used by the merge directly: the keys of one result file's
+ * lines. The object yielded and its views are reused: read them before asking for the next.
+ */
+export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generator<ResultLineKey | BadResultLine> {
+  const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
   for (const v of bufferLines(src.path, chunkBytes)) {
     if (v.end === v.start) continue;
-    const id = idOf(v.buf, v.start, v.end);
-    if (id === null) yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
-    else yield { id, src: src.index, offset: v.offset, length: v.end - v.start, order: src.order * 1e9 + v.line };
+    if (!plainLiteralAt(v.buf, v.start, v.end, PREFIX, key.id)) {
+      const id = parsedId(v.buf, v.start, v.end);
+      if (id === null) {
+        yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
+        continue;
+      }
+      const literal = idLiteral(id);
+      key.id.buf = literal;
+      key.id.start = 0;
+      key.id.end = literal.length;
+    }
+    key.offset = v.offset;
+    key.length = v.end - v.start;
+    key.order = src.order * 1e9 + v.line;
+    yield key;
   }
 }
 
-/** The custom_id of the line in buf[start, end), or null. */
-function idOf(buf: Buffer, start: number, end: number): string | null {
-  const id = leadingField(buf, start, end, PREFIX);
-  if (typeof id === 'string') return id;
+const EMPTY = Buffer.alloc(0);
+
+/** The custom_id of a line of another shape, or null. */
+function parsedId(buf: Buffer, start: number, end: number): string | null {
   try {
     const v = JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown };
     return typeof v?.custom_id === 'string' ? v.custom_id : null;

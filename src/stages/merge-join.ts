@@ -1,18 +1,21 @@
 import type { Stage } from '../types.js';
 
-export interface MergeJoinOptions<L, R, O> {
+/** Keys compare as `<` does: strings by UTF-16 code units, numbers by value. */
+export type JoinKey = string | number;
+
+export interface MergeJoinOptions<L, R, O, K extends JoinKey = string> {
   /** The right side, sorted by the same key. */
   right: AsyncIterable<R>;
-  leftKey: (item: L) => string;
-  rightKey: (item: R) => string;
+  leftKey: (item: L) => K;
+  rightKey: (item: R) => K;
   /**
    * Joins one key's group: every left item with that key (several when the left side repeats
    * it) and every right item (none, one, or several). Returns what to emit. Called for keys on
    * the right only, too, with no left items: there the return value is ignored.
    */
-  join: (key: string, lefts: L[], rights: R[]) => O[];
+  join: (key: K, lefts: L[], rights: R[]) => O[];
   /** Told of each key repeated on a side, and of right keys with no left match. */
-  onGroup?: (event: { key: string; lefts: number; rights: number }) => void;
+  onGroup?: (event: { key: K; lefts: number; rights: number }) => void;
 }
 
 /**
@@ -21,12 +24,12 @@ export interface MergeJoinOptions<L, R, O> {
  * keys are passed to `join` as groups, never collapsed silently; right-only keys are reported.
  * Holds one key's group from each side. Fails if either side is out of order.
  */
-export function mergeJoin<L, R, O>(options: MergeJoinOptions<L, R, O>): Stage<L, O> {
+export function mergeJoin<L, R, O, K extends JoinKey = string>(options: MergeJoinOptions<L, R, O, K>): Stage<L, O> {
   return async function* mergeJoinStage(leftSource) {
     const left = leftSource[Symbol.asyncIterator]();
     const right = options.right[Symbol.asyncIterator]();
     try {
-      const steps = joinSteps<L, R, O>(options);
+      const steps = joinSteps<L, R, O, K>(options);
       for (let step = steps.next(); !step.done; ) {
         const s = step.value;
         if (s === NEED_LEFT) step = steps.next(await left.next());
@@ -43,11 +46,11 @@ export function mergeJoin<L, R, O>(options: MergeJoinOptions<L, R, O>): Stage<L,
 }
 
 /** The same join over synchronous sides (sorted runs read from disk), with no promise per item. */
-export function* mergeJoinSync<L, R, O>(left: Iterable<L>, right: Iterable<R>, options: Omit<MergeJoinOptions<L, R, O>, 'right'>): Generator<O> {
+export function* mergeJoinSync<L, R, O, K extends JoinKey = string>(left: Iterable<L>, right: Iterable<R>, options: Omit<MergeJoinOptions<L, R, O, K>, 'right'>): Generator<O> {
   const l = left[Symbol.iterator]();
   const r = right[Symbol.iterator]();
   try {
-    const steps = joinSteps<L, R, O>(options);
+    const steps = joinSteps<L, R, O, K>(options);
     for (let step = steps.next(); !step.done; ) {
       const s = step.value;
       if (s === NEED_LEFT) step = steps.next(l.next());
@@ -71,10 +74,10 @@ type Step<O> = typeof NEED_LEFT | typeof NEED_RIGHT | O[];
  * The join, written once for both drivers as a coroutine: it yields which side it needs next
  * (and is resumed with that side's next result) or what to emit.
  */
-function* joinSteps<L, R, O>(options: Omit<MergeJoinOptions<L, R, O>, 'right'>): Generator<Step<O>, void, IteratorResult<unknown> | undefined> {
+function* joinSteps<L, R, O, K extends JoinKey>(options: Omit<MergeJoinOptions<L, R, O, K>, 'right'>): Generator<Step<O>, void, IteratorResult<unknown> | undefined> {
   let l = (yield NEED_LEFT) as IteratorResult<L>;
   let r = (yield NEED_RIGHT) as IteratorResult<R>;
-  let lastKey: string | undefined;
+  let lastKey: K | undefined;
   while (!l.done || !r.done) {
     const lk = l.done ? undefined : options.leftKey(l.value);
     const rk = r.done ? undefined : options.rightKey(r.value);

@@ -49,16 +49,19 @@ export function resultFromLine(text: string, where: { source: string; order: num
     return { bad: `not JSON (${(err as Error).message})` };
   }
   if (typeof line !== 'object' || line === null || typeof line.custom_id !== 'string') return { bad: 'no custom_id' };
-  const base = { id: line.custom_id, order: where.order, source: where.source };
+  const id = line.custom_id;
   const status = line.response?.status_code;
   const body = (line.response?.body ?? null) as { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>; usage?: ResultRecord['usage']; error?: unknown } | null;
   const usage = body?.usage ?? null;
+  // Records are written out field by field: a spread (`...base`) made each call twice as slow.
   const failed = (reason: ResultFailure, message: string, extra: { code?: string; status?: number } = {}, finish: string | null = null): ResultRecord => ({
-    ...base,
+    id,
     explanation: null,
     error: { reason, message, ...extra },
     finish_reason: finish,
     usage,
+    order: where.order,
+    source: where.source,
   });
   if (line.error !== null && line.error !== undefined) {
     const e = line.error as { code?: string; message?: string; error?: { code?: string; message?: string } } | string;
@@ -79,7 +82,7 @@ export function resultFromLine(text: string, where: { source: string; order: num
   const finish = choice?.finish_reason ?? null;
   const parsed = parseExplanation(choice?.message?.content, finish, { field });
   if (!parsed.ok) return failed(parsed.reason, parsed.detail, {}, finish);
-  return { ...base, explanation: parsed.explanation, error: null, finish_reason: finish, usage };
+  return { id, explanation: parsed.explanation, error: null, finish_reason: finish, usage, order: where.order, source: where.source };
 }
 
 /**

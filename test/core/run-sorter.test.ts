@@ -82,3 +82,25 @@ describe('RunSorter', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('RunSorter arena limits', () => {
+  it('gives an entry larger than the arena a run of its own, in order with the rest', async () => {
+    const tmp = await tempDir('be-runs-');
+    const sorter = new RunSorter({ memoryBytes: 1024, tmpDir: tmp });
+    const big = 'x'.repeat(5000);
+    sorter.add(3, 'three');
+    sorter.add(1, big);
+    sorter.add(2, 'two');
+    sorter.addBytes(0, Buffer.from(big + 'y'));
+    expect(drain(sorter)).toEqual([[0, `${big}y`], [1, big], [2, 'two'], [3, 'three']]);
+    sorter.dispose();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('sorts negative and fractional number keys by comparison', () => {
+    const sorter = new RunSorter({ memoryBytes: 4096 });
+    for (const k of [2.5, -1, 10, -7.25, 0]) sorter.add(k, String(k));
+    expect(drain(sorter).map(([k]) => k)).toEqual([-7.25, -1, 0, 2.5, 10]);
+    sorter.dispose();
+  });
+});

@@ -112,6 +112,34 @@ describe('merge', () => {
     expect(outputs[0]).toBe(outputs[1]);
   });
 
+  it('tells ids apart when their join keys collide: the same output with every id hashed alike', async () => {
+    const { dir, dataset, rejects } = await setup();
+    const outputs = [];
+    for (const idHash of [undefined, () => 7]) {
+      const output = path.join(dir, `h-${idHash ? 'collide' : 'hash'}.jsonl`);
+      const summary = await merge({ dataset, results: [path.join(dir, 'results')], output, rejectsPath: rejects, sortMemory: 3_000, ...(idHash ? { idHash } : {}) });
+      outputs.push([await readFile(output, 'utf8'), await readFile(`${output}.errors.jsonl`, 'utf8'), summary.explained, summary.unmatchedResults]);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
+
+  it('matches escaped, numeric and non-ASCII ids to their custom_id', async () => {
+    const dir = await tempDir('be-merge-');
+    const ids = ['q"uote', 'back\\slash', 'ميم/١', 'tab\there', '  padded  '];
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), [
+      ...ids.map((id) => `{"id": ${JSON.stringify(id)}}`),
+      '{"id": "\u0645\u064a\u0645"}', // "ميم" written with escapes
+      '{"id": 42}',
+      '{"id": "   "}',
+    ]);
+    await writeLines(path.join(dir, 'out.jsonl'), [...ids, 'ميم', '42', '   '].map((id) => okLine(id, explained(`for [${id}]`))).reverse());
+    const output = path.join(dir, 'merged.jsonl');
+    const summary = await merge({ dataset, results: [path.join(dir, 'out.jsonl')], output });
+    const values = parse(await readFile(output, 'utf8')).map((l) => JSON.parse(l).generated_explanation);
+    expect(values).toEqual([...ids.map((id) => `for [${id}]`), 'for [ميم]', 'for [42]', null]);
+    expect(summary).toMatchObject({ rows: 8, explained: 7, unmatchedResults: 1 });
+  });
+
   it("reads the original scripts' layout, renames the field, replaces one already there, and writes to a stream", async () => {
     const dir = await tempDir('be-merge-');
     const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "x1", "explanation": "stale"}', '{"id": "x2"}']);
