@@ -3,6 +3,9 @@ import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promis
 import path from 'node:path';
 import type { ShardRecord } from '../types.js';
 
+/** Batch statuses after which a batch changes no more. */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'expired', 'failed', 'cancelled']);
+
 /**
  * The manifest: an append-only JSONL log of what happened to a job (`manifest.jsonl`). Each
  * event is written and fdatasync'd before the step it records is taken as done, so the state,

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
-import { once } from 'node:events';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
@@ -8,7 +7,7 @@ import { bufferLines, type LineView } from '../core/sync-lines.js';
 import { hashBytes, idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from '../core/id-key.js';
 import { readDecimal, writeDecimal } from '../core/decimal.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
-import { SyncFileWriter } from '../core/sync-writer.js';
+import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
@@ -17,7 +16,7 @@ import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { mergeJoinSync } from '../stages/merge-join.js';
 import { DatasetSplicer, type MergedRow, type SpliceOutcome } from '../stages/merge-into-dataset.js';
 import type { Manifest } from './manifest.js';
-import { TERMINAL_STATUSES } from './retrieve.js';
+import { TERMINAL_STATUSES } from './manifest.js';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */
@@ -115,7 +114,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     return s;
   };
   const out = openOutput(options);
-  const errors = new PartialFile(errorsPath);
+  const errors = new PartialTextFile(errorsPath);
   let pool: ResultParsePool | undefined;
   try {
     // The build's rejects, by line: the reason of rows never sent.
@@ -250,7 +249,7 @@ const PARSE_THREADS_FROM = 32 * 1024 * 1024;
 /** Entries between two looks at the abort signal in the synchronous loops. */
 const CHECK_EVERY = 65_536;
 /** Framed result lines per parse batch, in bytes. */
-const BATCH_BYTES = 1 << 20;
+const BATCH_BYTES = 256 << 10;
 const NEWLINE = Buffer.from('\n');
 
 /** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
@@ -505,95 +504,8 @@ export async function resultSources(paths: string[], manifest?: Manifest): Promi
   return withTimes.map((w, order) => ({ path: w.f, order, size: w.size }));
 }
 
-/** Where merged rows go: pieces are staged, and written a large block at a time. */
-interface Output {
-  write(chunk: Buffer): void;
-  /** The stage is full: call `drain` before writing more. */
-  readonly full: boolean;
-  drain(): Promise<void>;
-  close(): Promise<void>;
-  discard(): Promise<void>;
-}
-
-function openOutput(options: MergeOptions): Output {
+function openOutput(options: MergeOptions): StagedOutput {
   if (options.outputStream) return new StreamOutput(options.outputStream);
   if (options.output === '-') return new StreamOutput(process.stdout);
-  return new PartialFile(options.output);
-}
-
-/** A stream written a staged block at a time, waiting for 'drain' when it asks. */
-class StreamOutput implements Output {
-  readonly #stream: NodeJS.WritableStream;
-  #stage = Buffer.allocUnsafe(STAGE_BYTES);
-  #used = 0;
-
-  constructor(stream: NodeJS.WritableStream) {
-    this.#stream = stream;
-  }
-
-  get full(): boolean {
-    return this.#used >= STAGE_BYTES;
-  }
-
-  write(chunk: Buffer): void {
-    if (this.#used + chunk.length > this.#stage.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.#stage.length * 2, this.#used + chunk.length));
-      this.#stage.copy(bigger, 0, 0, this.#used);
-      this.#stage = bigger;
-    }
-    chunk.copy(this.#stage, this.#used);
-    this.#used += chunk.length;
-  }
-
-  async drain(): Promise<void> {
-    if (this.#used === 0) return;
-    // The stream keeps the block: hand it over and start a new one.
-    const block = this.#stage.subarray(0, this.#used);
-    this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
-    this.#used = 0;
-    if (!this.#stream.write(block)) await once(this.#stream as NodeJS.EventEmitter, 'drain');
-  }
-
-  async close(): Promise<void> {
-    await this.drain();
-  }
-
-  async discard(): Promise<void> {}
-}
-
-const STAGE_BYTES = 1 << 20;
-
-/**
- * A file written synchronously under a temporary name, made durable (fsync) and renamed when
- * complete: a reader never sees half a merge, and a crash leaves the last complete one.
- */
-class PartialFile implements Output {
-  readonly #file: string;
-  readonly #writer: SyncFileWriter;
-  readonly full = false;
-
-  constructor(file: string) {
-    this.#file = file;
-    this.#writer = new SyncFileWriter(file + PARTIAL_SUFFIX);
-  }
-
-  write(chunk: Buffer): void {
-    this.#writer.write(chunk);
-  }
-
-  writeString(text: string): void {
-    this.#writer.writeString(text);
-  }
-
-  async drain(): Promise<void> {}
-
-  async close(): Promise<void> {
-    this.#writer.close({ sync: true });
-    await rename(this.#file + PARTIAL_SUFFIX, this.#file);
-  }
-
-  async discard(): Promise<void> {
-    this.#writer.abandon();
-    await rm(this.#file + PARTIAL_SUFFIX, { force: true });
-  }
+  return new PartialFileOutput(options.output);
 }

@@ -6,10 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
-import type { BatchState, DownloadedFile, Manifest } from './manifest.js';
+import { TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest } from './manifest.js';
 import { withRetry } from './retry.js';
 
-export const TERMINAL_STATUSES = new Set(['completed', 'expired', 'failed', 'cancelled']);
 
 export interface RetrieveOptions {
   client: OpenAI;

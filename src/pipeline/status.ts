@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { Manifest } from './manifest.js';
-import { TERMINAL_STATUSES } from './retrieve.js';
+import { TERMINAL_STATUSES } from './manifest.js';
 import { withRetry } from './retry.js';
 
 export interface BatchStatusRow {
