@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, rmSync, writevSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferLines, type LineView } from './sync-lines.js';
@@ -21,14 +21,21 @@ export class SortMemory {
     this.bytes = bytes;
   }
 
+  /** A SortMemory lending `buffer` (a part of another arena). */
+  static over(buffer: Buffer): SortMemory {
+    const memory = new SortMemory(buffer.length);
+    memory.#free = buffer;
+    return memory;
+  }
+
   take(): Buffer {
-    const buffer = this.#free ?? Buffer.allocUnsafeSlow(this.bytes);
+    const buffer = this.#free ?? Buffer.allocUnsafeSlow(this.bytes - (this.bytes % 8));
     this.#free = null;
     return buffer;
   }
 
   give(buffer: Buffer): void {
-    if (buffer.length === this.bytes) this.#free = buffer;
+    if (buffer.length >= this.bytes - 7) this.#free = buffer;
   }
 }
 
@@ -41,6 +48,15 @@ export interface RunSorterOptions {
   tmpDir?: string;
   /** Runs merged at once; more are merged in passes. Default 64. */
   fanIn?: number;
+}
+
+/** The runs of a sorter, as {@link RunSorter.detach} hands them over (plain data: it crosses threads). */
+export interface SpilledRuns {
+  dir: string | null;
+  runs: string[];
+  kind: 'string' | 'number' | null;
+  presorted: boolean;
+  items: number;
 }
 
 /** One entry of the sorted sequence: its key and a view of its payload bytes, valid until the next entry is asked for. */
@@ -383,6 +399,31 @@ export class RunSorter {
     }
   }
 
+  /**
+   * Hands the spilled runs over (after {@link flush}): to {@link attach} in another sorter, on
+   * another thread. This sorter then owns nothing.
+   */
+  detach(): SpilledRuns {
+    if (this.#count > 0) throw new Error('RunSorter: detach before flush');
+    const runs: SpilledRuns = { dir: this.#dir, runs: this.#runs, kind: this.#kind, presorted: this.#presorted, items: this.#items };
+    this.#dir = null;
+    this.#runs = [];
+    this.#release();
+    return runs;
+  }
+
+  /** A sorter over runs another one detached: read with {@link sorted}, removed by {@link dispose}. */
+  static attach(spilled: SpilledRuns, options: RunSorterOptions): RunSorter {
+    const sorter = new RunSorter(options);
+    sorter.#dir = spilled.dir;
+    sorter.#runs = [...spilled.runs];
+    sorter.#spilled = spilled.runs.length;
+    sorter.#kind = spilled.kind;
+    sorter.#presorted = spilled.presorted;
+    sorter.#items = spilled.items;
+    return sorter;
+  }
+
   /** Removes the runs and lets the arena go. Safe to call more than once. */
   dispose(): void {
     this.#release();
@@ -408,23 +449,3 @@ const EMPTY = Buffer.alloc(0);
 const MERGE_READ_BYTES = 4 << 20;
 const MIN_READ_BYTES = 64 << 10;
 const EMPTY_META = new Float64Array(0);
-/** Buffers per writev call (Linux's IOV_MAX). */
-const WRITEV_MAX = 1024;
-
-function writeAll(fd: number, views: Buffer[]): void {
-  let written = writevSync(fd, views);
-  const total = views.reduce((n, v) => n + v.length, 0);
-  // A short write (rare: on a full disk it is an error instead) is finished piece by piece.
-  while (written < total) {
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const v of views) {
-      if (skip >= v.length) skip -= v.length;
-      else {
-        rest.push(v.subarray(skip));
-        skip = 0;
-      }
-    }
-    written += writevSync(fd, rest);
-  }
-}

@@ -4,14 +4,15 @@ import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { bufferLines, type LineView } from '../core/sync-lines.js';
-import { hashBytes, idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from '../core/id-key.js';
-import { readDecimal, writeDecimal } from '../core/decimal.js';
+import { hashBytes } from '../core/id-key.js';
+import { addDatasetKeys, addResultKeys, CHECK_EVERY, literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from '../core/join-keys.js';
+import { indexResultsOnThread } from '../core/result-index-thread.js';
+import { readDecimal } from '../core/decimal.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
-import { resultLineKeys } from '../stages/index-results.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { mergeJoinSync } from '../stages/merge-join.js';
 import { DatasetSplicer, type MergedRow, type SpliceOutcome } from '../stages/merge-into-dataset.js';
@@ -41,6 +42,8 @@ export interface MergeOptions {
   sortMemory?: number;
   /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
   parseThreads?: number;
+  /** Index the result files on a thread of their own while the dataset's ids are read. Default: for results of 32 MiB and more. */
+  indexThread?: boolean;
   /** Told as each step starts (for progress lines). */
   onStep?: (step: MergeStep) => void;
   /** The join key of an id literal's bytes. Default a 52-bit hash; ids whose keys collide are still told apart (tests pass a constant to prove it). */
@@ -70,14 +73,6 @@ export interface MergeSummary {
   errorsPath: string;
 }
 
-/** The id rule of `validateRow`: a non-empty string, or a safe integer as its string. */
-export function datasetKey(value: unknown): string | null {
-  const id = (value as { id?: unknown } | null)?.id;
-  if (typeof id === 'string') return id.trim() === '' ? null : id;
-  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
-  return null;
-}
-
 /**
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
  * order, and an errors file naming every row without one and why. In bounded memory (one sort
@@ -105,6 +100,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const pending = options.manifest ? [...options.manifest.state.batches.values()].some((b) => !TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) : false;
   const signal = options.signal;
   const idHash = options.idHash ?? hashBytes;
+  const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
 
   const sorters: RunSorter[] = [];
@@ -122,37 +118,46 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     if (options.rejectsPath) for (const r of readRejects(options.rejectsPath)) rejects.add(r.line, JSON.stringify([r.code, r.message]));
     rejects.flush();
 
-    // 1. Dataset ids: `<line>\t<id literal>` by id hash.
-    options.onStep?.('dataset ids');
-    const keys = sorter();
-    const entry = Buffer.allocUnsafe(64 * 1024);
-    for (const k of datasetKeys(options.dataset, signal)) {
-      const at = writeDecimal(entry, 0, k.line);
-      entry[at] = TAB;
-      keys.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at + 1, k.id));
-    }
-    keys.flush();
-
-    // 2. Result pointers: `<src>\t<offset>\t<order>\t<id literal>` by id hash.
-    options.onStep?.('result index');
-    const pointers = sorter();
-    for (const [index, src] of sources.entries()) {
-      for (const k of resultLineKeys(src)) {
-        if ('bad' in k) {
-          counts.badResultLines++;
-          continue;
-        }
-        let at = writeDecimal(entry, 0, index);
-        entry[at++] = TAB;
-        at = writeDecimal(entry, at, k.offset);
-        entry[at++] = TAB;
-        at = writeDecimal(entry, at, k.order);
-        entry[at++] = TAB;
-        pointers.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
+    // 1. Dataset ids, and 2. result pointers, as join entries. Large result files are indexed on
+    // a thread of their own meanwhile, each side sorting in half of the sort memory.
+    const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
+    let keys: RunSorter;
+    let pointers: RunSorter;
+    if ((options.indexThread ?? resultBytes >= PARSE_THREADS_FROM) && !options.idHash && memory.bytes >= 2 * MIN_HALF_BYTES) {
+      const arena = memory.take();
+      const half = Math.floor(arena.length / 16) * 8;
+      const stopIndex = new AbortController();
+      // Half of the arena here, as much again on the thread (the other half of this one stays untouched).
+      const indexing = indexResultsOnThread(sources, { memoryBytes: half, ...tmp }, signal ? AbortSignal.any([signal, stopIndex.signal]) : stopIndex.signal);
+      indexing.catch(() => {}); // awaited below
+      options.onStep?.('dataset ids');
+      try {
+        keys = new RunSorter({ memoryBytes: half, memory: SortMemory.over(arena.subarray(0, half)), ...tmp });
+        sorters.push(keys);
+        addDatasetKeys(options.dataset, keys, idHash, signal);
+        keys.flush();
+      } catch (err) {
+        // The thread stops and removes its runs.
+        stopIndex.abort();
+        await indexing.catch(() => {});
+        throw err;
       }
-      signal?.throwIfAborted();
+      options.onStep?.('result index');
+      const indexed = await indexing;
+      memory.give(arena);
+      pointers = RunSorter.attach(indexed.runs, { memoryBytes: memory.bytes, memory, ...tmp });
+      sorters.push(pointers);
+      counts.badResultLines += indexed.bad;
+    } else {
+      options.onStep?.('dataset ids');
+      keys = sorter();
+      addDatasetKeys(options.dataset, keys, idHash, signal);
+      keys.flush();
+      options.onStep?.('result index');
+      pointers = sorter();
+      counts.badResultLines += addResultKeys(sources, pointers, idHash, signal);
+      pointers.flush();
     }
-    pointers.flush();
 
     // 3. The join (ids whose hashes collide are told apart by their literals); rows by pointer
     // (rows with no result first, key -1).
@@ -204,7 +209,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     // 4. Result lines read in file order and parsed; outcomes by dataset line.
     options.onStep?.('results');
     const outcomes = sorter();
-    const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
     pool = new ResultParsePool({ threads: options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0), batchBytes: BATCH_BYTES, sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
     counts.badResultLines += await resolveResults(joined.sorted(), sources, pool, outcomes, signal);
     outcomes.flush();
@@ -246,65 +250,14 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
 /** Results of at least this many bytes are parsed on threads (below, starting them costs more than it saves). */
 const PARSE_THREADS_FROM = 32 * 1024 * 1024;
-/** Entries between two looks at the abort signal in the synchronous loops. */
-const CHECK_EVERY = 65_536;
+/** The least half of the sort memory to index results on a thread with. */
+const MIN_HALF_BYTES = 64 << 10;
 /** Framed result lines per parse batch, in bytes. */
 const BATCH_BYTES = 256 << 10;
 const NEWLINE = Buffer.from('\n');
 
-/** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
-interface DatasetKey {
-  hash: number;
-  line: number;
-  literal: string;
-}
-
-interface PointerKey {
-  hash: number;
-  src: number;
-  offset: number;
-  order: number;
-  literal: string;
-}
-
 function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
   for (const e of entries) yield map(e);
-}
-
-/** `entry[0, at)` followed by the literal's bytes, as addBytes arguments (a copy for an id longer than the entry). */
-function withLiteral(entry: Buffer, at: number, id: LiteralRange): [Buffer, number, number] {
-  const end = at + id.end - id.start;
-  const target = end <= entry.length ? entry : Buffer.concat([entry.subarray(0, at), Buffer.alloc(end - at)]);
-  id.buf.copy(target, at, id.start, id.end);
-  return [target, 0, end];
-}
-
-function literalId(latin1: string): string {
-  const bytes = Buffer.from(latin1, 'latin1');
-  return idOfLiteral(bytes, 0, bytes.length);
-}
-
-/** The tab-ended decimal fields at the front of an entry (into `into`), then the rest (the id literal) as latin1. */
-function fieldsOf(e: SortedEntry, count: number, into: number[]): string {
-  let at = e.start;
-  for (let f = 0; f < count; f++) {
-    const tab = e.buf.indexOf(TAB, at);
-    into[f] = readDecimal(e.buf, at, tab);
-    at = tab + 1;
-  }
-  return e.buf.toString('latin1', at, e.end);
-}
-
-const fields: number[] = [0, 0, 0];
-
-function readDatasetKey(e: SortedEntry): DatasetKey {
-  const literal = fieldsOf(e, 1, fields);
-  return { hash: e.key as number, line: fields[0]!, literal };
-}
-
-function readPointerKey(e: SortedEntry): PointerKey {
-  const literal = fieldsOf(e, 3, fields);
-  return { hash: e.key as number, src: fields[0]!, offset: fields[1]!, order: fields[2]!, literal };
 }
 
 function readReject(e: SortedEntry): { line: number; code: string; message: string } {
@@ -432,43 +385,6 @@ function toOutcome(buf: Buffer, start: number, end: number): SpliceOutcome {
 
 const STAR = 0x2a;
 const QUOTE = 0x22;
-
-/** `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row. */
-const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
-
-/**
- * The dataset's keyed rows: the id literal and line of every row with a usable id (the rule of
- * validateRow), read synchronously; a plain id is taken from the start of its line where it
- * lies, else the line is parsed. The object yielded and its view are reused.
- */
-function* datasetKeys(file: string, signal?: AbortSignal): Generator<{ id: LiteralRange; line: number }> {
-  const key = { id: { buf: EMPTY, start: 0, end: 0 } as LiteralRange, line: 0 };
-  for (const v of bufferLines(file)) {
-    if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();
-    let start = v.start;
-    if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
-    if (start >= v.end) continue;
-    if (!plainLiteralAt(v.buf, start, v.end, ID_FIRST, key.id)) {
-      let id: unknown;
-      try {
-        id = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
-      } catch {
-        continue;
-      }
-      const k = datasetKey({ id });
-      if (k === null) continue;
-      const literal = idLiteral(k);
-      key.id.buf = literal;
-      key.id.start = 0;
-      key.id.end = literal.length;
-    }
-    key.line = v.line;
-    yield key;
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-const TAB = 9;
 
 /** The build's rejects file (`{line, code, message}` lines). */
 function* readRejects(file: string): Generator<{ line: number; code: string; message: string }> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, utimes } from 'node:fs/promises';
+import { mkdir, readFile, readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +110,21 @@ describe('merge', () => {
       outputs.push(await readFile(output, 'utf8'));
     }
     expect(outputs[0]).toBe(outputs[1]);
+  });
+
+  it('gives the same output with the results indexed on a thread, parsed on threads or not, and stops that thread on abort', async () => {
+    const { dir, dataset, rejects } = await setup();
+    const outputs = [];
+    for (const threads of [0, 2]) {
+      const output = path.join(dir, `t-${threads}.jsonl`);
+      const summary = await merge({ dataset, results: [path.join(dir, 'results')], output, rejectsPath: rejects, sortMemory: 200_000, indexThread: threads > 0, parseThreads: threads, tmpDir: dir });
+      outputs.push([await readFile(output, 'utf8'), await readFile(`${output}.errors.jsonl`, 'utf8'), { ...summary, output: '', errorsPath: '' }]);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    const controller = new AbortController();
+    controller.abort(new Error('stopped by the test'));
+    await expect(merge({ dataset, results: [path.join(dir, 'results')], output: path.join(dir, 'aborted.jsonl'), indexThread: true, tmpDir: dir, signal: controller.signal })).rejects.toThrow(/stopped by the test/);
+    expect((await readdir(dir)).filter((f) => f.startsWith('batch-explain-sort-') || f.startsWith('aborted'))).toEqual([]);
   });
 
   it('tells ids apart when their join keys collide: the same output with every id hashed alike', async () => {

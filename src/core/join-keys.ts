@@ -1,0 +1,159 @@
+import { bufferLines } from './sync-lines.js';
+import { idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from './id-key.js';
+import { readDecimal, writeDecimal } from './decimal.js';
+import type { RunSorter, SortedEntry } from './run-sorter.js';
+import type { ResultSource } from '../stages/read-results.js';
+import { resultLineKeys } from '../stages/index-results.js';
+
+/**
+ * The two sides of the merge's join, as sort entries keyed by the hash of the id's JSON literal
+ * (see id-key.ts): dataset rows as `<line>\t<literal>`, result lines as
+ * `<source>\t<offset>\t<order>\t<literal>`; and the same entries read back. Shared by the merge
+ * and the thread that indexes result files beside it.
+ */
+
+/** What the synchronous loops look at, every so many lines: an AbortSignal, or a thread's flag. */
+export interface Aborting {
+  throwIfAborted(): void;
+}
+
+export type IdHash = (buf: Buffer, start: number, end: number) => number;
+
+/** Entries between two looks at the abort signal in the synchronous loops. */
+export const CHECK_EVERY = 65_536;
+
+/** The id rule of `validateRow`: a non-empty string, or a safe integer as its string. */
+export function datasetKey(value: unknown): string | null {
+  const id = (value as { id?: unknown } | null)?.id;
+  if (typeof id === 'string') return id.trim() === '' ? null : id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
+  return null;
+}
+
+
+/** Adds an entry for every dataset row with a usable id. */
+export function addDatasetKeys(file: string, sorter: RunSorter, idHash: IdHash, signal?: Aborting): void {
+  const entry = Buffer.allocUnsafe(ENTRY_BYTES);
+  for (const k of datasetKeys(file, signal)) {
+    const at = writeDecimal(entry, 0, k.line);
+    entry[at] = TAB;
+    sorter.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at + 1, k.id));
+  }
+}
+
+/** Adds an entry for every result line of `sources` (their index in it is the entry's source). Returns the lines that are not result lines. */
+export function addResultKeys(sources: readonly ResultSource[], sorter: RunSorter, idHash: IdHash, signal?: Aborting): number {
+  const entry = Buffer.allocUnsafe(ENTRY_BYTES);
+  let bad = 0;
+  for (const [index, src] of sources.entries()) {
+    let n = 0;
+    for (const k of resultLineKeys(src)) {
+      if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
+      if ('bad' in k) {
+        bad++;
+        continue;
+      }
+      let at = writeDecimal(entry, 0, index);
+      entry[at++] = TAB;
+      at = writeDecimal(entry, at, k.offset);
+      entry[at++] = TAB;
+      at = writeDecimal(entry, at, k.order);
+      entry[at++] = TAB;
+      sorter.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
+    }
+  }
+  signal?.throwIfAborted();
+  return bad;
+}
+
+const ENTRY_BYTES = 64 * 1024;
+
+/** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
+export interface DatasetKey {
+  hash: number;
+  line: number;
+  literal: string;
+}
+
+export interface PointerKey {
+  hash: number;
+  src: number;
+  offset: number;
+  order: number;
+  literal: string;
+}
+
+/** `entry[0, at)` followed by the literal's bytes, as addBytes arguments (a copy for an id longer than the entry). */
+function withLiteral(entry: Buffer, at: number, id: LiteralRange): [Buffer, number, number] {
+  const end = at + id.end - id.start;
+  const target = end <= entry.length ? entry : Buffer.concat([entry.subarray(0, at), Buffer.alloc(end - at)]);
+  id.buf.copy(target, at, id.start, id.end);
+  return [target, 0, end];
+}
+
+export function literalId(latin1: string): string {
+  const bytes = Buffer.from(latin1, 'latin1');
+  return idOfLiteral(bytes, 0, bytes.length);
+}
+
+/** The tab-ended decimal fields at the front of an entry (into `into`), then the rest (the id literal) as latin1. */
+function fieldsOf(e: SortedEntry, count: number, into: number[]): string {
+  let at = e.start;
+  for (let f = 0; f < count; f++) {
+    const tab = e.buf.indexOf(TAB, at);
+    into[f] = readDecimal(e.buf, at, tab);
+    at = tab + 1;
+  }
+  return e.buf.toString('latin1', at, e.end);
+}
+
+const fields: number[] = [0, 0, 0];
+
+export function readDatasetKey(e: SortedEntry): DatasetKey {
+  const literal = fieldsOf(e, 1, fields);
+  return { hash: e.key as number, line: fields[0]!, literal };
+}
+
+export function readPointerKey(e: SortedEntry): PointerKey {
+  const literal = fieldsOf(e, 3, fields);
+  return { hash: e.key as number, src: fields[0]!, offset: fields[1]!, order: fields[2]!, literal };
+}
+
+
+/** `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row. */
+const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
+
+/**
+ * The dataset's keyed rows: the id literal and line of every row with a usable id (the rule of
+ * validateRow), read synchronously; a plain id is taken from the start of its line where it
+ * lies, else the line is parsed. The object yielded and its view are reused.
+ */
+function* datasetKeys(file: string, signal?: Aborting): Generator<{ id: LiteralRange; line: number }> {
+  const key = { id: { buf: EMPTY, start: 0, end: 0 } as LiteralRange, line: 0 };
+  for (const v of bufferLines(file)) {
+    if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();
+    let start = v.start;
+    if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
+    if (start >= v.end) continue;
+    if (!plainLiteralAt(v.buf, start, v.end, ID_FIRST, key.id)) {
+      let id: unknown;
+      try {
+        id = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
+      } catch {
+        continue;
+      }
+      const k = datasetKey({ id });
+      if (k === null) continue;
+      const literal = idLiteral(k);
+      key.id.buf = literal;
+      key.id.start = 0;
+      key.id.end = literal.length;
+    }
+    key.line = v.line;
+    yield key;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const TAB = 9;
+
