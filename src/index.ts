@@ -35,3 +35,22 @@ export { parseByteSize } from './core/options.js';
 export { FileReaderPool, type FileReadResult } from './core/file-reader.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';
+
+// The reverse pipeline: results folded back into the dataset.
+export { readResults, resultFromLine, type ResultRecord, type ResultSource, type ResultFailure, type ReadResultsOptions } from './stages/read-results.js';
+export { parseExplanation, type ParsedExplanation, type ExplanationFailure, type ParseExplanationOptions } from './core/parse-explanation.js';
+export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type ExternalSortStats } from './stages/external-sort.js';
+export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/merge-join.js';
+export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/merge-into-dataset.js';
+export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/index-results.js';
+export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/run-sorter.js';
+export { hashBytes, idLiteral, idOfLiteral } from './core/id-key.js';
+export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/staged-output.js';
+
+export { merge, resultSources, type MergeOptions, type MergeStep, type MergeSummary } from './pipeline/merge.js';
+export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submit.js';
+export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline/retrieve.js';
+export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
+export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
+export { Manifest, TERMINAL_STATUSES, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';

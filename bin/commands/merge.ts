@@ -10,7 +10,8 @@ export const mergeOutputFlags = {
   errors: { type: 'string', describe: 'Every row without an explanation and why (default <output>.errors.jsonl; merge-errors.jsonl with stdout)' },
   field: { type: 'string', default: 'generated_explanation', describe: 'Field added to each row (--field explanation for the example output of the original README)' },
   'answer-field': { type: 'string', default: 'explanation', describe: "JSON field holding the explanation in the model's answer" },
-  'sort-memory': bytesFlag('sort-memory', 'Memory of each external sort (64MiB: peak RSS stays under ~200 MB)', 64 * 1024 * 1024),
+  'sort-memory': bytesFlag('sort-memory', 'Memory of the external sorts (one at a time): their runs, keys and scratch', 64 * 1024 * 1024),
+  'parse-threads': { type: 'number', describe: 'Threads parsing result lines (default 2 for 32 MiB of results and more, else 0: this thread); each costs ~20 MB' },
   'tmp-dir': { type: 'string', describe: 'Folder for sort runs (default the system temporary folder)' },
 } as const;
 
@@ -25,6 +26,7 @@ type MergeArgs = {
   'answer-field': string;
   'sort-memory': number;
   'tmp-dir'?: string;
+  'parse-threads'?: number;
   strict: boolean;
   quiet: boolean;
 };
@@ -77,6 +79,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
           answerField: args['answer-field'],
           sortMemory: args['sort-memory'],
           ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
+          ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
           signal,
         });
         if (!args.quiet) process.stderr.write(formatMergeSummary(summary));

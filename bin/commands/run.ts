@@ -16,6 +16,7 @@ type RunArgs = SubmitArgs & {
   'answer-field': string;
   'sort-memory': number;
   'tmp-dir'?: string;
+  'parse-threads'?: number;
   'max-rounds': number;
   'poll-interval'?: number;
   'max-poll-interval': number;
@@ -62,6 +63,8 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           field: args.field,
           answerField: args['answer-field'],
           sortMemory: args['sort-memory'],
+          ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
+          ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
           maxRounds: args['max-rounds'],
           pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
           maxPollMs: args['max-poll-interval'] * 1000,

@@ -20,6 +20,10 @@ export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> 
   pollMs?: number;
   maxPollMs?: number;
   sortMemory?: number;
+  /** Folder for the merge's sort runs. */
+  tmpDir?: string;
+  /** Threads parsing result lines in the merge (see MergeOptions). */
+  parseThreads?: number;
   onRetrieveProgress?: RetrieveOptions['onProgress'];
   /** Told as each phase starts, for logs. */
   onPhase?: (phase: string) => void;
@@ -73,6 +77,8 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.field ? { field: options.field } : {}),
         ...(options.answerField ? { answerField: options.answerField } : {}),
         ...(options.sortMemory ? { sortMemory: options.sortMemory } : {}),
+        ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}),
+        ...(options.parseThreads === undefined ? {} : { parseThreads: options.parseThreads }),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } finally {
