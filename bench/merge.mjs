@@ -42,14 +42,19 @@ console.log(`${rows} rows: dataset ${((await stat(dataset)).size / 1e6).toFixed(
 console.log('what                                   | wall s | rows/s | peak RSS MB');
 console.log('---------------------------------------|--------|--------|------------');
 const line = (what, m) => console.log(`${what.padEnd(38)} | ${m.seconds.toFixed(2).padStart(6)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
+const ratios = [];
 for (let r = 0; r < Number(values.runs); r++) {
   // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
-  line('LC_ALL=C sort (results file)', await measure('sh', ['-c', `LC_ALL=C sort -T "${dir}" "${results}" > "${dir}/sorted.jsonl"`]));
+  const sorted = await measure('sh', ['-c', `LC_ALL=C sort -T "${dir}" "${results}" > "${dir}/sorted.jsonl"`]);
+  line('LC_ALL=C sort (results file)', sorted);
   await rm(path.join(dir, 'sorted.jsonl'), { force: true });
   for (const memory of values['sort-memory'].split(',')) {
     const out = path.join(dir, 'merged.jsonl');
-    line(`batch-explain merge, --sort-memory ${memory}`, await measure(cli, ['merge', '--dataset', dataset, '--results', path.join(dir, 'results'), '--output', out, '--sort-memory', memory, '--tmp-dir', dir, '--quiet']));
+    const merged = await measure(cli, ['merge', '--dataset', dataset, '--results', path.join(dir, 'results'), '--output', out, '--sort-memory', memory, '--tmp-dir', dir, '--quiet']);
+    line(`batch-explain merge, --sort-memory ${memory}`, merged);
+    ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort`);
     await rm(out, { force: true });
     await rm(`${out}.errors.jsonl`, { force: true });
   }
 }
+console.log(`\nmerge time / sort time, run by run: ${ratios.join('; ')} (target: at most 2×; peak RSS target: 200 MB at 64MiB)`);
