@@ -3,41 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferLines, type LineView } from './sync-lines.js';
 import { SyncFileWriter } from './sync-writer.js';
+import { mergeRunFiles } from './run-merge.js';
+import { SortMemory } from './sort-memory.js';
+
+export { SortMemory };
 import { integerOrder } from './radix-order.js';
 import { isDecimal, readDecimal, writeDecimal } from './decimal.js';
 
 export type SortKey = string | number;
-
-/**
- * The byte arena sorts fill, lent to one sorter at a time: a merge's successive sorts reuse one
- * allocation, instead of each leaving its own for the garbage collector to find (a dropped
- * 64 MiB arena can stay resident until a full collection, beside the next one).
- */
-export class SortMemory {
-  readonly bytes: number;
-  #free: Buffer | null = null;
-
-  constructor(bytes: number) {
-    this.bytes = bytes;
-  }
-
-  /** A SortMemory lending `buffer` (a part of another arena). */
-  static over(buffer: Buffer): SortMemory {
-    const memory = new SortMemory(buffer.length);
-    memory.#free = buffer;
-    return memory;
-  }
-
-  take(): Buffer {
-    const buffer = this.#free ?? Buffer.allocUnsafeSlow(this.bytes - (this.bytes % 8));
-    this.#free = null;
-    return buffer;
-  }
-
-  give(buffer: Buffer): void {
-    if (buffer.length >= this.bytes - 7) this.#free = buffer;
-  }
-}
 
 export interface RunSorterOptions {
   /** Bytes held before a sorted run is spilled to disk: the entries' bytes and their keys. */
@@ -322,7 +295,7 @@ export class RunSorter {
         const file = path.join(this.#dir!, `merge-${level.length}-${next.length}.txt`);
         const out = new SyncFileWriter(file);
         try {
-          for (const head of this.#merge(group)) {
+          for (const head of mergeRunFiles(group, (v, e) => this.#entryOf(v, e))) {
             out.write(head.view.buf, head.view.start, head.view.end);
             out.write(NEWLINE_BYTES);
           }
@@ -334,7 +307,7 @@ export class RunSorter {
       }
       level = next;
     }
-    for (const head of this.#merge(level)) yield head.entry;
+    for (const head of mergeRunFiles(level, (v, e) => this.#entryOf(v, e))) yield head.entry;
   }
 
   /** A run's line as an entry: its key decoded from the front of the line. */
@@ -346,57 +319,6 @@ export class RunSorter {
     entry.start = tab + 1;
     entry.end = v.end;
     return entry;
-  }
-
-  /** Merges sorted run files; ties go to the earlier run, which keeps the sort stable. */
-  *#merge(files: string[]): Generator<Head> {
-    const heap: Head[] = [];
-    const less = (a: Head, b: Head) => (a.entry.key < b.entry.key ? true : a.entry.key > b.entry.key ? false : a.run < b.run);
-    const siftDown = () => {
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) return;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    };
-    // Read buffers share a fixed budget: more runs (a smaller sort memory) read in smaller blocks.
-    const chunk = Math.max(MIN_READ_BYTES, Math.min(1 << 20, Math.floor(MERGE_READ_BYTES / files.length)));
-    const lines = files.map((f) => bufferLines(f, chunk));
-    try {
-      for (const [run, it] of lines.entries()) {
-        const next = it.next();
-        if (next.done) continue;
-        const head: Head = { entry: this.#entryOf(next.value, { key: 0, buf: EMPTY, start: 0, end: 0 }), view: next.value, run, it };
-        heap.push(head);
-        for (let i = heap.length - 1; i > 0; ) {
-          const p = (i - 1) >> 1;
-          if (!less(heap[i]!, heap[p]!)) break;
-          [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-          i = p;
-        }
-      }
-      while (heap.length > 0) {
-        const top = heap[0]!;
-        yield top;
-        const next = top.it.next();
-        if (next.done) {
-          const last = heap.pop()!;
-          if (heap.length === 0) break;
-          heap[0] = last;
-        } else {
-          top.view = next.value;
-          this.#entryOf(next.value, top.entry);
-        }
-        siftDown();
-      }
-    } finally {
-      for (const it of lines) it.return(undefined);
-    }
   }
 
   /**
@@ -433,19 +355,10 @@ export class RunSorter {
   }
 }
 
-interface Head {
-  entry: SortedEntry;
-  view: LineView;
-  run: number;
-  it: Generator<LineView>;
-}
 
 const TAB = 9;
 const NEWLINE = 10;
 const QUOTE = 34;
 const NEWLINE_BYTES = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
-/** What a k-way merge's read buffers take in all, and the least each gets. */
-const MERGE_READ_BYTES = 4 << 20;
-const MIN_READ_BYTES = 64 << 10;
 const EMPTY_META = new Float64Array(0);

@@ -1,0 +1,182 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BatchExplainError } from '../errors.js';
+import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import { bufferLines, type LineView } from '../core/sync-lines.js';
+import { readDecimal } from '../core/decimal.js';
+import type { RunSorter, SortedEntry } from '../core/run-sorter.js';
+import type { ResultParsePool } from '../core/result-parse-pool.js';
+import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
+import type { ResultSource } from '../stages/read-results.js';
+import type { DatasetSplicer, MergedRow, SpliceOutcome } from '../stages/merge-into-dataset.js';
+import type { Manifest } from './manifest.js';
+
+/** The merge's steps 4 and 5 and its inputs (see merge.ts): results read and parsed, rows spliced. */
+
+/** Framed result lines per parse batch, in bytes. */
+export const BATCH_BYTES = 256 << 10;
+
+export function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
+  for (const e of entries) yield map(e);
+}
+
+export function readReject(e: SortedEntry): { line: number; code: string; message: string } {
+  const [code, message] = JSON.parse(e.buf.toString('utf8', e.start, e.end)) as [string, string];
+  return { line: e.key as number, code, message };
+}
+
+/**
+ * Step 4: the joined rows, in file order, against the result files read front to back. Rows
+ * with no result go straight to the outcomes; the result lines of the others are framed into
+ * batches for the parse pool, whose replies are added to the outcomes as they come. Returns the
+ * number of lines that were not result lines.
+ */
+export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array<ResultSource & { size: number }>, pool: ResultParsePool, outcomes: RunSorter, signal?: AbortSignal): Promise<number> {
+  let bad = 0;
+  let failure: unknown = null;
+  const inflight: Array<Promise<void>> = [];
+  const addOutcomes = ({ out, bad: b }: { out: Buffer; bad: number }) => {
+    bad += b;
+    for (let at = 0; at < out.length; ) {
+      const nl = out.indexOf(10, at);
+      const tab = out.indexOf(9, at);
+      outcomes.addBytes(readDecimal(out, at, tab), out, tab + 1, nl);
+      at = nl + 1;
+    }
+    pool.recycle(out);
+  };
+  let batch = pool.batch();
+  let used = 0;
+  const send = async () => {
+    if (used === 0) return;
+    if (inflight.length >= pool.capacity) await inflight.shift();
+    if (failure) throw failure;
+    inflight.push(pool.parse(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
+    batch = pool.batch();
+    used = 0;
+    signal?.throwIfAborted();
+  };
+  // One scanner per result file, at the line last asked for.
+  const scanners = new Map<number, { lines: Generator<LineView>; at: LineView | null }>();
+  try {
+    for (const e of rows) {
+      const tab = e.buf.indexOf(9, e.start);
+      const hasTab = tab !== -1 && tab < e.end;
+      const line = Number(e.buf.toString('latin1', e.start, hasTab ? tab : e.end));
+      if (e.key === -1) {
+        outcomes.addBytes(line, e.buf, tab + 1, e.end);
+        continue;
+      }
+      const key = e.key as number;
+      const src = Math.floor(key / 2 ** 40);
+      const offset = key - src * 2 ** 40;
+      const order = hasTab ? Number(e.buf.toString('latin1', tab + 1, e.end)) : null;
+      let s = scanners.get(src);
+      if (!s) scanners.set(src, (s = { lines: bufferLines(sources[src]!.path), at: null }));
+      while (!s.at || s.at.offset < offset) {
+        const next = s.lines.next();
+        if (next.done) break;
+        s.at = next.value;
+      }
+      if (!s.at || s.at.offset !== offset) {
+        bad++;
+        const failure = failurePayload('', 'no_result', null, `its result line is gone from ${sources[src]!.path} at byte ${offset} (was the file changed during the merge?)`);
+        outcomes.add(line, order === null ? failure : `*${order}\t${failure}`);
+        continue;
+      }
+      let size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
+      if (size === -1) {
+        await send();
+        if (s.at.end - s.at.start + 64 > batch.length) batch = Buffer.allocUnsafeSlow(s.at.end - s.at.start + 64);
+        size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
+      }
+      used += size;
+      if (used >= BATCH_BYTES - 4096) await send();
+    }
+    await send();
+    while (inflight.length > 0) await inflight.shift();
+    if (failure) throw failure;
+  } finally {
+    for (const s of scanners.values()) s.lines.return(undefined);
+    // Replies still coming are let go; their failures were caught above.
+    await Promise.allSettled(inflight);
+  }
+  return bad;
+}
+
+/**
+ * Step 5: the outcomes sorted by line, folded into the dataset's rows. A row with several
+ * outcomes (`*<order>` entries, a resubmission's) keeps a success, then the newest.
+ */
+export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>): Generator<MergedRow> {
+  const it = sorted[Symbol.iterator]();
+  let e = it.next();
+  try {
+    while (!e.done) {
+      const line = e.value.key as number;
+      const { buf, start, end } = e.value;
+      let outcome: SpliceOutcome;
+      if (buf[start] !== STAR) {
+        outcome = toOutcome(buf, start, end);
+        e = it.next();
+      } else {
+        // Candidates: copy the best so far (entries are views that the next one overwrites).
+        let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
+        for (; !e.done && e.value.key === line; e = it.next()) {
+          const v = e.value;
+          const tab = v.buf.indexOf(9, v.start);
+          const order = Number(v.buf.toString('latin1', v.start + 1, tab));
+          const ok = v.buf[tab + 1] === QUOTE;
+          if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
+        }
+        outcome = toOutcome(best!.bytes, 0, best!.bytes.length);
+      }
+      yield* splicer.upTo(line, outcome);
+    }
+    yield* splicer.rest();
+  } finally {
+    it.return?.();
+  }
+}
+
+function toOutcome(buf: Buffer, start: number, end: number): SpliceOutcome {
+  return buf[start] === QUOTE ? { json: buf.subarray(start, end) } : readFailure(buf, start, end);
+}
+
+const STAR = 0x2a;
+const QUOTE = 0x22;
+
+/** The build's rejects file (`{line, code, message}` lines). */
+export function* readRejects(file: string): Generator<{ line: number; code: string; message: string }> {
+  for (const v of bufferLines(file)) {
+    const text = v.buf.toString('utf8', v.start, v.end);
+    if (!text.trim()) continue;
+    let r: { line?: unknown; code?: unknown; message?: unknown };
+    try {
+      r = JSON.parse(text) as typeof r;
+    } catch {
+      throw new BatchExplainError('E_INPUT', `${file}:${v.line}: not JSON: not a rejects file of ours`);
+    }
+    if (typeof r.line === 'number') yield { line: r.line, code: typeof r.code === 'string' ? r.code : 'rejected', message: typeof r.message === 'string' ? r.message : '' };
+  }
+}
+
+/**
+ * The result files to read, oldest first: files of batches the manifest knows come in the order
+ * the batches were created (a resubmission's after the first), then other files by time.
+ */
+export async function resultSources(paths: string[], manifest?: Manifest): Promise<Array<ResultSource & { size: number }>> {
+  const files: string[] = [];
+  for (const p of paths) {
+    const s = await stat(p).catch(() => null);
+    if (!s) throw new BatchExplainError('E_INPUT', `results: ${p}: no such file or folder`);
+    if (s.isDirectory()) {
+      for (const name of (await readdir(p)).sort()) if (name.endsWith('.jsonl') && !name.endsWith(PARTIAL_SUFFIX) && name !== 'manifest.jsonl') files.push(path.join(p, name));
+    } else files.push(p);
+  }
+  const batchOrder = new Map([...(manifest?.state.batches.keys() ?? [])].map((id, i) => [id, i]));
+  const withTimes = await Promise.all(files.map(async (f) => ({ f, ...(await stat(f).then((s) => ({ mtime: s.mtimeMs, size: s.size }))), batch: batchOrder.get(path.basename(f).replace(/^batch_output_/, '').split('.')[0]!) })));
+  withTimes.sort((a, b) => (a.batch ?? Infinity) - (b.batch ?? Infinity) || a.mtime - b.mtime || a.f.localeCompare(b.f));
+  return withTimes.map((w, order) => ({ path: w.f, order, size: w.size }));
+}
+
