@@ -115,23 +115,23 @@ export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEnt
     while (!e.done) {
       const line = e.value.key as number;
       const { buf, start, end } = e.value;
-      let outcome: SpliceOutcome;
       if (buf[start] !== STAR) {
-        outcome = toOutcome(buf, start, end);
+        // The entry is a view into the run reader's buffer, which the next entry may refill:
+        // it is spliced before the next one is asked for.
+        yield* splicer.upTo(line, toOutcome(buf, start, end));
         e = it.next();
-      } else {
-        // Candidates: copy the best so far (entries are views that the next one overwrites).
-        let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
-        for (; !e.done && e.value.key === line; e = it.next()) {
-          const v = e.value;
-          const tab = v.buf.indexOf(9, v.start);
-          const order = Number(v.buf.toString('latin1', v.start + 1, tab));
-          const ok = v.buf[tab + 1] === QUOTE;
-          if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
-        }
-        outcome = toOutcome(best!.bytes, 0, best!.bytes.length);
+        continue;
       }
-      yield* splicer.upTo(line, outcome);
+      // Candidates: copy the best so far (entries are views that the next one overwrites).
+      let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
+      for (; !e.done && e.value.key === line; e = it.next()) {
+        const v = e.value;
+        const tab = v.buf.indexOf(9, v.start);
+        const order = Number(v.buf.toString('latin1', v.start + 1, tab));
+        const ok = v.buf[tab + 1] === QUOTE;
+        if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
+      }
+      yield* splicer.upTo(line, toOutcome(best!.bytes, 0, best!.bytes.length));
     }
     yield* splicer.rest();
   } finally {

@@ -127,6 +127,23 @@ describe('merge', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('batch-explain-sort-') || f.startsWith('aborted'))).toEqual([]);
   });
 
+  it('keeps every explanation whole when the sorted outcomes are read back across buffer refills', async () => {
+    const dir = await tempDir('be-merge-');
+    const n = 4000;
+    const text = (i: number) => `شرح ${i}: ${'the meme العلم and its caption '.repeat(20 + (i % 17))}`;
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), Array.from({ length: n }, (_, i) => JSON.stringify({ id: `m-${i}`, text: 'نص' })));
+    const order = Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    await writeLines(path.join(dir, 'out.jsonl'), order.map((i) => okLine(`m-${i}`, explained(text(i)))));
+    for (const parseThreads of [0, 2]) {
+      const output = path.join(dir, `merged-${parseThreads}.jsonl`);
+      const summary = await merge({ dataset, results: [path.join(dir, 'out.jsonl')], output, parseThreads, tmpDir: dir });
+      expect(summary.explained).toBe(n);
+      const lines = parse(await readFile(output, 'utf8'));
+      expect(lines).toHaveLength(n);
+      lines.forEach((l, i) => expect(JSON.parse(l).generated_explanation, `line ${i + 1}`).toBe(text(i).trim()));
+    }
+  });
+
   it('tells ids apart when their join keys collide: the same output with every id hashed alike', async () => {
     const { dir, dataset, rejects } = await setup();
     const outputs = [];
