@@ -8,6 +8,8 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { generateDataset } from './gen-dataset.mjs';
 import { generateImages } from './gen-images.mjs';
 import { generateResults } from './gen-results.mjs';
@@ -37,6 +39,17 @@ async function measure(command, args, env = {}) {
   return { seconds, rss };
 }
 
+/** A benchmark of a wrong program means nothing: every row must be there, in order, explained. */
+async function checkOutput(file) {
+  let n = 0;
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    n++;
+    const row = JSON.parse(text);
+    if (typeof row.generated_explanation !== 'string') throw new Error(`${file}:${n}: no explanation`);
+  }
+  if (n !== rows) throw new Error(`${file}: ${n} rows, expected ${rows}`);
+}
+
 const size = (await stat(results)).size;
 console.log(`${rows} rows: dataset ${((await stat(dataset)).size / 1e6).toFixed(0)} MB, results ${(size / 1e6).toFixed(0)} MB; node ${process.version}\n`);
 console.log('what                                   | wall s | rows/s | peak RSS MB');
@@ -52,6 +65,7 @@ for (let r = 0; r < Number(values.runs); r++) {
     const out = path.join(dir, 'merged.jsonl');
     const merged = await measure(cli, ['merge', '--dataset', dataset, '--results', path.join(dir, 'results'), '--output', out, '--sort-memory', memory, '--tmp-dir', dir, '--quiet']);
     line(`batch-explain merge, --sort-memory ${memory}`, merged);
+    if (r === 0) await checkOutput(out);
     ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort`);
     await rm(out, { force: true });
     await rm(`${out}.errors.jsonl`, { force: true });
