@@ -16,6 +16,7 @@ export const datasetFlags = {
   prompt: { type: 'string', demandOption: true, describe: 'Prompt file ({} = label), or a shipped prompt name' },
   rejects: { type: 'string', describe: 'Rejects file (default <out-dir>/rejects.jsonl, ./rejects.jsonl with --out -)' },
   'image-root': { type: 'string', describe: "Folder relative img_path values resolve against (default: the dataset's folder; cwd for stdin)" },
+  confine: { type: 'boolean', default: false, describe: 'Reject images that resolve outside the image root (.., absolute paths, symlinks leading out)' },
   'text-prefix': { type: 'string', describe: 'Put between the prompt and the text (default "\\nText extracted: ")' },
   'max-bytes': bytesFlag('max-bytes', 'Shard byte budget, newlines included (180MB, 180MiB...)', DEFAULT_SHARD_BYTES),
   'max-requests': { type: 'number', describe: 'Requests per shard (default 100000 azure, 50000 openai/local)' },
@@ -44,6 +45,7 @@ export type DatasetArgs = {
   prompt: string;
   rejects?: string;
   'image-root'?: string;
+  confine: boolean;
   'text-prefix'?: string;
   'max-bytes': number;
   'max-requests'?: number;
@@ -88,6 +90,7 @@ export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<Buil
     ...(args['text-prefix'] === undefined ? {} : { textPrefix: args['text-prefix'] }),
     ...(args.rejects === undefined ? {} : { rejectsPath: args.rejects }),
     ...(args['image-root'] === undefined ? {} : { imageRoot: args['image-root'] }),
+    ...(args.confine ? { confine: true } : {}),
     maxBytes: args['max-bytes'],
     maxRequests: args['max-requests'] ?? MAX_REQUESTS_BY_PROVIDER[args.provider],
     maxImageBytes: args['max-image-bytes'],

@@ -109,6 +109,7 @@ export const REJECT_CODES = {
   E_FIELD_TYPE: 'a field has the wrong type',
   E_EMPTY_FIELD: 'a required field is empty',
   E_REMOTE_IMAGE: 'img_path is a URL and remote images are not enabled',
+  E_IMAGE_OUTSIDE_ROOT: 'img_path leads outside the image root (--confine)',
   E_IMAGE_NOT_FOUND: 'the image file does not exist',
   E_IMAGE_UNREADABLE: 'the image path is not a readable file',
   E_IMAGE_EMPTY: 'the image file is empty',

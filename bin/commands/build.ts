@@ -52,8 +52,8 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
 
 export function formatBuildSummary(s: BuildSummary): string {
   const lines = [
-    `build: ${formatCount(s.rows)} rows read${s.blankLines ? ` (${formatCount(s.blankLines)} blank lines skipped)` : ''}` +
-      ` = ${formatCount(s.requests)} requests + ${formatCount(s.rejects.total)} rejected`,
+    `build: ${formatCount(s.rows)} ${s.rows === 1 ? 'row' : 'rows'} read${s.blankLines ? ` (${formatCount(s.blankLines)} blank ${s.blankLines === 1 ? 'line' : 'lines'} skipped)` : ''}` +
+      ` = ${formatCount(s.requests)} ${s.requests === 1 ? 'request' : 'requests'} + ${formatCount(s.rejects.total)} rejected`,
     `  ${s.shards.length} shard${s.shards.length === 1 ? '' : 's'}, ${formatBytes(s.bytes)}`,
   ];
   for (const shard of s.shards.slice(0, 20)) {

@@ -33,6 +33,8 @@ export interface BuildOptions extends RequestLineOptions {
   rejectsPath?: string;
   /** Folder relative `img_path`s resolve against. Default: the dataset's folder, or the working directory for stdin. */
   imageRoot?: string;
+  /** Refuse images that resolve outside `imageRoot` (symlinks included). */
+  confine?: boolean;
   maxBytes?: number;
   maxRequests?: number;
   maxImageBytes?: number;
@@ -69,7 +71,7 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
     validateRow({ onReject, file: name }),
-    resolveImage({ onReject, file: name, imageRoot, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
+    resolveImage({ onReject, file: name, imageRoot, confine: options.confine ?? false, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
     encodeImage({
       onReject,
       file: name,

@@ -1,5 +1,5 @@
-import { statSync, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpathSync, statSync, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { optionError } from '../errors.js';
 import { mapOrdered } from '../core/map-ordered.js';
@@ -17,9 +17,15 @@ export interface ResolveImageOptions {
    * there). Use 16 or more on network storage, where each `stat` waits milliseconds.
    */
   concurrency?: number;
+  /**
+   * Refuse images that resolve outside `imageRoot`: `..`, absolute paths elsewhere, and symlinks
+   * leading out (the path is resolved to its real location, which is what is then read). For
+   * datasets from the web, whose `img_path` must not reach `/etc/passwd` or `~/.ssh`. Default false.
+   */
+  confine?: boolean;
 }
 
-const DEFAULTS = { concurrency: 0 };
+const DEFAULTS = { concurrency: 0, confine: false };
 
 /** Pure: where a row's image lives. */
 export function resolveImagePath(imgPath: string, imageRoot: string): string {
@@ -30,7 +36,7 @@ export function resolveImagePath(imgPath: string, imageRoot: string): string {
  * Stage: rows → rows with `imageFile`, the absolute path of an existing regular file, and its
  * size `imageBytes`. A missing
  * file, a folder, or a path that cannot be looked at is a reject; a URL is a reject too (remote
- * images are not fetched). Order is kept; with `concurrency` > 0, at most that many rows are in flight.
+ * images are not fetched), and with `confine` a path that leads outside `imageRoot`. Order is kept; with `concurrency` > 0, at most that many rows are in flight.
  */
 export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions): Stage<T, T & ResolvedImage> {
   if (typeof options?.onReject !== 'function') throw optionError('onReject', options?.onReject, 'a function');
@@ -39,6 +45,9 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
   if (!Number.isSafeInteger(o.concurrency) || o.concurrency < 0) throw optionError('concurrency', o.concurrency, 'an integer ≥ 0');
   const root = path.resolve(o.imageRoot);
   const base = o.file === undefined ? {} : { file: o.file };
+  // The root's own real location (it may itself be reached through a symlink).
+  let realRoot: string | null = null;
+  const inside = (file: string, rootPath: string) => file === rootPath || file.startsWith(rootPath.endsWith(path.sep) ? rootPath : rootPath + path.sep);
 
   function resolveOne(row: T): Outcome<T & ResolvedImage> | Promise<Outcome<T & ResolvedImage>> {
     const reject = (code: Reject['code'], message: string) => ({ reject: { ...base, line: row.line, id: row.id, stage: 'resolveImage', code, message } });
@@ -46,16 +55,25 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
       return reject('E_REMOTE_IMAGE', `img_path ${JSON.stringify(row.imgPath)} is a URL; remote images are not fetched`);
     }
     const imageFile = resolveImagePath(row.imgPath, root);
-    const checked = (s: Stats): Outcome<T & ResolvedImage> =>
-      s.isFile() ? { row: { ...row, imageFile, imageBytes: s.size } } : reject('E_IMAGE_UNREADABLE', `image ${imageFile} is not a regular file`);
+    const outside = () => reject('E_IMAGE_OUTSIDE_ROOT', `img_path ${JSON.stringify(row.imgPath)} leads outside the image root ${root} (--confine)`);
+    const checked = (s: Stats, real = imageFile): Outcome<T & ResolvedImage> => {
+      if (!s.isFile()) return reject('E_IMAGE_UNREADABLE', `image ${imageFile} is not a regular file`);
+      if (o.confine && !inside(real, realRoot ??= realpathSync(root))) return outside();
+      return { row: { ...row, imageFile: real, imageBytes: s.size } };
+    };
     const failed = (err: unknown): Outcome<T & ResolvedImage> => {
+      // Outside the root, whether the file exists there is not told.
+      if (o.confine && !inside(imageFile, root)) return outside();
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return reject('E_IMAGE_NOT_FOUND', `image not found: ${imageFile}`);
       return reject('E_IMAGE_UNREADABLE', `image ${imageFile} cannot be read (${code ?? (err as Error).message})`);
     };
-    if (o.concurrency > 0) return stat(imageFile).then(checked, failed);
+    if (o.concurrency > 0) {
+      if (!o.confine) return stat(imageFile).then((s) => checked(s), failed);
+      return Promise.all([stat(imageFile), realpath(imageFile)]).then(([s, real]) => checked(s, real), failed);
+    }
     try {
-      return checked(statSync(imageFile));
+      return checked(statSync(imageFile), o.confine ? realpathSync(imageFile) : imageFile);
     } catch (err) {
       return failed(err);
     }

@@ -54,6 +54,17 @@ describe('batch-explain build (CLI)', () => {
     expect((await readdir(out)).filter((n) => n.startsWith('batch_')).length).toBeGreaterThan(1);
   });
 
+  it('--confine rejects an img_path leading out of the image root, named in the rejects file', async () => {
+    const out = await tmp();
+    const dataset = path.join(out, 'data.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'in', img_path: 'images/face.png', class_label: 'x' })}\n${JSON.stringify({ id: 'out', img_path: '../README.md', class_label: 'x' })}\n`);
+    const r = await runCli(['build', '--dataset', dataset, '--image-root', fixtures, '--confine', '--prompt', 'armeme_explanation_english', '--out-dir', path.join(out, 'b')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/2 rows read = 1 request \+ 1 rejected/);
+    const rejects = (await readFile(path.join(out, 'b/rejects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(rejects).toMatchObject([{ line: 2, id: 'out', code: 'E_IMAGE_OUTSIDE_ROOT' }]);
+  });
+
   it('--strict exits 3 when a row is rejected, and lists the first rejects with file and line', async () => {
     const r = await runCli(['build', '--dataset', path.join(fixtures, 'adversarial.jsonl'), '--prompt', 'hateful_memes_explanation', '--out-dir', await tmp(), '--strict', '--max-image-bytes', '10000']);
     expect(r.code).toBe(3);

@@ -1,3 +1,5 @@
+import { copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -38,4 +40,40 @@ describe('resolveImage', () => {
     expect(() => resolveImage({ onReject: () => {}, imageRoot: '' })).toThrow(/imageRoot/);
     expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', concurrency: -1 })).toThrow(/concurrency: expected an integer ≥ 0/);
   });
+
+  it('with confine, refuses .., absolute paths elsewhere and symlinks leading out; allows what stays inside', async () => {
+    const top = await mkdtemp(path.join(tmpdir(), 'be-confine-'));
+    const root = path.join(top, 'root');
+    await mkdir(path.join(root, 'images'), { recursive: true });
+    await copyFile(path.join(fixtures, 'images/face.png'), path.join(root, 'images/in.png'));
+    await copyFile(path.join(fixtures, 'images/face.png'), path.join(top, 'secret.png'));
+    await symlink(path.join(top, 'secret.png'), path.join(root, 'images/out-link.png'));
+    await symlink(path.join(root, 'images/in.png'), path.join(root, 'images/in-link.png'));
+    await symlink(top, path.join(root, 'escape'));
+    await symlink(root, path.join(top, 'root-link'));
+    const rows = [
+      row(1, 'images/in.png'),
+      row(2, '../secret.png'),
+      row(9, '../no-such-file.png'),
+      row(3, path.join(top, 'secret.png')),
+      row(4, 'images/out-link.png'),
+      row(5, 'images/in-link.png'),
+      row(6, path.join(root, 'images/in.png')),
+      row(7, 'escape/secret.png'),
+      row(8, 'images/../images/in.png'),
+    ];
+    for (const concurrency of [0, 2]) {
+      for (const imageRoot of [root, path.join(top, 'root-link')]) {
+        const out = await collect((onReject) => resolveImage({ onReject, imageRoot, confine: true, concurrency }), rows);
+        expect(out.rows.map((r) => r.line), `${imageRoot}, concurrency ${concurrency}`).toEqual([1, 5, 6, 8]);
+        expect(out.rows.every((r) => r.imageFile === path.join(root, 'images/in.png'))).toBe(true);
+        expect(out.rejects.map((r) => [r.line, r.code])).toEqual([2, 9, 3, 4, 7].map((line) => [line, 'E_IMAGE_OUTSIDE_ROOT']));
+      }
+    }
+    // Without confine, the same paths are read wherever they lead.
+    const open = await collect((onReject) => resolveImage({ onReject, imageRoot: root }), rows);
+    expect(open.rows).toHaveLength(8);
+    expect(open.rejects.map((r) => r.code)).toEqual(['E_IMAGE_NOT_FOUND']);
+  });
 });
+
