@@ -3,7 +3,7 @@ import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/id-key.js';
 import { addDatasetKeys, addResultKeys, CHECK_EVERY, literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from '../core/join-keys.js';
 import { indexResultsOnThread } from '../core/result-index-thread.js';
-import { RunSorter, SortMemory } from '../core/run-sorter.js';
+import { removeStaleRuns, RunSorter, SortMemory } from '../core/run-sorter.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload } from '../core/result-batch.js';
@@ -99,6 +99,8 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
 
+  // Runs of merges killed before they could clean up.
+  removeStaleRuns(options.tmpDir);
   const sorters: RunSorter[] = [];
   const sorter = () => {
     const s = new RunSorter({ memoryBytes: memory.bytes, memory, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });

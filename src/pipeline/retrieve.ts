@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -8,6 +9,7 @@ import type OpenAI from 'openai';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest } from './manifest.js';
 import { withRetry } from './retry.js';
+import { callSignal } from '../core/call-signal.js';
 
 
 export interface RetrieveOptions {
@@ -61,7 +63,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
       for (let b = queue.shift(); b; b = queue.shift()) await refresh(b);
     };
     const refresh = async (b: BatchState) => {
-      const batch = await withRetry(() => client.batches.retrieve(b.batchId, options.signal ? { signal: options.signal } : {}), retry);
+      const batch = await withRetry(() => client.batches.retrieve(b.batchId, callSignal(options.signal)), retry);
       const counts = batch.request_counts ?? undefined;
       if (batch.status !== b.status || JSON.stringify(counts) !== JSON.stringify(b.requestCounts)) {
         await manifest.append({
@@ -132,7 +134,7 @@ async function download(client: OpenAI, fileId: string, target: string, signal?:
     },
   });
   try {
-    const res = await client.files.content(fileId, signal ? { signal } : {});
+    const res = await client.files.content(fileId, callSignal(signal));
     if (!res.body) throw new Error(`file ${fileId}: empty response`);
     await pipeline(Readable.fromWeb(res.body as WebReadableStream), count, createWriteStream(partial, { flush: true }));
     await rename(partial, target);
@@ -145,16 +147,7 @@ async function download(client: OpenAI, fileId: string, target: string, signal?:
   return { path: target, lines, bytes };
 }
 
+/** Waits `ms`, or less if aborted; its abort listener goes when the wait ends (a poll every few seconds for days would pile them up). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
+  return delay(ms, undefined, signal ? { signal } : {});
 }

@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { Manifest } from './manifest.js';
 import { TERMINAL_STATUSES } from './manifest.js';
 import { withRetry } from './retry.js';
+import { callSignal } from '../core/call-signal.js';
 
 export interface BatchStatusRow {
   batchId: string;
@@ -28,7 +29,7 @@ export async function batchStatus(client: OpenAI, manifest: Manifest, options: {
     for (let i = next++; i < states.length; i = next++) {
       const b = states[i]!;
       try {
-        const batch = await withRetry(() => client.batches.retrieve(b.batchId, options.signal ? { signal: options.signal } : {}), options.signal ? { signal: options.signal } : {});
+        const batch = await withRetry(() => client.batches.retrieve(b.batchId, callSignal(options.signal)), options.signal ? { signal: options.signal } : {});
         const c = batch.request_counts;
         if (batch.status !== b.status || JSON.stringify(c) !== JSON.stringify(b.requestCounts)) {
           await manifest.append({

@@ -9,6 +9,7 @@ import { positiveInteger } from '../core/options.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { isTransient, withRetry } from '../pipeline/retry.js';
 import type { ShardRecord, Stage } from '../types.js';
+import { callSignal } from '../core/call-signal.js';
 
 export interface UploadShardsOptions {
   client: OpenAI;
@@ -66,7 +67,7 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
             purpose: 'batch',
             ...(o.fileExpirySeconds ? { expires_after: { anchor: 'created_at', seconds: o.fileExpirySeconds } } : {}),
           },
-          { signal },
+          callSignal(signal),
         ),
       { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
     );
@@ -86,7 +87,7 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
       // Uploaded by an earlier run that may have created the batch before it stopped.
       const found = await findBatchForFile(client, fileId, signal);
       if (found) return record(shard, fileId, found, 'found');
-      const exists = await withRetry(() => client.files.retrieve(fileId!, { signal }), { retries: o.retries, signal }).then(
+      const exists = await withRetry(() => client.files.retrieve(fileId!, callSignal(signal)), { retries: o.retries, signal }).then(
         () => true,
         (err: { status?: number }) => {
           if (err?.status === 404) return false;
@@ -120,7 +121,7 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
             completion_window: '24h',
             metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index) },
           },
-          { maxRetries: 0, signal },
+          { maxRetries: 0, ...callSignal(signal) },
         );
         return batch.id;
       },
@@ -142,12 +143,12 @@ export async function findBatchForFile(client: OpenAI, fileId: string, signal?: 
     async () => {
       let notBefore = 0;
       try {
-        notBefore = (await client.files.retrieve(fileId, signal ? { signal } : {})).created_at - 300;
+        notBefore = (await client.files.retrieve(fileId, callSignal(signal))).created_at - 300;
       } catch (err) {
         if (!isTransient(err) && (err as { status?: number }).status !== 404) throw err;
         if (isTransient(err)) throw err;
       }
-      for await (const batch of client.batches.list({ limit: 100 }, signal ? { signal } : {})) {
+      for await (const batch of client.batches.list({ limit: 100 }, callSignal(signal))) {
         if (batch.input_file_id === fileId) return batch.id;
         if (batch.created_at < notBefore) break;
       }

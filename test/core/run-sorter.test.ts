@@ -1,7 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { RunSorter, SortMemory, type SortKey } from '../../src/core/run-sorter.js';
+import { removeStaleRuns, RunSorter, SortMemory, type SortKey } from '../../src/core/run-sorter.js';
 import { tempDir } from '../helpers/server.js';
 
 const drain = (sorter: RunSorter) => Array.from(sorter.sorted(), (e) => [e.key, e.buf.toString('utf8', e.start, e.end)] as [SortKey, string]);
@@ -102,5 +104,19 @@ describe('RunSorter arena limits', () => {
     for (const k of [2.5, -1, 10, -7.25, 0]) sorter.add(k, String(k));
     expect(drain(sorter).map(([k]) => k)).toEqual([-7.25, -1, 0, 2.5, 10]);
     sorter.dispose();
+  });
+});
+
+describe('removeStaleRuns', () => {
+  it('removes run folders of processes that are gone, and only those', async () => {
+    const tmp = await tempDir('be-stale-');
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    mkdirSync(path.join(tmp, `batch-explain-sort-${gone}-abc123`));
+    writeFileSync(path.join(tmp, `batch-explain-sort-${gone}-abc123`, 'run-000000.txt'), '1\tx\n');
+    mkdirSync(path.join(tmp, `batch-explain-sort-${process.pid}-def456`));
+    mkdirSync(path.join(tmp, 'something-else'));
+    expect(removeStaleRuns(tmp)).toBe(1);
+    expect(readdirSync(tmp).sort()).toEqual([`batch-explain-sort-${process.pid}-def456`, 'something-else']);
+    expect(removeStaleRuns(path.join(tmp, 'missing'))).toBe(0);
   });
 });

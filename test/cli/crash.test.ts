@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/server.js';
+
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const memes = path.join(fixtures, 'memes.jsonl');
+// Four shards of two requests: kills land in build, upload, batch creation, polling, download and merge.
+const args = ['run', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--output', 'merged.jsonl', '--max-requests', '2', '--tmp-dir', 'sort-tmp', '--poll-interval', '0.2', '--quiet'];
+
+/** Starts `run` in `cwd` and SIGKILLs it after `ms` (if it is still running). Resolves with how it ended. */
+function runKilledAfter(cwd: string, ms: number): Promise<'killed' | number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(signal === 'SIGKILL' ? 'killed' : (code ?? -1));
+    });
+  });
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+describe('crash consistency', () => {
+  it('run killed with SIGKILL 30 times at random points, re-run each time, ends as an uninterrupted run', { timeout: 240_000 }, async () => {
+    const clean = await tempDir('be-crash-clean-');
+    const started = Date.now();
+    const first = await runCli(args, { cwd: clean });
+    expect(first.code, first.stderr).toBe(0);
+    const duration = Date.now() - started;
+    const expected = await readFile(path.join(clean, 'merged.jsonl'), 'utf8');
+
+    const dir = await tempDir('be-crash-');
+    let seed = 20261125;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let kills = 0;
+    for (let attempt = 0; kills < 30 && attempt < 200; attempt++) {
+      // Anywhere from start-up to the end of an uninterrupted run.
+      const outcome = await runKilledAfter(dir, 50 + Math.floor(random() * duration));
+      if (outcome === 'killed') kills++;
+      else expect(outcome).toBe(0); // finished before the kill: the next run has nothing left to do
+    }
+    expect(kills).toBe(30);
+    const last = await runCli(args, { cwd: dir });
+    expect(last.code, last.stderr).toBe(0);
+    expect(await readFile(path.join(dir, 'merged.jsonl'), 'utf8')).toBe(expected);
+
+    // No shard got a second batch: the server holds one batch per shard.
+    const store = path.join(dir, '.batch-explain/local-server/batches');
+    const batches = await Promise.all((await readdir(store)).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(path.join(store, f), 'utf8')) as { input_file_id: string; status: string }));
+    const shards = (await readdir(path.join(dir, 'batches'))).filter((f) => /^batch_\d+\.jsonl$/.test(f));
+    expect(shards).toHaveLength(4);
+    expect(batches).toHaveLength(4);
+    // Nothing half-written or temporary is left.
+    const files = await filesUnder(dir);
+    expect(files.filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f)), files.join(' ')).toEqual([]);
+    expect(await readdir(path.join(dir, 'sort-tmp')).catch(() => [])).toEqual([]);
+  });
+});
