@@ -80,8 +80,9 @@ export class Store {
   }
 
   /**
-   * Removes content left by a stopped server: partial uploads, and output files of batches that
-   * were running (they start over). Only when nothing runs, at start-up.
+   * Removes content left by a stopped server: partial uploads, temporary files of records being
+   * written, and output files of batches that were running (they start over). Only when nothing
+   * runs, at start-up.
    */
   sweepOrphans(): void {
     const dir = path.join(this.dir, 'files');
@@ -90,6 +91,9 @@ export class Store {
       if (name.endsWith('.partial') || (name.endsWith('.jsonl') && !this.files.has(id))) rmSync(path.join(dir, name), { force: true });
       if (name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
     }
+    // Batch records half-written when the server was killed (the record itself is whole: renamed into place).
+    const batches = path.join(this.dir, 'batches');
+    for (const name of readdirSync(batches)) if (name.endsWith('.tmp')) rmSync(path.join(batches, name), { force: true });
   }
 
   /** Path of a file's content; only for ids of the right shape. */
