@@ -1,10 +1,14 @@
 import { BatchExplainError, EXIT } from '../src/errors.js';
 
 /**
- * Runs a command's body with what every command needs: an AbortSignal fired by SIGINT/SIGTERM,
- * a quiet exit on a closed stdout (`| head`), and errors printed as one line with an exit code.
+ * Runs a command's body with what every command needs: an AbortSignal fired by SIGINT/SIGTERM
+ * (then an exit code of 130/143 and how to go on), a quiet exit on a closed stdout (`| head`), and
+ * errors printed as one line with an exit code.
  */
-export async function runCommand(body: (signal: AbortSignal) => Promise<number>): Promise<void> {
+/** For the commands that keep a job's manifest. */
+export const JOB_RESUME_HINT = 'The manifest keeps what was done: run the same command again to resume (no shard is submitted twice).';
+
+export async function runCommand(body: (signal: AbortSignal) => Promise<number>, options: { resumeHint?: string } = {}): Promise<void> {
   const controller = new AbortController();
   let signalName: NodeJS.Signals | null = null;
   let stdoutClosed = false;
@@ -32,7 +36,10 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>)
   } catch (err) {
     code = stdoutClosed || isEpipe(err) ? EXIT.OK : report(err);
   }
-  if (signalName) code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+  if (signalName) {
+    code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+    process.stderr.write(`batch-explain: stopped by ${signalName}. ${options.resumeHint ?? 'Nothing was left half-written: run the same command again.'}\n`);
+  }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.exitCode = code;

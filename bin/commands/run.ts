@@ -3,7 +3,7 @@ import { EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags } from '../build-flags.js';
 import { loadEnvFile, providerFlags, providerFromArgs } from '../provider-flags.js';
 import { formatCount } from '../format.js';
-import { runCommand } from '../run-command.js';
+import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
 import { submitFlags, type SubmitArgs } from './submit.js';
@@ -89,7 +89,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       } finally {
         await provider.close();
       }
-    }),
+    }, { resumeHint: JOB_RESUME_HINT }),
 };
 
 export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
@@ -130,5 +130,5 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       } finally {
         await provider.close();
       }
-    }),
+    }, { resumeHint: JOB_RESUME_HINT }),
 };

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-flags.js';
 import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
-import { runCommand } from '../run-command.js';
+import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 
 export const submitFlags = {
@@ -56,5 +56,5 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
       } finally {
         await provider.close();
       }
-    }),
+    }, { resumeHint: JOB_RESUME_HINT }),
 };

@@ -5,7 +5,7 @@ import { Manifest, readTrackingFile } from '../../src/pipeline/manifest.js';
 import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-flags.js';
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
-import { runCommand } from '../run-command.js';
+import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
@@ -138,7 +138,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         await manifest.close();
         await provider.close();
       }
-    }),
+    }, { resumeHint: JOB_RESUME_HINT }),
 };
 
 export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }> = {

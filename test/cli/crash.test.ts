@@ -65,3 +65,29 @@ describe('crash consistency', () => {
     expect(await readdir(path.join(dir, 'sort-tmp')).catch(() => [])).toEqual([]);
   });
 });
+
+describe('SIGINT and SIGTERM', () => {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} while waiting for batches stops with ${code} and says how to resume; the re-run completes`, { timeout: 60_000 }, async () => {
+      const dir = await tempDir('be-signal-');
+      const runArgs = ['run', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--output', 'merged.jsonl', '--max-requests', '2', '--poll-interval', '0.5'];
+      const stopped = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, ...runArgs], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c;
+          if (/run: retrieve/.test(stderr) && !child.killed) child.kill(signal);
+        });
+        child.on('error', reject);
+        child.on('close', (exit) => resolve({ code: exit, stderr }));
+      });
+      expect(stopped.code, stopped.stderr).toBe(code);
+      expect(stopped.stderr).toMatch(new RegExp(`stopped by ${signal}\\. The manifest keeps what was done: run the same command again to resume`));
+      expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      const again = await runCli(runArgs, { cwd: dir });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/merge: 7 rows = 7 explained/);
+      expect((await filesUnder(dir)).filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f))).toEqual([]);
+    });
+  }
+});
