@@ -1,12 +1,14 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bufferLines, type LineView } from './sync-lines.js';
 import { SyncFileWriter } from './sync-writer.js';
 import { mergeRunFiles } from './run-merge.js';
 import { SortMemory } from './sort-memory.js';
+import { runsFolderPrefix } from './stale-runs.js';
 
 export { SortMemory };
+export { removeStaleRuns } from './stale-runs.js';
 import { integerOrder } from './radix-order.js';
 import { isDecimal, readDecimal, writeDecimal } from './decimal.js';
 
@@ -226,7 +228,7 @@ export class RunSorter {
     if (!this.#dir) {
       // A --tmp-dir that does not exist yet is made.
       mkdirSync(this.#tmpDir, { recursive: true });
-      this.#dir = mkdtempSync(path.join(this.#tmpDir, `${RUNS_PREFIX}${process.pid}-`));
+      this.#dir = mkdtempSync(path.join(this.#tmpDir, runsFolderPrefix()));
     }
     const file = path.join(this.#dir, `run-${String(this.#runs.length).padStart(6, '0')}.txt`);
     this.#runs.push(file);
@@ -366,38 +368,3 @@ const QUOTE = 34;
 const NEWLINE_BYTES = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
 const EMPTY_META = new Float64Array(0);
-
-/** Folders of runs are named `batch-explain-sort-<pid>-XXXXXX`: the pid tells whose they are. */
-const RUNS_PREFIX = 'batch-explain-sort-';
-
-/**
- * Removes the run folders in `tmpDir` left by sorts whose process is gone (killed: no cleanup
- * ran). Folders of running processes are left alone. Returns how many were removed.
- */
-export function removeStaleRuns(tmpDir: string = tmpdir()): number {
-  let names: string[];
-  try {
-    names = readdirSync(tmpDir);
-  } catch {
-    return 0;
-  }
-  let removed = 0;
-  for (const name of names) {
-    const m = /^batch-explain-sort-(\d+)-/.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
-    rmSync(path.join(tmpDir, name), { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
