@@ -20,6 +20,7 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let stdoutError: Error | null = null;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
       // The reader went away (`| head`): a normal ending, not a failure.
@@ -27,6 +28,8 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
       controller.abort(err);
       return;
     }
+    // Disk full behind a redirect, and the like: that is the error to report, not the abort it causes.
+    stdoutError ??= Object.assign(new Error(`standard output: ${err.message}`), { code: err.code, syscall: err.syscall ?? 'write' });
     controller.abort(err);
   });
 
@@ -34,7 +37,7 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   try {
     code = await body(controller.signal);
   } catch (err) {
-    code = stdoutClosed || isEpipe(err) ? EXIT.OK : report(err);
+    code = stdoutClosed || isEpipe(err) ? EXIT.OK : report(stdoutError ?? err);
   }
   if (signalName) {
     code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;

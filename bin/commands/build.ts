@@ -57,7 +57,7 @@ export function formatBuildSummary(s: BuildSummary): string {
     `  ${s.shards.length} shard${s.shards.length === 1 ? '' : 's'}, ${formatBytes(s.bytes)}`,
   ];
   for (const shard of s.shards.slice(0, 20)) {
-    lines.push(`    ${shard.path}  ${formatCount(shard.rows)} requests  ${formatBytes(shard.bytes)}  lines ${shard.first_line}–${shard.last_line}`);
+    lines.push(`    ${shard.path}  ${formatCount(shard.rows)} ${shard.rows === 1 ? 'request' : 'requests'}  ${formatBytes(shard.bytes)}  lines ${shard.first_line}–${shard.last_line}`);
   }
   if (s.shards.length > 20) lines.push(`    … ${s.shards.length - 20} more`);
   if (s.rejects.total > 0) {

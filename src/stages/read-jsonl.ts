@@ -89,7 +89,9 @@ export function readJsonl(options: ReadJsonlOptions): Readable & { readonly stat
         const { line, text: raw } = next.value;
         const unBom = line === 1 && raw.startsWith(BOM) ? raw.slice(1) : raw;
         const text = unBom.endsWith('\r') ? unBom.slice(0, -1) : unBom;
-        if (text.trim() === '') {
+        // Blank is JSON's own whitespace only (as the merge counts rows): a line of NBSPs or
+        // vertical tabs is a bad row, rejected, not skipped.
+        if (JSON_BLANK.test(text)) {
           stats.blank++;
           continue;
         }
@@ -139,3 +141,5 @@ function describeReadError(err: unknown, name: string): Error {
   if (e?.code === 'EACCES') return new BatchExplainError('E_INPUT', `${name}: permission denied`, { cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }
+
+const JSON_BLANK = /^[ \t\r]*$/;

@@ -54,6 +54,19 @@ describe('batch-explain build (CLI)', () => {
     expect((await readdir(out)).filter((n) => n.startsWith('batch_')).length).toBeGreaterThan(1);
   });
 
+  it('a full disk behind stdout (/dev/full) is reported as such, exit 1, for build and merge', async () => {
+    const out = await tmp();
+    const build = await runShell('sh', ['-c', `"${process.execPath}" "${CLI}" build --dataset "${memes}" --prompt armeme_explanation_english --out - > /dev/full`]);
+    expect(build.code).toBe(1);
+    expect(build.stderr).toBe('batch-explain: standard output: ENOSPC: no space left on device, write\n');
+    const dataset = path.join(out, 'd.jsonl');
+    await writeFile(dataset, '{"id": "a"}\n');
+    const merge = await runShell('sh', ['-c', `"${process.execPath}" "${CLI}" merge --dataset "${dataset}" --results "${dataset}" --output - --errors "${path.join(out, 'e.jsonl')}" > /dev/full`]);
+    expect(merge.code).toBe(1);
+    expect(merge.stderr).toMatch(/^batch-explain: (standard output: )?ENOSPC: no space left on device, write\n$/);
+    expect(await readdir(out)).toEqual(['d.jsonl']); // no errors file taken for a complete one
+  });
+
   it('--confine rejects an img_path leading out of the image root, named in the rejects file', async () => {
     const out = await tmp();
     const dataset = path.join(out, 'data.jsonl');

@@ -24,6 +24,7 @@ const datasetLine = fc.oneof(
   fc.constantFrom(Buffer.from([0xff, 0xfe, 0x22]), Buffer.from('{"id": "x", "img_path": "images/face.png", "class_label": "p"'), Buffer.from('\u0000\u0000'), Buffer.from('[1,2]'), Buffer.from('"just a string"'), Buffer.from('{"id": "big", "text": "' + 'x'.repeat(200_000) + '"}')),
 );
 
+/** Blank as JSON sees it (space, tab, CR): what build skips and merge does not count as a row. */
 describe('hostile input, fuzzed', () => {
   it('build: every non-blank line is a request or a reject with a code, never an exception', async () => {
     const dir = await tempDir('be-fuzz-');
@@ -34,7 +35,7 @@ describe('hostile input, fuzzed', () => {
         const outDir = path.join(dir, `out${run++}`);
         await writeFile(dataset, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
         const summary = await build({ dataset, template: 'Explain {}.', outDir, model: 'm', imageRoot: fixtures, confine: true });
-        const nonBlank = (await readFile(dataset, 'utf8')).split('\n').filter((l) => l.trim() !== '').length;
+        const nonBlank = (await readFile(dataset, 'latin1')).split('\n').filter((l) => !/^[ \t\r]*$/.test(l)).length;
         expect(summary.rows).toBe(nonBlank);
         expect(summary.requests + summary.rejects.total).toBe(summary.rows);
         const rejects = (await readFile(summary.rejectsPath, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { code: string; line: number });
@@ -70,7 +71,7 @@ describe('hostile input, fuzzed', () => {
           await writeFile(dataset, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
           await writeFile(resultsFile, Buffer.concat(results.flatMap((l) => [l, Buffer.from('\n')])));
           const summary = await merge({ dataset, results: [resultsFile], output, sortMemory: 4096 });
-          const datasetLines = (await readFile(dataset)).toString('latin1').split('\n').filter((l) => l.trim() !== '');
+          const datasetLines = (await readFile(dataset)).toString('latin1').split('\n').filter((l) => !/^[ \t\r]*$/.test(l));
           const outLines = (await readFile(output)).toString('latin1').split('\n').filter((l) => l !== '');
           expect(summary.rows).toBe(datasetLines.length);
           expect(outLines).toHaveLength(datasetLines.length);
@@ -94,4 +95,15 @@ describe('hostile input, fuzzed', () => {
       { numRuns: 60 },
     );
   }, 120_000);
+
+  it('build and merge agree on what a blank line is: only spaces, tabs and CR (a fuzz finding)', async () => {
+    const dir = await tempDir('be-fuzz-');
+    const dataset = path.join(dir, 'd.jsonl');
+    await writeFile(dataset, '\v\n\u00a0\n \t\r\n{"id": "a", "img_path": "images/face.png", "class_label": "p"}\n');
+    const built = await build({ dataset, template: 'Explain {}.', outDir: path.join(dir, 'out'), model: 'm', imageRoot: fixtures });
+    expect(built).toMatchObject({ rows: 3, blankLines: 1, requests: 1, rejects: { total: 2 } });
+    const merged = await merge({ dataset, results: [dataset], output: path.join(dir, 'm.jsonl'), rejectsPath: built.rejectsPath });
+    expect(merged).toMatchObject({ rows: 3, explained: 0, byReason: { not_sent: 2, no_result: 1 } });
+  });
 });
+
