@@ -86,8 +86,11 @@ describe('the round trip through the CLI', () => {
       expect(await readFile(path.join(cwd, 'results', names.find((n) => n.endsWith('.errors.jsonl'))!), 'utf8')).toBe('');
       const wrong = await runCli(['status', '--provider', 'azure'], { cwd, env: { AZURE_API_KEY: 'sk-wrong', AZURE_API_URL: server.url, AZURE_API_VERSION: '2024-10-21' } });
       expect(wrong.stdout).toMatch(/unknown \(401/);
-      for (const text of [submitted.stdout, submitted.stderr, retrieved.stdout, retrieved.stderr, wrong.stdout, wrong.stderr]) expect(text).not.toContain(key);
+      const merged = await runCli(['merge', '--dataset', memes, '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', 'merged.jsonl'], { cwd });
+      expect(merged.code, merged.stderr).toBe(0);
+      for (const text of [submitted.stdout, submitted.stderr, retrieved.stdout, retrieved.stderr, wrong.stdout, wrong.stderr, merged.stdout, merged.stderr]) expect(text).not.toContain(key);
       for (const file of await allFiles(cwd)) if (!file.endsWith('.env')) expect(await readFile(file, 'utf8'), file).not.toContain(key);
+      expect((await allFiles(cwd)).some((f) => f.endsWith('merged.jsonl'))).toBe(true);
     } finally {
       await server.close();
     }
