@@ -67,15 +67,19 @@ export interface MergeSummary {
   errorsPath: string;
 }
 
+export { resultSources } from './merge-steps.js';
+
 /**
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
  * order, and an errors file naming every row without one and why. In bounded memory (one sort
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs):
  *
- * 1. dataset ids are read from the start of each line and sorted by id;
- * 2. result lines are indexed (id → file, offset) and the small pointers sorted by id;
- * 3. the two are joined (mergeJoin): each row gets the pointers of its results, or a reason;
+ * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
+ * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
+ *    the small pointers sorted the same way;
+ * 3. the two are joined (mergeJoin; ids whose hashes collide are told apart by their literals):
+ *    each row gets the pointers of its results, or a reason;
  *    the rows are sorted by pointer, so that
  * 4. the result files are read front to back, each kept line parsed once, on parse threads;
  *    the explanations (as JSON literals) are sorted by dataset line and
@@ -85,8 +89,6 @@ export interface MergeSummary {
  * entries per step, where a promise each would cost more than the work. Counts are checked to
  * add up.
  */
-export { resultSources } from './merge-steps.js';
-
 export async function merge(options: MergeOptions): Promise<MergeSummary> {
   if (options.dataset === '-') throw new BatchExplainError('E_OPTION', 'merge reads the dataset twice: give a file, not stdin');
   const field = options.field ?? 'generated_explanation';
