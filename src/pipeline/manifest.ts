@@ -18,6 +18,7 @@ export type ManifestEvent =
   | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
   | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
   | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }
+  | { type: 'uploading'; at: string; sha256: string; filename: string }
   | { type: 'uploaded'; at: string; sha256: string; file_id: string; bytes: number }
   | { type: 'batch'; at: string; sha256: string; batch_id: string; input_file_id: string }
   | { type: 'status'; at: string; batch_id: string; status: string; request_counts?: { total: number; completed: number; failed: number }; output_file_id?: string | null; error_file_id?: string | null; errors?: Array<{ code: string; message: string; line?: number | null }> }
@@ -39,6 +40,8 @@ export interface ShardState {
   round: number;
   fileId?: string;
   batchId?: string;
+  /** The name an upload of it was started under (the file may exist though its id was never recorded). */
+  uploadName?: string;
 }
 
 export interface BatchState {
@@ -88,6 +91,11 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
     case 'shard':
       state.shards.set(e.shard.sha256, { ...state.shards.get(e.shard.sha256), shard: e.shard, round: e.round ?? 0 });
       break;
+    case 'uploading': {
+      const s = state.shards.get(e.sha256);
+      if (s) s.uploadName = e.filename;
+      break;
+    }
     case 'uploaded': {
       const s = state.shards.get(e.sha256);
       if (s) s.fileId = e.file_id;

@@ -57,18 +57,34 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
   async function upload(shard: ShardRecord, signal: AbortSignal): Promise<string> {
     const size = (await stat(shard.path)).size;
     if (size !== shard.bytes) throw new BatchExplainError('E_INPUT', `shard ${shard.path} is ${size} bytes, the manifest says ${shard.bytes}: it changed since it was built`);
+    // Named after its content: an upload that finished after its run was killed, before its id was
+    // recorded, is found by that name and reused rather than uploaded again (an Azure resource
+    // holds 500 files at most).
+    const filename = `${path.basename(shard.path, '.jsonl')}.${shard.sha256.slice(0, 16)}.jsonl`;
+    if (manifest.state.shards.get(shard.sha256)?.uploadName === filename) {
+      const earlier = await findUpload(client, filename, shard.bytes, signal);
+      if (earlier) {
+        await manifest.append({ type: 'uploaded', sha256: shard.sha256, file_id: earlier, bytes: shard.bytes });
+        o.onEvent?.({ type: 'uploaded', shard, detail: `${earlier} (an earlier run's upload)` });
+        return earlier;
+      }
+    } else await manifest.append({ type: 'uploading', sha256: shard.sha256, filename });
     o.onEvent?.({ type: 'uploading', shard });
     // A fresh stream per attempt: a streamed body cannot be replayed by the client.
     const file = await withRetry(
-      () =>
-        client.files.create(
+      async (attempt) => {
+        // A failed attempt may have stored the file all the same.
+        const stored = attempt > 1 ? await findUpload(client, filename, shard.bytes, signal) : null;
+        if (stored) return { id: stored, bytes: shard.bytes };
+        return client.files.create(
           {
-            file: toStreamingFile(createReadStream(shard.path), path.basename(shard.path), { type: 'application/jsonl' }),
+            file: toStreamingFile(createReadStream(shard.path), filename, { type: 'application/jsonl' }),
             purpose: 'batch',
             ...(o.fileExpirySeconds ? { expires_after: { anchor: 'created_at', seconds: o.fileExpirySeconds } } : {}),
           },
           callSignal(signal),
-        ),
+        );
+      },
       { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
     );
     await manifest.append({ type: 'uploaded', sha256: shard.sha256, file_id: file.id, bytes: file.bytes });
@@ -156,4 +172,12 @@ export async function findBatchForFile(client: OpenAI, fileId: string, signal?: 
     },
     { ...(signal ? { signal } : {}) },
   );
+}
+
+/** The id of an uploaded batch input file named `filename` of `bytes` bytes, still usable, or null. */
+async function findUpload(client: OpenAI, filename: string, bytes: number, signal?: AbortSignal): Promise<string | null> {
+  for await (const file of client.files.list({ purpose: 'batch' }, callSignal(signal))) {
+    if (file.filename === filename && file.bytes === bytes && (file.status as string) !== 'error') return file.id;
+  }
+  return null;
 }

@@ -59,6 +59,9 @@ describe('crash consistency', () => {
     const shards = (await readdir(path.join(dir, 'batches'))).filter((f) => /^batch_\d+\.jsonl$/.test(f));
     expect(shards).toHaveLength(4);
     expect(batches).toHaveLength(4);
+    // Nor a second upload: an input and an output file per batch.
+    const stored = (await readdir(path.join(dir, '.batch-explain/local-server/files'))).filter((f) => f.endsWith('.json'));
+    expect(stored).toHaveLength(8);
     // Nothing half-written or temporary is left.
     const files = await filesUnder(dir);
     expect(files.filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f)), files.join(' ')).toEqual([]);

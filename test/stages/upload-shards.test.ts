@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { toFile } from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { uploadShards } from '../../src/stages/upload-shards.js';
+import { Manifest } from '../../src/pipeline/manifest.js';
+import type { ShardRecord } from '../../src/types.js';
+import { requestLine, startTestServer, tempDir } from '../helpers/server.js';
+import { fromArray, toArray } from '../helpers/streams.js';
+
+describe('uploadShards', () => {
+  const started = startTestServer();
+  afterAll(async () => (await started).server.close());
+
+  it('reuses an upload that finished after its run was killed, before its id was recorded: no second file', async () => {
+    const { client } = await started;
+    const dir = await tempDir('be-upload-');
+    const text = `${requestLine('r1')}\n${requestLine('r2')}\n`;
+    const shardPath = path.join(dir, 'batch_00001.jsonl');
+    await writeFile(shardPath, text);
+    const bytes = Buffer.byteLength(text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const shard: ShardRecord = { path: shardPath, index: 1, rows: 2, bytes, sha256, first_line: 1, last_line: 2 };
+    const filename = `batch_00001.${sha256.slice(0, 16)}.jsonl`;
+    // The killed run: its intent on record, its upload on the server, its id nowhere.
+    const manifest = await Manifest.open(path.join(dir, 'manifest.jsonl'));
+    await manifest.append({ type: 'shard', run_id: 'run-1', shard });
+    await manifest.append({ type: 'uploading', sha256, filename });
+    const earlier = await client.files.create({ file: await toFile(Buffer.from(text), filename), purpose: 'batch' });
+    const before = (await client.files.list({ purpose: 'batch' })).data.length;
+
+    const [submitted] = await toArray(uploadShards({ client, manifest, endpoint: '/v1/chat/completions', runId: 'run-1' })(fromArray([shard])));
+    expect(submitted).toMatchObject({ fileId: earlier.id, skipped: false });
+    expect((await client.files.list({ purpose: 'batch' })).data.length).toBe(before);
+    expect((await client.batches.retrieve(submitted!.batchId)).input_file_id).toBe(earlier.id);
+    expect(manifest.state.shards.get(sha256)).toMatchObject({ fileId: earlier.id, batchId: submitted!.batchId });
+    await manifest.close();
+  });
+});
