@@ -1,4 +1,7 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { bufferLines, type LineView } from './sync-lines.js';
+import { SyncFileWriter } from './sync-writer.js';
 import type { SortedEntry } from './run-sorter.js';
 
 /** A run's current line, as an entry. */
@@ -63,7 +66,36 @@ export function* mergeRunFiles(files: string[], entryOf: (v: LineView, entry: So
   }
 }
 
+/**
+ * Merges runs `fanIn` at a time into new runs in `dir` (the merged ones removed) until at most
+ * `fanIn` are left: the files open at once stay bounded. Returns the runs left.
+ */
+export function mergeInPasses(runs: string[], fanIn: number, dir: string, entryOf: (v: LineView, entry: SortedEntry) => SortedEntry): string[] {
+  let level = runs;
+  while (level.length > fanIn) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += fanIn) {
+      const group = level.slice(i, i + fanIn);
+      const file = path.join(dir, `merge-${level.length}-${next.length}.txt`);
+      const out = new SyncFileWriter(file);
+      try {
+        for (const head of mergeRunFiles(group, entryOf)) {
+          out.write(head.view.buf, head.view.start, head.view.end);
+          out.write(NEWLINE_BYTES);
+        }
+      } finally {
+        out.close();
+      }
+      next.push(file);
+      for (const f of group) rmSync(f, { force: true });
+    }
+    level = next;
+  }
+  return level;
+}
+
 const EMPTY = Buffer.alloc(0);
+const NEWLINE_BYTES = Buffer.from('\n');
 /** What a k-way merge's read buffers take in all, and the least each gets. */
 const MERGE_READ_BYTES = 4 << 20;
 const MIN_READ_BYTES = 64 << 10;
