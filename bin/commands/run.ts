@@ -1,12 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
-import { buildOptionsFromArgs, datasetFlags } from '../build-flags.js';
-import { loadEnvFile, providerFlags, providerFromArgs } from '../provider-flags.js';
+import { datasetFlags } from '../build-flags.js';
+import { providerFlags } from '../provider-flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
-import { submitFlags, type SubmitArgs } from './submit.js';
+import { openJob, submitFlags, type SubmitArgs } from './submit.js';
 
 type RunArgs = SubmitArgs & {
   'results-dir': string;
@@ -43,20 +43,12 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server') as unknown as Argv<RunArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
-      loadEnvFile(args);
-      const buildOptions = await buildOptionsFromArgs(args);
       const { run } = await import('../../src/pipeline/run.js');
-      const provider = await providerFromArgs(args, log);
+      const { log, provider, options } = await openJob(args);
       try {
         let last = '';
         const summary = await run({
-          ...buildOptions,
-          provider,
-          outDir: args['out-dir'],
-          ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
-          workers: args.workers,
-          fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+          ...options,
           resultsDir: args['results-dir'],
           output: args.output,
           ...(args.errors ? { errorsPath: args.errors } : {}),
@@ -107,19 +99,11 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again') as unknown as Argv<ResubmitArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
-      loadEnvFile(args);
-      const buildOptions = await buildOptionsFromArgs(args);
       const { resubmit } = await import('../../src/pipeline/resubmit.js');
-      const provider = await providerFromArgs(args, log);
+      const { log, provider, options } = await openJob(args);
       try {
         const r = await resubmit({
-          ...buildOptions,
-          provider,
-          outDir: args['out-dir'],
-          ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
-          workers: args.workers,
-          fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+          ...options,
           from: args.from,
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),
           signal,

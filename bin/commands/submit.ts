@@ -14,6 +14,27 @@ export const submitFlags = {
 
 export type SubmitArgs = DatasetArgs & ProviderArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number };
 
+/**
+ * What submit, resubmit and run start with: a log on stderr, the environment file, the build
+ * options and the provider from the flags, and the submit options they make together. Close the
+ * provider when done.
+ */
+export async function openJob(args: SubmitArgs & { quiet: boolean }) {
+  const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
+  loadEnvFile(args);
+  const buildOptions = await buildOptionsFromArgs(args);
+  const provider = await providerFromArgs(args, log);
+  const options = {
+    ...buildOptions,
+    provider,
+    outDir: args['out-dir'],
+    ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
+    workers: args.workers,
+    fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+  };
+  return { log, provider, options };
+}
+
 export const submitCommand: CommandModule<object, SubmitArgs> = {
   command: 'submit',
   describe: 'Build shards, upload them and create batches, streaming; safe to re-run after a crash',
@@ -24,19 +45,11 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
       .example('$0 submit --provider azure --env_file .env --dataset data.jsonl --prompt p.txt --output_dir ./batches', 'the original scripts\' flags') as unknown as Argv<SubmitArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
-      loadEnvFile(args);
-      const buildOptions = await buildOptionsFromArgs(args);
       const { submit } = await import('../../src/pipeline/submit.js');
-      const provider = await providerFromArgs(args, log);
+      const { log, provider, options } = await openJob(args);
       try {
         const summary = await submit({
-          ...buildOptions,
-          provider,
-          outDir: args['out-dir'],
-          ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
-          workers: args.workers,
-          fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+          ...options,
           signal,
           onUpload: (e) => {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
@@ -50,9 +63,6 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
         log(`submit: ${summary.submitted.length} shard(s) submitted (${created} now, ${summary.submitted.length - created} earlier); manifest ${summary.manifestPath}`);
         log(`next: batch-explain retrieve --wait --manifest ${summary.manifestPath}${args.provider === 'local' ? '' : ` --provider ${args.provider}`}`);
         return args.strict && (summary.build?.rejects.total ?? 0) > 0 ? EXIT.REJECTS : EXIT.OK;
-      } catch (err) {
-        if (signal.aborted) log('batch-explain: submit stopped; what was done is in the manifest. Run the same command again to resume.');
-        throw err;
       } finally {
         await provider.close();
       }
