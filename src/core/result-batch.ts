@@ -1,4 +1,5 @@
 import { resultFromLine, type ResultRecord } from '../stages/read-results.js';
+import { readDecimal, writeDecimal } from './decimal.js';
 
 /**
  * The unit of work of the merge's result parsing, on the main thread or a parse thread: result
@@ -14,14 +15,23 @@ import { resultFromLine, type ResultRecord } from '../stages/read-results.js';
 
 /** Frames one result line for a batch. Returns the bytes used, or -1 if it does not fit in `batch` from `at`. */
 export function frameResultLine(batch: Buffer, at: number, row: number, src: number, offset: number, order: number | null, line: Buffer, start: number, end: number): number {
-  const head = `${row}\t${src}\t${offset}\t${order ?? ''}\t`;
-  const size = head.length + (end - start) + 1;
-  if (at + size > batch.length) return -1;
-  batch.write(head, at, 'latin1');
-  line.copy(batch, at + head.length, start, end);
-  batch[at + size - 1] = 10;
-  return size;
+  // The head's four numbers take at most 4 × 16 digits and tabs.
+  if (at + FRAME_MAX_EXTRA + (end - start) > batch.length) return -1;
+  let i = writeDecimal(batch, at, row);
+  batch[i++] = 9;
+  i = writeDecimal(batch, i, src);
+  batch[i++] = 9;
+  i = writeDecimal(batch, i, offset);
+  batch[i++] = 9;
+  if (order !== null) i = writeDecimal(batch, i, order);
+  batch[i++] = 9;
+  i += line.copy(batch, i, start, end);
+  batch[i++] = 10;
+  return i - at;
 }
+
+/** Bytes a frame adds to its line, at most. */
+export const FRAME_MAX_EXTRA = 4 * 17 + 1;
 
 /**
  * Parses the framed result lines in `batch[0, length)` into `into` (a buffer of its own memory, to
@@ -42,7 +52,7 @@ export function parseResultBatch(batch: Buffer, length: number, sources: readonl
     const r = resultFromLine(batch.toString('utf8', t4 + 1, end), NOWHERE, field);
     if ('bad' in r) bad++;
     // `where` is only built for a message.
-    const payload = outcomePayload(r, () => `${sources[digits(batch, t1 + 1, t2)] ?? 'a result file'} at byte ${batch.toString('latin1', t2 + 1, t3)}`);
+    const payload = outcomePayload(r, () => `${sources[readDecimal(batch, t1 + 1, t2)] ?? 'a result file'} at byte ${batch.toString('latin1', t2 + 1, t3)}`);
     const room = t1 - at + 1 + (t4 - t3) + 1 + payload.length * 3 + 1;
     if (used + room > out.length) {
       const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + room));
@@ -70,12 +80,6 @@ function nextTab(buf: Buffer, from: number): number {
   return i;
 }
 
-/** The decimal number in `buf[start, end)`. */
-function digits(buf: Buffer, start: number, end: number): number {
-  let n = 0;
-  for (let i = start; i < end; i++) n = n * 10 + (buf[i]! - 48);
-  return n;
-}
 
 /** A result (or a line that is not one) as an outcome payload. */
 export function outcomePayload(r: ResultRecord | { bad: string }, where: () => string): string {

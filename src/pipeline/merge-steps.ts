@@ -6,7 +6,7 @@ import { bufferLines, type LineView } from '../core/sync-lines.js';
 import { readDecimal } from '../core/decimal.js';
 import type { RunSorter, SortedEntry } from '../core/run-sorter.js';
 import type { ResultParsePool } from '../core/result-parse-pool.js';
-import { failurePayload, frameResultLine, readFailure } from '../core/result-batch.js';
+import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '../core/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
 import type { DatasetSplicer, MergedRow, SpliceOutcome } from '../stages/merge-into-dataset.js';
 import type { Manifest } from './manifest.js';
@@ -62,7 +62,7 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
     for (const e of rows) {
       const tab = e.buf.indexOf(9, e.start);
       const hasTab = tab !== -1 && tab < e.end;
-      const line = Number(e.buf.toString('latin1', e.start, hasTab ? tab : e.end));
+      const line = readDecimal(e.buf, e.start, hasTab ? tab : e.end);
       if (e.key === -1) {
         outcomes.addBytes(line, e.buf, tab + 1, e.end);
         continue;
@@ -70,7 +70,7 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
       const key = e.key as number;
       const src = Math.floor(key / 2 ** 40);
       const offset = key - src * 2 ** 40;
-      const order = hasTab ? Number(e.buf.toString('latin1', tab + 1, e.end)) : null;
+      const order = hasTab ? readDecimal(e.buf, tab + 1, e.end) : null;
       let s = scanners.get(src);
       if (!s) scanners.set(src, (s = { lines: bufferLines(sources[src]!.path), at: null }));
       while (!s.at || s.at.offset < offset) {
@@ -87,7 +87,7 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
       let size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
       if (size === -1) {
         await send();
-        if (s.at.end - s.at.start + 64 > batch.length) batch = Buffer.allocUnsafeSlow(s.at.end - s.at.start + 64);
+        if (s.at.end - s.at.start + FRAME_MAX_EXTRA > batch.length) batch = Buffer.allocUnsafeSlow(s.at.end - s.at.start + FRAME_MAX_EXTRA);
         size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
       }
       used += size;
@@ -127,7 +127,7 @@ export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEnt
       for (; !e.done && e.value.key === line; e = it.next()) {
         const v = e.value;
         const tab = v.buf.indexOf(9, v.start);
-        const order = Number(v.buf.toString('latin1', v.start + 1, tab));
+        const order = readDecimal(v.buf, v.start + 1, tab);
         const ok = v.buf[tab + 1] === QUOTE;
         if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
       }

@@ -144,6 +144,16 @@ describe('merge', () => {
     }
   });
 
+  it('takes a result line larger than a parse batch', async () => {
+    const dir = await tempDir('be-merge-');
+    const long = 'شرح '.repeat(100_000);
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['{"id": "s"}', '{"id": "big"}']);
+    await writeLines(path.join(dir, 'out.jsonl'), [okLine('s', explained('short')), okLine('big', explained(long))]);
+    const output = path.join(dir, 'merged.jsonl');
+    expect(await merge({ dataset, results: [path.join(dir, 'out.jsonl')], output, parseThreads: 0 })).toMatchObject({ rows: 2, explained: 2 });
+    expect(parse(await readFile(output, 'utf8')).map((l) => JSON.parse(l).generated_explanation)).toEqual(['short', long.trim()]);
+  });
+
   it('tells ids apart when their join keys collide: the same output with every id hashed alike', async () => {
     const { dir, dataset, rejects } = await setup();
     const outputs = [];
