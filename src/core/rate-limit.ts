@@ -11,7 +11,8 @@ import { optionError } from '../errors.js';
  *   Azure, Groq, vLLM behind a gateway...): `remaining` is what may still be spent until `reset`
  *   (a duration: `6m0s`, `1s`, `20ms`, `1.5s`, or plain seconds). Requests sent after the one
  *   whose answer carried the headers are taken off, so the count stays on the safe side; once
- *   the reset time is past, the window is full again (`limit`, or unknown).
+ *   the reset time is past, the window is full again (`limit`, or unknown) less what is still in
+ *   flight (requests sent before the reset may count in the new window).
  * - A 429: `pause(ms)` (from `Retry-After` / `retry-after-ms`) holds every request back.
  *
  * Until the first answer comes back, one request at a time goes out: the limits are unknown,
@@ -35,6 +36,8 @@ export interface Ticket {
   readonly seq: number;
   /** Estimated tokens of every request let through so far, this one included. */
   readonly sentTokens: number;
+  /** This request's estimated tokens. */
+  readonly tokens: number;
 }
 
 export interface RateLimiterStats {
@@ -70,6 +73,7 @@ export class RateLimiter {
   #seq = 0;
   #sentTokens = 0;
   #inFlight = 0;
+  #inFlightTokens = 0;
   #answered = false;
   #wakeOnAnswer: Array<() => void> = [];
   /** Admissions run one after the other, in the order asked. */
@@ -96,6 +100,7 @@ export class RateLimiter {
   /** The answer to a request came back (any status); its headers update the windows. */
   done(ticket: Ticket, headers?: Headers): void {
     this.#inFlight--;
+    this.#inFlightTokens -= ticket.tokens;
     if (headers) {
       this.#learn(this.#requests, headers, 'requests', this.#seq - ticket.seq);
       this.#learn(this.#tokens, headers, 'tokens', this.#sentTokens - ticket.sentTokens);
@@ -127,8 +132,8 @@ export class RateLimiter {
         continue;
       }
       const now = this.#now();
-      refill(this.#requests, now);
-      refill(this.#tokens, now);
+      refill(this.#requests, now, this.#inFlight);
+      refill(this.#tokens, now, this.#inFlightTokens);
       let until = Math.max(this.#pausedUntil, this.#nextRequestAt, this.#nextTokenAt);
       for (const [window, cost] of [[this.#requests, 1], [this.#tokens, tokens]] as const) {
         // A request larger than the whole window goes once the window is full.
@@ -148,8 +153,9 @@ export class RateLimiter {
     this.#requests.remaining -= 1;
     this.#tokens.remaining -= tokens;
     this.#inFlight++;
+    this.#inFlightTokens += tokens;
     this.#sentTokens += tokens;
-    return { seq: ++this.#seq, sentTokens: this.#sentTokens };
+    return { seq: ++this.#seq, sentTokens: this.#sentTokens, tokens };
   }
 
   #learn(window: Window, headers: Headers, what: 'requests' | 'tokens', spentSince: number): void {
@@ -159,7 +165,7 @@ export class RateLimiter {
     if (limit !== null) window.limit = limit;
     if (remaining === null) return;
     const now = this.#now();
-    refill(window, now);
+    refill(window, now, what === 'requests' ? this.#inFlight : this.#inFlightTokens);
     window.remaining = Math.min(window.remaining, remaining - spentSince);
     if (reset !== null) window.resetAt = Math.max(window.resetAt, now + reset);
   }
@@ -168,10 +174,13 @@ export class RateLimiter {
 /** When a window is spent and the server has not said when it resets: try again after a second. */
 const UNKNOWN_RESET_MS = 1000;
 
-/** A window whose reset time has passed is full again (or unknown, until the server says). */
-function refill(window: Window, now: number): void {
+/**
+ * A window whose reset time has passed is full again (or unknown, until the server says), less
+ * what is in flight: requests sent before the reset may be counted in the new window.
+ */
+function refill(window: Window, now: number, inFlight: number): void {
   if (window.resetAt !== 0 && window.resetAt <= now) {
-    window.remaining = window.limit ?? Infinity;
+    window.remaining = (window.limit ?? Infinity) - inFlight;
     window.resetAt = 0;
   }
 }

@@ -103,6 +103,19 @@ describe('RateLimiter', () => {
     expect(clock.t).toBe(20);
   });
 
+  it('takes the requests still in flight off a window that is full again', async () => {
+    const { limiter, clock } = fakeLimiter();
+    limiter.done(await limiter.acquire(1), new Headers({ 'x-ratelimit-limit-requests': '2', 'x-ratelimit-remaining-requests': '1', 'x-ratelimit-reset-requests': '100ms' }));
+    const a = await limiter.acquire(1); // in flight across the reset
+    await limiter.acquire(1);
+    expect(clock.t).toBe(100);
+    // 2 - 1 in flight were left after the reset, and are spent; when the window ends is unknown:
+    // a second, and then 2 less the one still in flight.
+    limiter.done(a);
+    await limiter.acquire(1);
+    expect(clock.t).toBe(1100);
+  });
+
   it('waits for enough tokens; a request larger than the whole window goes once it is full', async () => {
     const { go } = fakeLimiter();
     const tokens = (remaining: number) => ({ 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': String(remaining), 'x-ratelimit-reset-tokens': '6m0s' });
