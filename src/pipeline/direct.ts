@@ -1,0 +1,196 @@
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { composeStages } from '../core/compose.js';
+import { lineText, requestFromLine, type DirectRequest } from '../core/direct-request.js';
+import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/done-ids.js';
+import { fileLines } from '../core/file-lines.js';
+import { datasetKey } from '../core/join-keys.js';
+import { RateLimiter } from '../core/rate-limit.js';
+import { BatchExplainError } from '../errors.js';
+import { DIRECT_FILE, directResultsSink, type DirectResult, type DirectResultsSinkOptions } from '../stages/direct-results-sink.js';
+import { readJsonl } from '../stages/read-jsonl.js';
+import { rejectsSink, type RejectCounts, type RejectsSink } from '../stages/rejects-sink.js';
+import { sendDirect, type SendDirectOptions, type SendDirectStats } from '../stages/send-direct.js';
+import type { JsonlRecord, RequestLine } from '../types.js';
+import { requestStages, type BuildOptions } from './build.js';
+
+export interface DirectOptions extends Omit<SendDirectOptions, 'limiter'>, Omit<DirectResultsSinkOptions, 'dir'> {
+  /** Folder of `direct-<n>.output.jsonl` / `.errors.jsonl`; its earlier successes are not sent again. */
+  resultsDir: string;
+  /** Rows that never became a request, with file, line and reason. */
+  rejectsPath: string;
+  /** Requests per minute at most (our own cap). */
+  rpm?: number;
+  /** Estimated tokens per minute at most (our own cap). */
+  tpm?: number;
+  signal?: AbortSignal;
+  /** Told every `progressMs` (default 10 s) while requests go out. */
+  onProgress?: (progress: DirectProgress) => void;
+  progressMs?: number;
+}
+
+export interface DirectProgress extends SendDirectStats {
+  /** Rows or request lines skipped: they have a success in an earlier result file. */
+  skipped: number;
+  /** Requests that waited for the rate limiter (caps, the server's headers, a 429). */
+  rateLimitWaits: number;
+}
+
+export interface DirectSummary extends DirectProgress {
+  /** Rows (dataset) or request lines read, blank lines aside: `skipped + rejects + succeeded + failed`. */
+  read: number;
+  rejects: RejectCounts;
+  rejectsPath: string;
+  /** The files written by this run, or null when it wrote no line there. */
+  outputPath: string | null;
+  errorsPath: string | null;
+  /** Successes found in earlier result files, and the memory of their id set. */
+  doneIds: number;
+  doneIdBytes: number;
+  /** Partial last lines cut off earlier result files (a killed run). */
+  partialLinesCut: number;
+}
+
+/**
+ * Direct mode from a dataset: readJsonl → (rows already answered skipped, by id) → the build's
+ * request stages → {@link sendDirect} → `direct-<n>` result files. No shard is written; rows are
+ * read, encoded and sent as they come. Run again after a crash, it sends only rows with no success.
+ */
+export async function sendDataset(options: DirectOptions & { build: Omit<BuildOptions, 'outDir' | 'output'> }): Promise<DirectSummary> {
+  const build = options.build;
+  if (build.dataset === '-' && !build.datasetStream) throw new BatchExplainError('E_OPTION', 'direct mode reads the dataset from a file (merge reads it again)');
+  const name = build.dataset;
+  return session(options, (done, rejects, counts) => {
+    const source = readJsonl({ ...(build.datasetStream ? { stream: build.datasetStream } : { path: build.dataset }), name, onReject: rejects.onReject });
+    counts.read = () => source.stats.records + source.stats.rejected;
+    async function* skipAnswered(records: AsyncIterable<JsonlRecord>) {
+      for await (const r of records) {
+        const id = datasetKey(r.value);
+        if (id !== null && done.has(id)) counts.skipped++;
+        else yield r;
+      }
+    }
+    async function* toDirect(lines: AsyncIterable<RequestLine>) {
+      for await (const l of lines) {
+        const request = requestFromLine(lineText(l.segments), l.line);
+        if ('code' in request) throw new BatchExplainError('E_COUNTS', `internal: ${name}:${l.line}: the request built is not a request line (${request.message})`);
+        yield request;
+      }
+    }
+    return composeStages(skipAnswered, requestStages(build, rejects.onReject, name), toDirect)(source);
+  });
+}
+
+/**
+ * Direct mode from request lines (shards of `build`, or `build --out -` on stdin): each line's
+ * `custom_id` and `body` are cut out of its text and sent. A line that is not a request line is a
+ * reject (`E_BAD_JSON`, `E_NOT_OBJECT`, `E_MISSING_FIELD`, `E_FIELD_TYPE`), with its file and line.
+ * `requests`: files, folders (their shards: `batch_00001.jsonl`, `r1_batch_00001.jsonl`...), or `-`.
+ */
+export async function sendRequestLines(options: DirectOptions & { requests: string[]; stdin?: NodeJS.ReadableStream }): Promise<DirectSummary> {
+  const files = requestFiles(options.requests);
+  return session(options, (done, rejects, counts) => {
+    let read = 0;
+    counts.read = () => read;
+    async function* source() {
+      for (const file of files) {
+        const name = file === '-' ? '-' : file;
+        for await (const { line, text } of fileLines(file === '-' ? (options.stdin ?? process.stdin) : file, { name })) {
+          if (/^[ \t]*$/.test(text)) continue;
+          read++;
+          const request = requestFromLine(line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text, line);
+          if ('code' in request) await rejects.onReject({ file: name, line, ...(request.customId ? { id: request.customId } : {}), stage: 'readRequests', code: request.code, message: request.message });
+          else if (done.has(request.customId)) counts.skipped++;
+          else yield request;
+        }
+      }
+    }
+    return source();
+  });
+}
+
+/** The request files named: folders give their shards, in order. */
+export function requestFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      files.push(p);
+      continue;
+    }
+    const s = statSync(p, { throwIfNoEntry: false });
+    if (!s) throw new BatchExplainError('E_INPUT', `requests: ${p}: no such file or folder`);
+    if (!s.isDirectory()) files.push(p);
+    else {
+      const shards = readdirSync(p).filter((n) => /^(r\d+_)?batch_\d+\.jsonl$/.test(n)).sort();
+      if (shards.length === 0) throw new BatchExplainError('E_INPUT', `requests: ${p} holds no shard (batch_00001.jsonl...); name the files`);
+      files.push(...shards.map((n) => path.join(p, n)));
+    }
+  }
+  return files;
+}
+
+interface SessionCounts {
+  skipped: number;
+  read: () => number;
+}
+
+type SourceFactory = (done: DoneIds, rejects: RejectsSink, counts: SessionCounts) => AsyncIterable<DirectRequest>;
+
+/**
+ * What both entries share: earlier result files made whole and their successes read into a
+ * {@link DoneIds} set; the requests sent through the limiter to new result files; the counts
+ * checked to add up. Memory: the id set (≤ 32 bytes per earlier success), `concurrency`
+ * requests and their answers, and the sources' read-ahead.
+ */
+async function session(options: DirectOptions, open: SourceFactory): Promise<DirectSummary> {
+  mkdirSync(options.resultsDir, { recursive: true });
+  const files = readdirSync(options.resultsDir).filter((n) => DIRECT_FILE.test(n)).map((n) => path.join(options.resultsDir, n)).sort();
+  let partialLinesCut = 0;
+  for (const f of files) if (cutPartialLastLine(f) > 0) partialLinesCut++;
+  const done = new DoneIds();
+  const rejects = rejectsSink({ path: options.rejectsPath });
+  const counts: SessionCounts = { skipped: 0, read: () => 0 };
+  const limiter = new RateLimiter({ ...(options.rpm ? { rpm: options.rpm } : {}), ...(options.tpm ? { tpm: options.tpm } : {}) });
+  const { resultsDir, rejectsPath, rpm, tpm, signal, onProgress, progressMs, syncEveryLines, syncEveryMs, ...send } = options;
+  const sender = sendDirect({ ...send, limiter });
+  let sink: ReturnType<typeof directResultsSink> | undefined;
+  const progress = (): DirectProgress => ({ ...sender.stats, skipped: counts.skipped, rateLimitWaits: limiter.stats.waits });
+  const timer = onProgress ? setInterval(() => onProgress(progress()), progressMs ?? 10_000).unref() : null;
+  try {
+    addResultFiles(done, files.filter((f) => f.endsWith('.output.jsonl')));
+    sink = directResultsSink({ dir: resultsDir, ...(syncEveryLines ? { syncEveryLines } : {}), ...(syncEveryMs ? { syncEveryMs } : {}) });
+    const write = sink.write;
+    await pipeline(
+      open(done, rejects, counts),
+      sender,
+      async (results: AsyncIterable<DirectResult>) => {
+        for await (const r of results) write(r);
+      },
+      ...(signal ? [{ signal }] : []),
+    );
+    await rejects.close();
+  } catch (err) {
+    await rejects.discard();
+    throw err;
+  } finally {
+    if (timer) clearInterval(timer);
+    done.close();
+    await sink?.close();
+  }
+  const summary: DirectSummary = {
+    ...progress(),
+    read: counts.read(),
+    rejects: rejects.counts,
+    rejectsPath,
+    outputPath: sink.counts.output > 0 ? sink.outputPath : null,
+    errorsPath: sink.counts.errors > 0 ? sink.errorsPath : null,
+    doneIds: done.size,
+    doneIdBytes: done.bytes,
+    partialLinesCut,
+  };
+  if (summary.read !== summary.skipped + summary.rejects.total + sink.counts.output + sink.counts.errors) {
+    throw new BatchExplainError('E_COUNTS', `internal: ${summary.read} read but ${summary.skipped} skipped + ${summary.rejects.total} rejected + ${sink.counts.output} answered + ${sink.counts.errors} failed`);
+  }
+  return summary;
+}
