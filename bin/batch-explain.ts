@@ -9,6 +9,7 @@ import { buildCommand } from './commands/build.js';
 import { serveCommand } from './commands/serve.js';
 import { mergeCommand } from './commands/merge.js';
 import { resubmitCommand, runCommandModule } from './commands/run.js';
+import { sendCommand } from './commands/direct.js';
 import { submitCommand } from './commands/submit.js';
 import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
 import { EXIT } from '../src/errors.js';
@@ -24,6 +25,7 @@ await yargs(normalizeFlagNames(hideBin(process.argv)))
   .command(mergeCommand)
   .command(resubmitCommand)
   .command(runCommandModule)
+  .command(sendCommand)
   .command(serveCommand)
   .demandCommand(1, 'Name a command; see --help')
   .epilogue('Every flag also answers to its snake_case spelling (--output_dir, --batch_file_size_limit), as in the original scripts.')

@@ -13,7 +13,7 @@ export const providerFlags = {
 export type ProviderArgs = { provider: ProviderName; 'env-file'?: string; 'base-url'?: string; 'local-data-dir'?: string };
 
 /** Loads `--env-file` (its values win, as in the original scripts). Must run before options read the environment. */
-export function loadEnvFile(args: ProviderArgs): void {
+export function loadEnvFile(args: Pick<ProviderArgs, 'env-file'>): void {
   const file = args['env-file'];
   if (file === undefined) return;
   if (!existsSync(file)) throw new BatchExplainError('E_OPTION', `--env-file ${file}: no such file`);

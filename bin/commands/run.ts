@@ -7,6 +7,8 @@ import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
 import { openJob, submitFlags, type SubmitArgs } from './submit.js';
+import { directFlags } from '../direct-flags.js';
+import { runDirectHandler, type RunDirectArgs } from './direct.js';
 
 type RunArgs = SubmitArgs & {
   'results-dir': string;
@@ -32,17 +34,20 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       .options({
         ...datasetFlags,
         ...providerFlags,
+        provider: { ...providerFlags.provider, choices: [...providerFlags.provider.choices, 'direct'], describe: `${providerFlags.provider.describe}, or direct: each request to --base-url/chat/completions at once (vLLM, Ollama...)` },
         ...submitFlags,
         ...mergeOutputFlags,
+        ...directFlags,
         'results-dir': { type: 'string', default: 'results', describe: 'Folder for downloaded results' },
         output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
         'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds (default 0.5 with the local provider, 5 otherwise)' },
         'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
       })
-      .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server') as unknown as Argv<RunArgs>,
+      .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server')
+      .example('$0 run --provider direct --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct --dataset data.jsonl --prompt p.txt', 'no Batch API: straight to a vLLM server') as unknown as Argv<RunArgs>,
   handler: (args) =>
-    runCommand(async (signal) => {
+    (args.provider as string) === 'direct' ? runDirectHandler(args as unknown as RunDirectArgs) : runCommand(async (signal) => {
       const { run } = await import('../../src/pipeline/run.js');
       const { log, provider, options } = await openJob(args);
       try {
