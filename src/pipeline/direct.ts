@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { composeStages } from '../core/compose.js';
@@ -61,6 +62,7 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
   const build = options.build;
   if (build.dataset === '-' && !build.datasetStream) throw new BatchExplainError('E_OPTION', 'direct mode reads the dataset from a file (merge reads it again)');
   const name = build.dataset;
+  claimResultsDir(options.resultsDir, build);
   return session(options, (done, rejects, counts) => {
     const source = readJsonl({ ...(build.datasetStream ? { stream: build.datasetStream } : { path: build.dataset }), name, onReject: rejects.onReject });
     counts.read = () => source.stats.records + source.stats.rejected;
@@ -108,6 +110,33 @@ export async function sendRequestLines(options: DirectOptions & { requests: stri
     }
     return source();
   });
+}
+
+/** Written in the results folder by {@link sendDataset}: the settings its answers were made with. */
+export const DIRECT_JOB_FILE = 'direct-job.json';
+
+/**
+ * Answers made with another prompt or model must not pass for this job's: a re-run would skip
+ * their rows. The first run records a digest of the settings that shape the requests; later
+ * runs must match it. (The dataset may change: rows are told apart by id.)
+ */
+function claimResultsDir(dir: string, build: Omit<BuildOptions, 'outDir' | 'output'>): void {
+  const { template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField } = build;
+  const settings = createHash('sha256').update(JSON.stringify({ template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField })).digest('hex');
+  const file = path.join(dir, DIRECT_JOB_FILE);
+  mkdirSync(dir, { recursive: true });
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(readFileSync(file, 'utf8')) as { settings?: unknown }).settings;
+  } catch {
+    // None yet (or unreadable): this run's settings are the job's.
+  }
+  if (recorded === settings) return;
+  if (typeof recorded === 'string') {
+    throw new BatchExplainError('E_OPTION', `${dir} holds answers made with other settings (prompt, model, max tokens...): this run would skip their rows. Use another --results-dir, or the same settings to resume`);
+  }
+  writeFileSync(`${file}.partial`, `${JSON.stringify({ settings, model, at: new Date().toISOString() })}\n`);
+  renameSync(`${file}.partial`, file);
 }
 
 /** The request files named: folders give their shards, in order. */

@@ -153,6 +153,25 @@ describe('direct mode against the local server', () => {
     expect(summary.merge).toMatchObject({ rows: 20, explained: 20, badResultLines: 0, extraResults: 0 });
   });
 
+  it('refuses a results folder whose answers were made with another prompt or model', async () => {
+    const data = await dataset(3);
+    const { common, buildOptions } = await setup(data);
+    const progress: number[] = [];
+    await withServer({ faults: { slowMs: 30 } }, async (baseUrl) => {
+      const first = await sendDataset({ ...common(baseUrl), build: buildOptions, concurrency: 1, progressMs: 10, onProgress: (p) => progress.push(p.sent) });
+      expect(first.succeeded).toBe(3);
+      for (const other of [{ template: `${template} Briefly.` }, { model: 'gpt-4o-mini' }, { maxTokens: 100 }]) {
+        await expect(sendDataset({ ...common(baseUrl), build: { ...buildOptions, ...other } }), JSON.stringify(other)).rejects.toMatchObject({ code: 'E_OPTION', message: expect.stringMatching(/holds answers made with other settings/) });
+      }
+      // The same settings over another dataset (more rows of the same job) are fine.
+      const more = await sendDataset({ ...common(baseUrl), build: { ...buildOptions, dataset: await dataset(5) } });
+      expect(more).toMatchObject({ skipped: 3, succeeded: 2 });
+    });
+    // Progress was told while requests went out, counts only growing.
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
   it('sends the shards of a build, and lines on stdin, rejecting lines that are not request lines', async () => {
     const data = await dataset(9);
     const { dir, common } = await setup(data);
