@@ -54,3 +54,13 @@ export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type Resubm
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
 export { Manifest, TERMINAL_STATUSES, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
+
+// Direct mode: requests sent one by one to an OpenAI-compatible /chat/completions, no Batch API.
+export { sendDirect, chatEndpoint, type SendDirectOptions, type SendDirectStats } from './stages/send-direct.js';
+export { directResultsSink, type DirectResult, type DirectResultsSink, type DirectResultsSinkOptions } from './stages/direct-results-sink.js';
+export { RateLimiter, parseDuration, type RateLimiterOptions, type RateLimiterStats, type Ticket } from './core/rate-limit.js';
+export { requestFromLine, estimateBodyTokens, lineText, type DirectRequest, type RequestLineProblem } from './core/direct-request.js';
+export { DoneIds, addResultFiles, cutPartialLastLine } from './core/done-ids.js';
+export { mapUnordered } from './core/map-unordered.js';
+export { sendDataset, sendRequestLines, requestFiles, type DirectOptions, type DirectProgress, type DirectSummary } from './pipeline/direct.js';
+export { runDirect, type RunDirectOptions, type RunDirectSummary } from './pipeline/direct-run.js';
