@@ -1,32 +1,19 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
-import { buildOptionsFromArgs, type DatasetArgs } from '../build-flags.js';
+import { buildOptionsFromArgs } from '../build-flags.js';
 import { DIRECT_RESUME_HINT, directFlags, directOptionsFromArgs, formatDirectProgress, formatDirectSummary, type DirectArgs } from '../direct-flags.js';
 import { quietFlag } from '../flags.js';
 import { loadEnvFile, providerFlags } from '../provider-flags.js';
 import { runCommand } from '../run-command.js';
-import { formatMergeSummary } from './merge.js';
+import { formatMergeSummary, mergeOutputOptions } from './merge.js';
+import type { RunArgs } from './run.js';
 
 /** Every so often while requests go out, a progress line on stderr. */
 const PROGRESS_MS = 10_000;
 
-/** What `run --provider direct` receives (run's own flags, with direct's). */
-export type RunDirectArgs = Omit<DatasetArgs, 'provider'> &
-  DirectArgs & {
-    provider: 'direct';
-    'env-file'?: string;
-    'out-dir': string;
-    'results-dir': string;
-    output: string;
-    errors?: string;
-    field: string;
-    'answer-field': string;
-    'sort-memory': number;
-    'tmp-dir'?: string;
-    'parse-threads'?: number;
-    'max-rounds': number;
-  };
+/** What `run --provider direct` receives: run's own flags, with direct's. */
+export type RunDirectArgs = Omit<RunArgs, 'provider'> & DirectArgs & { provider: 'direct' };
 
 /** `run --provider direct`: the dataset's requests straight to `<base-url>/chat/completions`, then merge. */
 export function runDirectHandler(args: RunDirectArgs): Promise<void> {
@@ -49,11 +36,7 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
       rejectsPath: args.rejects ?? path.join(args['out-dir'], 'rejects.jsonl'),
       output: args.output,
       errorsPath: args.errors ?? (args.output === '-' ? path.join(args['out-dir'], 'merge-errors.jsonl') : `${args.output}.errors.jsonl`),
-      field: args.field,
-      answerField: args['answer-field'],
-      sortMemory: args['sort-memory'],
-      ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
-      ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
+      ...mergeOutputOptions(args),
       maxRounds: args['max-rounds'],
       signal,
       progressMs: PROGRESS_MS,

@@ -10,7 +10,7 @@ import { openJob, submitFlags, type SubmitArgs } from './submit.js';
 import { directFlags } from '../direct-flags.js';
 import { runDirectHandler, type RunDirectArgs } from './direct.js';
 
-type RunArgs = SubmitArgs & {
+export type RunArgs = SubmitArgs & {
   'results-dir': string;
   output: string;
   errors?: string;

@@ -3,10 +3,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { offlineResponder, type Responder } from '../../src/server/responders.js';
-import type { BatchServerOptions } from '../../src/server/server.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { startTestServer, tempDir } from '../helpers/server.js';
+import { countingResponder, withLocalServer as withServer } from '../helpers/direct-server.js';
+import { tempDir } from '../helpers/server.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -15,33 +14,6 @@ async function dataset(dir: string, n: number): Promise<string> {
   const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `k-${i}`, img_path: path.join(fixtures, 'images', 'face.png'), class_label: 'hateful', text: `row k-${i}` }));
   await writeFile(file, `${rows.join('\n')}\n`);
   return file;
-}
-
-/** The offline responder, counting answers per row, after `delayMs`, telling `onAnswer` the running total. */
-function countingResponder(delayMs = 0, onAnswer: (total: number) => void = () => {}) {
-  const answered = new Map<string, number>();
-  const base = offlineResponder();
-  let total = 0;
-  const responder: Responder = {
-    name: 'counting',
-    async respond(body, signal) {
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      const row = /row (k-\d+)/.exec(JSON.stringify(body.messages))?.[1] ?? '?';
-      answered.set(row, (answered.get(row) ?? 0) + 1);
-      onAnswer(++total);
-      return base.respond(body, signal);
-    },
-  };
-  return { answered, responder };
-}
-
-async function withServer<T>(options: Partial<BatchServerOptions>, fn: (baseUrl: string) => Promise<T>): Promise<T> {
-  const { server } = await startTestServer(options);
-  try {
-    return await fn(`${server.url}/v1`);
-  } finally {
-    await server.close();
-  }
 }
 
 /** Ids with a complete success line in the results folder. */
@@ -102,8 +74,11 @@ describe('batch-explain run --provider direct', () => {
     const resultsDir = path.join(dir, 'results');
     let child: ChildProcess | null = null;
     let killAt = Infinity;
-    const { answered, responder } = countingResponder(15, (total) => {
-      if (total >= killAt) child?.kill('SIGKILL');
+    const { answered, responder } = countingResponder({
+      delayMs: 15,
+      onAnswer: (total) => {
+        if (total >= killAt) child?.kill('SIGKILL');
+      },
     });
     await withServer({ responder }, async (baseUrl) => {
       const args = runArgs(data, baseUrl, ['--direct-concurrency', '4', '--quiet']);
@@ -147,8 +122,11 @@ describe('batch-explain run --provider direct', () => {
     const dir = await tempDir('be-direct-int-');
     const data = await dataset(dir, 12);
     let child: ChildProcess | null = null;
-    const { answered, responder } = countingResponder(100, (total) => {
-      if (total === 2) child?.kill('SIGINT');
+    const { answered, responder } = countingResponder({
+      delayMs: 100,
+      onAnswer: (total) => {
+        if (total === 2) child?.kill('SIGINT');
+      },
     });
     await withServer({ responder }, async (baseUrl) => {
       const args = runArgs(data, baseUrl, ['--direct-concurrency', '2']);

@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { estimateBodyTokens } from '../../src/core/direct-request.js';
+import { offlineResponder, type Responder } from '../../src/server/responders.js';
+import type { BatchServerOptions } from '../../src/server/server.js';
+import { startTestServer } from './server.js';
 
 /** One request as the tiny server saw it. */
 export interface SeenRequest {
@@ -120,4 +123,37 @@ export function userText(req: SeenRequest): string {
   const content = req.body.messages?.[0]?.content;
   if (typeof content === 'string') return content;
   return Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
+}
+
+/**
+ * The local server's offline responder, counting the requests it answers per row (the row named
+ * by `row (<id>)` in the prompt's text), after `delayMs`; rows `fails` names get a 400.
+ * `onAnswer` is told the running total.
+ */
+export function countingResponder(options: { delayMs?: number; fails?: (row: string) => boolean; onAnswer?: (total: number) => void } = {}) {
+  const answered = new Map<string, number>();
+  const base = offlineResponder();
+  let total = 0;
+  const responder: Responder = {
+    name: 'counting',
+    async respond(body, signal) {
+      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+      const row = /\brow (\w-\d+)/.exec(JSON.stringify(body.messages))?.[1] ?? '?';
+      answered.set(row, (answered.get(row) ?? 0) + 1);
+      options.onAnswer?.(++total);
+      if (options.fails?.(row)) return { status: 400, body: { error: { message: `row ${row} is refused`, type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } } };
+      return base.respond(body, signal);
+    },
+  };
+  return { answered, responder };
+}
+
+/** Runs `fn` with the base URL of a local server started with `options`, and closes it. */
+export async function withLocalServer<T>(options: Partial<BatchServerOptions>, fn: (baseUrl: string) => Promise<T>): Promise<T> {
+  const { server } = await startTestServer(options);
+  try {
+    return await fn(`${server.url}/v1`);
+  } finally {
+    await server.close();
+  }
 }

@@ -7,9 +7,8 @@ import { sendDataset, sendRequestLines, type DirectOptions } from '../../src/pip
 import { runDirect } from '../../src/pipeline/direct-run.js';
 import { build } from '../../src/pipeline/build.js';
 import { merge } from '../../src/pipeline/merge.js';
-import { offlineResponder, type Responder } from '../../src/server/responders.js';
-import type { BatchServerOptions } from '../../src/server/server.js';
-import { startTestServer, tempDir } from '../helpers/server.js';
+import { countingResponder, withLocalServer as withServer } from '../helpers/direct-server.js';
+import { tempDir } from '../helpers/server.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const template = 'A human expert labelled this meme as: {}\nExplain why, as JSON {"explanation": "..."}.';
@@ -20,32 +19,6 @@ async function dataset(n: number, extra: string[] = [], dir?: string): Promise<s
   const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `d-${i}`, img_path: path.join(fixtures, 'images', i % 2 ? 'face.png' : 'banner.jpg'), class_label: 'propaganda', text: `row d-${i}` }));
   await writeFile(file, [...rows, ...extra].map((l) => `${l}\n`).join(''));
   return file;
-}
-
-/** The offline responder, counting the requests it answers per row and failing the rows `fails` names with a 400. */
-function countingResponder(fails: (row: string) => boolean = () => false) {
-  const answered = new Map<string, number>();
-  const base = offlineResponder();
-  const responder: Responder = {
-    name: 'counting',
-    async respond(body, signal) {
-      const text = JSON.stringify(body.messages);
-      const row = /row (d-\d+)/.exec(text)?.[1] ?? '?';
-      answered.set(row, (answered.get(row) ?? 0) + 1);
-      if (fails(row)) return { status: 400, body: { error: { message: `row ${row} is refused`, type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } } };
-      return base.respond(body, signal);
-    },
-  };
-  return { answered, responder };
-}
-
-async function withServer<T>(options: Partial<BatchServerOptions>, fn: (baseUrl: string) => Promise<T>): Promise<T> {
-  const { server } = await startTestServer(options);
-  try {
-    return await fn(`${server.url}/v1`);
-  } finally {
-    await server.close();
-  }
 }
 
 async function setup(data: string) {
@@ -97,7 +70,7 @@ describe('direct mode against the local server', () => {
     const data = await dataset(10);
     const { dir, common, buildOptions } = await setup(data);
     const refused = new Set(['d-3', 'd-7']);
-    const { answered, responder } = countingResponder((row) => refused.has(row));
+    const { answered, responder } = countingResponder({ fails: (row) => refused.has(row) });
     const output = path.join(dir, 'merged.jsonl');
     const first = await withServer({ responder }, (baseUrl) => runDirect({ ...common(baseUrl), build: buildOptions, output }));
     expect(first.sends[0]).toMatchObject({ succeeded: 8, failed: 2, retries: 0 });
@@ -121,7 +94,7 @@ describe('direct mode against the local server', () => {
     const data = await dataset(6);
     const { dir, common, buildOptions } = await setup(data);
     let refusals = 3; // the first three answers are refusals, then the server is fine
-    const { answered, responder } = countingResponder(() => refusals-- > 0);
+    const { answered, responder } = countingResponder({ fails: () => refusals-- > 0 });
     const summary = await withServer({ responder }, (baseUrl) =>
       runDirect({ ...common(baseUrl), build: buildOptions, output: path.join(dir, 'merged.jsonl'), maxRounds: 2, concurrency: 1 }),
     );
