@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { composeStages } from '../core/compose.js';
-import { lineText, requestFromLine, type DirectRequest } from '../core/direct-request.js';
+import { lineBuffer, requestFromLine, type DirectRequest } from '../core/direct-request.js';
 import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/done-ids.js';
-import { fileLines } from '../core/file-lines.js';
+import { lineBuffers } from '../core/line-buffers.js';
 import { datasetKey } from '../core/join-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import { BatchExplainError } from '../errors.js';
@@ -75,7 +75,7 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
     }
     async function* toDirect(lines: AsyncIterable<RequestLine>) {
       for await (const l of lines) {
-        const request = requestFromLine(lineText(l.segments), l.line);
+        const request = requestFromLine(lineBuffer(l.segments, l.byteLength), l.line);
         if ('code' in request) throw new BatchExplainError('E_COUNTS', `internal: ${name}:${l.line}: the request built is not a request line (${request.message})`);
         yield request;
       }
@@ -98,10 +98,11 @@ export async function sendRequestLines(options: DirectOptions & { requests: stri
     async function* source() {
       for (const file of files) {
         const name = file === '-' ? '-' : file;
-        for await (const { line, text } of fileLines(file === '-' ? (options.stdin ?? process.stdin) : file, { name })) {
-          if (/^[ \t]*$/.test(text)) continue;
+        const input = file === '-' ? (options.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 64 * 1024 });
+        for await (const { line, buf } of lineBuffers(input as AsyncIterable<Buffer>, { name })) {
+          if (isBlank(buf)) continue;
           read++;
-          const request = requestFromLine(line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text, line);
+          const request = requestFromLine(buf, line);
           if ('code' in request) await rejects.onReject({ file: name, line, ...(request.customId ? { id: request.customId } : {}), stage: 'readRequests', code: request.code, message: request.message });
           else if (done.has(request.customId)) counts.skipped++;
           else yield request;
@@ -110,6 +111,12 @@ export async function sendRequestLines(options: DirectOptions & { requests: stri
     }
     return source();
   });
+}
+
+/** A line of spaces and tabs only (JSON's blank, as the rest of the tool counts it). */
+function isBlank(buf: Buffer): boolean {
+  for (const b of buf) if (b !== 0x20 && b !== 0x09) return false;
+  return true;
 }
 
 /** Written in the results folder by {@link sendDataset}: the settings its answers were made with. */

@@ -1,23 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { estimateBodyTokens, IMAGE_TOKENS, lineText, requestFromLine, type DirectRequest } from '../../src/core/direct-request.js';
+import { estimateBodyTokens, IMAGE_TOKENS, lineBuffer, requestFromLine, type DirectRequest } from '../../src/core/direct-request.js';
 import { requestLineBuilder } from '../../src/core/request-line.js';
 import { segmentsToString } from '../../src/core/line-writer.js';
 import type { DataUri } from '../../src/types.js';
 
 const image: DataUri = { mime: 'image/png', data: Buffer.from(Array.from({ length: 100_001 }, (_, i) => (i * 7) & 0xff)) };
 
-function request(text: string): DirectRequest {
-  const r = requestFromLine(text, 1);
+function request(text: string | Buffer): DirectRequest {
+  const r = requestFromLine(Buffer.from(text), 1);
   if ('code' in r) throw new Error(r.message);
   return r;
 }
 
-describe('lineText', () => {
-  it('joins segments as segmentsToString does, the image encoded in slices', () => {
-    const line = requestLineBuilder({ model: 'gpt-4o', detail: 'high' })({ line: 1, id: 'a', prompt: 'p', image });
-    expect(lineText(line.segments)).toBe(segmentsToString(line.segments));
-    expect(Buffer.byteLength(lineText(line.segments)) + 1).toBe(line.byteLength);
+describe('lineBuffer', () => {
+  it('writes the segments as segmentsToString joins them, the image encoded in slices', () => {
+    for (const prompt of ['p', 'مصر أولاً 😂 "quoted"']) {
+      const line = requestLineBuilder({ model: 'gpt-4o', detail: 'high' })({ line: 1, id: 'a', prompt, image });
+      expect(lineBuffer(line.segments, line.byteLength).toString('utf8')).toBe(segmentsToString(line.segments));
+      expect(lineBuffer(line.segments, line.byteLength).length + 1).toBe(line.byteLength);
+    }
   });
 });
 
@@ -25,10 +27,10 @@ describe('requestFromLine', () => {
   it('cuts custom_id and body out of a built line, the body byte for byte', () => {
     for (const options of [{ model: 'gpt-4o' }, { model: 'نموذج', detail: 'low' as const, responseFormat: 'json_schema' as const, tokenParam: 'max_completion_tokens' as const }]) {
       const built = requestLineBuilder(options)({ line: 7, id: 'meme "7" \\ é', prompt: 'why?\n"quoted" {braces} [brackets] \\', image });
-      const text = lineText(built.segments);
-      const r = request(text);
+      const line = lineBuffer(built.segments, built.byteLength);
+      const r = request(line);
       expect(r.customId).toBe('meme "7" \\ é');
-      expect(r.body).toBe(JSON.stringify(JSON.parse(text).body));
+      expect(r.body.toString('utf8')).toBe(JSON.stringify(JSON.parse(line.toString('utf8')).body));
       expect(r.line).toBe(1);
     }
   });
@@ -46,7 +48,7 @@ describe('requestFromLine', () => {
           const text = JSON.stringify(value, null, indent);
           const r = request(text);
           expect(r.customId).toBe(id);
-          expect(JSON.parse(r.body)).toEqual(body);
+          expect(JSON.parse(r.body.toString('utf8'))).toEqual(body);
         },
       ),
     );
@@ -67,11 +69,11 @@ describe('requestFromLine', () => {
       ['{"custom_id": "a", "method": "POST"}', 'E_MISSING_FIELD', /"body" is missing/],
     ];
     for (const [text, code, message] of cases) {
-      const r = requestFromLine(text, 3);
+      const r = requestFromLine(Buffer.from(text), 3);
       expect(r, text).toMatchObject({ code });
       expect('message' in r && r.message, text).toMatch(message);
     }
-    expect(requestFromLine('{"custom_id": "a"}', 1)).toMatchObject({ customId: 'a' });
+    expect(requestFromLine(Buffer.from('{"custom_id": "a"}'), 1)).toMatchObject({ customId: 'a' });
   });
 
   it('agrees with JSON.parse on lines that are or are not JSON', () => {
@@ -84,29 +86,32 @@ describe('requestFromLine', () => {
         } catch {
           valid = false;
         }
-        expect('code' in requestFromLine(text, 1)).toBe(!valid);
+        expect('code' in requestFromLine(Buffer.from(text), 1)).toBe(!valid);
       }),
     );
   });
 });
 
 describe('estimateBodyTokens', () => {
-  it('is the answer cap, a token per four characters of text, and a fixed count per image', () => {
-    // Strings: "m" (1) "user" (4) "text" (4) "abcd" (4) = 13 characters → 4 tokens.
-    expect(estimateBodyTokens('{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"abcd"}]}],"max_tokens":10}')).toBe(14);
-    // The data URI is not text; "image_url" (9) and "low" (3) are: 12 characters → 3 tokens.
+  it('is the answer cap, a token per four bytes of text, and a fixed count per image', () => {
+    const estimate = (json: string) => estimateBodyTokens(Buffer.from(json));
+    // Strings: "m" (1) "user" (4) "text" (4) "abcd" (4) = 13 bytes → 4 tokens.
+    expect(estimate('{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"abcd"}]}],"max_tokens":10}')).toBe(14);
+    // Arabic letters are two bytes each: "m" (1) "مصر" (6) = 7 bytes → 2 tokens.
+    expect(estimate('{"model":"m","messages":[{"content":"مصر"}],"max_tokens":10}')).toBe(12);
+    // The data URI is not text; "image_url" (9) and "low" (3) are: 12 bytes → 3 tokens.
     const low = '{"messages":[{"content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]}],"max_completion_tokens":7}';
-    expect(estimateBodyTokens(low)).toBe(7 + 3 + IMAGE_TOKENS.low);
+    expect(estimate(low)).toBe(7 + 3 + IMAGE_TOKENS.low);
     const high = low.replace('"low"', '"high"');
-    // "image_url" (9) and "high" (4): 13 characters → 4 tokens.
-    expect(estimateBodyTokens(high)).toBe(7 + 4 + IMAGE_TOKENS.high);
+    // "image_url" (9) and "high" (4): 13 bytes → 4 tokens.
+    expect(estimate(high)).toBe(7 + 4 + IMAGE_TOKENS.high);
     // No cap in the body: the text and images only. A max_tokens inside a message is not the cap.
-    expect(estimateBodyTokens('{"messages":[{"content":"12345678","max_tokens":999}]}')).toBe(2);
+    expect(estimate('{"messages":[{"content":"12345678","max_tokens":999}]}')).toBe(2);
   });
 
   it('estimates a built request line: cap + prompt + image', () => {
     const built = requestLineBuilder({ model: 'gpt-4o', maxTokens: 500 })({ line: 1, id: 'a', prompt: 'x'.repeat(400), image });
-    const r = request(lineText(built.segments));
+    const r = request(lineBuffer(built.segments, built.byteLength));
     // 400 characters of prompt and a few short strings (model, role, types).
     expect(r.tokens).toBeGreaterThanOrEqual(500 + 100 + IMAGE_TOKENS.high);
     expect(r.tokens).toBeLessThan(500 + 110 + IMAGE_TOKENS.high);

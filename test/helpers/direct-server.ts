@@ -86,7 +86,7 @@ export function fixedWindow(limits: { requests?: number; tokens?: number; window
       state.tokens = 0;
       state.windows.push({ requests: 0, tokens: 0 });
     }
-    const cost = estimateBodyTokens(req.text);
+    const cost = estimateBodyTokens(Buffer.from(req.text));
     const resetMs = Math.ceil(state.start + limits.windowMs - now);
     const headers: Record<string, string> = {};
     const fits = (limits.requests === undefined || state.requests + 1 <= limits.requests) && (limits.tokens === undefined || state.tokens + cost <= limits.tokens);
@@ -114,7 +114,7 @@ export function fixedWindow(limits: { requests?: number; tokens?: number; window
 
 /** A request for `sendDirect`: a one-message body with `max_tokens`. */
 export function chatRequest(id: string, maxTokens = 16, text = `row ${id}`) {
-  const body = JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: [{ type: 'text', text }] }], max_tokens: maxTokens });
+  const body = Buffer.from(JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: [{ type: 'text', text }] }], max_tokens: maxTokens }));
   return { customId: id, body, tokens: estimateBodyTokens(body), line: 1 };
 }
 

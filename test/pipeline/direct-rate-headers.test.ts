@@ -55,7 +55,7 @@ describe('direct mode follows the rate limits a server announces', () => {
   });
 
   it('tokens: x-ratelimit-remaining-tokens / -reset-tokens hold back requests that would not fit', async () => {
-    const cost = estimateBodyTokens(JSON.stringify({ ...JSON.parse(requestLine('r0')).body, max_tokens: 100 }));
+    const cost = estimateBodyTokens(Buffer.from(JSON.stringify({ ...JSON.parse(requestLine('r0')).body, max_tokens: 100 })));
     // Two requests' worth of tokens per window.
     const limit = fixedWindow({ tokens: 2 * cost + 5, windowMs: 400 });
     const server = await startTinyServer(limit.handler);
@@ -90,7 +90,7 @@ describe('direct mode follows the rate limits a server announces', () => {
   it('--tpm spaces requests by their estimated tokens (seen on the server)', async () => {
     const server = await startTinyServer();
     try {
-      const cost = estimateBodyTokens(JSON.stringify({ ...JSON.parse(requestLine('r0')).body, max_tokens: 50 }));
+      const cost = estimateBodyTokens(Buffer.from(JSON.stringify({ ...JSON.parse(requestLine('r0')).body, max_tokens: 50 })));
       // 250 ms per request.
       const tpm = (cost * 60_000) / 250;
       await sendLines(server.url, 5, { concurrency: 5, maxTokens: 50, tpm });

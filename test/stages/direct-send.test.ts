@@ -43,7 +43,7 @@ describe('sendDirect', () => {
   it('posts each body as it is and writes Batch API output lines that merge reads', async () => {
     const requests = rows(12);
     const { results, stats, seen } = await send(requests, (req) => ({ body: completion(`why ${userText(req)}`), headers: { 'x-request-id': `req-${userText(req)}` } }), { apiKey: 'sk-secret-123', concurrency: 4 });
-    expect(seen.map((s) => s.text).sort()).toEqual(requests.map((r) => r.body).sort());
+    expect(seen.map((s) => s.text).sort()).toEqual(requests.map((r) => r.body.toString('utf8')).sort());
     expect(new Set(seen.map((s) => s.authorization))).toEqual(new Set(['Bearer sk-secret-123']));
     expect(results.map((r) => r.customId).sort()).toEqual(requests.map((r) => r.customId).sort());
     for (const r of results) {
