@@ -18,6 +18,8 @@ export interface DirectRequest {
   tokens: number;
   /** Dataset line, or request file line, for messages. */
   line: number;
+  /** Called once the request is answered: its line's Buffer may be used again (see BufferPool). */
+  release?: () => void;
 }
 
 /** What a line lacks to be a request line: the field, and why. */
@@ -121,9 +123,12 @@ export function estimateBodyTokens(buf: Buffer, start = 0, end = buf.length): nu
   return answer + Math.ceil(bytes / BYTES_PER_TOKEN) + (images - low) * IMAGE_TOKENS.high + low * IMAGE_TOKENS.low;
 }
 
-/** A request line's segments written into one Buffer (`byteLength` is the line's, newline included, as RequestLine gives it). */
-export function lineBuffer(segments: ReadonlyArray<string | DataUri>, byteLength: number): Buffer {
-  const buf = Buffer.allocUnsafe(byteLength - 1);
+/**
+ * A request line's segments written into one Buffer, from `alloc` (`byteLength` is the line's,
+ * newline included, as RequestLine gives it).
+ */
+export function lineBuffer(segments: ReadonlyArray<string | DataUri>, byteLength: number, alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Buffer {
+  const buf = alloc(byteLength - 1);
   let at = 0;
   for (const s of segments) {
     if (!isDataUri(s)) {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { composeStages } from '../core/compose.js';
 import { lineBuffer, requestFromLine, type DirectRequest } from '../core/direct-request.js';
 import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/done-ids.js';
-import { lineBuffers } from '../core/line-buffers.js';
+import { BufferPool, lineBuffers } from '../core/line-buffers.js';
 import { datasetKey } from '../core/join-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import { BatchExplainError } from '../errors.js';
@@ -63,7 +63,7 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
   if (build.dataset === '-' && !build.datasetStream) throw new BatchExplainError('E_OPTION', 'direct mode reads the dataset from a file (merge reads it again)');
   const name = build.dataset;
   claimResultsDir(options.resultsDir, build);
-  return session(options, (done, rejects, counts) => {
+  return session(options, (done, rejects, counts, pool) => {
     const source = readJsonl({ ...(build.datasetStream ? { stream: build.datasetStream } : { path: build.dataset }), name, onReject: rejects.onReject });
     counts.read = () => source.stats.records + source.stats.rejected;
     async function* skipAnswered(records: AsyncIterable<JsonlRecord>) {
@@ -75,8 +75,10 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
     }
     async function* toDirect(lines: AsyncIterable<RequestLine>) {
       for await (const l of lines) {
-        const request = requestFromLine(lineBuffer(l.segments, l.byteLength), l.line);
+        const buf = lineBuffer(l.segments, l.byteLength, (size) => pool.take(size));
+        const request = requestFromLine(buf, l.line);
         if ('code' in request) throw new BatchExplainError('E_COUNTS', `internal: ${name}:${l.line}: the request built is not a request line (${request.message})`);
+        request.release = () => pool.give(buf);
         yield request;
       }
     }
@@ -92,20 +94,26 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
  */
 export async function sendRequestLines(options: DirectOptions & { requests: string[]; stdin?: NodeJS.ReadableStream }): Promise<DirectSummary> {
   const files = requestFiles(options.requests);
-  return session(options, (done, rejects, counts) => {
+  return session(options, (done, rejects, counts, pool) => {
     let read = 0;
     counts.read = () => read;
     async function* source() {
       for (const file of files) {
         const name = file === '-' ? '-' : file;
         const input = file === '-' ? (options.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 64 * 1024 });
-        for await (const { line, buf } of lineBuffers(input as AsyncIterable<Buffer>, { name })) {
-          if (isBlank(buf)) continue;
+        for await (const { line, buf } of lineBuffers(input as AsyncIterable<Buffer>, { name, alloc: (size) => pool.take(size) })) {
+          const request = isBlank(buf) ? null : requestFromLine(buf, line);
+          if (request && !('code' in request) && !done.has(request.customId)) {
+            read++;
+            request.release = () => pool.give(buf);
+            yield request;
+            continue;
+          }
+          pool.give(buf);
+          if (request === null) continue;
           read++;
-          const request = requestFromLine(buf, line);
           if ('code' in request) await rejects.onReject({ file: name, line, ...(request.customId ? { id: request.customId } : {}), stage: 'readRequests', code: request.code, message: request.message });
-          else if (done.has(request.customId)) counts.skipped++;
-          else yield request;
+          else counts.skipped++;
         }
       }
     }
@@ -171,13 +179,17 @@ interface SessionCounts {
   read: () => number;
 }
 
-type SourceFactory = (done: DoneIds, rejects: RejectsSink, counts: SessionCounts) => AsyncIterable<DirectRequest>;
+type SourceFactory = (done: DoneIds, rejects: RejectsSink, counts: SessionCounts, pool: BufferPool) => AsyncIterable<DirectRequest>;
+
+/** Line buffers kept for reuse beyond those in flight: the read-ahead of the stages before the send. */
+const POOLED_SPARE = 4;
 
 /**
  * What both entries share: earlier result files made whole and their successes read into a
  * {@link DoneIds} set; the requests sent through the limiter to new result files; the counts
  * checked to add up. Memory: the id set (≤ 32 bytes per earlier success), `concurrency`
- * requests and their answers, and the sources' read-ahead.
+ * requests and their answers, their lines in a pool of `concurrency` + 4 reused Buffers, and the
+ * sources' read-ahead.
  */
 async function session(options: DirectOptions, open: SourceFactory): Promise<DirectSummary> {
   mkdirSync(options.resultsDir, { recursive: true });
@@ -198,7 +210,7 @@ async function session(options: DirectOptions, open: SourceFactory): Promise<Dir
     sink = directResultsSink({ dir: resultsDir, ...(syncEveryLines ? { syncEveryLines } : {}), ...(syncEveryMs ? { syncEveryMs } : {}) });
     const write = sink.write;
     await pipeline(
-      open(done, rejects, counts),
+      open(done, rejects, counts, new BufferPool((options.concurrency ?? 8) + POOLED_SPARE)),
       sender,
       async (results: AsyncIterable<DirectResult>) => {
         for await (const r of results) write(r);

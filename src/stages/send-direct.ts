@@ -128,6 +128,8 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
         result = failureLine(request.customId, null, '', { code: e.code ?? e.cause?.code ?? 'network_error', message: `${endpoint}: ${e.message}` });
       }
     }
+    // Answered: nothing reads the request's bytes any more (after an abort they are left alone).
+    request.release?.();
     result.line = redact(result.line);
     if (result.ok) {
       stats.succeeded++;

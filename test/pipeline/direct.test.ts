@@ -7,7 +7,7 @@ import { sendDataset, sendRequestLines, type DirectOptions } from '../../src/pip
 import { runDirect } from '../../src/pipeline/direct-run.js';
 import { build } from '../../src/pipeline/build.js';
 import { merge } from '../../src/pipeline/merge.js';
-import { countingResponder, withLocalServer as withServer } from '../helpers/direct-server.js';
+import { countingResponder, startTinyServer, withLocalServer as withServer } from '../helpers/direct-server.js';
 import { tempDir } from '../helpers/server.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -143,6 +143,23 @@ describe('direct mode against the local server', () => {
     // Progress was told while requests went out, counts only growing.
     expect(progress.length).toBeGreaterThan(0);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
+  it('sends every body byte for byte, lines of changing sizes sharing reused buffers', async () => {
+    const dir = await tempDir('be-direct-bytes-');
+    let seed = 3;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const bodies = Array.from({ length: 40 }, (_, i) => JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `${'مصر'.repeat(Math.floor(random() * 100_000))} ${i}` }] }));
+    const file = path.join(dir, 'requests.jsonl');
+    await writeFile(file, bodies.map((b, i) => `{"custom_id":"r${i}","method":"POST","url":"/v1/chat/completions","body":${b}}\n`).join(''));
+    const server = await startTinyServer(() => ({ delayMs: Math.floor(random() * 20) }));
+    try {
+      const summary = await sendRequestLines({ baseUrl: server.url, resultsDir: path.join(dir, 'results'), rejectsPath: path.join(dir, 'rejects.jsonl'), requests: [file], concurrency: 4 });
+      expect(summary.succeeded).toBe(40);
+      expect(server.seen.map((s) => s.text).sort()).toEqual([...bodies].sort());
+    } finally {
+      await server.close();
+    }
   });
 
   it('sends the shards of a build, and lines on stdin, rejecting lines that are not request lines', async () => {
