@@ -171,8 +171,9 @@ describe('sendDirect', () => {
   it('follows a shared limiter: --rpm spaces the requests the server sees', async () => {
     const { seen } = await send(rows(6), () => ({}), { concurrency: 6, limiter: new RateLimiter({ rpm: 600 }) });
     const at = seen.map((s) => s.at).sort((a, b) => a - b);
-    // 100 ms apart at least (a busy machine only spaces them more).
-    expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(495);
+    // Five intervals of 100 ms; one left as slack for the arrival times (a busy machine only spaces
+    // them more). Without the cap they arrive within a few milliseconds.
+    expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(400);
   });
 
   it('checks its options', () => {
