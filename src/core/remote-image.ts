@@ -1,6 +1,4 @@
 import type { Agent } from 'undici';
-import pRetry, { AbortError } from 'p-retry';
-import { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress } from './address-policy.js';
 import type { RejectCode } from '../types.js';
 
 /**
@@ -72,11 +70,19 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Loads undici (only when remote images are on: it costs ~19 MB of RSS) and returns a fetcher with its own connection pool. */
+/**
+ * Loads undici, p-retry and the address policy (only when remote images are on: undici alone
+ * costs ~19 MB of RSS, and the default build should not pay for their loading) and returns a
+ * fetcher with its own connection pool.
+ */
 export async function remoteImageFetcher(options: RemoteImageOptions) {
   const o = { ...REMOTE_DEFAULTS, ...options };
+  const [undici, { default: pRetry, AbortError }, { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress }] = await Promise.all([
+    import('undici'),
+    import('p-retry'),
+    import('./address-policy.js'),
+  ]);
   const allow = o.allowAddress ?? (o.allowPrivate ? () => true : isPublicAddress);
-  const undici = await import('undici');
   const agent: Agent = new undici.Agent({
     connect: { lookup: guardedLookup(allow), timeout: o.timeoutMs },
     headersTimeout: o.timeoutMs,

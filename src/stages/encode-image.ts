@@ -87,6 +87,13 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
     positiveInteger('resize.concurrency', resize.concurrency);
     positiveInteger('resize.maxSourceBytes', resize.maxSourceBytes);
   }
+  if (o.remote) {
+    const r = o.remote;
+    if (r.timeoutMs !== undefined && !(r.timeoutMs > 0)) throw optionError('remote.timeoutMs', r.timeoutMs, 'a positive number of ms');
+    for (const key of ['retries', 'maxRedirects'] as const) {
+      if (r[key] !== undefined && !(Number.isSafeInteger(r[key]) && r[key] >= 0)) throw optionError(`remote.${key}`, r[key], 'an integer ≥ 0');
+    }
+  }
   /** Largest file read: with `resize`, a larger image is read and made to fit. */
   const readLimit = resize ? resize.maxSourceBytes : o.maxImageBytes;
   const base = o.file === undefined ? {} : { file: o.file };
