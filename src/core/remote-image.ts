@@ -90,8 +90,17 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
   });
 
   async function attempt(url: string, signal: AbortSignal | undefined, reserve: Reserve): Promise<FetchOutcome> {
-    const deadline = AbortSignal.timeout(o.timeoutMs);
-    const attemptSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    // One controller per attempt, its listener removed after: AbortSignal.any on the run's
+    // long-lived signal, once per image, would pile up there over millions of rows.
+    const attemptController = new AbortController();
+    const attemptSignal = attemptController.signal;
+    let timedOut = false;
+    const onAbort = () => attemptController.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attemptController.abort(new Error('deadline'));
+    }, o.timeoutMs);
     let current = new URL(url);
     try {
       for (let hop = 0; ; hop++) {
@@ -140,7 +149,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
     } catch (err) {
       if (signal?.aborted) throw err;
       if (err instanceof TransientError) throw err;
-      if (deadline.aborted) throw new TransientError(`no complete answer within ${o.timeoutMs / 1000} s`);
+      if (timedOut) throw new TransientError(`no complete answer within ${o.timeoutMs / 1000} s`);
       const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
       if (err instanceof AddressRefusedError || e.cause instanceof AddressRefusedError) {
         return { ok: false, code: 'E_REMOTE_REFUSED', message: (e.cause ?? e).message };
@@ -149,6 +158,9 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
       const message = `${code ? `${code}: ` : ''}${e.message}`;
       if (TRANSIENT_CODE.test(code)) throw new TransientError(message);
       return { ok: false, code: 'E_REMOTE_FETCH', message };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -12,6 +12,8 @@ export interface ImageServer {
   port: number;
   /** Requests seen, by path. */
   hits: Map<string, number>;
+  /** Requests to `/slow/…` being answered now, and the most at once. */
+  slow: { inFlight: number; max: number };
   /** For each streamed response: bytes written and whether the client closed it before the end. */
   streams: Array<{ path: string; written: number; closedEarly: boolean }>;
   close: () => Promise<void>;
@@ -23,6 +25,7 @@ export const JPEG = readFileSync(new URL('../../fixtures/images/banner.jpg', imp
 export async function startImageServer(): Promise<ImageServer> {
   const hits = new Map<string, number>();
   const streams: ImageServer['streams'] = [];
+  const slow = { inFlight: 0, max: 0 };
   const sockets = new Set<import('node:net').Socket>();
 
   async function stream(path: string, res: ServerResponse, total: number, chunk: number, delayMs: number) {
@@ -44,6 +47,15 @@ export async function startImageServer(): Promise<ImageServer> {
     const n = (hits.get(path) ?? 0) + 1;
     hits.set(path, n);
     const redirect = (status: number, location: string) => res.writeHead(status, { location }).end();
+    if (path.startsWith('/slow/')) {
+      // The image after 200 ms: how many downloads a client keeps in flight shows here.
+      slow.max = Math.max(slow.max, ++slow.inFlight);
+      setTimeout(() => {
+        slow.inFlight--;
+        res.writeHead(200, { 'content-length': PNG.length }).end(PNG);
+      }, 200);
+      return;
+    }
     switch (path) {
       case '/face.png':
         return res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length }).end(PNG);
@@ -97,6 +109,7 @@ export async function startImageServer(): Promise<ImageServer> {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     port,
     hits,
+    slow,
     streams,
     close: async () => {
       for (const s of sockets) s.destroy();

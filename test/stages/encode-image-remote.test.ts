@@ -56,6 +56,17 @@ describe('encodeImage with remote images', () => {
     expect(out.rows.length + out.rejects.length).toBe(rows.length);
   });
 
+  it('keeps at most `concurrency` downloads in flight, and the input order', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => row(i + 1, server.url(`/slow/${i}.png`)));
+    const out = await collect(
+      (onReject) => composeStages(resolveImage({ onReject, imageRoot: '.', imageUrls: 'fetch' }), encodeImage({ onReject, concurrency: 3, remote })),
+      rows,
+    );
+    expect(out.rows.map((r) => r.line)).toEqual(rows.map((r) => r.line));
+    expect(server.slow.max).toBeLessThanOrEqual(3);
+    expect(server.slow.max).toBeGreaterThan(1);
+  });
+
   it('resizes downloaded images too', async () => {
     const out = await collect(
       (onReject) => composeStages(resolveImage({ onReject, imageRoot: '.', imageUrls: 'fetch' }), encodeImage({ onReject, remote, resize: { target: { maxSide: 32 } } })),
