@@ -96,6 +96,7 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
   }
   /** Largest file read: with `resize`, a larger image is read and made to fit. */
   const readLimit = resize ? resize.maxSourceBytes : o.maxImageBytes;
+  const readLimitName = resize ? '--max-source-image-bytes' : '--max-image-bytes';
   const base = o.file === undefined ? {} : { file: o.file };
 
   return async function* encodeImageStage(source, options) {
@@ -113,7 +114,7 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
         return { ticket, reject: { ...base, line: row.line, id: row.id, stage: 'encodeImage', code, message } };
       };
       if (row.remote === 'passthrough') return { ticket, row: { ...row, image: row.imageFile } };
-      const tooLarge = (size: number) => reject('E_IMAGE_TOO_LARGE', `image ${row.imageFile} is ${size} bytes, over --max-image-bytes ${o.maxImageBytes}`);
+      const tooLarge = (size: number) => reject('E_IMAGE_TOO_LARGE', `image ${row.imageFile} is ${size} bytes, over ${readLimitName} ${readLimit}`);
       let data: Buffer;
       if (row.remote === 'fetch') {
         const fetch = await (fetcher ??= remoteImageFetcher({ ...o.remote, maxBytes: readLimit }));
@@ -151,7 +152,6 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
       if (sniffed.ok && problem) return reject('E_IMAGE_TRUNCATED', `image ${row.imageFile} is truncated: ${problem}`);
       if (!resizer) {
         if (!sniffed.ok) return reject('E_IMAGE_FORMAT', `image ${row.imageFile}: ${problem}${sniffed.convertible ? '; --resize converts it' : ''}`);
-        if (data.length > o.maxImageBytes) return tooLarge(data.length);
         return { ticket, row: { ...row, image: { mime: sniffed.mime, data } } };
       }
       if (!sniffed.ok && !sniffed.convertible) return reject('E_IMAGE_FORMAT', `image ${row.imageFile}: ${problem}`);

@@ -96,6 +96,9 @@ describe('encodeImage with resize', () => {
     expect(await decoded(image)).toMatchObject({ format: 'jpeg' });
     const plain = await collect((onReject) => encodeImage({ onReject, maxImageBytes }), [row!]);
     expect(plain.rejects.map((r) => r.code)).toEqual(['E_IMAGE_TOO_LARGE']);
+    // With resize, the read limit is the source cap.
+    const source = await collect(resized({}, { target: RESIZE_HIGH_DETAIL, maxSourceBytes: 100_000 }), [row!]);
+    expect(source.rejects[0]).toMatchObject({ code: 'E_IMAGE_TOO_LARGE', message: expect.stringMatching(/over --max-source-image-bytes 100000$/) });
   });
 
   it('rejects what sharp cannot decode (E_IMAGE_DECODE), too many pixels, and what is not an image; counts add up', async () => {
