@@ -2,8 +2,9 @@
  * BMP to raw pixels, for `--resize` to convert BMPs (sharp's prebuilt libvips has no BMP reader).
  * Reads the common kinds: core, info and V4/V5 headers; 1, 4 and 8-bit palettes; 16, 24 and
  * 32-bit pixels, plain or with bit-field masks; bottom-up and top-down rows. RLE and embedded
- * JPEG/PNG BMPs are refused. (The `decode-bmp` package was tried: it ignores the pixel-data offset
- * and top-down rows, and makes 32-bit BMPs without alpha fully transparent.)
+ * JPEG/PNG BMPs are refused. Runs on the calling thread (BMPs are rare in datasets; the pixels
+ * then go to sharp as raw data). (The `decode-bmp` package was tried: it ignores the pixel-data
+ * offset and top-down rows, and makes 32-bit BMPs without alpha fully transparent.)
  */
 
 export interface RawImage {
