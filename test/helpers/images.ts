@@ -93,14 +93,15 @@ export function halves(width: number, height: number) {
   return sharp(raw, { raw: { width, height, channels: 3 } });
 }
 
-/** An animated GIF of `frames` frames, each a different flat colour (frame 0 red). */
-export async function animatedGif(width: number, height: number, frames: number): Promise<Buffer> {
+/** An animated GIF (or WEBP) of `frames` frames, each a different flat colour (frame 0 red). */
+export async function animatedGif(width: number, height: number, frames: number, format: 'gif' | 'webp' = 'gif'): Promise<Buffer> {
   const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
   const raw = Buffer.alloc(width * height * frames * 3);
   for (let f = 0; f < frames; f++) {
     for (let i = 0; i < width * height; i++) raw.set(colours[f % colours.length]!, (f * width * height + i) * 3);
   }
-  return sharp(raw, { raw: { width, height: height * frames, channels: 3, pageHeight: height } }).gif({ delay: 100 }).toBuffer();
+  const image = sharp(raw, { raw: { width, height: height * frames, channels: 3, pageHeight: height } });
+  return (format === 'gif' ? image.gif({ delay: 100 }) : image.webp({ delay: 100, lossless: true })).toBuffer();
 }
 
 /** Decodes a data URI's image back: format and size as sharp reads them, and the first pixel. */

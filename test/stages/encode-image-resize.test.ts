@@ -39,6 +39,7 @@ beforeAll(async () => {
   await sharp({ create: { width: 64, height: 48, channels: 4, background: { r: 0, g: 128, b: 0, alpha: 0.5 } } }).tiff({ compression: 'lzw' }).toFile(file('alpha.tiff'));
   await writeFile(file('big.bmp'), makeBmp({ width: 3000, height: 100, bpp: 24, pixel: (x) => [x % 256, 0, 255, 255] }));
   await writeFile(file('anim.gif'), await animatedGif(40, 30, 3));
+  await writeFile(file('anim.webp'), await animatedGif(40, 30, 3, 'webp'));
   await photo(1200, 900).avif({ quality: 50, effort: 0 }).toFile(file('photo.avif'));
   await photo(100, 80).png().withMetadata({ exif: { IFD0: { Copyright: 'someone' } } }).toFile(file('exif.png'));
   await writeFile(file('bad.tiff'), Buffer.concat([Buffer.from('II*\0', 'latin1'), Buffer.alloc(200, 7)]));
@@ -47,10 +48,10 @@ beforeAll(async () => {
 
 describe('encodeImage with resize', () => {
   it('scales to the target keeping the format, applies EXIF orientation, converts what the API refuses; decoded back with sharp', async () => {
-    const names = ['large.jpg', 'wide.png', 'small.webp', 'rotated.jpg', 'photo.tiff', 'alpha.tiff', 'big.bmp', 'anim.gif', path.join(fixtures, 'icon.bmp'), 'photo.avif'];
+    const names = ['large.jpg', 'wide.png', 'small.webp', 'rotated.jpg', 'photo.tiff', 'alpha.tiff', 'big.bmp', 'anim.gif', path.join(fixtures, 'icon.bmp'), 'photo.avif', 'anim.webp'];
     const out = await collect(resized({ concurrency: 4 }), await rows(names));
     expect(out.rejects).toEqual([]);
-    expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const seen = await Promise.all(out.rows.map(async (r) => ({ mime: (r.image as DataUri).mime, w: r.imageWidth, h: r.imageHeight, ...(await decoded(r.image as DataUri)) })));
     const summary = seen.map((s) => [s.mime, s.format, s.width, s.height, s.pages]);
     expect(summary).toEqual([
@@ -64,6 +65,7 @@ describe('encodeImage with resize', () => {
       ['image/png', 'png', 40, 30, 1], // animated GIF → first frame
       ['image/jpeg', 'jpeg', 4, 4, 1], // the fixture BMP
       ['image/jpeg', 'jpeg', 1024, 768, 1], // AVIF (HEIF family), scaled and converted
+      ['image/webp', 'webp', 40, 30, 1], // animated WEBP → its first frame, still WEBP
     ]);
     // The dimensions carried on the row are those of the image sent.
     for (const s of seen) expect([s.w, s.h]).toEqual([s.width, s.height]);
@@ -71,8 +73,10 @@ describe('encodeImage with resize', () => {
     expect(seen[3]!.firstPixel[2]).toBeGreaterThan(200);
     expect(seen[3]!.firstPixel[0]).toBeLessThan(60);
     expect(seen[3]!.exif).toBe(false);
-    // The first frame of the GIF is the red one.
+    // The first frame of the GIF (and of the WEBP) is the red one.
     expect(seen[7]!.firstPixel).toEqual([255, 0, 0]);
+    expect(seen[10]!.firstPixel[0]).toBeGreaterThan(240);
+    expect(seen[10]!.firstPixel[1]).toBeLessThan(20);
     // An image that fits and carries no metadata is sent byte for byte.
     expect((out.rows[2]!.image as DataUri).data.equals(await readFile(file('small.webp')))).toBe(true);
   });
