@@ -150,7 +150,10 @@ export class BatchRunner {
       const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
       if (result.status === 200) counts.completed++;
       else counts.failed++;
-      await emit([result.status === 200 ? 'out' : 'err', line]);
+      // Injected: an output line damaged, or counted as completed but never written.
+      const fate = result.status === 200 ? faults.outputLine() : 'write';
+      if (fate === 'drop') return;
+      await emit([result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line]);
     };
 
     for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
