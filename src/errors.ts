@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'E_OPTION'
   | 'E_INPUT'
   | 'E_OUTPUT'
+  /** The API kept failing (transient failures past the retries), or refused a request. */
+  | 'E_API'
   | 'E_LINE_TOO_LONG'
   | 'E_COUNTS';
 

@@ -1,3 +1,5 @@
+import { optionError } from '../errors.js';
+
 /**
  * Fault injection for the local server, for tests and for trying a client's resilience. Every
  * choice comes from a seeded generator, so a run with the same seed fails the same requests.
@@ -67,10 +69,15 @@ export const FAULT_DEFAULTS: Required<Omit<FaultOptions, Optional>> = {
 
 export type HttpFault = 429 | 500 | 502 | 503;
 
+/** The kinds of draw, each from its own sequence; `http` keeps the seed as it is (the sequence of earlier versions). */
+type Stream = 'http' | 'slow' | 'upload' | 'download' | 'line' | 'order';
+const STREAM_SALT: Record<Stream, number> = { http: 0, slow: 0x5109, upload: 0x0b1d, download: 0xd0e5, line: 0x11fe, order: 0x0dd5 };
+
 export class Faults {
   readonly options: Required<Omit<FaultOptions, Optional>> & Pick<FaultOptions, 'expireAfterLines' | 'tokenLimit'>;
   readonly #routes: RegExp | null;
-  #state: number;
+  /** One generator per kind of draw, so the n-th upload (say) meets the same fate whatever else ran between. */
+  readonly #states = new Map<Stream, number>();
   #stormLeft: number;
 
   constructor(options: FaultOptions = {}) {
@@ -79,27 +86,29 @@ export class Faults {
     this.options = rest;
     for (const key of FRACTIONS) {
       const v = this.options[key];
-      if (!(v >= 0 && v <= 1)) throw new Error(`fault ${key}: expected a fraction from 0 to 1, got ${v}`);
+      if (!(v >= 0 && v <= 1)) throw optionError(`fault ${key}`, v, 'a fraction from 0 to 1');
     }
     for (const key of ['storm429', 'retryAfterSeconds', 'slowMs', 'lineDelayMs'] as const) {
       const v = this.options[key];
-      if (!(Number.isFinite(v) && v >= 0)) throw new Error(`fault ${key}: expected a number of 0 or more, got ${v}`);
+      if (!(Number.isFinite(v) && v >= 0)) throw optionError(`fault ${key}`, v, 'a number of 0 or more');
     }
     this.#routes = options.routes ? new RegExp(options.routes) : null;
-    this.#state = this.options.seed >>> 0 || 1;
     this.#stormLeft = this.options.storm429;
   }
 
-  /** A number in [0, 1) from a small seeded generator (mulberry32). */
-  random(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
+  /** A number in [0, 1) from a small seeded generator (mulberry32), one sequence per `stream`. */
+  random(stream: Stream = 'order'): number {
+    const seed = this.options.seed >>> 0;
+    const state = this.#states.get(stream) ?? ((seed ^ STREAM_SALT[stream]) >>> 0 || 1);
+    let t = (state + 0x6d2b79f5) >>> 0;
+    this.#states.set(stream, t);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  #draw(rate: number): boolean {
-    return rate > 0 && this.random() < rate;
+  #draw(stream: Stream, rate: number): boolean {
+    return rate > 0 && this.random(stream) < rate;
   }
 
   /** Whether faults apply to this route at all. */
@@ -114,39 +123,39 @@ export class Faults {
       this.#stormLeft--;
       return 429;
     }
-    if (this.#draw(this.options.rate429)) return 429;
-    if (this.#draw(this.options.rate500)) return 500;
-    if (this.#draw(this.options.rate502)) return 502;
-    if (this.#draw(this.options.rate503)) return 503;
+    if (this.#draw('http', this.options.rate429)) return 429;
+    if (this.#draw('http', this.options.rate500)) return 500;
+    if (this.#draw('http', this.options.rate502)) return 502;
+    if (this.#draw('http', this.options.rate503)) return 503;
     return null;
   }
 
   /** The delay before answering a request to `route`, if one is drawn. */
   slowness(route: string): number {
     if (this.options.slowMs <= 0 || !this.covers(route)) return 0;
-    return this.options.slowRate >= 1 || this.#draw(this.options.slowRate) ? this.options.slowMs : 0;
+    return this.options.slowRate >= 1 || this.#draw('slow', this.options.slowRate) ? this.options.slowMs : 0;
   }
 
   resetUpload(): boolean {
-    return this.#draw(this.options.resetUploads);
+    return this.#draw('upload', this.options.resetUploads);
   }
 
   loseUploadAnswer(): boolean {
-    return this.#draw(this.options.loseUploadAnswers);
+    return this.#draw('upload', this.options.loseUploadAnswers);
   }
 
   resetDownload(): boolean {
-    return this.#draw(this.options.resetDownloads);
+    return this.#draw('download', this.options.resetDownloads);
   }
 
   lineFails(): boolean {
-    return this.#draw(this.options.lineFailureRate);
+    return this.#draw('line', this.options.lineFailureRate);
   }
 
   /** What becomes of a completed output line: written, written damaged, or left out. */
   outputLine(): 'write' | 'malformed' | 'drop' {
-    if (this.#draw(this.options.malformedLineRate)) return 'malformed';
-    if (this.#draw(this.options.dropLineRate)) return 'drop';
+    if (this.#draw('line', this.options.malformedLineRate)) return 'malformed';
+    if (this.#draw('line', this.options.dropLineRate)) return 'drop';
     return 'write';
   }
 }
