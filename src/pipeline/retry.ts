@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { APIConnectionError } from 'openai';
 import pRetry, { AbortError } from 'p-retry';
-import { BatchExplainError } from '../errors.js';
+import { BatchExplainError, describeApiError } from '../errors.js';
 
 /** Attempts for a transient failure, after the first. */
 export const DEFAULT_RETRIES = 6;
@@ -95,13 +95,4 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     if (!isTransient(err) || options.signal?.aborted) throw err;
     throw new BatchExplainError('E_API', `the API still failed after ${retries + 1} attempts (last: ${describeApiError(err)}). Nothing is lost: run the same command again to resume`, { cause: err });
   }
-}
-
-/** A failure in a few words, for messages: status and message, or the network error's code. */
-export function describeApiError(err: unknown): string {
-  const e = err as { status?: number; message?: string; code?: string; cause?: { code?: string; message?: string } };
-  const message = (e?.message ?? String(err)).split('\n')[0]!;
-  if (typeof e?.status === 'number') return message.startsWith(String(e.status)) ? message : `${e.status} ${message}`;
-  const code = e?.code ?? e?.cause?.code;
-  return code && !message.includes(code) ? `${message} (${code})` : message;
 }
