@@ -12,6 +12,8 @@ const flags = {
   'upstream-model': { type: 'string', describe: 'Model name to send upstream (default: the request\'s)' },
   'upstream-concurrency': { type: 'number', default: 4, describe: 'Requests in flight to the upstream server' },
   concurrency: { type: 'number', default: 8, describe: 'Lines of a batch answered at once' },
+  'max-running-batches': { type: 'number', default: 16, describe: 'Batches processed at once; the others wait their turn' },
+  'max-uploads': { type: 'number', default: 32, describe: 'Uploads received at once; the others wait' },
   'max-requests': { type: 'number', describe: 'Requests per batch file (default 50000 on OpenAI paths, 100000 on Azure paths)' },
   'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload', 512_000_000),
   'max-body-bytes': bytesFlag('max-body-bytes', 'Largest JSON request body', 64 * 1024 * 1024),
@@ -46,6 +48,8 @@ type ServeArgs = {
   'upstream-model'?: string;
   'upstream-concurrency': number;
   concurrency: number;
+  'max-running-batches': number;
+  'max-uploads': number;
   'max-requests'?: number;
   'max-file-bytes': number;
   'max-body-bytes': number;
@@ -99,6 +103,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         ...(apiKey ? { apiKey } : {}),
         responder,
         concurrency: args.concurrency,
+        maxRunningBatches: args['max-running-batches'],
+        maxUploads: args['max-uploads'],
         ...(args['max-requests'] === undefined ? {} : { maxRequests: { openai: args['max-requests'], azure: args['max-requests'] } }),
         maxFileBytes: args['max-file-bytes'],
         maxBodyBytes: args['max-body-bytes'],

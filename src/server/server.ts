@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ByteBudget } from '../core/byte-budget.js';
+import { positiveInteger } from '../core/options.js';
 import { BatchRunner } from './batch-runner.js';
 import { Faults, type FaultOptions, type HttpFault } from './faults.js';
 import { HttpError, sendError, sendJson, withoutNulls } from './http.js';
@@ -31,6 +33,10 @@ export interface BatchServerOptions {
   maxBodyBytes?: number;
   /** Requests per batch file. Default 50,000 (OpenAI) and 100,000 (Azure paths). */
   maxRequests?: { openai: number; azure: number };
+  /** Batches processed at once; the others wait their turn. Default 16. */
+  maxRunningBatches?: number;
+  /** Uploads received at once; the others wait (their bodies left unread). Default 32. */
+  maxUploads?: number;
   /** Told of every request once its answer is sent or its connection is gone (tests count requests with it). */
   onRequest?: (info: RequestInfo) => void;
 }
@@ -90,9 +96,12 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     faults,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+    ...(options.maxRunningBatches === undefined ? {} : { maxRunning: options.maxRunningBatches }),
   });
   const maxFileBytes = options.maxFileBytes ?? 512_000_000;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  // Each upload in progress holds a file open: bounded, so a crowd of clients cannot run the server out of descriptors.
+  const uploads = new ByteBudget(positiveInteger('maxUploads', options.maxUploads ?? DEFAULT_MAX_UPLOADS));
   const keyOk = options.apiKey === undefined ? null : keyChecker(options.apiKey);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -111,7 +120,7 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     const parts = route.path.split('/').filter(Boolean).map(decodePart);
     const [resource, id, action] = parts;
     if (resource === 'files') {
-      if (parts.length === 1 && m === 'POST') return uploadFile(req, res, store, maxFileBytes, faults);
+      if (parts.length === 1 && m === 'POST') return inTurn(uploads, res, () => uploadFile(req, res, store, maxFileBytes, faults));
       if (parts.length === 1 && m === 'GET') return sendJson(res, 200, listFiles(store, url.searchParams));
       if (parts.length === 2 && m === 'GET') return sendJson(res, 200, getFile(store, id!));
       if (parts.length === 2 && m === 'DELETE') {
@@ -151,12 +160,20 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     });
   });
   server.requestTimeout = 0; // uploads of hundreds of MB take their time
+  // An idle keep-alive connection is closed by the client before the server: with Node's 5 s, a
+  // server stalled by load closed connections that clients were already sending on ("other side
+  // closed"; bench/load.mjs at 1,000 clients). Clients keep idle sockets 4 s (undici) or until told.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 5000;
   // Requests Node's parser refuses (huge headers, bad framing) get a JSON error too, not a bare line.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
+  // After listening, a failed accept (no file descriptor left under load) is a refused connection
+  // for that client, not the end of the server: Node would throw it as an unhandled 'error'.
+  server.on('error', () => {});
   runner.resumeAll();
   const address = server.address() as AddressInfo;
   const port = address.port;
@@ -174,6 +191,29 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     },
   };
 }
+
+/** Uploads received at once (each holds a file open). */
+const DEFAULT_MAX_UPLOADS = 32;
+
+/** Runs `work` once `budget` gives it a turn; a client that leaves while it waits gives its turn up. */
+async function inTurn(budget: ByteBudget, res: ServerResponse, work: () => Promise<void>): Promise<void> {
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new HttpError(499, 'The client closed the connection.'));
+  res.once('close', onClose);
+  try {
+    await budget.acquire(1, gone.signal);
+  } finally {
+    res.off('close', onClose);
+  }
+  try {
+    await work();
+  } finally {
+    budget.release(1);
+  }
+}
+
+/** How long an idle keep-alive connection is kept: past what clients keep them (undici 4 s), as proxies do. */
+const KEEP_ALIVE_MS = 65_000;
 
 /** Largest request head (request line and headers). Node's default, 16 KiB, written down. */
 const MAX_HEADER_BYTES = 16 * 1024;

@@ -50,8 +50,10 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
     stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
     stream.on('limit', () => (tooLarge = true));
     fileDone = pipeline(stream, createWriteStream(partial));
-    // Awaited below on success; on a broken upload the parser's own error is the one reported.
-    fileDone.catch(() => {});
+    // Awaited below on success; on a broken upload the parser's own error is the one reported. A
+    // file that cannot be written (no descriptor or space left) stops the parser too, or the
+    // request would stall, its file part no longer read.
+    fileDone.catch((err: Error) => parser.destroy(err));
   });
   try {
     await pipeline(req, parser);
@@ -59,6 +61,8 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
   } catch (err) {
     await rm(partial, { force: true });
     if (err instanceof HttpError) throw err;
+    // The server's own trouble storing it (no file descriptor or space left) is not the client's fault: try again later.
+    if ((err as NodeJS.ErrnoException).syscall) throw new HttpError(503, `The server could not store the upload, try again later: ${(err as Error).message}`);
     throw new HttpError(400, `Could not read the multipart upload: ${(err as Error).message}`);
   }
   if (tooLarge) {
