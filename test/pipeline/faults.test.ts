@@ -1,16 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openProvider, type Provider } from '../../src/pipeline/providers.js';
 import { run, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
 import { startBatchServer, type BatchServer, type BatchServerOptions, type RequestInfo } from '../../src/server/server.js';
 import { BatchExplainError } from '../../src/errors.js';
 import { tempDir } from '../helpers/server.js';
+import { fixtureDataset, runOptions } from '../helpers/job.js';
 
-const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const dataset = path.join(fixtures, 'memes.jsonl');
-const template = 'A human expert labelled this meme as: {}\nExplain why, as JSON {"explanation": "..."}.';
+const dataset = fixtureDataset;
 const ROWS = 7;
 
 /**
@@ -40,21 +38,7 @@ async function faultJob(first: Partial<BatchServerOptions>, client: { timeoutMs?
     maxRetries: 0,
     ...(client.timeoutMs === undefined ? {} : { timeoutMs: client.timeoutMs }),
   });
-  const options = (extra: Partial<RunOptions> = {}): RunOptions => ({
-    provider,
-    dataset,
-    template,
-    model: 'gpt-4o',
-    outDir: path.join(dir, 'batches'),
-    resultsDir: path.join(dir, 'results'),
-    output: path.join(dir, 'merged.jsonl'),
-    tmpDir: path.join(dir, 'tmp'),
-    maxRequests: 2,
-    pollMs: 20,
-    maxPollMs: 100,
-    retries: 8,
-    ...extra,
-  });
+  const options = (extra: Partial<RunOptions> = {}): RunOptions => runOptions(provider, dir, { tmpDir: path.join(dir, 'tmp'), maxRequests: 2, retries: 8, ...extra });
   return {
     dir,
     requests,
