@@ -5,7 +5,7 @@ import { fileLines } from '../core/file-lines.js';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
 import type { Faults } from './faults.js';
-import { newFileId, newRequestId, nowSeconds } from './ids.js';
+import { batchFileId, newRequestId, nowSeconds } from './ids.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
 import { validateBatchFile } from './validate-batch.js';
@@ -153,8 +153,10 @@ export class BatchRunner {
   async #process(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
     const { store, faults, responder } = this.#o;
     const b = record.batch;
-    const outputId = newFileId();
-    const errorId = newFileId();
+    const outputId = batchFileId(b.id, 'output');
+    const errorId = batchFileId(b.id, 'error');
+    // An earlier attempt (the server stopped after recording its files, before the batch was done).
+    for (const id of [outputId, errorId]) if (store.files.has(id)) await store.deleteFile(id);
     const output = createWriteStream(store.contentPath(outputId));
     const errorsOut = createWriteStream(store.contentPath(errorId));
     // A write failure (disk full, no file descriptor left) fails this batch, never the server.
