@@ -6,13 +6,14 @@
 //   node bench/direct.mjs [--rows 2000,10000] [--ids 1000000] [--concurrency 8] [--dir DIR]
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset, datasetId } from './gen-dataset.mjs';
 import { generateImages } from './gen-images.mjs';
+import { measure } from './measure.mjs';
 
 const here = import.meta.dirname;
 const cli = path.join(here, '../dist/bin/batch-explain.js');
@@ -20,18 +21,6 @@ const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000
 const dir = path.join(values.dir ?? path.join(tmpdir(), 'batch-explain-bench'), 'direct');
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
-
-/** Runs the CLI; returns its wall time and peak RSS (VmHWM, MB). */
-async function measure(args) {
-  const rssFile = path.join(dir, `rss-${Math.random().toString(36).slice(2)}`);
-  const start = process.hrtime.bigint();
-  const child = spawn(cli, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${path.join(here, 'report-rss.mjs')}` } });
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`batch-explain ${args.join(' ')} exited ${code}: ${stderr}`);
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, rssMb: Number(await readFile(rssFile, 'utf8')) / 1024, stderr };
-}
 
 const server = spawn(cli, ['serve', '--port', '0', '--data-dir', path.join(dir, 'server'), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise((resolve) => server.stdout.once('data', (c) => resolve(String(c).split('\n')[0])));
@@ -41,7 +30,8 @@ try {
   for (const rows of values.rows.split(',').map(Number)) {
     const dataset = path.join(dir, `dataset-${rows}.jsonl`);
     await generateDataset({ rows, images: path.join(dir, '..', 'images'), out: dataset });
-    const args = ['run', '--provider', 'direct', '--base-url', `${url}/v1`, '--dataset', dataset, '--prompt', 'armeme_explanation_arabic', '--results-dir', `results-${rows}`, '--out-dir', `out-${rows}`, '--output', `merged-${rows}.jsonl`, '--direct-concurrency', values.concurrency, '--quiet'];
+    const at = (name) => path.join(dir, `${name}-${rows}`);
+    const args = [cli, 'run', '--provider', 'direct', '--base-url', `${url}/v1`, '--dataset', dataset, '--prompt', 'armeme_explanation_arabic', '--results-dir', at('results'), '--out-dir', at('out'), '--output', `${at('merged')}.jsonl`, '--direct-concurrency', values.concurrency, '--quiet'];
     const first = await measure(args);
     table.push([rows, 'send + merge', first.seconds, rows / first.seconds, first.rssMb]);
     const again = await measure(args);

@@ -6,6 +6,7 @@ import { BatchExplainError } from '../src/errors.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
+import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
 
 /** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
 export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: 100_000, openai: 50_000, local: 50_000 };
@@ -37,6 +38,7 @@ export const datasetFlags = {
   detail: { choices: ['auto', 'low', 'high'], describe: 'Image detail (left out by default: the API uses auto)' },
   'response-format': { choices: ['none', 'json_object', 'json_schema'], default: 'none', describe: 'Ask for JSON mode or a strict {explanation} schema' },
   'answer-field': { type: 'string', default: 'explanation', describe: 'JSON field holding the explanation in the answer' },
+  ...imageFlags,
 } as const;
 
 export type DatasetArgs = {
@@ -62,7 +64,7 @@ export type DatasetArgs = {
   detail?: 'auto' | 'low' | 'high';
   'response-format': 'none' | 'json_object' | 'json_schema';
   'answer-field': string;
-};
+} & ImageArgs;
 
 /** Build options from flags: the prompt is read, the model falls back to the original `.env` name for Azure. */
 export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
@@ -96,5 +98,6 @@ export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<Buil
     maxImageBytes: args['max-image-bytes'],
     concurrency: args.concurrency,
     readers: args.readers,
+    ...imageOptionsFromArgs(args),
   };
 }

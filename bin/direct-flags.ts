@@ -2,13 +2,12 @@ import { BatchExplainError } from '../src/errors.js';
 import type { DirectOptions, DirectProgress, DirectSummary } from '../src/pipeline/direct.js';
 import { formatCount } from './format.js';
 
-/** Flags of direct mode (`run --provider direct`, `send`). */
+/** Flags of direct mode (`run --provider direct`, `send`); `--request-timeout` and `--base-url` are the provider flags'. */
 export const directFlags = {
   'direct-concurrency': { type: 'number', default: 8, describe: '(direct) Requests in flight at once' },
   rpm: { type: 'number', describe: '(direct) Requests per minute at most (the server\'s x-ratelimit headers and 429s are followed anyway)' },
   tpm: { type: 'number', describe: '(direct) Estimated tokens per minute at most: max_tokens + text/4 + 765 per image (85 at detail low)' },
   'api-key-env': { type: 'string', default: 'OPENAI_API_KEY', describe: '(direct) Environment variable holding the API key, sent as a Bearer token; optional (local servers need none)' },
-  'request-timeout': { type: 'number', default: 600, describe: '(direct) Seconds for one try of a request, answer included' },
   'max-retries': { type: 'number', default: 6, describe: '(direct) Retries of a transient failure (network, timeout, 408, 409, 429, 5xx), with backoff' },
   'max-consecutive-failures': { type: 'number', default: 20, describe: '(direct) Stop after this many failed requests in a row (a wrong model or URL fails them all); 0: never' },
 } as const;

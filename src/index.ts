@@ -4,7 +4,7 @@ export { BatchExplainError, EXIT, type ErrorCode } from './errors.js';
 
 export { readJsonl, type ReadJsonlOptions, type ReadJsonlStats } from './stages/read-jsonl.js';
 export { validateRow, checkRow, type ValidateRowOptions } from './stages/validate-row.js';
-export { resolveImage, resolveImagePath, type ResolveImageOptions } from './stages/resolve-image.js';
+export { resolveImage, resolveImagePath, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
 export { encodeImage, type EncodeImageOptions } from './stages/encode-image.js';
 export { applyPrompt, promptFunction, type ApplyPromptOptions } from './stages/apply-prompt.js';
 export { toRequestLine, type ToRequestLineOptions } from './stages/to-request-line.js';
@@ -29,6 +29,9 @@ export {
   type ImageDetail,
 } from './core/request-line.js';
 export { sniffImageFormat, checkImageComplete, MIME_BY_FORMAT } from './core/image-format.js';
+export { fitDimensions, parseResizeTarget, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget, type ImageResizeOptions } from './core/image-resize.js';
+export { isPublicAddress } from './core/address-policy.js';
+export { REMOTE_DEFAULTS, type RemoteImageOptions } from './core/remote-image.js';
 export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/line-writer.js';
 export type { ShardTarget } from './core/shard-file.js';
 export { parseByteSize } from './core/options.js';

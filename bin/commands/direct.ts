@@ -61,6 +61,7 @@ export const sendCommand: CommandModule<object, SendArgs> = {
         requests: { type: 'string', array: true, demandOption: true, describe: 'Request line files, folders of shards (batch_00001.jsonl...), or - for stdin' },
         'base-url': providerFlags['base-url'],
         'env-file': providerFlags['env-file'],
+        'request-timeout': providerFlags['request-timeout'],
         'results-dir': { type: 'string', default: 'results', describe: 'Folder for direct-<n>.output.jsonl and .errors.jsonl (what merge reads)' },
         rejects: { type: 'string', default: 'send-rejects.jsonl', describe: 'Lines that are not request lines (left out when there is none)' },
         ...directFlags,

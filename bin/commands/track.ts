@@ -44,7 +44,11 @@ function age(seconds: number | null): string {
 export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }> = {
   command: 'status',
   describe: 'Show the batches of a job, refreshed from the API',
-  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags, json: { type: 'boolean', default: false, describe: 'One JSON object on stdout, for scripts' } }) as unknown as Argv<TrackArgs & { json: boolean }>,
+  builder: (y: Argv) =>
+    y
+      .options({ ...providerFlags, ...trackFlags, json: { type: 'boolean', default: false, describe: 'One JSON object on stdout, for scripts' } })
+      .example('$0 status', 'the batches of ./batches/manifest.jsonl')
+      .example("$0 status --json | jq '.totals'", 'requests done, failed and total, for scripts') as unknown as Argv<TrackArgs & { json: boolean }>,
   handler: (args) =>
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
@@ -144,7 +148,12 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
 export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }> = {
   command: 'cancel [ids..]',
   describe: 'Cancel the unfinished batches of a job (or the ones named)',
-  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags }).positional('ids', { type: 'string', array: true, describe: 'Batch ids (default: every unfinished one)' }) as unknown as Argv<TrackArgs & { ids?: string[] }>,
+  builder: (y: Argv) =>
+    y
+      .options({ ...providerFlags, ...trackFlags })
+      .positional('ids', { type: 'string', array: true, describe: 'Batch ids (default: every unfinished one)' })
+      .example('$0 cancel', 'every unfinished batch of the job')
+      .example('$0 cancel batch_abc123 --provider azure --env-file .env', 'one batch') as unknown as Argv<TrackArgs & { ids?: string[] }>,
   handler: (args) =>
     runCommand(async () => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);

@@ -7,8 +7,8 @@ import { composeStages } from '../core/compose.js';
 import type { RequestLineOptions } from '../core/request-line.js';
 import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
 import { validateRow } from '../stages/validate-row.js';
-import { resolveImage } from '../stages/resolve-image.js';
-import { encodeImage } from '../stages/encode-image.js';
+import { resolveImage, type ImageUrls } from '../stages/resolve-image.js';
+import { encodeImage, type EncodeImageOptions } from '../stages/encode-image.js';
 import { applyPrompt } from '../stages/apply-prompt.js';
 import { toRequestLine } from '../stages/to-request-line.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
@@ -35,6 +35,12 @@ export interface BuildOptions extends RequestLineOptions {
   imageRoot?: string;
   /** Refuse images that resolve outside `imageRoot` (symlinks included). */
   confine?: boolean;
+  /** `img_path` URLs: `reject` (default), `fetch` (downloaded, see `remote`) or `passthrough` (sent as URLs). */
+  imageUrls?: ImageUrls;
+  /** How remote images are downloaded (encodeImage's `remote`). */
+  remote?: EncodeImageOptions['remote'];
+  /** Scale and convert images with sharp (encodeImage's `resize`). Off by default. */
+  resize?: EncodeImageOptions['resize'];
   maxBytes?: number;
   maxRequests?: number;
   maxImageBytes?: number;
@@ -71,13 +77,22 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
     validateRow({ onReject, file: name }),
-    resolveImage({ onReject, file: name, imageRoot, confine: options.confine ?? false, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
+    resolveImage({
+      onReject,
+      file: name,
+      imageRoot,
+      confine: options.confine ?? false,
+      concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0,
+      ...(options.imageUrls === undefined ? {} : { imageUrls: options.imageUrls }),
+    }),
     encodeImage({
       onReject,
       file: name,
       ...(options.maxImageBytes === undefined ? {} : { maxImageBytes: options.maxImageBytes }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       readers,
+      ...(options.resize === undefined ? {} : { resize: options.resize }),
+      ...(options.remote === undefined ? {} : { remote: options.remote }),
     }),
     applyPrompt({
       template: options.template,

@@ -120,7 +120,9 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
         { retries: opts.retries, signal, minTimeoutMs: opts.minRetryDelayMs },
       );
       result = resultOf(request.customId, answer.status, answer.requestId, answer.text);
-    } catch (err) {
+    } catch (thrown) {
+      // Out of retries, withRetry reports the last failure as E_API: here it is this row's failure.
+      const err = thrown instanceof BatchExplainError && thrown.code === 'E_API' ? thrown.cause : thrown;
       if (signal.aborted || err instanceof BatchExplainError) throw err;
       if (err instanceof TransientAnswer) result = resultOf(request.customId, err.status, err.requestId, err.text);
       else {

@@ -60,8 +60,9 @@ describe('crash consistency', () => {
     expect(shards).toHaveLength(4);
     expect(batches).toHaveLength(4);
     // Nor a second upload: an input and an output file per batch.
-    const stored = (await readdir(path.join(dir, '.batch-explain/local-server/files'))).filter((f) => f.endsWith('.json'));
-    expect(stored).toHaveLength(8);
+    const fileStore = path.join(dir, '.batch-explain/local-server/files');
+    const stored = await Promise.all((await readdir(fileStore)).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(path.join(fileStore, f), 'utf8')) as { id: string; purpose: string; filename: string; bytes: number }));
+    expect(stored, JSON.stringify(stored.map((f) => `${f.id} ${f.purpose} ${f.filename} ${f.bytes}`), null, 1)).toHaveLength(8);
     // Nothing half-written or temporary is left.
     const files = await filesUnder(dir);
     expect(files.filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f)), files.join(' ')).toEqual([]);

@@ -30,6 +30,20 @@ describe('RunSorter', () => {
     );
   });
 
+  it('keeps an empty string key empty through a spilled run (it was read back as "0")', async () => {
+    const tmp = await tempDir('be-runs-');
+    // 190 bytes: each entry is spilled from the arena on its own (a fast-check counterexample).
+    const sorter = new RunSorter({ memoryBytes: 190, fanIn: 4, tmpDir: tmp });
+    try {
+      sorter.add(' ', '{"id":" ","seq":0}');
+      sorter.add('', '{"id":"","seq":1}');
+      expect(sorter.runs).toBeGreaterThan(0);
+      expect(drain(sorter)).toEqual([['', '{"id":"","seq":1}'], [' ', '{"id":" ","seq":0}']]);
+    } finally {
+      sorter.dispose();
+    }
+  });
+
   it('sorts number keys with payloads given as byte ranges', async () => {
     const tmp = await tempDir('be-runs-');
     const entries: [number, string][] = Array.from({ length: 5000 }, (_, i) => [(i * 7919) % 1000 - 300, `payload ${i} ✓`]);

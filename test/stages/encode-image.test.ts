@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeImage } from '../../src/stages/encode-image.js';
 import type { FileReadResult } from '../../src/core/file-reader.js';
 import { collect, fromArray, rejectsCollector } from '../helpers/streams.js';
-import type { DatasetRow, ResolvedImage } from '../../src/types.js';
+import type { DataUri, DatasetRow, ResolvedImage } from '../../src/types.js';
 
 const images = fileURLToPath(new URL('../../fixtures/images/', import.meta.url));
 
@@ -24,8 +24,11 @@ describe('encodeImage', () => {
     const files = ['noisy-photo.jpg', 'face.png', 'bubble.webp', 'chart.gif', 'screenshot.jpg', 'banner.jpg'];
     const out = await collect((onReject) => encodeImage({ onReject, concurrency: 3, readers: 2 }), await rows(files));
     expect(out.rejects).toEqual([]);
-    expect(out.rows.map((r) => r.image.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
-    for (const r of out.rows) expect(r.image.data.equals(await readFile(r.imageFile))).toBe(true);
+    const images = out.rows.map((r) => r.image as DataUri);
+    expect(images.map((i) => i.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
+    for (const [i, r] of out.rows.entries()) expect(images[i]!.data.equals(await readFile(r.imageFile))).toBe(true);
+    // Without resize nothing is decoded: no dimensions are claimed.
+    expect(out.rows.some((r) => r.imageWidth !== undefined)).toBe(false);
     expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
