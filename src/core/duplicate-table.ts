@@ -1,0 +1,145 @@
+import { optionError } from '../errors.js';
+
+/** Bytes a slot takes: key (Float64), first row's reference (Float64), count (Uint32), first row's flags (Uint8). */
+export const DUPLICATE_SLOT_BYTES = 8 + 8 + 4 + 1;
+/** Default memory of the table: 2^21 slots (44 MB), room for ~1.5 million distinct explanations. */
+export const DEFAULT_DUPLICATE_MEMORY = 64 * 1024 * 1024;
+/** Filled up to this share of its slots (linear probing stays short under it). */
+const MAX_LOAD = 0.75;
+const MIN_SLOTS = 1024;
+
+/** {@link DuplicateTable.add}'s answer for a text not tracked: the table is full and the text is not in it. */
+export const UNTRACKED = -1;
+
+/**
+ * Counts explanations by the 52-bit hash of their normalised text, in bounded memory, for
+ * `duplicate_text`: each distinct text keeps its count, a reference to its first row (the
+ * caller's number: a byte offset, a row index) and that row's flags.
+ *
+ * Memory: one allocation of the largest power-of-two number of slots that fits `maxBytes`
+ * ({@link DUPLICATE_SLOT_BYTES} each), zero-filled, so only the pages touched become resident:
+ * a small file costs little. No rehash, so no second copy at a growth. When 75% of the slots are
+ * taken, texts not seen before are no longer added (counted in {@link untracked}); those already
+ * in keep counting. Two different texts share a hash with a chance of about n²/2^53 (1e-4 for a
+ * million distinct texts).
+ */
+export class DuplicateTable {
+  readonly slots: number;
+  private readonly mask: number;
+  private readonly keys: Float64Array;
+  private readonly refs: Float64Array;
+  private readonly counts: Uint32Array;
+  private readonly flags: Uint8Array;
+  private size = 0;
+  private readonly limit: number;
+  /** Rows whose text was new when the table was full: not checked for duplicates. */
+  untracked = 0;
+  /** The slot of the last {@link add}. */
+  lastSlot = -1;
+
+  constructor(maxBytes: number = DEFAULT_DUPLICATE_MEMORY) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_SLOTS * DUPLICATE_SLOT_BYTES) {
+      throw optionError('duplicateMemory', maxBytes, `a byte count of at least ${MIN_SLOTS * DUPLICATE_SLOT_BYTES}`);
+    }
+    let slots = MIN_SLOTS;
+    while (slots * 2 * DUPLICATE_SLOT_BYTES <= maxBytes && slots < 2 ** 30) slots *= 2;
+    this.slots = slots;
+    this.mask = slots - 1;
+    this.limit = Math.floor(slots * MAX_LOAD);
+    this.keys = new Float64Array(slots);
+    this.refs = new Float64Array(slots);
+    this.counts = new Uint32Array(slots);
+    this.flags = new Uint8Array(slots);
+  }
+
+  /** Distinct texts held. */
+  get distinct(): number {
+    return this.size;
+  }
+
+  /** Whether new texts are still added. */
+  get full(): boolean {
+    return this.size >= this.limit;
+  }
+
+  /**
+   * Counts one row's text. Returns how many rows had it so far, this one included (1: first
+   * seen, its `ref` and `flags` kept), or {@link UNTRACKED}. On 2, the first row is now a
+   * duplicate too: {@link firstRef}/{@link firstFlags} of {@link lastSlot} name it.
+   */
+  add(hash: number, ref: number, flags: number): number {
+    // 0 marks an empty slot: keys are stored as hash + 1 (still a safe integer under 2^53).
+    const key = hash + 1;
+    let i = (hash ^ (hash / 0x100000000)) & this.mask;
+    while (true) {
+      const k = this.keys[i]!;
+      if (k === key) {
+        this.lastSlot = i;
+        return ++this.counts[i]!;
+      }
+      if (k === 0) break;
+      i = (i + 1) & this.mask;
+    }
+    if (this.size >= this.limit) {
+      this.untracked++;
+      this.lastSlot = -1;
+      return UNTRACKED;
+    }
+    this.keys[i] = key;
+    this.refs[i] = ref;
+    this.counts[i] = 1;
+    this.flags[i] = flags;
+    this.size++;
+    this.lastSlot = i;
+    return 1;
+  }
+
+  firstRef(slot: number): number {
+    return this.refs[slot]!;
+  }
+
+  firstFlags(slot: number): number {
+    return this.flags[slot]!;
+  }
+
+  count(slot: number): number {
+    return this.counts[slot]!;
+  }
+
+  /** The `k` texts seen most often (at least twice), most first, ties by first row: slots. */
+  top(k: number): number[] {
+    const best: number[] = [];
+    if (k < 1) return best;
+    for (let i = 0; i < this.slots; i++) {
+      const c = this.counts[i]!;
+      if (c < 2 || (best.length === k && !this.before(i, best[k - 1]!))) continue;
+      let j = best.length < k ? best.length : k - 1;
+      best[j] = i;
+      while (j > 0 && this.before(best[j]!, best[j - 1]!)) {
+        [best[j], best[j - 1]] = [best[j - 1]!, best[j]!];
+        j--;
+      }
+    }
+    return best;
+  }
+
+  /** Groups of rows sharing a text and the rows in them: Σ count over texts seen twice or more. */
+  duplicateStats(): { groups: number; rows: number } {
+    let groups = 0;
+    let rows = 0;
+    for (let i = 0; i < this.slots; i++) {
+      const c = this.counts[i]!;
+      if (c >= 2) {
+        groups++;
+        rows += c;
+      }
+    }
+    return { groups, rows };
+  }
+
+  private before(a: number, b: number): boolean {
+    const ca = this.counts[a]!;
+    const cb = this.counts[b]!;
+    return ca > cb || (ca === cb && this.refs[a]! < this.refs[b]!);
+  }
+}
