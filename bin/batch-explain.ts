@@ -9,6 +9,7 @@ import { buildCommand } from './commands/build.js';
 import { serveCommand } from './commands/serve.js';
 import { mergeCommand } from './commands/merge.js';
 import { reportCommand } from './commands/report.js';
+import { viewCommand } from './commands/view.js';
 import { resubmitCommand, runCommandModule } from './commands/run.js';
 import { submitCommand } from './commands/submit.js';
 import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
@@ -26,6 +27,7 @@ await yargs(normalizeFlagNames(hideBin(process.argv)))
   .command(resubmitCommand)
   .command(runCommandModule)
   .command(reportCommand)
+  .command(viewCommand)
   .command(serveCommand)
   .demandCommand(1, 'Name a command; see --help')
   .epilogue('Every flag also answers to its snake_case spelling (--output_dir, --batch_file_size_limit), as in the original scripts.')

@@ -54,3 +54,13 @@ export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type Resubm
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
 export { Manifest, TERMINAL_STATUSES, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
+
+// Looking at the explanations: quality checks, the report, the viewer.
+export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
+export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, promptScript, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
+export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/reclassification.js';
+export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/duplicate-table.js';
+export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';
+export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report-scan.js';
+export type { ReportSummary } from './core/report-tally.js';
+export { startViewer, type Viewer, type ViewerOptions } from './viewer/server.js';
