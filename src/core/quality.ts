@@ -155,28 +155,27 @@ export function isNotPlainText(text: string): boolean {
   return /^"[^"\n]{1,64}"\s*:/.test(t) || /\{\s*"[^"\n]{1,64}"\s*:/.test(t);
 }
 
+/** Arabic letters folded into one form: diacritics, superscript alef and tatweel removed; hamza/madda alef → alef, alef maqsura → ya, ta marbuta → ha. */
+const FOLD: Readonly<Record<string, string>> = { '\u0622': '\u0627', '\u0623': '\u0627', '\u0625': '\u0627', '\u0671': '\u0627', '\u0649': '\u064A', '\u0629': '\u0647' };
+const ARABIC_FOLD = /[\u064B-\u065F\u0670\u0640\u0622\u0623\u0625\u0671\u0649\u0629]/g;
+const ARABIC_FOLD_AND_SPACES = /\s+|[\u064B-\u065F\u0670\u0640\u0622\u0623\u0625\u0671\u0649\u0629]/g;
+const fold = (c: string): string => FOLD[c] ?? (c.trim() === '' ? ' ' : '');
+
 /**
  * Arabic letters in one form: diacritics (tashkeel), the superscript alef and tatweel removed;
  * alef with hamza or madda → alef, alef maqsura → ya, ta marbuta → ha. Used for phrase matching,
- * duplicates and search, so that "التصنيف خاطئ" and "التَّصنيفُ خاطِئٌ" are one text.
+ * duplicates and search, so that "التصنيف خاطئ" and "التَّصنيفُ خاطِئٌ" are one text. One pass.
  */
 export function normalizeArabic(text: string): string {
-  return text
-    .replace(/[\u064B-\u065F\u0670\u0640]/g, '')
-    .replace(/[\u0622\u0623\u0625\u0671]/g, '\u0627')
-    .replace(/\u0649/g, '\u064A')
-    .replace(/\u0629/g, '\u0647');
+  return text.replace(ARABIC_FOLD, fold);
 }
 
 /** Whether the explanation questions or changes the human label (see `core/reclassification.ts`). */
 export function mentionsReclassification(text: string, label: string, m: TextMeasure): boolean {
-  const flat = text.replace(/\s+/g, ' ');
+  // Spaces collapsed and Arabic folded in one pass (folding touches no Latin letter).
+  const flat = text.replace(ARABIC_FOLD_AND_SPACES, fold);
   if (m.latin > 0 && (RECLASSIFICATION_EN.test(flat) || contradictsLabel(flat, label, 'en'))) return true;
-  if (m.arabic > 0) {
-    const ar = normalizeArabic(flat);
-    if (RECLASSIFICATION_AR.test(ar) || contradictsLabel(ar, label, 'ar')) return true;
-  }
-  return false;
+  return m.arabic > 0 && (RECLASSIFICATION_AR.test(flat) || contradictsLabel(flat, label, 'ar'));
 }
 
 /** One explanation's checks: its word count and the flags that need only this row. */
@@ -198,20 +197,54 @@ export function checkExplanation(explanation: string, label: string, options: Qu
   return { words: m.words, flags };
 }
 
-/** The form two explanations are compared in for `duplicate_text`: case, spacing and Arabic diacritics ignored. */
-export function duplicateForm(text: string): string {
-  return normalizeArabic(text.toLowerCase()).replace(/\s+/g, ' ').trim();
+/** Arabic marks dropped when comparing texts: tashkeel, superscript alef, tatweel. */
+function isArabicMark(c: number): boolean {
+  return (c >= 0x064b && c <= 0x065f) || c === 0x0670 || c === 0x0640;
 }
 
-/** A 52-bit hash of a string's UTF-16 code units (two 32-bit multiplicative hashes, mixed): a safe integer. */
-export function hashText(text: string): number {
+/** Arabic letter forms compared as one (see normalizeArabic). */
+function foldArabic(c: number): number {
+  if (c === 0x0622 || c === 0x0623 || c === 0x0625 || c === 0x0671) return 0x0627;
+  if (c === 0x0649) return 0x064a;
+  if (c === 0x0629) return 0x0647;
+  return c;
+}
+
+/**
+ * The 52-bit hash two explanations are compared by for `duplicate_text`: case, runs of spaces,
+ * spaces at the ends and Arabic diacritics and letter forms ignored (the text is folded while it
+ * is hashed, in one pass over its lower-cased form). Two 32-bit multiplicative hashes, mixed: a safe integer.
+ */
+export function duplicateHash(text: string): number {
+  const s = text.toLowerCase();
   let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  let h2 = 0x01000193;
+  let space = false;
+  let started = false;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (isSpace(c)) {
+      space = started;
+      continue;
+    }
+    if (isArabicMark(c)) continue;
+    c = foldArabic(c);
+    if (space) {
+      h1 = Math.imul(h1 ^ 0x20, 0x01000193);
+      h2 = Math.imul(h2 ^ 0x20, 0x5bd1e995);
+      space = false;
+      n++;
+    }
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    started = true;
+    n++;
   }
+  return mixHashes(h1, h2 ^ n);
+}
+
+function mixHashes(h1: number, h2: number): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b) ^ Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);
   return (h2 & 0xfffff) * 0x100000000 + (h1 >>> 0);

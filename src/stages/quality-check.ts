@@ -1,7 +1,7 @@
 import { optionError } from '../errors.js';
 import { nonEmptyString } from '../core/options.js';
 import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/duplicate-table.js';
-import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateForm, hashText, type ExpectedScript } from '../core/quality.js';
+import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality.js';
 import type { Stage } from '../types.js';
 
 /** Why a row has no explanation, as merge's errors file says (`{line, id, reason, code?, message}`). */
@@ -108,7 +108,7 @@ export class QualityChecker {
     out.words = checked.words;
     out.flags = checked.flags;
     const table = this.duplicates;
-    const count = table.add(hashText(duplicateForm(explanation)), record.ref, checked.flags);
+    const count = table.add(duplicateHash(explanation), record.ref, checked.flags);
     if (count >= 2) {
       out.flags |= FLAG_BIT.duplicate_text;
       out.duplicate = { count, firstRef: table.firstRef(table.lastSlot), firstFlags: table.firstFlags(table.lastSlot) };

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { DUPLICATE_SLOT_BYTES, DuplicateTable, UNTRACKED } from '../../src/core/duplicate-table.js';
-import { hashText } from '../../src/core/quality.js';
+import { duplicateHash } from '../../src/core/quality.js';
 
 describe('DuplicateTable', () => {
   it('counts texts and remembers the first row of each', () => {
     const t = new DuplicateTable(1 << 20);
-    expect(t.add(hashText('a'), 100, 0)).toBe(1);
-    expect(t.add(hashText('b'), 200, 4)).toBe(1);
-    expect(t.add(hashText('a'), 300, 2)).toBe(2);
+    expect(t.add(duplicateHash('a'), 100, 0)).toBe(1);
+    expect(t.add(duplicateHash('b'), 200, 4)).toBe(1);
+    expect(t.add(duplicateHash('a'), 300, 2)).toBe(2);
     expect(t.firstRef(t.lastSlot)).toBe(100);
     expect(t.firstFlags(t.lastSlot)).toBe(0);
-    expect(t.add(hashText('a'), 400, 0)).toBe(3);
-    expect(t.add(hashText('b'), 500, 0)).toBe(2);
+    expect(t.add(duplicateHash('a'), 400, 0)).toBe(3);
+    expect(t.add(duplicateHash('b'), 500, 0)).toBe(2);
     expect(t.firstFlags(t.lastSlot)).toBe(4);
     expect(t.distinct).toBe(2);
     expect(t.duplicateStats()).toEqual({ groups: 2, rows: 5 });
@@ -32,7 +32,7 @@ describe('DuplicateTable', () => {
   it('lists the most repeated texts, most first, ties by first row', () => {
     const t = new DuplicateTable(1 << 20);
     const texts = ['x', 'y', 'y', 'z', 'z', 'z', 'w', 'w', 'v', 'v', 'v'];
-    texts.forEach((s, i) => t.add(hashText(s), i, 0));
+    texts.forEach((s, i) => t.add(duplicateHash(s), i, 0));
     expect(t.top(3).map((slot) => [t.count(slot), t.firstRef(slot)])).toEqual([[3, 3], [3, 8], [2, 1]]);
     expect(t.top(10)).toHaveLength(4); // x is seen once: not listed
   });
@@ -40,10 +40,10 @@ describe('DuplicateTable', () => {
   it('stops adding new texts at 75% of its slots, counts them, and keeps counting the others', () => {
     const t = new DuplicateTable(1024 * DUPLICATE_SLOT_BYTES);
     expect(t.slots).toBe(1024);
-    for (let i = 0; i < 768; i++) expect(t.add(hashText(`t${i}`), i, 0)).toBe(1);
+    for (let i = 0; i < 768; i++) expect(t.add(duplicateHash(`t${i}`), i, 0)).toBe(1);
     expect(t.full).toBe(true);
-    expect(t.add(hashText('new'), 1000, 0)).toBe(UNTRACKED);
-    expect(t.add(hashText('t5'), 1001, 0)).toBe(2);
+    expect(t.add(duplicateHash('new'), 1000, 0)).toBe(UNTRACKED);
+    expect(t.add(duplicateHash('t5'), 1001, 0)).toBe(2);
     expect(t.untracked).toBe(1);
   });
 

@@ -4,9 +4,8 @@ import {
   FLAGS,
   FLAG_BIT,
   checkExplanation,
-  duplicateForm,
+  duplicateHash,
   flagNames,
-  hashText,
   measureText,
   normalizeArabic,
   promptScript,
@@ -123,10 +122,13 @@ describe('quality checks: words, scripts, direction', () => {
 
 describe('quality checks: duplicates and prompts', () => {
   it('compares texts ignoring case, spacing and diacritics', () => {
-    expect(duplicateForm('  The MEME\n waves ')).toBe('the meme waves');
-    expect(hashText(duplicateForm('يستخدمُ الميمُ  صورةَ'))).toBe(hashText(duplicateForm('يستخدم الميم صورة')));
-    expect(hashText('a')).not.toBe(hashText('b'));
-    expect(Number.isSafeInteger(hashText('x'.repeat(1000)))).toBe(true);
+    expect(duplicateHash('  The MEME\n waves ')).toBe(duplicateHash('the meme waves'));
+    expect(duplicateHash('يستخدمُ الميمُ  صورةَ')).toBe(duplicateHash('يستخدم الميم صورة'));
+    expect(duplicateHash('أولاً مصر')).toBe(duplicateHash('اولا مصر'));
+    expect(duplicateHash('the meme waves')).not.toBe(duplicateHash('the memewaves'));
+    expect(duplicateHash('a b')).not.toBe(duplicateHash('ab '));
+    expect(duplicateHash('a')).not.toBe(duplicateHash('b'));
+    expect(Number.isSafeInteger(duplicateHash('x'.repeat(1000)))).toBe(true);
   });
 
   it("reads a prompt's language: the shipped prompts, a negated instruction, an Arabic prompt", () => {
