@@ -1,8 +1,12 @@
 import { optionError } from '../errors.js';
 
-/** Bytes a slot takes: key (Float64), first row's reference (Float64), count (Uint32), first row's flags (Uint8). */
-export const DUPLICATE_SLOT_BYTES = 8 + 8 + 4 + 1;
-/** Default memory of the table: 2^21 slots (44 MB), room for ~1.5 million distinct explanations. */
+/**
+ * Bytes the table takes a slot: the slot itself (key Float64, entry number Uint32) and, for the
+ * 75% of slots that may be filled, an entry (first row's reference Float64, count Uint32, first
+ * row's flags Uint8).
+ */
+export const DUPLICATE_SLOT_BYTES = 8 + 4 + (8 + 4 + 1) * 0.75;
+/** Default memory of the table: 2^21 slots (46 MB), room for ~1.5 million distinct explanations. */
 export const DEFAULT_DUPLICATE_MEMORY = 64 * 1024 * 1024;
 /** Filled up to this share of its slots (linear probing stays short under it). */
 const MAX_LOAD = 0.75;
@@ -16,17 +20,20 @@ export const UNTRACKED = -1;
  * `duplicate_text`: each distinct text keeps its count, a reference to its first row (the
  * caller's number: a byte offset, a row index) and that row's flags.
  *
- * Memory: one allocation of the largest power-of-two number of slots that fits `maxBytes`
- * ({@link DUPLICATE_SLOT_BYTES} each), zero-filled, so only the pages touched become resident:
- * a small file costs little. No rehash, so no second copy at a growth. When 75% of the slots are
- * taken, texts not seen before are no longer added (counted in {@link untracked}); those already
- * in keep counting. Two different texts share a hash with a chance of about n²/2^53 (1e-4 for a
- * million distinct texts).
+ * Memory: the largest power-of-two number of slots that fits `maxBytes` ({@link
+ * DUPLICATE_SLOT_BYTES} each), allocated once, zero-filled, so only the pages touched become
+ * resident: a small file costs little. Slots hold the key and an entry number; entries are
+ * filled in order (their pages become resident as they fill). No rehash, so no second copy at a
+ * growth. When 75% of the slots are taken, texts not seen before are no longer added (counted in
+ * {@link untracked}); those already in keep counting. Two different texts share a hash with a
+ * chance of about n²/2^53 (1e-4 for a million distinct texts).
  */
 export class DuplicateTable {
   readonly slots: number;
   private readonly mask: number;
   private readonly keys: Float64Array;
+  /** Entry number + 1 of each slot; 0: empty. */
+  private readonly slotEntries: Uint32Array;
   private readonly refs: Float64Array;
   private readonly counts: Uint32Array;
   private readonly flags: Uint8Array;
@@ -34,12 +41,12 @@ export class DuplicateTable {
   private readonly limit: number;
   /** Rows whose text was new when the table was full: not checked for duplicates. */
   untracked = 0;
-  /** The slot of the last {@link add}. */
-  lastSlot = -1;
+  /** The entry of the last {@link add} (-1 when untracked). */
+  lastEntry = -1;
 
   constructor(maxBytes: number = DEFAULT_DUPLICATE_MEMORY) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_SLOTS * DUPLICATE_SLOT_BYTES) {
-      throw optionError('duplicateMemory', maxBytes, `a byte count of at least ${MIN_SLOTS * DUPLICATE_SLOT_BYTES}`);
+      throw optionError('duplicateMemory', maxBytes, `a byte count of at least ${Math.ceil(MIN_SLOTS * DUPLICATE_SLOT_BYTES)}`);
     }
     let slots = MIN_SLOTS;
     while (slots * 2 * DUPLICATE_SLOT_BYTES <= maxBytes && slots < 2 ** 30) slots *= 2;
@@ -47,9 +54,10 @@ export class DuplicateTable {
     this.mask = slots - 1;
     this.limit = Math.floor(slots * MAX_LOAD);
     this.keys = new Float64Array(slots);
-    this.refs = new Float64Array(slots);
-    this.counts = new Uint32Array(slots);
-    this.flags = new Uint8Array(slots);
+    this.slotEntries = new Uint32Array(slots);
+    this.refs = new Float64Array(this.limit);
+    this.counts = new Uint32Array(this.limit);
+    this.flags = new Uint8Array(this.limit);
   }
 
   /** Distinct texts held. */
@@ -65,52 +73,51 @@ export class DuplicateTable {
   /**
    * Counts one row's text. Returns how many rows had it so far, this one included (1: first
    * seen, its `ref` and `flags` kept), or {@link UNTRACKED}. On 2, the first row is now a
-   * duplicate too: {@link firstRef}/{@link firstFlags} of {@link lastSlot} name it.
+   * duplicate too: {@link firstRef}/{@link firstFlags} of {@link lastEntry} name it.
    */
   add(hash: number, ref: number, flags: number): number {
-    // 0 marks an empty slot: keys are stored as hash + 1 (still a safe integer under 2^53).
-    const key = hash + 1;
     let i = (hash ^ (hash / 0x100000000)) & this.mask;
     while (true) {
-      const k = this.keys[i]!;
-      if (k === key) {
-        this.lastSlot = i;
-        return ++this.counts[i]!;
+      const e = this.slotEntries[i]!;
+      if (e === 0) break;
+      if (this.keys[i] === hash) {
+        this.lastEntry = e - 1;
+        return ++this.counts[e - 1]!;
       }
-      if (k === 0) break;
       i = (i + 1) & this.mask;
     }
     if (this.size >= this.limit) {
       this.untracked++;
-      this.lastSlot = -1;
+      this.lastEntry = -1;
       return UNTRACKED;
     }
-    this.keys[i] = key;
-    this.refs[i] = ref;
-    this.counts[i] = 1;
-    this.flags[i] = flags;
-    this.size++;
-    this.lastSlot = i;
+    const e = this.size++;
+    this.keys[i] = hash;
+    this.slotEntries[i] = e + 1;
+    this.refs[e] = ref;
+    this.counts[e] = 1;
+    this.flags[e] = flags;
+    this.lastEntry = e;
     return 1;
   }
 
-  firstRef(slot: number): number {
-    return this.refs[slot]!;
+  firstRef(entry: number): number {
+    return this.refs[entry]!;
   }
 
-  firstFlags(slot: number): number {
-    return this.flags[slot]!;
+  firstFlags(entry: number): number {
+    return this.flags[entry]!;
   }
 
-  count(slot: number): number {
-    return this.counts[slot]!;
+  count(entry: number): number {
+    return this.counts[entry]!;
   }
 
-  /** The `k` texts seen most often (at least twice), most first, ties by first row: slots. */
+  /** The `k` texts seen most often (at least twice), most first, ties by first row: entries. */
   top(k: number): number[] {
     const best: number[] = [];
     if (k < 1) return best;
-    for (let i = 0; i < this.slots; i++) {
+    for (let i = 0; i < this.size; i++) {
       const c = this.counts[i]!;
       if (c < 2 || (best.length === k && !this.before(i, best[k - 1]!))) continue;
       let j = best.length < k ? best.length : k - 1;
@@ -127,7 +134,7 @@ export class DuplicateTable {
   duplicateStats(): { groups: number; rows: number } {
     let groups = 0;
     let rows = 0;
-    for (let i = 0; i < this.slots; i++) {
+    for (let i = 0; i < this.size; i++) {
       const c = this.counts[i]!;
       if (c >= 2) {
         groups++;

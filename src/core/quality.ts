@@ -1,4 +1,4 @@
-import { RECLASSIFICATION_AR, RECLASSIFICATION_EN, contradictsLabel } from './reclassification.js';
+import { RECLASSIFICATION_AR, RECLASSIFICATION_AR_HINT, RECLASSIFICATION_EN, contradictsLabel } from './reclassification.js';
 
 /**
  * Quality checks of one explanation: pure functions, no I/O, no model. The stage
@@ -158,8 +158,7 @@ export function isNotPlainText(text: string): boolean {
 /** Arabic letters folded into one form: diacritics, superscript alef and tatweel removed; hamza/madda alef → alef, alef maqsura → ya, ta marbuta → ha. */
 const FOLD: Readonly<Record<string, string>> = { '\u0622': '\u0627', '\u0623': '\u0627', '\u0625': '\u0627', '\u0671': '\u0627', '\u0649': '\u064A', '\u0629': '\u0647' };
 const ARABIC_FOLD = /[\u064B-\u065F\u0670\u0640\u0622\u0623\u0625\u0671\u0649\u0629]/g;
-const ARABIC_FOLD_AND_SPACES = /\s+|[\u064B-\u065F\u0670\u0640\u0622\u0623\u0625\u0671\u0649\u0629]/g;
-const fold = (c: string): string => FOLD[c] ?? (c.trim() === '' ? ' ' : '');
+const fold = (c: string): string => FOLD[c] ?? '';
 
 /**
  * Arabic letters in one form: diacritics (tashkeel), the superscript alef and tatweel removed;
@@ -172,10 +171,9 @@ export function normalizeArabic(text: string): string {
 
 /** Whether the explanation questions or changes the human label (see `core/reclassification.ts`). */
 export function mentionsReclassification(text: string, label: string, m: TextMeasure): boolean {
-  // Spaces collapsed and Arabic folded in one pass (folding touches no Latin letter).
-  const flat = text.replace(ARABIC_FOLD_AND_SPACES, fold);
-  if (m.latin > 0 && (RECLASSIFICATION_EN.test(flat) || contradictsLabel(flat, label, 'en'))) return true;
-  return m.arabic > 0 && (RECLASSIFICATION_AR.test(flat) || contradictsLabel(flat, label, 'ar'));
+  // The phrases match the text as it is (spaces, diacritics and letter forms tolerated).
+  if (m.latin > 0 && (RECLASSIFICATION_EN.test(text) || contradictsLabel(text, label, 'en'))) return true;
+  return m.arabic > 0 && ((RECLASSIFICATION_AR_HINT.test(text) && RECLASSIFICATION_AR.test(text)) || contradictsLabel(text, label, 'ar'));
 }
 
 /** One explanation's checks: its word count and the flags that need only this row. */
@@ -212,11 +210,11 @@ function foldArabic(c: number): number {
 
 /**
  * The 52-bit hash two explanations are compared by for `duplicate_text`: case, runs of spaces,
- * spaces at the ends and Arabic diacritics and letter forms ignored (the text is folded while it
- * is hashed, in one pass over its lower-cased form). Two 32-bit multiplicative hashes, mixed: a safe integer.
+ * spaces at the ends and Arabic diacritics and letter forms ignored (the text is folded and
+ * lower-cased while it is hashed, in one pass, no copy). Two 32-bit multiplicative hashes,
+ * mixed: a safe integer.
  */
-export function duplicateHash(text: string): number {
-  const s = text.toLowerCase();
+export function duplicateHash(s: string): number {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   let space = false;
@@ -229,7 +227,7 @@ export function duplicateHash(text: string): number {
       continue;
     }
     if (isArabicMark(c)) continue;
-    c = foldArabic(c);
+    c = c >= 0x41 && c <= 0x5a ? c + 32 : c < 0xc0 || c >= 0x0600 ? foldArabic(c) : lowerOther(c);
     if (space) {
       h1 = Math.imul(h1 ^ 0x20, 0x01000193);
       h2 = Math.imul(h2 ^ 0x20, 0x5bd1e995);
@@ -242,6 +240,11 @@ export function duplicateHash(text: string): number {
     n++;
   }
   return mixHashes(h1, h2 ^ n);
+}
+
+/** Lower case of a letter between U+00C0 and U+05FF (Latin, Greek, Cyrillic...): rare in these texts, so no table. */
+function lowerOther(c: number): number {
+  return String.fromCharCode(c).toLowerCase().charCodeAt(0);
 }
 
 function mixHashes(h1: number, h2: number): number {

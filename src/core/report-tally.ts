@@ -100,10 +100,10 @@ export class ReportTally {
     const bins = HISTOGRAM_TOP / HISTOGRAM_BIN + 1;
     const wordHistogram = Array.from({ length: bins }, (_, i) => ({ from: i * HISTOGRAM_BIN, to: i === bins - 1 ? null : i * HISTOGRAM_BIN + HISTOGRAM_BIN - 1, rows: 0 }));
     for (const [w, n] of this.words) wordHistogram[Math.min(bins - 1, Math.floor(w / HISTOGRAM_BIN))]!.rows += n;
-    const topRepeated = duplicates.top(TOP_REPEATED).map((slot) => {
-      const first = readFirst(duplicates.firstRef(slot));
+    const topRepeated = duplicates.top(TOP_REPEATED).map((entry) => {
+      const first = readFirst(duplicates.firstRef(entry));
       const text = first.explanation ?? '';
-      return { count: duplicates.count(slot), text: text.length > SNIPPET ? `${text.slice(0, SNIPPET)}…` : text, firstId: first.id };
+      return { count: duplicates.count(entry), text: text.length > SNIPPET ? `${text.slice(0, SNIPPET)}…` : text, firstId: first.id };
     });
     const dup = duplicates.duplicateStats();
     return {

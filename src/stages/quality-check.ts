@@ -111,7 +111,7 @@ export class QualityChecker {
     const count = table.add(duplicateHash(explanation), record.ref, checked.flags);
     if (count >= 2) {
       out.flags |= FLAG_BIT.duplicate_text;
-      out.duplicate = { count, firstRef: table.firstRef(table.lastSlot), firstFlags: table.firstFlags(table.lastSlot) };
+      out.duplicate = { count, firstRef: table.firstRef(table.lastEntry), firstFlags: table.firstFlags(table.lastEntry) };
     }
     return out;
   }

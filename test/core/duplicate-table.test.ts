@@ -8,11 +8,11 @@ describe('DuplicateTable', () => {
     expect(t.add(duplicateHash('a'), 100, 0)).toBe(1);
     expect(t.add(duplicateHash('b'), 200, 4)).toBe(1);
     expect(t.add(duplicateHash('a'), 300, 2)).toBe(2);
-    expect(t.firstRef(t.lastSlot)).toBe(100);
-    expect(t.firstFlags(t.lastSlot)).toBe(0);
+    expect(t.firstRef(t.lastEntry)).toBe(100);
+    expect(t.firstFlags(t.lastEntry)).toBe(0);
     expect(t.add(duplicateHash('a'), 400, 0)).toBe(3);
     expect(t.add(duplicateHash('b'), 500, 0)).toBe(2);
-    expect(t.firstFlags(t.lastSlot)).toBe(4);
+    expect(t.firstFlags(t.lastEntry)).toBe(4);
     expect(t.distinct).toBe(2);
     expect(t.duplicateStats()).toEqual({ groups: 2, rows: 5 });
   });
@@ -20,12 +20,12 @@ describe('DuplicateTable', () => {
   it('keeps hash 0 and colliding slots apart (linear probing)', () => {
     const t = new DuplicateTable(1 << 20);
     const slots = t.slots;
-    // Three hashes that land on the same slot.
+    // Three hashes that land on the same slot, one of them 0.
     const hashes = [0, slots, 2 * slots];
     for (const [i, h] of hashes.entries()) expect(t.add(h, i, 0)).toBe(1);
     for (const [i, h] of hashes.entries()) {
       expect(t.add(h, 99, 0)).toBe(2);
-      expect(t.firstRef(t.lastSlot)).toBe(i);
+      expect(t.firstRef(t.lastEntry)).toBe(i);
     }
   });
 
@@ -33,7 +33,7 @@ describe('DuplicateTable', () => {
     const t = new DuplicateTable(1 << 20);
     const texts = ['x', 'y', 'y', 'z', 'z', 'z', 'w', 'w', 'v', 'v', 'v'];
     texts.forEach((s, i) => t.add(duplicateHash(s), i, 0));
-    expect(t.top(3).map((slot) => [t.count(slot), t.firstRef(slot)])).toEqual([[3, 3], [3, 8], [2, 1]]);
+    expect(t.top(3).map((e) => [t.count(e), t.firstRef(e)])).toEqual([[3, 3], [3, 8], [2, 1]]);
     expect(t.top(10)).toHaveLength(4); // x is seen once: not listed
   });
 

@@ -13,7 +13,7 @@ import {
   type ExpectedScript,
   type Flag,
 } from '../../src/core/quality.js';
-import { RECLASSIFICATION_PHRASES_AR, RECLASSIFICATION_PHRASES_EN } from '../../src/core/reclassification.js';
+import { RECLASSIFICATION_AR_HINT, RECLASSIFICATION_PHRASES_AR, RECLASSIFICATION_PHRASES_EN } from '../../src/core/reclassification.js';
 
 // Neutral sentences that bring a short example to a normal length without adding a flag.
 const FILL_EN = 'The image and the caption work together to carry the meaning of the meme for the viewer who sees it. ';
@@ -40,6 +40,7 @@ const EXAMPLES: Example[] = [
   { why: 'label questioned', text: en('The given label seems wrong: the meme is satire.'), flags: ['mentions_reclassification'] },
   { why: 'another label proposed', text: en('It should rather be classified as satire than as propaganda.'), flags: ['mentions_reclassification'] },
   { why: 'disagreement', text: en('I would respectfully disagree with the label here.'), flags: ['mentions_reclassification'] },
+  { why: 'a phrase across a line break and double spaces', text: en('I would respectfully\n disagree  with the\tlabel here.'), flags: ['mentions_reclassification'] },
   { why: 'despite the label', text: en('Despite the label, the meme reads as a joke.'), flags: ['mentions_reclassification'] },
   { why: 'a better label', text: en('A more accurate label would be satire.'), flags: ['mentions_reclassification'] },
   { why: 'the positive label denied', text: en('This meme is not really propaganda; it is a joke.'), label: 'propaganda', flags: ['mentions_reclassification'] },
@@ -59,6 +60,7 @@ const EXAMPLES: Example[] = [
   { why: 'English where Arabic was asked', text: en('The meme waves the flag.'), script: 'arabic', flags: ['wrong_language'] },
   { why: 'too short (Arabic)', text: 'منشور إخباري عادي.', script: 'arabic', flags: ['too_short'] },
   { why: 'classification wrong', text: ar('التصنيف غير دقيق لأن الميم ساخر.'), script: 'arabic', flags: ['mentions_reclassification'] },
+  { why: 'classification wrong, across a line break, with tatweel and hamza forms', text: ar('إنّ التصنيـــف\nغيرُ دقيقٍ هنا، كما أن التسمية في غير محلّها.'), script: 'arabic', flags: ['mentions_reclassification'] },
   { why: 'classification wrong, with diacritics', text: ar('التَّصنيفُ خاطِئٌ في رأيي.'), script: 'arabic', flags: ['mentions_reclassification'] },
   { why: 'misclassified (Arabic)', text: ar('يبدو أن الميم صُنّف خطأً.'), script: 'arabic', flags: ['mentions_reclassification'] },
   { why: 'disagreement (Arabic)', text: ar('لا أتفق مع التصنيف المعطى لهذا الميم.'), script: 'arabic', flags: ['mentions_reclassification'] },
@@ -85,6 +87,7 @@ describe('quality checks: the table', () => {
     for (const phrase of RECLASSIFICATION_PHRASES_AR) {
       expect(texts.some((t) => new RegExp(phrase).test(normalizeArabic(t))), phrase).toBe(true);
       expect(normalizeArabic(phrase), 'Arabic phrases are written in normalised form').toBe(phrase);
+      expect(RECLASSIFICATION_AR_HINT.test(phrase.replace(/\(\?:?|\)\??|\?/g, '')), 'every Arabic phrase holds a letter sequence of the hint').toBe(true);
     }
   });
 });
@@ -125,6 +128,7 @@ describe('quality checks: duplicates and prompts', () => {
     expect(duplicateHash('  The MEME\n waves ')).toBe(duplicateHash('the meme waves'));
     expect(duplicateHash('يستخدمُ الميمُ  صورةَ')).toBe(duplicateHash('يستخدم الميم صورة'));
     expect(duplicateHash('أولاً مصر')).toBe(duplicateHash('اولا مصر'));
+    expect(duplicateHash('ÉCOLE Ωmega')).toBe(duplicateHash('école ωmega'));
     expect(duplicateHash('the meme waves')).not.toBe(duplicateHash('the memewaves'));
     expect(duplicateHash('a b')).not.toBe(duplicateHash('ab '));
     expect(duplicateHash('a')).not.toBe(duplicateHash('b'));
