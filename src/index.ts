@@ -57,7 +57,8 @@ export { openProvider, type Provider as BatchProvider, type ProviderName, type P
 
 // Looking at the explanations: quality checks, the report, the viewer.
 export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
-export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, promptScript, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
+export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
+export { promptScript, LANGUAGE_SCRIPT } from './core/prompt-language.js';
 export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/reclassification.js';
 export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/duplicate-table.js';
 export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';

@@ -43,6 +43,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/viewer.css': { file: 'viewer.css', type: 'text/css; charset=utf-8' },
   '/assets/viewer.mjs': { file: 'viewer.mjs', type: 'text/javascript; charset=utf-8' },
+  '/assets/dom.mjs': { file: 'dom.mjs', type: 'text/javascript; charset=utf-8' },
+  '/assets/charts.mjs': { file: 'charts.mjs', type: 'text/javascript; charset=utf-8' },
+  '/assets/marks.mjs': { file: 'marks.mjs', type: 'text/javascript; charset=utf-8' },
 };
 
 /** Every answer: nothing from elsewhere may load (no external network), no framing, no sniffing. */

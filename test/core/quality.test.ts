@@ -8,11 +8,11 @@ import {
   flagNames,
   measureText,
   normalizeArabic,
-  promptScript,
   textDirection,
   type ExpectedScript,
   type Flag,
 } from '../../src/core/quality.js';
+import { promptScript } from '../../src/core/prompt-language.js';
 import { RECLASSIFICATION_AR_HINT, RECLASSIFICATION_PHRASES_AR, RECLASSIFICATION_PHRASES_EN } from '../../src/core/reclassification.js';
 
 // Neutral sentences that bring a short example to a normal length without adding a flag.

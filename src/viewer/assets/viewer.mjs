@@ -1,7 +1,10 @@
 // batch-explain view: the page's script. Plain JS, no build step, nothing loaded from elsewhere.
 // Every value from the file reaches the page through textContent or an attribute, never as HTML.
 
-const $ = (id) => document.getElementById(id);
+import { $, api, el, fmt } from './dom.mjs';
+import { renderCharts } from './charts.mjs';
+import { exportMarks, loadMarks, saveMarks, toggleMark } from './marks.mjs';
+
 const state = {
   summary: null,
   filters: { label: '', flag: '', reason: '' },
@@ -20,145 +23,9 @@ const state = {
   loading: 0,
 };
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-
-const fmt = (n) => Number(n).toLocaleString('en-US');
-
-async function api(path, init) {
-  const res = await fetch(path, init);
-  if (!res.ok) {
-    let message = `${res.status} ${res.statusText}`;
-    try {
-      message = (await res.json()).error ?? message;
-    } catch {}
-    throw new Error(message);
-  }
-  return res;
-}
-
-// ---- marks, kept in this browser per file -------------------------------------------------
-function marksKey() {
-  return `batch-explain-marks:${state.summary.input}:${state.summary.rows}`;
-}
-function loadMarks() {
-  try {
-    for (const [n, id] of JSON.parse(localStorage.getItem(marksKey()) ?? '[]')) state.marks.set(n, id);
-  } catch {}
-}
-function saveMarks() {
-  try {
-    localStorage.setItem(marksKey(), JSON.stringify([...state.marks]));
-  } catch {}
-  $('marked-count').textContent = `${fmt(state.marks.size)} marked`;
-  $('export').disabled = state.marks.size === 0;
-  $('clear-marks').disabled = state.marks.size === 0;
-}
-function toggleMark(row) {
-  if (!row) return;
-  if (state.marks.has(row.n)) state.marks.delete(row.n);
-  else state.marks.set(row.n, row.id);
-  saveMarks();
-  for (const card of document.querySelectorAll(`.row[data-n="${row.n}"]`)) {
-    card.classList.toggle('marked', state.marks.has(row.n));
-    const box = card.querySelector('input[type=checkbox]');
-    if (box) box.checked = state.marks.has(row.n);
-  }
-  if (state.detail?.n === row.n) $('detail-mark').textContent = state.marks.has(row.n) ? 'Unmark (x)' : 'Mark (x)';
-}
-async function exportMarks() {
-  if (state.marks.size === 0) return;
-  const res = await api('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [...state.marks.keys()] }) });
-  const blob = await res.blob();
-  const skipped = Number(res.headers.get('x-rows-without-id') ?? 0);
-  const a = el('a', { href: URL.createObjectURL(blob), download: 'marked-ids.jsonl' });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  $('export-note').textContent =
-    `marked-ids.jsonl: ${fmt(state.marks.size - skipped)} ids${skipped ? ` (${skipped} rows without an id left out)` : ''}. ` +
-    'Next: batch-explain resubmit --dataset DATASET --prompt PROMPT --ids marked-ids.jsonl';
-}
-
-// ---- the report on top ----------------------------------------------------------------
-function bars(container, items, { onPick, active, cls } = {}) {
-  container.replaceChildren();
-  const top = Math.max(1, ...items.map((i) => i.value));
-  for (const item of items) {
-    const fill = el('div', { class: `bar-fill ${item.cls ?? cls ?? ''}` });
-    fill.style.width = `${(item.value / top) * 100}%`;
-    const label = el('span', { class: `bar-label${active === item.key ? ' active' : ''}`, title: item.title ?? item.name, text: item.name, 'data-key': item.key });
-    if (onPick) label.addEventListener('click', () => onPick(item.key));
-    container.append(label, el('div', { class: 'bar-track' }, fill), el('span', { class: 'bar-value', text: item.valueText ?? fmt(item.value) }));
-  }
-  if (items.length === 0) container.append(el('span', { class: 'muted small', text: 'none' }));
-}
-
-function histogram(container, bins, s) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  const w = 600;
-  const h = 130;
-  svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'Explanations by word count');
-  const top = Math.max(1, ...bins.map((b) => b.rows));
-  const bw = w / bins.length;
-  bins.forEach((b, i) => {
-    const bh = (b.rows / top) * (h - 28);
-    const r = document.createElementNS(ns, 'rect');
-    const out = (b.to ?? Infinity) < s.checks.minWords || b.from > s.checks.maxWords;
-    r.setAttribute('class', `bin${out ? ' out' : ''}`);
-    r.setAttribute('x', String(i * bw + 1));
-    r.setAttribute('y', String(h - 16 - bh));
-    r.setAttribute('width', String(bw - 2));
-    r.setAttribute('height', String(bh));
-    const t = document.createElementNS(ns, 'title');
-    t.textContent = `${b.to === null ? `${b.from}+` : `${b.from}–${b.to}`} words: ${fmt(b.rows)} rows`;
-    r.append(t);
-    svg.append(r);
-    if (i % 5 === 0) {
-      const x = document.createElementNS(ns, 'text');
-      x.setAttribute('x', String(i * bw + 1));
-      x.setAttribute('y', String(h - 3));
-      x.textContent = String(b.from);
-      svg.append(x);
-    }
-  });
-  container.replaceChildren(svg);
-}
 
 function renderReport() {
-  const s = state.summary;
-  $('file').textContent = s.input;
-  $('totals').replaceChildren(
-    el('b', { text: fmt(s.rows) }), ' rows: ',
-    el('b', { text: fmt(s.explained) }), ' explained, ',
-    el('b', { text: fmt(s.missing) }), ' without an explanation, ',
-    el('b', { text: fmt(s.flaggedRows) }), ` flagged. Indexed in ${s.indexSeconds.toFixed(1)} s${s.thumbnails ? '' : '; thumbnails are the original images (sharp is not installed)'}.`,
-  );
-  const pick = (name) => (key) => setFilter(name, state.filters[name] === key ? '' : key);
-  bars($('chart-flags'), s.flags.map((f) => ({ key: f, name: f, value: s.byFlag[f], cls: f === 'missing' ? 'bad' : 'warn' })), { onPick: pick('flag'), active: state.filters.flag });
-  bars($('chart-reasons'), Object.entries(s.byReason).map(([k, v]) => ({ key: k, name: k, value: v, cls: 'bad' })), { onPick: pick('reason'), active: state.filters.reason });
-  bars(
-    $('chart-labels'),
-    s.byLabel.map((l) => ({ key: l.label, name: l.label, value: l.rows, valueText: `${fmt(l.rows)} · ${fmt(l.explained)} · ${l.medianWords ?? '–'}` })),
-    { onPick: pick('label'), active: state.filters.label },
-  );
-  histogram($('chart-words'), s.wordHistogram, s);
-  $('words').textContent = s.words.median === null ? 'no explanation yet' : `min ${s.words.min}, median ${s.words.median}, mean ${s.words.mean}, max ${s.words.max}; orange: outside ${s.checks.minWords}–${s.checks.maxWords}`;
-  $('checks').textContent = `too_short < ${s.checks.minWords} words, too_long > ${s.checks.maxWords}; wrong_language: ${s.checks.script ? `not in ${s.checks.script} script` : 'not checked (no --prompt or --language)'}`;
-  $('repeated').replaceChildren(...(s.topRepeated.length ? s.topRepeated.map((t) => el('li', {}, el('b', { text: `${fmt(t.count)}× ` }), el('span', { dir: 'auto', text: t.text }), el('span', { class: 'muted', text: t.firstId ? ` (first: ${t.firstId})` : '' }))) : [el('li', { class: 'muted', text: 'no explanation is repeated' })]));
+  renderCharts(state.summary, state.filters, (name) => (key) => setFilter(name, state.filters[name] === key ? '' : key));
 }
 
 function fillSelect(select, values, current) {
@@ -226,7 +93,7 @@ function renderRows() {
   const list = $('rows');
   list.replaceChildren(
     ...state.rows.map((r, i) => {
-      const box = el('input', { type: 'checkbox', 'aria-label': `mark ${r.id ?? `row ${r.n}`}`, checked: state.marks.has(r.n), onclick: (e) => (e.stopPropagation(), toggleMark(r)) });
+      const box = el('input', { type: 'checkbox', 'aria-label': `mark ${r.id ?? `row ${r.n}`}`, checked: state.marks.has(r.n), onclick: (e) => (e.stopPropagation(), toggleMark(state, r)) });
       const picture = r.hasImage ? el('img', { class: 'thumb', src: `/api/rows/${r.n}/thumb`, alt: `image of ${r.id ?? `row ${r.n}`}`, loading: 'lazy' }) : el('div', { class: 'no-image', text: 'no image' });
       const explanation = r.explanation === null
         ? el('p', { class: 'explanation missing', text: `no explanation${r.reason ? ` (${r.reason})` : ''}` })
@@ -339,14 +206,14 @@ function onKey(e) {
     Enter: () => openDetail(state.selected),
     o: () => openDetail(state.selected),
     Escape: () => (help ? ($('help').hidden = true) : closeDetail()),
-    x: () => toggleMark(row),
-    m: () => toggleMark(row),
+    x: () => toggleMark(state, row),
+    m: () => toggleMark(state, row),
     n: () => !detail && goPage(1),
     ArrowRight: () => !detail && goPage(1),
     p: () => !detail && goPage(-1),
     ArrowLeft: () => !detail && goPage(-1),
     '/': () => $('search').focus(),
-    e: () => exportMarks(),
+    e: () => exportMarks(state),
     '?': () => ($('help').hidden = !$('help').hidden),
   };
   const action = keys[e.key];
@@ -360,8 +227,8 @@ function onKey(e) {
 async function start() {
   state.summary = await (await api('/api/summary')).json();
   document.title = `batch-explain view: ${state.summary.input}`;
-  loadMarks();
-  saveMarks();
+  loadMarks(state);
+  saveMarks(state);
   fillSelect($('filter-label'), state.summary.labels, '');
   fillSelect($('filter-flag'), state.summary.flags, '');
   fillSelect($('filter-reason'), state.summary.reasons, '');
@@ -392,16 +259,16 @@ async function start() {
   $('prev-page').addEventListener('click', () => goPage(-1));
   $('next-page').addEventListener('click', () => goPage(1));
   $('last-page').addEventListener('click', () => goPage(state.pages - 1 - state.page));
-  $('export').addEventListener('click', () => exportMarks().catch((err) => ($('export-note').textContent = `Export failed: ${err.message}`)));
+  $('export').addEventListener('click', () => exportMarks(state).catch((err) => ($('export-note').textContent = `Export failed: ${err.message}`)));
   $('clear-marks').addEventListener('click', () => {
     state.marks.clear();
-    saveMarks();
+    saveMarks(state);
     renderRows();
   });
   $('detail-close').addEventListener('click', closeDetail);
   $('detail-prev').addEventListener('click', () => moveDetail(-1));
   $('detail-next').addEventListener('click', () => moveDetail(1));
-  $('detail-mark').addEventListener('click', () => toggleMark(state.detail));
+  $('detail-mark').addEventListener('click', () => toggleMark(state, state.detail));
   $('detail').addEventListener('click', (e) => e.target === $('detail') && closeDetail());
   $('help-close').addEventListener('click', () => ($('help').hidden = true));
   document.addEventListener('keydown', onKey);
