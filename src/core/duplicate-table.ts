@@ -1,16 +1,20 @@
 import { optionError } from '../errors.js';
 
 /**
- * Bytes the table takes a slot: the slot itself (key Float64, entry number Uint32) and, for the
- * 75% of slots that may be filled, an entry (first row's reference Float64, count Uint32, first
- * row's flags Uint8).
+ * Bytes the table takes a slot: the slot itself (32 bits of the hash, its distance from its
+ * home slot, an entry number: 4 + 1 + 4) and, for the 75% of slots that may be filled, an entry
+ * (the first row's reference in 5 bytes, a count, the first row's flags: 5 + 4 + 1).
  */
-export const DUPLICATE_SLOT_BYTES = 8 + 4 + (8 + 4 + 1) * 0.75;
-/** Default memory of the table: 2^21 slots (46 MB), room for ~1.5 million distinct explanations. */
+export const DUPLICATE_SLOT_BYTES = 4 + 1 + 4 + (5 + 4 + 1) * 0.75;
+/** Default memory of the table: 2^21 slots (35 MB), room for ~1.5 million distinct explanations. */
 export const DEFAULT_DUPLICATE_MEMORY = 64 * 1024 * 1024;
 /** Filled up to this share of its slots (linear probing stays short under it). */
 const MAX_LOAD = 0.75;
 const MIN_SLOTS = 1024;
+/** Longest probe (distances are kept in a byte); a text that would go further is not tracked. */
+const MAX_PROBE = 255;
+/** References (byte offsets) are kept in 5 bytes. */
+const MAX_REF = 2 ** 40;
 
 /** {@link DuplicateTable.add}'s answer for a text not tracked: the table is full and the text is not in it. */
 export const UNTRACKED = -1;
@@ -18,23 +22,27 @@ export const UNTRACKED = -1;
 /**
  * Counts explanations by the 52-bit hash of their normalised text, in bounded memory, for
  * `duplicate_text`: each distinct text keeps its count, a reference to its first row (the
- * caller's number: a byte offset, a row index) and that row's flags.
+ * caller's number below 2^40: a byte offset, a row index) and that row's flags.
  *
  * Memory: the largest power-of-two number of slots that fits `maxBytes` ({@link
  * DUPLICATE_SLOT_BYTES} each), allocated once, zero-filled, so only the pages touched become
- * resident: a small file costs little. Slots hold the key and an entry number; entries are
- * filled in order (their pages become resident as they fill). No rehash, so no second copy at a
- * growth. When 75% of the slots are taken, texts not seen before are no longer added (counted in
- * {@link untracked}); those already in keep counting. Two different texts share a hash with a
- * chance of about n²/2^53 (1e-4 for a million distinct texts).
+ * resident: a small file costs little. A slot keeps the 32 bits of the hash above those that chose
+ * its home slot, and its distance from that home (so the hash is known without storing it), and an entry
+ * number; entries are filled in order (their pages become resident as they fill). No rehash, so
+ * no second copy at a growth. When 75% of the slots are taken, texts not seen before are no
+ * longer added (counted in {@link untracked}); those already in keep counting. Two different
+ * texts share a hash with a chance of about n²/2^53 (1e-4 for a million distinct texts).
  */
 export class DuplicateTable {
   readonly slots: number;
   private readonly mask: number;
-  private readonly keys: Float64Array;
-  /** Entry number + 1 of each slot; 0: empty. */
+  /** The hash's 32 bits above the home slot's. */
+  private readonly tops: Uint32Array;
+  /** Distance from the home slot + 1; 0: empty. */
+  private readonly distances: Uint8Array;
   private readonly slotEntries: Uint32Array;
-  private readonly refs: Float64Array;
+  private readonly refsLow: Uint32Array;
+  private readonly refsHigh: Uint8Array;
   private readonly counts: Uint32Array;
   private readonly flags: Uint8Array;
   private size = 0;
@@ -53,9 +61,11 @@ export class DuplicateTable {
     this.slots = slots;
     this.mask = slots - 1;
     this.limit = Math.floor(slots * MAX_LOAD);
-    this.keys = new Float64Array(slots);
+    this.tops = new Uint32Array(slots);
+    this.distances = new Uint8Array(slots);
     this.slotEntries = new Uint32Array(slots);
-    this.refs = new Float64Array(this.limit);
+    this.refsLow = new Uint32Array(this.limit);
+    this.refsHigh = new Uint8Array(this.limit);
     this.counts = new Uint32Array(this.limit);
     this.flags = new Uint8Array(this.limit);
   }
@@ -76,25 +86,30 @@ export class DuplicateTable {
    * duplicate too: {@link firstRef}/{@link firstFlags} of {@link lastEntry} name it.
    */
   add(hash: number, ref: number, flags: number): number {
-    let i = (hash ^ (hash / 0x100000000)) & this.mask;
+    if (!(ref >= 0 && ref < MAX_REF)) throw new RangeError(`DuplicateTable: reference ${ref} out of [0, 2^40)`);
+    // The 32 bits above those that chose the home slot (all of them for 2^20 slots and more).
+    const top = Math.floor(hash / this.slots) >>> 0;
+    let i = (hash >>> 0) & this.mask;
+    let distance = 1;
     while (true) {
-      const e = this.slotEntries[i]!;
-      if (e === 0) break;
-      if (this.keys[i] === hash) {
-        this.lastEntry = e - 1;
-        return ++this.counts[e - 1]!;
+      const d = this.distances[i]!;
+      if (d === 0) break;
+      // Same distance from here: same home slot, so the same low bits; then the top bits decide.
+      if (d === distance && this.tops[i] === top) {
+        const e = this.slotEntries[i]!;
+        this.lastEntry = e;
+        return ++this.counts[e]!;
       }
       i = (i + 1) & this.mask;
+      if (++distance > MAX_PROBE) return this.untrack();
     }
-    if (this.size >= this.limit) {
-      this.untracked++;
-      this.lastEntry = -1;
-      return UNTRACKED;
-    }
+    if (this.size >= this.limit) return this.untrack();
     const e = this.size++;
-    this.keys[i] = hash;
-    this.slotEntries[i] = e + 1;
-    this.refs[e] = ref;
+    this.tops[i] = top;
+    this.distances[i] = distance;
+    this.slotEntries[i] = e;
+    this.refsLow[e] = ref >>> 0;
+    this.refsHigh[e] = Math.floor(ref / 0x100000000);
     this.counts[e] = 1;
     this.flags[e] = flags;
     this.lastEntry = e;
@@ -102,7 +117,7 @@ export class DuplicateTable {
   }
 
   firstRef(entry: number): number {
-    return this.refs[entry]!;
+    return this.refsHigh[entry]! * 0x100000000 + this.refsLow[entry]!;
   }
 
   firstFlags(entry: number): number {
@@ -144,9 +159,15 @@ export class DuplicateTable {
     return { groups, rows };
   }
 
+  private untrack(): number {
+    this.untracked++;
+    this.lastEntry = -1;
+    return UNTRACKED;
+  }
+
   private before(a: number, b: number): boolean {
     const ca = this.counts[a]!;
     const cb = this.counts[b]!;
-    return ca > cb || (ca === cb && this.refs[a]! < this.refs[b]!);
+    return ca > cb || (ca === cb && this.firstRef(a) < this.firstRef(b));
   }
 }

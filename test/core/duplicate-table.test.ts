@@ -29,6 +29,23 @@ describe('DuplicateTable', () => {
     }
   });
 
+  it('keeps references up to 2^40 (byte offsets of a 1 TB file) and refuses larger ones', () => {
+    const t = new DuplicateTable(1 << 20);
+    t.add(7, 2 ** 40 - 1, 0);
+    expect(t.add(7, 0, 0)).toBe(2);
+    expect(t.firstRef(t.lastEntry)).toBe(2 ** 40 - 1);
+    expect(() => t.add(8, 2 ** 40, 0)).toThrow(RangeError);
+  });
+
+  it('a probe longer than 255 slots is not followed: the text is counted as untracked', () => {
+    const t = new DuplicateTable(1024 * DUPLICATE_SLOT_BYTES);
+    // 300 hashes with the same home slot.
+    const counts = Array.from({ length: 300 }, (_, k) => t.add(k * t.slots, k, 0));
+    expect(counts.filter((c) => c === 1)).toHaveLength(255);
+    expect(t.untracked).toBe(45);
+    expect(t.add(3 * t.slots, 0, 0)).toBe(2);
+  });
+
   it('lists the most repeated texts, most first, ties by first row', () => {
     const t = new DuplicateTable(1 << 20);
     const texts = ['x', 'y', 'y', 'z', 'z', 'z', 'w', 'w', 'v', 'v', 'v'];

@@ -190,10 +190,12 @@ function moveDetail(delta) {
 
 // ---- keys -----------------------------------------------------------------------------
 function onKey(e) {
-  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) {
+  if ((e.target instanceof HTMLInputElement && e.target.type !== 'checkbox') || e.target instanceof HTMLSelectElement) {
     if (e.key === 'Escape') e.target.blur();
     return;
   }
+  // A focused button answers Enter and Space itself.
+  if (e.target instanceof HTMLButtonElement && (e.key === 'Enter' || e.key === ' ')) return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const detail = !$('detail').hidden;
   const help = !$('help').hidden;
