@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { normalizeArabic } from '../core/quality.js';
+import { tolerant } from '../core/reclassification.js';
 import { labelOf } from '../stages/quality-check.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 
@@ -15,18 +16,27 @@ export interface SearchResult {
   next: number | null;
 }
 
-/** The form text and query are compared in: lower case, Arabic letters in one form (see normalizeArabic). */
-export function searchForm(text: string): string {
-  return normalizeArabic(text.toLowerCase());
+/**
+ * A query as a pattern matching the text as it is: case-insensitive, Arabic diacritics, tatweel
+ * and letter forms (أ/ا, ى/ي, ة/ه) ignored, any run of spaces or line breaks for a space.
+ * Quotes, backslashes, slashes and control characters are not searched for (they are escaped
+ * in the raw line).
+ * Null for an empty query.
+ */
+export function queryPattern(query: string): RegExp | null {
+  const q = normalizeArabic(query.replace(/["\\/\u0000-\u001f]/g, ' ').trim().replace(/\s+/g, ' '));
+  if (q === '') return null;
+  // A space also matches a newline or tab escaped in the raw line (`\n`), so the raw test never misses a match.
+  const pattern = tolerant(q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).replaceAll(String.raw`\s+`, String.raw`(?:\s|\\[nrt])+`);
+  return new RegExp(pattern, 'i');
 }
 
 /**
  * Text search without an index: the rows matching `filter` from row `from` on are read from the
- * file in chunks of {@link SEARCH_CHUNK_BYTES} and searched for `query` (case-insensitive, Arabic
- * diacritics and letter forms ignored) in their id, label, text and explanation. A row's raw line
- * is tested first (no JSON parse) and parsed only when it may match: sound because a line with
- * no `\u` escape holds every value verbatim, escapes aside, and the query can hold no escaped
- * character (quotes, backslashes, slashes and control characters are not searched for).
+ * file in chunks of {@link SEARCH_CHUNK_BYTES} and searched for `query` (see {@link queryPattern})
+ * in their id, label, text and explanation. A row's raw line is tested first (no copy, no JSON
+ * parse) and parsed only when it may match: sound because a line with no `\u` escape holds every
+ * value verbatim, escapes aside, and the pattern matches no escaped character.
  * Stops at `limit` matches or once `budgetBytes` are read (reads never go past the budget by more
  * than one row), returning where to go on. Memory: one chunk.
  */
@@ -41,7 +51,7 @@ export async function searchRows(options: {
   budgetBytes?: number;
 }): Promise<SearchResult> {
   const { index, file, field, filter, limit } = options;
-  const query = searchForm(options.query.replace(/["\\/\u0000-\u001f]/g, ' ').trim());
+  const query = queryPattern(options.query);
   const budget = options.budgetBytes ?? SEARCH_BUDGET_BYTES;
   const rows: number[] = [];
   let buf = Buffer.allocUnsafe(SEARCH_CHUNK_BYTES);
@@ -72,10 +82,10 @@ export async function searchRows(options: {
   return { rows, next: null };
 }
 
-/** Whether one line's id, label, text or explanation holds the (normalised) query. */
-export function rowMatches(line: string, query: string, field: string): boolean {
-  if (query === '') return true;
-  if (!line.includes('\\u') && !searchForm(line).includes(query)) return false;
+/** Whether one line's id, label, text or explanation matches the query's pattern (null: every row). */
+export function rowMatches(line: string, query: RegExp | null, field: string): boolean {
+  if (query === null) return true;
+  if (!line.includes('\\u') && !query.test(line)) return false;
   let v: unknown;
   try {
     v = JSON.parse(line.replace(/^\uFEFF/, ''));
@@ -85,5 +95,5 @@ export function rowMatches(line: string, query: string, field: string): boolean 
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const row = v as Record<string, unknown>;
   const fields = [row.id, labelOf(row.class_label), row.text ?? row.extracted_text, row[field]];
-  return fields.some((f) => (typeof f === 'string' || typeof f === 'number') && searchForm(String(f)).includes(query));
+  return fields.some((f) => (typeof f === 'string' || typeof f === 'number') && query.test(String(f)));
 }

@@ -74,6 +74,7 @@ describe('the viewer HTTP API on the fixtures', () => {
     expect(ids((await json(`/api/rows?q=${encodeURIComponent('زعيم')}`)).rows)).toEqual(['armeme-0008', 'armeme-0009']);
     expect(ids((await json(`/api/rows?q=${encodeURIComponent('زَعِيم')}`)).rows)).toEqual(['armeme-0008', 'armeme-0009']);
     expect(ids((await json(`/api/rows?q=${encodeURIComponent('اولا')}`)).rows)).toEqual(['armeme-0001']); // أولاً
+    expect(ids((await json(`/api/rows?q=${encodeURIComponent('أولاً تحيا')}`)).rows)).toEqual(['armeme-0001']); // across the text's line break
     expect(ids((await json('/api/rows?q=GROUP%20CHAT')).rows)).toEqual(['hm-42953']);
     expect(ids((await json('/api/rows?q=hm-103')).rows)).toEqual(['hm-10387']);
     expect(ids((await json('/api/rows?q=loaded%20language')).rows)).toEqual(['armeme-0003']);

@@ -194,8 +194,11 @@ function onKey(e) {
     if (e.key === 'Escape') e.target.blur();
     return;
   }
-  // A focused button answers Enter and Space itself.
-  if (e.target instanceof HTMLButtonElement && (e.key === 'Enter' || e.key === ' ')) return;
+  // A focused button answers Enter and Space itself; any other key moves on to the rows.
+  if (e.target instanceof HTMLButtonElement) {
+    if (e.key === 'Enter' || e.key === ' ') return;
+    e.target.blur();
+  }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const detail = !$('detail').hidden;
   const help = !$('help').hidden;
