@@ -5,7 +5,9 @@
 // 1 too short, 2 too long, 3 in English (the prompt asks for Arabic), 4 questioning the label,
 // 5 JSON left in, 6 one of 50 texts shared by many rows, 7-19 a normal, unique explanation.
 //   node bench/gen-merged.mjs --rows N --out FILE [--words 60]   (errors: FILE.errors.jsonl)
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 
@@ -108,6 +110,18 @@ export async function generateMerged({ rows, out, errorsOut = `${out}.errors.jso
   await Promise.all([once(data, 'finish'), once(errors, 'finish')]);
   truth.dupTexts = dupTexts;
   return truth;
+}
+
+/** The benchmarks' file of `rows` rows (~100-word explanations) in `dir`, made once: its path and what report must find in it. */
+export async function benchMerged({ rows, dir }) {
+  await mkdir(dir, { recursive: true });
+  const input = path.join(dir, 'merged.jsonl');
+  const truthFile = path.join(dir, 'truth.json');
+  if (!existsSync(truthFile)) {
+    const t = await generateMerged({ rows, out: input, meanWords: 100 });
+    await writeFile(truthFile, JSON.stringify({ rows: t.rows, explained: t.explained, byFlag: t.byFlag, byReason: t.byReason, flaggedRows: t.flaggedRows }));
+  }
+  return { input, truth: JSON.parse(await readFile(truthFile, 'utf8')) };
 }
 
 /** The lower middle value of a list of numbers (the report's median). */

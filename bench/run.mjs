@@ -10,6 +10,8 @@ const benches = [
   ['build.mjs', ...(quick ? ['--rows', '500', '--runs', '1'] : ['--rows', '2000,20000', '--runs', '5'])],
   ['roundtrip.mjs', ...(quick ? ['--output-lines', '5000'] : ['--output-lines', '180000'])],
   ['merge.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
 ];
 
 console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);
