@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -14,6 +14,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const screenshot = fileURLToPath(new URL('../../docs/viewer.png', import.meta.url));
 
+const MISSING = `Chromium is not installed at ${CHROMIUM}: the viewer's browser tests need it. Install it with \`sudo apt-get install -y chromium\` (Debian/Ubuntu; .ci/run does this), or set CHROMIUM_PATH to a Chromium binary.`;
+
+/** A browser test: it fails (it is not skipped) where Chromium is missing. */
+function it(name: string, body: () => Promise<void>): void {
+  vitestIt(name, async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(MISSING);
+    await body();
+  });
+}
+
 describe('the viewer in a browser', { timeout: 120_000 }, () => {
   let viewer: Viewer;
   let context: BrowserContext;
@@ -22,9 +32,7 @@ describe('the viewer in a browser', { timeout: 120_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: the viewer's browser tests need it. Install it with \`sudo apt-get install -y chromium\` (Debian/Ubuntu; .ci/run does this), or set CHROMIUM_PATH to a Chromium binary.`);
-    }
+    if (!existsSync(CHROMIUM)) return; // every test fails, saying so
     dir = await tempDir('be-browser-');
     // Relative paths (from the package folder, where vitest runs): as a user would type them, and as the screenshot shows.
     const input = path.relative(process.cwd(), path.join(fixtures, 'merged.jsonl'));
