@@ -13,6 +13,8 @@ const benches = [
   ['merge.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
   ['load.mjs', ...(quick ? ['--clients', '50'] : ['--clients', '200'])],
   ['direct.mjs', ...(quick ? ['--rows', '200', '--ids', '20000'] : ['--rows', '2000,10000', '--ids', '1000000'])],
+  ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
 ];
 
 console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);

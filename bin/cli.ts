@@ -2,6 +2,8 @@ import yargs, { type Argv } from 'yargs';
 import { buildCommand } from './commands/build.js';
 import { serveCommand } from './commands/serve.js';
 import { mergeCommand } from './commands/merge.js';
+import { reportCommand } from './commands/report.js';
+import { viewCommand } from './commands/view.js';
 import { resubmitCommand, runCommandModule } from './commands/run.js';
 import { sendCommand } from './commands/direct.js';
 import { submitCommand } from './commands/submit.js';
@@ -29,6 +31,8 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
     .command(mergeCommand)
     .command(resubmitCommand)
     .command(runCommandModule)
+    .command(reportCommand)
+    .command(viewCommand)
     .command(sendCommand)
     .command(serveCommand)
     .completion('completion', 'Print a bash/zsh completion script: batch-explain completion >> ~/.bashrc (or ~/.zshrc)')
@@ -49,4 +53,4 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
 }
 
 /** The commands with flags of their own, in the order `--help` lists them (for the generated reference). */
-export const COMMAND_NAMES = ['build', 'submit', 'status', 'retrieve', 'cancel', 'merge', 'resubmit', 'run', 'send', 'serve'] as const;
+export const COMMAND_NAMES = ['build', 'submit', 'status', 'retrieve', 'cancel', 'merge', 'resubmit', 'run', 'report', 'view', 'send', 'serve'] as const;

@@ -68,3 +68,13 @@ export { DoneIds, addResultFiles, cutPartialLastLine } from './core/done-ids.js'
 export { mapUnordered } from './core/map-unordered.js';
 export { sendDataset, sendRequestLines, requestFiles, type DirectOptions, type DirectProgress, type DirectSummary } from './pipeline/direct.js';
 export { runDirect, type RunDirectOptions, type RunDirectSummary } from './pipeline/direct-run.js';
+// Looking at the explanations: quality checks, the report, the viewer.
+export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
+export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
+export { promptScript, LANGUAGE_SCRIPT } from './core/prompt-language.js';
+export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/reclassification.js';
+export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/duplicate-table.js';
+export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';
+export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report-scan.js';
+export type { ReportSummary } from './core/report-tally.js';
+export { startViewer, type Viewer, type ViewerOptions } from './viewer/server.js';

@@ -24,7 +24,7 @@ export type RunArgs = SubmitArgs & {
   'max-poll-interval': number;
 };
 
-type ResubmitArgs = SubmitArgs & { from: string; reasons?: string[] };
+type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
 
 export const runCommandModule: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -98,10 +98,13 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         ...datasetFlags,
         ...providerFlags,
         ...submitFlags,
-        from: { type: 'string', demandOption: true, describe: "merge's errors file, or the merged output (rows whose field is null)" },
+        from: { type: 'string', describe: "merge's errors file, or the merged output (rows whose field is null)" },
+        ids: { type: 'string', describe: "Or an ids file: the rows to send again (report --flagged, the viewer's export)" },
         reasons: { type: 'string', array: true, describe: 'Only rows that failed for these reasons (default: all but not_sent, duplicate_id, pending)' },
       })
-      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again') as unknown as Argv<ResubmitArgs>,
+      .check((a) => (a.from === undefined) !== (a.ids === undefined) || 'Give exactly one of --from and --ids')
+      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again')
+      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --ids flagged.jsonl', 'the rows report --flagged listed') as unknown as Argv<ResubmitArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
       const { resubmit } = await import('../../src/pipeline/resubmit.js');
@@ -109,10 +112,12 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       try {
         const r = await resubmit({
           ...options,
-          from: args.from,
+          ...(args.from === undefined ? {} : { from: args.from }),
+          ...(args.ids === undefined ? {} : { ids: args.ids }),
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),
           signal,
         });
+        if (r.idsNotFound) log(`resubmit: warning: ${formatCount(r.idsNotFound)} ids of ${args.ids} are on no row of ${args.dataset}`);
         if (r.rows === 0) log('resubmit: no row to send again');
         else log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait, then merge`);
         return EXIT.OK;
