@@ -47,7 +47,7 @@ export interface SubmitSummary {
  * with another prompt, model or budget must not be mistaken for a resume.
  */
 export function jobConfigDigest(options: SubmitOptions): string {
-  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxImageBytes, imageRoot } = options;
+  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxShardTokens, tokenModel, maxImageBytes, imageRoot } = options;
   const dataset = options.jobDataset ?? options.dataset;
   const config = {
     dataset: dataset === '-' ? '-' : path.resolve(dataset),
@@ -64,6 +64,9 @@ export function jobConfigDigest(options: SubmitOptions): string {
     explanationField,
     maxBytes,
     maxRequests,
+    // Shape the shards only when set; left out (undefined), older manifests keep their digest.
+    maxShardTokens,
+    tokenModel: maxShardTokens === undefined ? undefined : tokenModel,
     maxImageBytes,
     imageRoot: imageRoot === undefined ? undefined : path.resolve(imageRoot),
   };
@@ -163,6 +166,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         prefix,
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
         ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+        ...(options.maxShardTokens === undefined ? {} : { maxTokens: options.maxShardTokens }),
         ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
       });
       await pipeline(source, requestStages(buildOptions, onReject, name), batcher, recordShards, upload, collect, ...signal);

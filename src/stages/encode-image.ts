@@ -2,6 +2,7 @@ import { optionError } from '../errors.js';
 import { ByteBudget } from '../core/byte-budget.js';
 import { FileReaderPool, readFileHere, type FileReadResult } from '../core/file-reader.js';
 import { checkImageComplete, sniffImageFormat } from '../core/image-format.js';
+import { imageDimensions } from '../core/image-dimensions.js';
 import { mapOrdered } from '../core/map-ordered.js';
 import { positiveInteger } from '../core/options.js';
 import type { DatasetRow, EncodedImage, OnReject, Reject, ResolvedImage, Stage } from '../types.js';
@@ -44,7 +45,8 @@ type Encoded<T> = { row: T; held: number; reject?: undefined } | { row?: undefin
 
 /**
  * Stage: rows with `imageFile` and `imageBytes` → rows with `image`, a {@link DataUri} whose
- * MIME type is sniffed from the bytes (JPEG, PNG, WEBP, GIF). Rejects: empty file, over
+ * MIME type is sniffed from the bytes (JPEG, PNG, WEBP, GIF) and whose width and height are read
+ * from its header. Rejects: empty file, over
  * `maxImageBytes`, another format (named when known: BMP, TIFF, HEIC...), truncated file, read
  * error. Files are read on the main thread, or by `readers` threads (see `core/file-reader.ts`).
  *
@@ -106,7 +108,9 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
           ? reject('E_IMAGE_TRUNCATED', `image ${row.imageFile} is truncated: ${problem}`)
           : reject('E_IMAGE_FORMAT', `image ${row.imageFile}: ${problem}`);
       }
-      return { row: { ...row, image: { mime: sniffed.mime, data } }, held };
+      // The size from the header (no decoding), for token estimates; a damaged header leaves it out.
+      const size = imageDimensions(data);
+      return { row: { ...row, image: { mime: sniffed.mime, data, ...(size ?? {}) } }, held };
     }
 
     try {

@@ -27,6 +27,8 @@ describe('encodeImage', () => {
     expect(out.rows.map((r) => r.image.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
     for (const r of out.rows) expect(r.image.data.equals(await readFile(r.imageFile))).toBe(true);
     expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The size in px, from each header, for token estimates.
+    expect(out.rows.map((r) => [r.image.width, r.image.height])).toEqual([[160, 120], [64, 64], [80, 60], [60, 40], [64, 64], [96, 64]]);
   });
 
   it('rejects files that lie about being images, empty, truncated or too large, naming the file', async () => {
