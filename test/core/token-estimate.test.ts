@@ -11,6 +11,7 @@ import { segmentsToString } from '../../src/core/line-writer.js';
 import { loadTextCounter, MESSAGE_TOKENS, REPLY_TOKENS, requestBodyTokens, requestTokenEstimator, textEncodingFor, type TextCounter } from '../../src/core/token-estimate.js';
 import { toRequestLine } from '../../src/stages/to-request-line.js';
 import { tempDir } from '../helpers/server.js';
+import type { DatasetRow, EncodedImage, PromptedRow } from '../../src/types.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/images/', import.meta.url));
 const rule = imageTokenRule;
@@ -159,12 +160,13 @@ describe('prompt tokens', () => {
 
 describe('toRequestLine token estimates', () => {
   it('puts on each line the estimate the local server computes from the line itself', async () => {
-    const rows = [];
+    const rows: Array<DatasetRow & PromptedRow & EncodedImage> = [];
     for (const [i, file] of ['banner.jpg', 'face.png', 'bubble.webp', 'chart.gif'].entries()) {
       const data = await readFile(path.join(fixtures, file));
       const size = imageDimensions(data)!;
       const mime = file.endsWith('.png') ? 'image/png' : file.endsWith('.webp') ? 'image/webp' : file.endsWith('.gif') ? 'image/gif' : 'image/jpeg';
-      rows.push({ line: i + 1, id: `r${i}`, imgPath: file, label: 'propaganda', text: `نص ${i}\nسطر`, prompt: `Explain {} ${i}`.replace('{}', 'propaganda') + `\nText extracted: نص ${i}\nسطر`, image: { mime, data, ...size } } as const);
+      const text = `نص ${i}\nسطر`;
+      rows.push({ line: i + 1, id: `r${i}`, imgPath: file, label: 'propaganda', text, prompt: `Explain propaganda ${i}\nText extracted: ${text}`, image: { mime, data, ...size } });
     }
     const count = await loadTextCounter('o200k_base');
     for (const detail of ['low', 'high', undefined] as const) {
