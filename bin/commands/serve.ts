@@ -24,6 +24,7 @@ const flags = {
   'fault-line-delay-ms': { type: 'number', default: 0, describe: 'Time spent on each batch line' },
   'fault-expire-after': { type: 'number', describe: 'Expire batches after this many lines' },
   'fault-token-limit': { type: 'number', describe: 'Fail batches with token_limit_exceeded above this many enqueued tokens' },
+  'fault-token-limit-at': { choices: ['validation', 'create'], default: 'validation', describe: "Where the token limit bites: after validation (OpenAI) or at create, as a 400 (Azure's fail-fast regions)" },
   'fault-seed': { type: 'number', default: 1, describe: 'Seed of the fault generator' },
   quiet: quietFlag,
 } as const;
@@ -49,6 +50,7 @@ type ServeArgs = {
   'fault-line-delay-ms': number;
   'fault-expire-after'?: number;
   'fault-token-limit'?: number;
+  'fault-token-limit-at': 'validation' | 'create';
   'fault-seed': number;
   quiet: boolean;
 };
@@ -93,7 +95,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           lineFailureRate: args['fault-line-failures'],
           lineDelayMs: args['fault-line-delay-ms'],
           ...(args['fault-expire-after'] === undefined ? {} : { expireAfterLines: args['fault-expire-after'] }),
-          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'] }),
+          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'], tokenLimitAt: args['fault-token-limit-at'] }),
           seed: args['fault-seed'],
         },
       });

@@ -1,6 +1,7 @@
 import { imageDimensions } from './image-dimensions.js';
 import { imageTokenRule, imageTokens, maxImageTokens, type ImageTokenRule } from './image-tokens.js';
 import type { ImageDetail } from './request-line.js';
+import { loadEncoding, type TextEncoding } from './tokenizer.js';
 
 /**
  * Input-token estimates of chat requests, as the Batch API counts them against the
@@ -10,7 +11,7 @@ import type { ImageDetail } from './request-line.js';
  * publish, and `detail: auto` is counted as `high`.
  */
 
-export type TextEncoding = 'o200k_base' | 'cl100k_base';
+export type { TextEncoding };
 export type TextCounter = (text: string) => number;
 
 /**
@@ -29,14 +30,10 @@ export function textEncodingFor(model: string): TextEncoding {
 /** Special-token text in a dataset (`<|endoftext|>`) is counted as plain text, never refused. */
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
 
-/**
- * The tokenizer of `encoding`, loaded on first use: o200k_base takes ~0.25 s and ~20 MB of heap
- * to load (~45 MB of RSS with what its loading leaves), cl100k_base about half. Node's module
- * cache keeps one per process.
- */
+/** The text token counter of `encoding` (core/tokenizer.ts: built on first use, one per process). */
 export async function loadTextCounter(encoding: TextEncoding): Promise<TextCounter> {
-  const { countTokens } = encoding === 'cl100k_base' ? await import('gpt-tokenizer/encoding/cl100k_base') : await import('gpt-tokenizer/encoding/o200k_base');
-  return (text) => countTokens(text, AS_TEXT);
+  const tokenizer = await loadEncoding(encoding);
+  return (text) => tokenizer.countTokens(text, AS_TEXT);
 }
 
 export interface RequestTokenOptions {

@@ -19,6 +19,12 @@ export interface FaultOptions {
   expireAfterLines?: number;
   /** Batches fail with `token_limit_exceeded` while more than this many prompt tokens are enqueued. */
   tokenLimit?: number;
+  /**
+   * Where the token limit bites: `validation` (the batch fails after validating, as OpenAI and
+   * most Azure regions do) or `create` (`POST /batches` answers 400, as Azure's fail-fast regions
+   * do). Default `validation`.
+   */
+  tokenLimitAt?: 'validation' | 'create';
   /** Milliseconds spent on each batch line (slow processing). Default 0. */
   lineDelayMs?: number;
   /** Seed of the generator. Default 1. */
@@ -39,6 +45,7 @@ export class Faults {
       lineFailureRate: options.lineFailureRate ?? 0,
       lineDelayMs: options.lineDelayMs ?? 0,
       seed: options.seed ?? 1,
+      tokenLimitAt: options.tokenLimitAt ?? 'validation',
       ...(options.expireAfterLines === undefined ? {} : { expireAfterLines: options.expireAfterLines }),
       ...(options.tokenLimit === undefined ? {} : { tokenLimit: options.tokenLimit }),
     };
