@@ -97,7 +97,7 @@ describe('the round trip through the CLI', () => {
   });
 
   it('cancel stops the unfinished batches of a job on an OpenAI-compatible server', async () => {
-    const server = await startBatchServer({ dataDir: await tempDir(), faults: { lineDelayMs: 200 }, concurrency: 1 });
+    const server = await startBatchServer({ dataDir: await tempDir(), faults: { lineDelayMs: 1000 }, concurrency: 1 });
     try {
       const cwd = await tempDir('be-cli-cancel-');
       const env = { OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: `${server.url}/v1` };
