@@ -42,6 +42,12 @@ export interface RequestTokenOptions {
   /** The requests' `detail`; left out means `auto`. */
   detail?: ImageDetail;
   countText: TextCounter;
+  /**
+   * What comes before the row's text in the prompt, for a label (the template with the label and
+   * the text prefix), when the prompts are made so: the prompt is then not searched, only its
+   * length checked. Without it the head is found in each prompt.
+   */
+  promptHead?: (label: string) => string;
 }
 
 export interface RequestTokenInput {
@@ -71,8 +77,28 @@ export function requestTokenEstimator(options: RequestTokenOptions): (input: Req
   const { countText, detail } = options;
   const heads = new Map<string, { head: string; tokens: number }>();
 
+  const known = new Map<string, { length: number; tokens: number; rest: string } | null>();
+  const promptHead = options.promptHead;
+  /** Tokens of `promptHead(label)` up to its last newline, and the rest of it; null when it has no usable newline. */
+  const headOf = (label: string) => {
+    let h = known.get(label);
+    if (h === undefined) {
+      const head = promptHead!(label);
+      const cut = head.lastIndexOf('\n') + 1;
+      h = cut === 0 || (cut < head.length && /\s/.test(head[cut]!)) ? null : { length: head.length, tokens: countText(head.slice(0, cut)), rest: head.slice(cut) };
+      if (known.size >= HEAD_CACHE_SIZE) known.delete(known.keys().next().value!);
+      known.set(label, h);
+    }
+    return h;
+  };
+
   const promptTokens = (prompt: string, label: string | undefined, text: string | undefined): number => {
     const tail = text ?? '';
+    if (promptHead && label !== undefined) {
+      const h = headOf(label);
+      const rest = h ? h.rest + tail : '';
+      if (h && prompt.length === h.length + tail.length && rest !== '' && !/\s/.test(rest[0]!)) return h.tokens + countText(rest);
+    }
     if (label === undefined || !prompt.endsWith(tail)) return countText(prompt);
     const cut = prompt.lastIndexOf('\n', prompt.length - tail.length - 1) + 1;
     if (cut === 0 || cut >= prompt.length || /\s/.test(prompt[cut]!)) return countText(prompt);

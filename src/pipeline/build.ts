@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { composeStages } from '../core/compose.js';
+import { compilePrompt } from '../core/prompt.js';
 import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
 import { validateRow } from '../stages/validate-row.js';
 import { resolveImage } from '../stages/resolve-image.js';
@@ -71,6 +72,11 @@ export interface BuildSummary {
  */
 export function requestStages(options: BuildOptions, onReject: OnReject, name: string) {
   const readers = options.readers ?? 0;
+  // The prompt is this head and the row's text: the token estimate counts the head once per label.
+  const promptHead = compilePrompt(options.template, {
+    ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
+    ...(options.templateSource === undefined ? {} : { source: options.templateSource }),
+  });
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
     validateRow({ onReject, file: name }),
@@ -87,7 +93,7 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
       ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
       ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
     }),
-    toRequestLine(options),
+    toRequestLine({ ...options, promptHead: (label) => promptHead(label, undefined) }),
   );
 }
 

@@ -51,9 +51,11 @@ export async function run(options: RunOptions): Promise<RunSummary> {
   options.onPhase?.('submit');
   let submitted = await submit({ ...options, manifestPath });
   const warnings: string[] = [];
-  for (let requeue = 0; ; ) {
+  for (let requeue = 0, mostRequeues = 0; ; ) {
     if (requeue > 0) {
-      options.onPhase?.(`submit again (${requeue} shard${requeue === 1 ? '' : 's'} re-queued after token_limit_exceeded)`);
+      // A shard refused again and again may be over the provider's quota on its own.
+      const hint = mostRequeues >= 3 ? `; one was refused ${mostRequeues} times: a shard over the provider's quota never passes (--max-shard-tokens cuts smaller ones)` : '';
+      options.onPhase?.(`submit again (${requeue} shard${requeue === 1 ? '' : 's'} re-queued after token_limit_exceeded${hint})`);
       const again = await submit({ ...options, manifestPath });
       submitted = again.build ? again : { ...again, build: submitted.build };
       requeue = 0;
@@ -75,9 +77,11 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.onRetrieveProgress ? { onProgress: options.onRetrieveProgress } : {}),
       });
       warnings.push(...got.warnings);
-      if (requeuedShards(manifest.state).length > 0) {
+      const waiting = requeuedShards(manifest.state);
+      if (waiting.length > 0) {
         // Re-queued on the token quota: submit sends them again, then back to waiting.
-        requeue = requeuedShards(manifest.state).length;
+        requeue = waiting.length;
+        mostRequeues = Math.max(...waiting.map((s) => s.requeues ?? 0));
         continue;
       }
       options.onPhase?.('merge');

@@ -8,6 +8,8 @@ export interface ToRequestLineOptions extends RequestLineOptions {
   estimateTokens?: boolean;
   /** The model whose tokenizer and image rule the estimate follows. Default `model` (name an Azure deployment's model here). */
   tokenModel?: string;
+  /** The prompt before the row's text, by label, when prompts are made so (see RequestTokenOptions.promptHead). */
+  promptHead?: (label: string) => string;
 }
 
 /**
@@ -31,6 +33,7 @@ export function toRequestLine<T extends DatasetRow & PromptedRow & Partial<Encod
         : requestTokenEstimator({
             model: tokenModel,
             ...(options.detail === undefined ? {} : { detail: options.detail }),
+            ...(options.promptHead ? { promptHead: options.promptHead } : {}),
             countText: await loadTextCounter(textEncodingFor(tokenModel)),
           });
     for await (const row of source) {

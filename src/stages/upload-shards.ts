@@ -146,7 +146,8 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
         if (!isTokenLimitError(err)) throw err;
         const message = (err as Error).message;
         await manifest.append({ type: 'requeued', sha256: shard.sha256, reason: 'token_limit_exceeded', message });
-        o.onEvent?.({ type: 'requeued', shard, detail: `create refused: ${message}` });
+        const times = manifest.state.shards.get(shard.sha256)?.requeues ?? 1;
+        o.onEvent?.({ type: 'requeued', shard, detail: `create refused${times > 1 ? ` (${times} times)` : ''}: ${message}` });
         gate.tokenLimitHit();
       } finally {
         release();

@@ -138,9 +138,13 @@ describe('prompt tokens', () => {
         fc.property(fc.array(fc.tuple(label, fc.option(text, { nil: undefined })), { minLength: 1, maxLength: 12 }), prefix, (rows, textPrefix) => {
           const render = compilePrompt(template, { textPrefix });
           const estimate = requestTokenEstimator({ model: 'gpt-4o', countText: counting });
+          // Told the head (as build does), or finding it in each prompt: the same count.
+          const told = requestTokenEstimator({ model: 'gpt-4o', countText: counting, promptHead: (l) => render(l, undefined) });
           for (const [l, t] of rows) {
             const prompt = render(l, t);
-            expect(estimate({ prompt, label: l, ...(t === undefined ? {} : { text: t }) })).toBe(count(prompt) + MESSAGE_TOKENS + REPLY_TOKENS);
+            const input = { prompt, label: l, ...(t === undefined ? {} : { text: t }) };
+            expect(estimate(input)).toBe(count(prompt) + MESSAGE_TOKENS + REPLY_TOKENS);
+            expect(told(input)).toBe(count(prompt) + MESSAGE_TOKENS + REPLY_TOKENS);
           }
         }),
         { numRuns: 60 },

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openProvider, type Provider } from '../../src/pipeline/providers.js';
 import { run, type RunOptions } from '../../src/pipeline/run.js';
@@ -9,12 +8,10 @@ import { build } from '../../src/pipeline/build.js';
 import { Manifest, type ManifestEvent } from '../../src/pipeline/manifest.js';
 import type { QuotaEvent } from '../../src/pipeline/quota.js';
 import { tempDir } from '../helpers/server.js';
+import { localRunOptions, memesDataset as dataset, testTemplate as template } from '../helpers/job.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
 import type { Store } from '../../src/server/store.js';
 
-const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const dataset = path.join(fixtures, 'memes.jsonl');
-const template = 'A human expert labelled this meme as: {}\nExplain why, as JSON {"explanation": "..."}.';
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** 7 rows, 2 requests a shard: 4 shards. */
 const MAX_REQUESTS = 2;
@@ -46,22 +43,19 @@ async function setup(localServer: Partial<BatchServerOptions> = {}, extra: Parti
   const provider = await openProvider({ provider: 'local', localDataDir: path.join(dir, 'server'), localServer, maxRetries: 0 });
   const seen = watchServer(provider.server!.store);
   const quota: QuotaEvent[] = [];
-  const options: RunOptions = {
-    provider,
-    dataset,
-    template,
-    model: 'gpt-4o',
-    outDir: path.join(dir, 'batches'),
-    resultsDir: path.join(dir, 'results'),
-    output: path.join(dir, 'merged.jsonl'),
-    maxRequests: MAX_REQUESTS,
-    pollMs: 20,
-    maxPollMs: 100,
-    retries: 10,
-    onQuota: (e) => quota.push(e),
-    ...extra,
-  };
+  const options = localRunOptions(dir, provider, { maxRequests: MAX_REQUESTS, onQuota: (e) => quota.push(e), ...extra });
   return { dir, provider, options, seen, quota, manifestPath: path.join(dir, 'batches/manifest.jsonl') };
+}
+
+/** Input files left on the server after a run of the test job. */
+async function inputFilesLeftByRun(extra: Partial<RunOptions>): Promise<number> {
+  const { provider, options } = await setup({}, extra);
+  try {
+    await run(options);
+    return [...provider.server!.store.files.values()].filter((f) => f.purpose === 'batch').length;
+  } finally {
+    await provider.close();
+  }
 }
 
 async function events(manifestPath: string): Promise<ManifestEvent[]> {
@@ -151,6 +145,7 @@ describe('quotas: token_limit_exceeded from the provider', () => {
       // One upload per shard: a re-queued shard's batch is made from the same file (nothing re-billed).
       const inputs = [...provider.server!.store.files.values()].filter((f) => f.purpose === 'batch');
       expect(inputs).toHaveLength(4);
+      for (const f of inputs) expect(f.expires_at).toBe(f.created_at + 14 * 86_400); // expires_after, by default
       for (const r of refused) expect(batches.some((b) => b.batch.status === 'completed' && b.batch.input_file_id === r.batch.input_file_id)).toBe(true);
       const log = await events(manifestPath);
       expect(log.filter((e) => e.type === 'uploaded')).toHaveLength(4);
@@ -266,23 +261,11 @@ describe('quotas: kill and resume, input files', () => {
     } finally {
       await provider.close();
     }
-    const kept = await setup({}, { deleteInputFiles: 'never' });
-    try {
-      await run(kept.options);
-      expect([...kept.provider.server!.store.files.values()].filter((f) => f.purpose === 'batch')).toHaveLength(4);
-    } finally {
-      await kept.provider.close();
-    }
+    expect(await inputFilesLeftByRun({ deleteInputFiles: 'never' })).toBe(4);
   });
 
   it('with --delete-input-files failed, keeps the files of completed batches and deletes those of failed ones', async () => {
-    const completed = await setup({}, { deleteInputFiles: 'failed' });
-    try {
-      await run(completed.options);
-      expect([...completed.provider.server!.store.files.values()].filter((f) => f.purpose === 'batch')).toHaveLength(4);
-    } finally {
-      await completed.provider.close();
-    }
+    expect(await inputFilesLeftByRun({ deleteInputFiles: 'failed' })).toBe(4);
     // Every batch fails validation (url_mismatch: the lines' url is not the batch endpoint).
     const { provider, options, manifestPath } = await setup({}, { deleteInputFiles: 'failed', url: '/v1/embeddings' });
     try {
