@@ -8,7 +8,7 @@ import { imageDimensions } from '../../src/core/image-dimensions.js';
 import { fitForTiles, imageTokenRule, imageTokens, maxImageTokens, patchCount } from '../../src/core/image-tokens.js';
 import { compilePrompt } from '../../src/core/prompt.js';
 import { segmentsToString } from '../../src/core/line-writer.js';
-import { loadTextCounter, MESSAGE_TOKENS, REPLY_TOKENS, requestBodyTokens, requestTokenEstimator, textEncodingFor, type TextCounter } from '../../src/core/token-estimate.js';
+import { loadTextCounter, MESSAGE_TOKENS, REPLY_TOKENS, requestBodyTokens, requestTokenEstimator, textEncodingFor, wordCachedCounter, type TextCounter } from '../../src/core/token-estimate.js';
 import { toRequestLine } from '../../src/stages/to-request-line.js';
 import { tempDir } from '../helpers/server.js';
 import type { DatasetRow, EncodedImage, PromptedRow } from '../../src/types.js';
@@ -153,12 +153,28 @@ describe('prompt tokens', () => {
     }
   });
 
+  it('counts word by word through a cache exactly as the whole text (property, both encodings)', () => {
+    const piece = fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0', 'a', 'The', 'ب', 'مصر', '12', '3456', '.', ',', '!!', "'s", '😂', '🇪🇬', '\u0301', 'x'.repeat(40), '<|endoftext|>', '-', '/');
+    for (const count of [o200k, cl100k]) {
+      const cached = wordCachedCounter(count);
+      fc.assert(
+        fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+          const text = parts.join('');
+          expect(cached(text)).toBe(count(text));
+          expect(cached(text)).toBe(count(text)); // and again, from the cache
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
   it('with the default prefix, a label\'s head is tokenized once and each row costs only its text', () => {
     const seen: string[] = [];
     const estimate = requestTokenEstimator({ model: 'gpt-4o', countText: (s) => (seen.push(s), o200k(s)) });
     const render = compilePrompt('A long prompt about {}.\nAnswer in JSON {"explanation": "..."}.');
     for (const t of ['one', 'two\nlines', 'three']) estimate({ prompt: render('hateful', t), label: 'hateful', text: t });
-    expect(seen).toEqual(['A long prompt about hateful.\nAnswer in JSON {"explanation": "..."}.\n', 'Text extracted: one', 'Text extracted: two\nlines', 'Text extracted: three']);
+    // The head once; then the text word by word, each word once.
+    expect(seen).toEqual(['A long prompt about hateful.\nAnswer in JSON {"explanation": "..."}.\n', 'Text', ' extracted:', ' one', ' two\nlines', ' three']);
   });
 });
 
