@@ -264,6 +264,21 @@ describe('quotas: kill and resume, input files', () => {
     expect(await inputFilesLeftByRun({ deleteInputFiles: 'never' })).toBe(4);
   });
 
+  it('retries deletions (and downloads) answered 500, and records each deletion once', async () => {
+    // Half the requests on /files/{id} (content and delete) fail with a 500.
+    const { provider, options, manifestPath } = await setup({ faults: { rate500: 0.5, routes: '^/files/file', seed: 3 } });
+    try {
+      const summary = await run(options);
+      expect(summary.merge).toMatchObject({ rows: 7, explained: 7 });
+      expect([...provider.server!.store.files.values()].filter((f) => f.purpose === 'batch')).toEqual([]);
+      const deleted = (await events(manifestPath)).filter((e): e is Extract<ManifestEvent, { type: 'input_deleted' }> => e.type === 'input_deleted');
+      expect(new Set(deleted.map((e) => e.file_id)).size).toBe(4);
+      expect(deleted).toHaveLength(4);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('with --delete-input-files failed, keeps the files of completed batches and deletes those of failed ones', async () => {
     expect(await inputFilesLeftByRun({ deleteInputFiles: 'failed' })).toBe(4);
     // Every batch fails validation (url_mismatch: the lines' url is not the batch endpoint).
