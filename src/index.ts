@@ -36,6 +36,22 @@ export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from
 export type { ShardTarget } from './core/shard-file.js';
 export { parseByteSize } from './core/options.js';
 export { FileReaderPool, type FileReadResult } from './core/file-reader.js';
+// Token estimates: the build's per-request and per-shard input tokens.
+export {
+  requestTokenEstimator,
+  requestBodyTokens,
+  loadTextCounter,
+  textEncodingFor,
+  wordCachedCounter,
+  MESSAGE_TOKENS,
+  REPLY_TOKENS,
+  type RequestTokenOptions,
+  type RequestTokenInput,
+  type TextCounter,
+  type TextEncoding,
+} from './core/token-estimate.js';
+export { imageTokens, imageTokenRule, maxImageTokens, type ImageTokenRule } from './core/image-tokens.js';
+export { imageDimensions, type ImageDimensions } from './core/image-dimensions.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';
 
@@ -55,7 +71,9 @@ export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submi
 export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline/retrieve.js';
 export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
-export { Manifest, TERMINAL_STATUSES, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './pipeline/quota.js';
+export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './pipeline/input-files.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
 
 // Direct mode: requests sent one by one to an OpenAI-compatible /chat/completions, no Batch API.

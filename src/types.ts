@@ -47,6 +47,12 @@ export interface DataUri {
   mime: ImageMime;
   /** The raw image bytes. */
   data: Buffer;
+  /**
+   * Its size in px, as it is put in the request (read from the header by encodeImage; a stage
+   * that resizes sets the new size). Token estimates use it; unknown counts as the largest image.
+   */
+  width?: number;
+  height?: number;
 }
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
@@ -55,12 +61,6 @@ export type ImageMime = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif';
 export interface EncodedImage {
   /** The image as it goes into the request: a data URI, or a URL with `imageUrls: 'passthrough'`. */
   image: DataUri | string;
-  /**
-   * Width and height in pixels of the image as sent, when encodeImage knows them (with `resize`:
-   * after orientation and scaling). Left out otherwise (the image is sent as read, undecoded).
-   */
-  imageWidth?: number;
-  imageHeight?: number;
 }
 
 export interface PromptedRow {
@@ -78,6 +78,8 @@ export interface RequestLine {
   segments: ReadonlyArray<string | DataUri>;
   /** Exact UTF-8 length of the line including its trailing newline. */
   byteLength: number;
+  /** Estimated input tokens of the request (core/token-estimate.ts), when estimated. */
+  tokens?: number;
 }
 
 /** A finished shard file. */
@@ -93,6 +95,8 @@ export interface ShardRecord {
   sha256: string;
   first_line: number;
   last_line: number;
+  /** Estimated input tokens of its requests (absent when a request was not estimated, or for shards of older builds). */
+  input_tokens?: number;
 }
 
 /** Why a row could not become a request. A reject is data, never an `'error'` event. */
@@ -128,7 +132,7 @@ export const REJECT_CODES = {
   E_IMAGE_FORMAT: 'the bytes are not JPEG, PNG, WEBP or GIF',
   E_IMAGE_TRUNCATED: 'the image file ends before its format says it should',
   E_IMAGE_DECODE: 'with --resize: the image cannot be decoded',
-  E_REQUEST_TOO_LARGE: 'the request line alone is over the shard byte budget',
+  E_REQUEST_TOO_LARGE: 'the request alone is over the shard byte (or token) budget',
   E_DUPLICATE_ID: 'the id is already in the same shard',
 } as const;
 

@@ -6,7 +6,8 @@ import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
-import { openJob, submitFlags, type SubmitArgs } from './submit.js';
+import { deleteInputFlag, openJob, submitFlags, type SubmitArgs } from './submit.js';
+import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 import { directFlags } from '../direct-flags.js';
 import { runDirectHandler, type RunDirectArgs } from './direct.js';
 
@@ -20,8 +21,7 @@ export type RunArgs = SubmitArgs & {
   'tmp-dir'?: string;
   'parse-threads'?: number;
   'max-rounds': number;
-  'poll-interval'?: number;
-  'max-poll-interval': number;
+  'delete-input-files': DeleteInputFiles;
 };
 
 type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
@@ -41,8 +41,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         'results-dir': { type: 'string', default: 'results', describe: 'Folder for downloaded results' },
         output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
-        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds (default 0.5 with the local provider, 5 otherwise)' },
-        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+        ...deleteInputFlag,
       })
       .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server')
       .example('$0 run --provider direct --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct --dataset data.jsonl --prompt p.txt', 'no Batch API: straight to a vLLM server') as unknown as Argv<RunArgs>,
@@ -63,8 +62,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
           ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
           maxRounds: args['max-rounds'],
-          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
-          maxPollMs: args['max-poll-interval'] * 1000,
+          deleteInputFiles: args['delete-input-files'],
           signal,
           onPhase: (phase) => log(`run: ${phase}`),
           onRetrieveProgress: (batches) => {

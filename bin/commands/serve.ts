@@ -35,6 +35,7 @@ const flags = {
   'fault-drop-lines': { type: 'number', default: 0, describe: 'Fraction of completed lines left out of the output file (shorter than request_counts)' },
   'fault-expire-after': { type: 'number', describe: 'Expire batches after this many lines' },
   'fault-token-limit': { type: 'number', describe: 'Fail batches with token_limit_exceeded above this many enqueued tokens' },
+  'fault-token-limit-at': { choices: ['validation', 'create'], default: 'validation', describe: "Where the token limit bites: after validation (OpenAI) or at create, as a 400 (Azure's fail-fast regions)" },
   'fault-seed': { type: 'number', default: 1, describe: 'Seed of the fault generator' },
   quiet: quietFlag,
 } as const;
@@ -71,6 +72,7 @@ type ServeArgs = {
   'fault-drop-lines': number;
   'fault-expire-after'?: number;
   'fault-token-limit'?: number;
+  'fault-token-limit-at': 'validation' | 'create';
   'fault-seed': number;
   quiet: boolean;
 };
@@ -126,7 +128,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           malformedLineRate: args['fault-malformed-lines'],
           dropLineRate: args['fault-drop-lines'],
           ...(args['fault-expire-after'] === undefined ? {} : { expireAfterLines: args['fault-expire-after'] }),
-          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'] }),
+          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'], tokenLimitAt: args['fault-token-limit-at'] }),
           seed: args['fault-seed'],
         },
       });

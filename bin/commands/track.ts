@@ -6,6 +6,8 @@ import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
+import { deleteInputFlag, pollFlags, pollOptions } from './submit.js';
+import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
@@ -64,7 +66,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
           process.stdout.write(`${JSON.stringify({ batches: rows, totals, by_status: byStatus })}\n`);
         } else {
           const lines = [['batch', 'status', 'done', 'failed', 'total', 'age', 'downloaded', 'shard']];
-          for (const r of rows) lines.push([r.batchId, r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
+          for (const r of rows) lines.push([r.batchId, r.requeued ? `${r.status} (re-queued)` : r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
           const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
           for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
           process.stdout.write(
@@ -80,7 +82,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     }),
 };
 
-type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number };
+type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles };
 
 export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
@@ -92,8 +94,8 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         ...trackFlags,
         'out-dir': { type: 'string', default: 'results', describe: 'Folder for <batch>.output.jsonl and <batch>.errors.jsonl (--output_dir also works)' },
         wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
-        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds, growing by half each time (default 0.5 with the local provider, 5 otherwise)' },
-        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+        ...pollFlags,
+        ...deleteInputFlag,
       })
       .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
       .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
@@ -110,8 +112,8 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           manifest,
           outDir: args['out-dir'],
           wait: args.wait,
-          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
-          maxPollMs: args['max-poll-interval'] * 1000,
+          ...pollOptions(args),
+          deleteInputFiles: args['delete-input-files'],
           signal,
           onDownload: (id, kind, f) => log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
           onProgress: (batches) => {
@@ -133,6 +135,9 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         for (const w of summary.warnings) log(`retrieve: warning: ${w}`);
         if (summary.pending.length > 0) {
           log(`retrieve: ${summary.pending.length} batch(es) still running; run again later, or with --wait`);
+        }
+        if (summary.requeued.length > 0) {
+          log(`retrieve: ${summary.requeued.length} shard(s) re-queued after token_limit_exceeded (${summary.requeued.map((s) => s.shard.path).join(', ')}); run submit again with the same flags to send them (run does it by itself)`);
         }
         return EXIT.OK;
       } catch (err) {

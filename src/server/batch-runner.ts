@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { fileLines } from '../core/file-lines.js';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
+import { loadTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
+import { HttpError } from './http.js';
 import { batchFileId, newRequestId, nowSeconds } from './ids.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
@@ -48,6 +50,8 @@ const SAVE_EVERY_MS = 250;
 export class BatchRunner {
   readonly #o: Required<RunnerOptions>;
   readonly #running = new Map<string, { cancel: AbortController; done: Promise<void> }>();
+  /** Batches admitted at create under the token limit and not started yet: their tokens count. */
+  readonly #admitted = new Set<BatchRecord>();
 
   constructor(options: RunnerOptions) {
     this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, maxRunning: DEFAULT_MAX_RUNNING, ...options };
@@ -64,7 +68,37 @@ export class BatchRunner {
     for (const record of this.#o.store.batches.values()) if (!TERMINAL.has(record.batch.status)) this.start(record);
   }
 
+  /**
+   * Azure's fail-fast regions check the token limit when a batch is created: with
+   * `tokenLimitAt: 'create'` this answers 400 `token_limit_exceeded` while the file's tokens
+   * would pass the limit with those of the unfinished batches, and otherwise counts them as
+   * enqueued from now on.
+   */
+  async admitAtCreate(record: BatchRecord): Promise<void> {
+    const { tokenLimit: limit, tokenLimitAt } = this.#o.faults.options;
+    if (limit === undefined || tokenLimitAt !== 'create') return;
+    const input = this.#o.store.contentPath(record.batch.input_file_id);
+    const counted = await validateBatchFile(input, { endpoint: record.batch.endpoint, maxRequests: Infinity, countTokens: this.#countTokens });
+    const tokens = counted.ok ? counted.tokens : 0;
+    const enqueued = this.#enqueued(record, ['validating', 'in_progress', 'finalizing', 'cancelling']) + [...this.#admitted].reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+    if (enqueued + tokens > limit) {
+      throw new HttpError(400, `${tokenLimitMessage(counted.ok ? counted.model : 'the model', limit)} (token_limit_exceeded)`, { code: 'token_limit_exceeded' });
+    }
+    record.enqueuedTokens = tokens;
+    this.#admitted.add(record);
+  }
+
+  /** Prompt tokens as the token limit counts them: the requests' text and images (core/token-estimate.ts). */
+  readonly #countTokens = async (body: Record<string, unknown>): Promise<number> =>
+    requestBodyTokens(body, await loadTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
+
+  /** Tokens of the other batches in `statuses`. */
+  #enqueued(record: BatchRecord, statuses: string[]): number {
+    return [...this.#o.store.batches.values()].filter((r) => r !== record && statuses.includes(r.batch.status)).reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+  }
+
   start(record: BatchRecord): void {
+    this.#admitted.delete(record);
     if (this.#running.has(record.batch.id)) return;
     const cancel = new AbortController();
     if (record.batch.status === 'cancelling') cancel.abort();
@@ -120,27 +154,21 @@ export class BatchRunner {
     const b = record.batch;
     if (b.status === 'validating') {
       const input = store.contentPath(b.input_file_id);
-      const result = await validateBatchFile(input, { endpoint: b.endpoint, maxRequests: this.#o.maxRequests[record.flavor] });
+      const { tokenLimit: limit, tokenLimitAt } = this.#o.faults.options;
+      const result = await validateBatchFile(input, {
+        endpoint: b.endpoint,
+        maxRequests: this.#o.maxRequests[record.flavor],
+        ...(limit === undefined ? {} : { countTokens: this.#countTokens }),
+      });
       if (this.#stopping) return;
       if (!result.ok) return this.#fail(record, result.errors);
       b.model = result.model;
       b.request_counts = { total: result.requests, completed: 0, failed: 0 };
       record.enqueuedTokens = result.tokens;
-      const limit = this.#o.faults.options.tokenLimit;
-      if (limit !== undefined) {
-        const enqueued = [...store.batches.values()]
-          .filter((r) => r !== record && ['in_progress', 'finalizing', 'cancelling'].includes(r.batch.status))
-          .reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
-        if (enqueued + result.tokens > limit) {
-          return this.#fail(record, [
-            {
-              code: 'token_limit_exceeded',
-              message: `Enqueued token limit reached for ${result.model} in organization local. Limit: ${limit} enqueued tokens. Please try again once some in_progress batches have been completed.`,
-              param: null,
-              line: null,
-            },
-          ]);
-        }
+      // Checked as the batch leaves validation (the check and the move to in_progress happen in
+      // one turn, so two batches validated at once cannot both slip under the limit).
+      if (limit !== undefined && tokenLimitAt === 'validation' && this.#enqueued(record, ['in_progress', 'finalizing', 'cancelling']) + result.tokens > limit) {
+        return this.#fail(record, [{ code: 'token_limit_exceeded', message: tokenLimitMessage(result.model, limit), param: null, line: null }]);
       }
       if (cancelled.aborted) return this.#finish(record, 'cancelled', null);
       b.status = 'in_progress';
@@ -278,4 +306,8 @@ export class BatchRunner {
     b.errors = { object: 'list', data: errors };
     await this.#o.store.saveBatch(record);
   }
+}
+
+function tokenLimitMessage(model: string, limit: number): string {
+  return `Enqueued token limit reached for ${model} in organization local. Limit: ${limit.toLocaleString('en-US')} enqueued tokens. Please try again once some in_progress batches have been completed.`;
 }

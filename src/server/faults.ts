@@ -39,6 +39,12 @@ export interface FaultOptions {
   expireAfterLines?: number;
   /** Batches fail with `token_limit_exceeded` while more than this many prompt tokens are enqueued. */
   tokenLimit?: number;
+  /**
+   * Where the token limit bites: `validation` (the batch fails after validating, as OpenAI and
+   * most Azure regions do) or `create` (`POST /batches` answers 400, as Azure's fail-fast regions
+   * do). Default `validation`.
+   */
+  tokenLimitAt?: 'validation' | 'create';
   /** Milliseconds spent on each batch line (slow processing). Default 0. */
   lineDelayMs?: number;
   /** Seed of the generator. Default 1. */
@@ -65,6 +71,7 @@ export const FAULT_DEFAULTS: Required<Omit<FaultOptions, Optional>> = {
   dropLineRate: 0,
   lineDelayMs: 0,
   seed: 1,
+  tokenLimitAt: 'validation',
 };
 
 export type HttpFault = 429 | 500 | 502 | 503;

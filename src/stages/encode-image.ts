@@ -2,6 +2,7 @@ import { optionError } from '../errors.js';
 import { FileReaderPool, readFileHere, type FileReadResult } from '../core/file-reader.js';
 import { checkImageComplete, sniffImageFormat } from '../core/image-format.js';
 import { imageResizer, loadSharp, outputBound, RESIZE_DEFAULTS, type ImageResizeOptions } from '../core/image-resize.js';
+import { imageDimensions } from '../core/image-dimensions.js';
 import { mapOrdered } from '../core/map-ordered.js';
 import { positiveInteger } from '../core/options.js';
 import { OrderedBudget, type BudgetTicket } from '../core/ordered-budget.js';
@@ -59,8 +60,9 @@ type Encoded<T> = { ticket: BudgetTicket; row: T; reject?: undefined } | { ticke
 
 /**
  * Stage: rows with `imageFile` and `imageBytes` → rows with `image`, a {@link DataUri} whose
- * MIME type is sniffed from the bytes (JPEG, PNG, WEBP, GIF); with `resize`, also `imageWidth`
- * and `imageHeight` as sent. Rows whose image is a URL (`remote`) are downloaded (`fetch`) or
+ * MIME type is sniffed from the bytes (JPEG, PNG, WEBP, GIF) and whose `width` and `height` are
+ * those of the image as sent: read from its header, or with `resize` after orientation and scaling
+ * (token estimates use them). Rows whose image is a URL (`remote`) are downloaded (`fetch`) or
  * carry the URL as `image` (`passthrough`). Rejects: empty file, over `maxImageBytes`, another
  * format (named when known: BMP, TIFF, HEIC...), truncated file, read error; with `resize`, an
  * image that cannot be decoded (E_IMAGE_DECODE); for remote images, E_REMOTE_FETCH and
@@ -152,7 +154,8 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
       if (sniffed.ok && problem) return reject('E_IMAGE_TRUNCATED', `image ${row.imageFile} is truncated: ${problem}`);
       if (!resizer) {
         if (!sniffed.ok) return reject('E_IMAGE_FORMAT', `image ${row.imageFile}: ${problem}${sniffed.convertible ? '; --resize converts it' : ''}`);
-        return { ticket, row: { ...row, image: { mime: sniffed.mime, data } } };
+        // The size from the header (no decoding), for token estimates; a damaged header leaves it out.
+        return { ticket, row: { ...row, image: { mime: sniffed.mime, data, ...(imageDimensions(data) ?? {}) } } };
       }
       if (!sniffed.ok && !sniffed.convertible) return reject('E_IMAGE_FORMAT', `image ${row.imageFile}: ${problem}`);
       if (row.remote === 'fetch') await ticket.acquire(reserveOutput, signal);
@@ -160,7 +163,7 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
       if (!out.ok) return reject(out.code, `image ${row.imageFile}: ${out.message}`);
       // The source is dropped: from here the row holds its output only.
       ticket.release(ticket.held - out.data.length);
-      return { ticket, row: { ...row, image: { mime: out.mime, data: out.data }, imageWidth: out.width, imageHeight: out.height } };
+      return { ticket, row: { ...row, image: { mime: out.mime, data: out.data, width: out.width, height: out.height } } };
     }
 
     try {

@@ -52,7 +52,7 @@ describe('encodeImage with resize', () => {
     const out = await collect(resized({ concurrency: 4 }), await rows(names));
     expect(out.rejects).toEqual([]);
     expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    const seen = await Promise.all(out.rows.map(async (r) => ({ mime: (r.image as DataUri).mime, w: r.imageWidth, h: r.imageHeight, ...(await decoded(r.image as DataUri)) })));
+    const seen = await Promise.all(out.rows.map(async (r) => ({ mime: (r.image as DataUri).mime, w: (r.image as DataUri).width, h: (r.image as DataUri).height, ...(await decoded(r.image as DataUri)) })));
     const summary = seen.map((s) => [s.mime, s.format, s.width, s.height, s.pages]);
     expect(summary).toEqual([
       ['image/jpeg', 'jpeg', 1152, 768, 1], // 3000×2000: shortest side to 768
@@ -130,7 +130,7 @@ describe('encodeImage with resize', () => {
     const names = Array.from({ length: 24 }, (_, i) => ['large.jpg', 'small.webp', 'wide.png', 'big.bmp'][i % 4]!);
     const out = await collect(resized({ concurrency: 6 }, { target: RESIZE_LOW_DETAIL, concurrency: 3 }), await rows(names));
     expect(out.rows.map((r) => r.line)).toEqual(names.map((_, i) => i + 1));
-    expect(out.rows.map((r) => Math.max(r.imageWidth!, r.imageHeight!))).toEqual(names.map((n) => (n === 'small.webp' ? 300 : 512)));
+    expect(out.rows.map((r) => Math.max((r.image as DataUri).width!, (r.image as DataUri).height!))).toEqual(names.map((n) => (n === 'small.webp' ? 300 : 512)));
   });
 
   it('holds the byte budget: a stalled consumer stops the reads (control: a large budget reads further)', async () => {

@@ -27,9 +27,9 @@ describe('encodeImage', () => {
     const images = out.rows.map((r) => r.image as DataUri);
     expect(images.map((i) => i.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
     for (const [i, r] of out.rows.entries()) expect(images[i]!.data.equals(await readFile(r.imageFile))).toBe(true);
-    // Without resize nothing is decoded: no dimensions are claimed.
-    expect(out.rows.some((r) => r.imageWidth !== undefined)).toBe(false);
     expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The size in px, from each header, for token estimates.
+    expect(images.map((i) => [i.width, i.height])).toEqual([[160, 120], [64, 64], [80, 60], [60, 40], [64, 64], [96, 64]]);
   });
 
   it('rejects files that lie about being images, empty, truncated or too large, naming the file', async () => {
