@@ -87,7 +87,9 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     let answer: Response | undefined;
     try {
-      answer = await fetch(endpoint, { method: 'POST', headers, body: request.body, signal: AbortSignal.any([signal, timeout]) });
+      // A Buffer is a valid body; the cast only satisfies the DOM's BodyInit too, which the test
+      // build sees (playwright-core's types bring the DOM library in).
+      answer = await fetch(endpoint, { method: 'POST', headers, body: request.body as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([signal, timeout]) });
       const text = await readText(answer, opts.maxResponseBytes);
       const requestId = answer.headers.get('x-request-id') ?? answer.headers.get('apim-request-id') ?? '';
       const status = answer.status;
