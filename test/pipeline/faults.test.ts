@@ -38,7 +38,7 @@ async function faultJob(first: Partial<BatchServerOptions>, client: { timeoutMs?
     maxRetries: 0,
     ...(client.timeoutMs === undefined ? {} : { timeoutMs: client.timeoutMs }),
   });
-  const options = (extra: Partial<RunOptions> = {}): RunOptions => runOptions(provider, dir, { tmpDir: path.join(dir, 'tmp'), maxRequests: 2, retries: 8, ...extra });
+  const options = (extra: Partial<RunOptions> = {}): RunOptions => runOptions(provider, dir, { tmpDir: path.join(dir, 'tmp'), maxRequests: 2, retries: 8, deleteInputFiles: 'never', ...extra });
   return {
     dir,
     requests,
@@ -48,7 +48,7 @@ async function faultJob(first: Partial<BatchServerOptions>, client: { timeoutMs?
     get server() {
       return server!;
     },
-    /** Batches and input files on the server, by shard: one each means nothing was created or uploaded twice. */
+    /** Batches and input files on the server, by shard: one each means nothing was created or uploaded twice (input files are kept: `deleteInputFiles: 'never'`). */
     stored() {
       const batches = [...server!.store.batches.values()];
       const inputs = [...server!.store.files.values()].filter((f) => f.purpose === 'batch');
