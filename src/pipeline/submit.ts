@@ -9,7 +9,7 @@ import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../
 import type { ShardRecord } from '../types.js';
 import { buildSummary, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
-import { isUnfinished, Manifest, requeuedShards, type ManifestOptions } from './manifest.js';
+import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
 import { readAhead } from '../core/read-ahead.js';
@@ -136,7 +136,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.
     const submitted = new Map<string, SubmittedShard>();
     const collect = async (items: AsyncIterable<SubmittedShard>) => {
-      for await (const item of items) submitted.set(item.shard.sha256, item);
+      for await (const item of items) submitted.set(shardKey(item.shard), item);
     };
     const signal = options.signal ? [{ signal: options.signal }] : [];
     /** Shards whose batch failed on the token quota get a new one; with limits, until every batch is validated. */
@@ -182,8 +182,9 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     };
     let summary: BuildSummary | null = null;
     async function* recordShards(records: AsyncIterable<ShardRecord>) {
-      for await (const shard of records) {
-        await manifest.append({ type: 'shard', run_id: runId, shard, ...(round ? { round } : {}) });
+      for await (const built of records) {
+        const shard: ShardRecord = { ...built, ...roundField({ round }) };
+        await manifest.append({ type: 'shard', run_id: runId, shard, ...roundField({ round }) });
         shards.push(shard);
         options.onShard?.(shard);
         yield shard;
@@ -233,7 +234,7 @@ async function builtShards(manifest: Manifest, round: number): Promise<ShardReco
   const shards = [...manifest.state.shards.values()].filter((s) => s.round === round).map((s) => s.shard);
   if (shards.length !== done.shards) return null;
   for (const shard of shards) {
-    const known = manifest.state.shards.get(shard.sha256);
+    const known = manifest.state.shards.get(shardKey(shard));
     if (known?.batchId) continue; // submitted: its file is no longer needed
     const size = await stat(shard.path).then((s) => s.size, () => -1);
     if (size !== shard.bytes) return null;
