@@ -27,6 +27,17 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   onUpload?: UploadShardsOptions['onEvent'];
   /** Told when a shard is held back by the quota limits. */
   onQuota?: (event: QuotaEvent) => void;
+  /**
+   * Told of every shard of the round once its build is complete (or found complete), e.g. to
+   * print the cost estimate; uploads are not held for it.
+   */
+  onBuilt?: (shards: ShardRecord[]) => void;
+  /**
+   * Awaited with every shard of the round once its build is complete (or found complete), before
+   * anything is uploaded: uploads wait for the whole build. Throwing stops the submit with
+   * nothing uploaded; the build is kept as complete, so a re-run reuses it (e.g. `--max-cost`).
+   */
+  beforeUpload?: (shards: ShardRecord[]) => void | Promise<void>;
   /** First wait between status polls (while held back, or waiting); grows by half up to `maxPollMs`. Default 5 s. */
   pollMs?: number;
   /** Default 60 s. */
@@ -162,6 +173,8 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
 
     const reusable = await builtShards(manifest, round);
     if (reusable) {
+      options.onBuilt?.(reusable);
+      await options.beforeUpload?.(reusable);
       await pipeline(async function* () {
         yield* reusable;
       }, upload, collect, ...signal);
@@ -192,12 +205,18 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         await manifest.append({ type: 'shard', run_id: runId, shard, ...roundField({ round }) });
         shards.push(shard);
         options.onShard?.(shard);
-        yield shard;
+        // With `beforeUpload`, uploads wait for the whole build and the check (shard records are a few hundred bytes).
+        if (!options.beforeUpload) yield shard;
       }
       // Every row is now a request in a shard or a reject: the build is complete.
       await rejects.close();
       summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
       await manifest.append({ type: 'build_done', run_id: runId, shards: shards.length, rows: summary.rows, rejects: summary.rejects.total, ...(round ? { round } : {}) });
+      options.onBuilt?.(shards);
+      if (options.beforeUpload) {
+        await options.beforeUpload(shards);
+        yield* shards;
+      }
     }
     try {
       const batcher = byteBudgetBatcher({
