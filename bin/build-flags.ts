@@ -7,6 +7,7 @@ import type { BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
 import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
+import { progressFlags, type ProgressArgs } from './progress.js';
 
 /** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
 export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: 100_000, openai: 50_000, local: 50_000 };
@@ -28,6 +29,7 @@ export const datasetFlags = {
   readers: { type: 'number', default: 0, describe: 'Reader threads for images on network storage (NFS, Lustre: try 8); 0 reads on the main thread, fastest on local disks' },
   strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row was rejected' },
   quiet: quietFlag,
+  ...progressFlags,
   model: {
     type: 'string',
     alias: ['deployment'],
@@ -68,7 +70,8 @@ export type DatasetArgs = {
   detail?: 'auto' | 'low' | 'high';
   'response-format': 'none' | 'json_object' | 'json_schema';
   'answer-field': string;
-} & ImageArgs;
+} & ImageArgs &
+  ProgressArgs;
 
 /** A flag that must be a positive integer, checked with a message naming it. */
 export function positiveFlag(flag: string, value: number): number {

@@ -1,9 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
-import { build, type BuildSummary } from '../../src/pipeline/build.js';
+import { build, buildProgress, type BuildSummary } from '../../src/pipeline/build.js';
 import { EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-flags.js';
 import { runCommand } from '../run-command.js';
 import { formatBytes, formatCount } from '../format.js';
+import { progressFromArgs } from '../progress.js';
+import { buildSampler } from '../progress-views.js';
 
 const buildOnlyFlags = {
   provider: { choices: ['local', 'azure', 'openai'], default: 'local', describe: 'Where the batches will go; sets the line url and request cap' },
@@ -32,16 +34,22 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       const toStdout = args.out === '-';
       const outDir = toStdout ? undefined : (args['out-dir'] ?? 'batches');
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const counters = buildProgress();
+      const display = progressFromArgs(args, 'build');
+      display.start(buildSampler(counters, args.dataset));
       try {
         const summary = await build({
           ...(await buildOptionsFromArgs(args)),
           ...(outDir === undefined ? { output: process.stdout } : { outDir }),
           overwrite: args.overwrite,
           signal,
+          progress: counters,
         });
+        display.stop();
         if (!args.quiet) process.stderr.write(formatBuildSummary(summary));
         return args.strict && summary.rejects.total > 0 ? EXIT.REJECTS : EXIT.OK;
       } catch (err) {
+        display.stop();
         if (signal.aborted && outDir !== undefined) {
           log(`batch-explain: build stopped; finished shards are complete, the unfinished one was removed. Re-run with --overwrite to build again.`);
         }

@@ -5,6 +5,8 @@ import { Manifest } from '../../src/pipeline/manifest.js';
 import { bytesFlag, quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
+import { progressFlags, progressFromArgs } from '../progress.js';
+import { mergeSample } from '../progress-views.js';
 
 export const mergeOutputFlags = {
   errors: { type: 'string', describe: 'Every row without an explanation and why (default <output>.errors.jsonl; merge-errors.jsonl with stdout)' },
@@ -29,6 +31,7 @@ type MergeArgs = {
   'parse-threads'?: number;
   strict: boolean;
   quiet: boolean;
+  'progress-interval': number;
 };
 
 export function formatMergeSummary(s: MergeSummary): string {
@@ -60,6 +63,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
         ...mergeOutputFlags,
         strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row has no explanation' },
         quiet: quietFlag,
+        ...progressFlags,
       })
       .example('$0 merge --dataset data.jsonl --results results --output merged.jsonl', '')
       .example('$0 merge --dataset data.jsonl --results_dir ./results --output ./dataset_with_explanations.jsonl', "the original scripts' flags") as unknown as Argv<MergeArgs>,
@@ -67,6 +71,10 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
     runCommand(async (signal) => {
       const { merge } = await import('../../src/pipeline/merge.js');
       const manifest = args.manifest ? await Manifest.open(args.manifest) : undefined;
+      const display = progressFromArgs(args, 'merge');
+      let step: string | null = null;
+      const startedAt = Date.now();
+      display.start(() => mergeSample(step, startedAt));
       try {
         const summary = await merge({
           dataset: args.dataset,
@@ -80,11 +88,14 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
           sortMemory: args['sort-memory'],
           ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
           ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
+          onStep: (next) => void (step = next),
           signal,
         });
+        display.stop();
         if (!args.quiet) process.stderr.write(formatMergeSummary(summary));
         return args.strict && summary.explained < summary.rows ? EXIT.REJECTS : EXIT.OK;
       } finally {
+        display.stop();
         await manifest?.close();
       }
     }),

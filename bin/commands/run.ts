@@ -10,6 +10,8 @@ import { deleteInputFlag, openJob, submitFlags, type SubmitArgs } from './submit
 import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 import { directFlags } from '../direct-flags.js';
 import { runDirectHandler, type RunDirectArgs } from './direct.js';
+import type { BatchState } from '../../src/pipeline/manifest.js';
+import { batchesSample, mergeSample } from '../progress-views.js';
 
 export type RunArgs = SubmitArgs & {
   'results-dir': string;
@@ -48,7 +50,13 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
   handler: (args) =>
     (args.provider as string) === 'direct' ? runDirectHandler(args as unknown as RunDirectArgs) : runCommand(async (signal) => {
       const { run } = await import('../../src/pipeline/run.js');
-      const { log, provider, options } = await openJob(args);
+      const { log, provider, options, display, uploads, submitSample } = await openJob(args, 'run');
+      // What the display shows follows the phase: the build and uploads, the batches, the merge's steps.
+      let phase = 'submit';
+      let batches: readonly BatchState[] = [];
+      let mergeStep: string | null = null;
+      const mergeStarted = { at: Date.now() };
+      display.start(() => (phase.startsWith('submit') || phase.startsWith('resubmit') ? submitSample() : phase === 'retrieve' ? batchesSample(batches) : mergeSample(mergeStep, mergeStarted.at)));
       try {
         let last = '';
         const summary = await run({
@@ -64,24 +72,33 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           maxRounds: args['max-rounds'],
           deleteInputFiles: args['delete-input-files'],
           signal,
-          onPhase: (phase) => log(`run: ${phase}`),
-          onRetrieveProgress: (batches) => {
-            const by: Record<string, number> = {};
-            for (const b of batches) by[b.status ?? 'unknown'] = (by[b.status ?? 'unknown'] ?? 0) + 1;
-            const line = `run: batches ${Object.entries(by).map(([s, n]) => `${n} ${s}`).join(', ')}`;
+          onPhase: (next) => {
+            phase = next;
+            if (next === 'merge') mergeStarted.at = Date.now();
+            log(`run: ${next}`);
+          },
+          onUpload: (e) => void (e.type === 'created' || e.type === 'found' || e.type === 'skipped' ? uploads.done++ : 0),
+          onRetrieveProgress: (latest) => {
+            batches = latest;
+            if (display.live) return;
+            const line = `run: batches ${batchesSample(latest).text}`;
             if (line !== last) log(line);
             last = line;
           },
+          onMergeStep: (step) => void (mergeStep = step),
         });
+        display.stop();
         if (summary.submit.build) log(formatBuildSummary(summary.submit.build).trimEnd());
         for (const w of summary.warnings) log(`run: warning: ${w}`);
         log(formatMergeSummary(summary.merge).trimEnd());
         if (summary.rounds > 0) log(`run: ${summary.rounds} resubmission round(s)`);
         return args.strict && summary.merge.explained < summary.merge.rows ? EXIT.REJECTS : EXIT.OK;
       } catch (err) {
+        display.stop();
         if (signal.aborted) log('batch-explain: run stopped; the manifest keeps what was done. Run the same command again to resume.');
         throw err;
       } finally {
+        display.stop();
         await provider.close();
       }
     }, { resumeHint: JOB_RESUME_HINT }),
@@ -106,7 +123,8 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
   handler: (args) =>
     runCommand(async (signal) => {
       const { resubmit } = await import('../../src/pipeline/resubmit.js');
-      const { log, provider, options } = await openJob(args);
+      const { log, provider, options, display, submitSample } = await openJob(args, 'resubmit');
+      display.start(submitSample);
       try {
         const r = await resubmit({
           ...options,
@@ -115,11 +133,13 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),
           signal,
         });
+        display.stop();
         if (r.idsNotFound) log(`resubmit: warning: ${formatCount(r.idsNotFound)} ids of ${args.ids} are on no row of ${args.dataset}`);
         if (r.rows === 0) log('resubmit: no row to send again');
         else log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait, then merge`);
         return EXIT.OK;
       } finally {
+        display.stop();
         await provider.close();
       }
     }, { resumeHint: JOB_RESUME_HINT }),

@@ -8,6 +8,10 @@ import type { QuotaEvent } from '../../src/pipeline/quota.js';
 import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
 import type { ShardRecord } from '../../src/types.js';
 import { costFlags, costOptionsFromArgs, formatEstimate, type CostArgs } from '../cost-flags.js';
+import { buildProgress } from '../../src/pipeline/build.js';
+import { formatCount } from '../format.js';
+import { progressFromArgs } from '../progress.js';
+import { buildSampler } from '../progress-views.js';
 
 /** Polling of batch statuses: by retrieve --wait, and by submit while shards are held back. */
 export const pollFlags = {
@@ -52,8 +56,10 @@ export type SubmitArgs = DatasetArgs &
  * options and the provider from the flags, and the submit options they make together. Close the
  * provider when done.
  */
-export async function openJob(args: SubmitArgs & { quiet: boolean }) {
-  const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
+export async function openJob(args: SubmitArgs & { quiet: boolean }, label: string) {
+  // Log lines go through the progress display: above its bar on a terminal.
+  const display = progressFromArgs(args, label);
+  const log = (s: string) => void (args.quiet || display.log(s));
   loadEnvFile(args);
   const buildOptions = await buildOptionsFromArgs(args);
   const provider = await providerFromArgs(args, log);
@@ -70,8 +76,11 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }) {
     log(`estimate:\n${formatEstimate(e, 20).trimEnd()}`);
     return e;
   };
+  const progress = buildProgress();
+  const uploads = { done: 0 };
   const options = {
     ...buildOptions,
+    progress,
     ...(maxCost === undefined ? { onBuilt: (shards: ShardRecord[]) => void printEstimate(shards) } : { beforeUpload: (shards: ShardRecord[]) => checkMaxCost(printEstimate(shards), maxCost) }),
     provider,
     outDir: args['out-dir'],
@@ -83,7 +92,9 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }) {
     ...pollOptions(args),
     onQuota: (e: QuotaEvent) => log(`submit: shard ${e.shard.index} ${e.type === 'held' ? 'held back' : 'goes alone'}: ${e.detail}`),
   };
-  return { log, provider, options };
+  /** The build's figures and the shards submitted: what submit (and run's first phase) shows. */
+  const submitSample = buildSampler(progress, args.dataset, () => `${formatCount(uploads.done)} submitted`);
+  return { log, provider, options, display, uploads, submitSample };
 }
 
 export const submitCommand: CommandModule<object, SubmitArgs> = {
@@ -97,18 +108,21 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
   handler: (args) =>
     runCommand(async (signal) => {
       const { submit } = await import('../../src/pipeline/submit.js');
-      const { log, provider, options } = await openJob(args);
+      const { log, provider, options, display, uploads, submitSample } = await openJob(args, 'submit');
+      display.start(submitSample);
       try {
         const summary = await submit({
           ...options,
           signal,
           onUpload: (e) => {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
+              uploads.done++;
               log(`submit: shard ${e.shard.index} (${e.shard.rows} requests) → ${e.type === 'skipped' ? 'already submitted' : `batch ${e.detail}${e.type === 'found' ? ' (found again after an interruption)' : ''}`}`);
             } else if (e.type === 'retry') log(`submit: shard ${e.shard.index}: retrying after ${e.detail}`);
             else if (e.type === 'requeued') log(`submit: shard ${e.shard.index} re-queued (token_limit_exceeded): ${e.detail}`);
           },
         });
+        display.stop();
         if (summary.build) log(formatBuildSummary(summary.build).trimEnd());
         else log('submit: the build of an earlier run is complete; its shards were reused');
         const created = summary.submitted.filter((s) => !s.skipped).length;
@@ -116,6 +130,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
         log(`next: batch-explain retrieve --wait --manifest ${summary.manifestPath}${args.provider === 'local' ? '' : ` --provider ${args.provider}`}`);
         return args.strict && (summary.build?.rejects.total ?? 0) > 0 ? EXIT.REJECTS : EXIT.OK;
       } finally {
+        display.stop();
         await provider.close();
       }
     }, { resumeHint: JOB_RESUME_HINT }),

@@ -8,6 +8,9 @@ import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { deleteInputFlag, pollFlags, pollOptions } from './submit.js';
 import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
+import type { BatchState } from '../../src/pipeline/manifest.js';
+import { progressFlags, progressFromArgs } from '../progress.js';
+import { batchesSample } from '../progress-views.js';
 
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
@@ -82,7 +85,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     }),
 };
 
-type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles };
+type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles; 'progress-interval': number };
 
 export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
@@ -96,6 +99,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
         ...pollFlags,
         ...deleteInputFlag,
+        ...progressFlags,
       })
       .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
       .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
@@ -104,6 +108,10 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log);
+      // A terminal gets a live bar of the batches; elsewhere a line each time the figures change.
+      const display = progressFromArgs(args, 'retrieve');
+      let latest: readonly BatchState[] = [];
+      if (display.live) display.start(() => batchesSample(latest));
       try {
         let last = '';
         const { retrieve } = await import('../../src/pipeline/retrieve.js');
@@ -115,23 +123,16 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           ...pollOptions(args),
           deleteInputFiles: args['delete-input-files'],
           signal,
-          onDownload: (id, kind, f) => log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
+          onDownload: (id, kind, f) => args.quiet || display.log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
           onProgress: (batches) => {
-            const by: Record<string, number> = {};
-            let done = 0;
-            let failed = 0;
-            let total = 0;
-            for (const b of batches) {
-              by[b.status ?? 'unknown'] = (by[b.status ?? 'unknown'] ?? 0) + 1;
-              done += b.requestCounts?.completed ?? 0;
-              failed += b.requestCounts?.failed ?? 0;
-              total += b.requestCounts?.total ?? 0;
-            }
-            const line = `retrieve: ${Object.entries(by).map(([s, n]) => `${n} ${s}`).join(', ')}; requests ${formatCount(done)} done, ${formatCount(failed)} failed of ${formatCount(total)}`;
+            latest = batches;
+            if (display.live) return;
+            const line = `retrieve: ${batchesSample(batches).text}`;
             if (line !== last) log(line);
             last = line;
           },
         });
+        display.stop();
         for (const w of summary.warnings) log(`retrieve: warning: ${w}`);
         if (summary.pending.length > 0) {
           log(`retrieve: ${summary.pending.length} batch(es) still running; run again later, or with --wait`);
@@ -141,6 +142,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         }
         return EXIT.OK;
       } catch (err) {
+        display.stop();
         if (signal.aborted) log('batch-explain: retrieve stopped; downloads so far are kept. Run it again to continue.');
         throw err;
       } finally {

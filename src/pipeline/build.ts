@@ -56,6 +56,30 @@ export interface BuildOptions extends ToRequestLineOptions {
   signal?: AbortSignal;
   /** Called as each shard is finished. */
   onShard?: (shard: ShardRecord) => void;
+  /** Live counters for a progress display, filled in as the build goes (read them at any time). */
+  progress?: BuildProgress;
+}
+
+/** A build's live counters: the dataset reader's (lines, bytes read...) and the shards finished so far. */
+export interface BuildProgress {
+  /** The reader's own counters, from the moment reading starts. */
+  read?: ReadJsonlStats;
+  shards: number;
+  requests: number;
+  requestBytes: number;
+}
+
+/** New, zeroed counters to pass as `progress`. */
+export function buildProgress(): BuildProgress {
+  return { shards: 0, requests: 0, requestBytes: 0 };
+}
+
+/** Counts a finished shard into `progress`. */
+export function countShard(progress: BuildProgress | undefined, shard: ShardRecord): void {
+  if (!progress) return;
+  progress.shards++;
+  progress.requests += shard.rows;
+  progress.requestBytes += shard.bytes;
 }
 
 export interface BuildSummary {
@@ -158,6 +182,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const onReject = rejects.onReject;
   const shards: ShardRecord[] = [];
   const source = readJsonl({ ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }), name, onReject });
+  if (options.progress) options.progress.read = source.stats;
   try {
     await pipeline(
       source,
@@ -166,6 +191,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       async function collect(records: AsyncIterable<ShardRecord>) {
         for await (const shard of records) {
           shards.push(shard);
+          countShard(options.progress, shard);
           options.onShard?.(shard);
         }
       },

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Manifest, requeuedShards } from './manifest.js';
-import { merge, type MergeSummary } from './merge.js';
+import { merge, type MergeOptions, type MergeSummary } from './merge.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
@@ -27,6 +27,8 @@ export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> 
   onRetrieveProgress?: RetrieveOptions['onProgress'];
   /** Told as each phase starts, for logs. */
   onPhase?: (phase: string) => void;
+  /** Told as each step of a merge starts (see MergeOptions.onStep). */
+  onMergeStep?: MergeOptions['onStep'];
 }
 
 export interface RunSummary {
@@ -97,6 +99,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.sortMemory ? { sortMemory: options.sortMemory } : {}),
         ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}),
         ...(options.parseThreads === undefined ? {} : { parseThreads: options.parseThreads }),
+        ...(options.onMergeStep ? { onStep: options.onMergeStep } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } finally {

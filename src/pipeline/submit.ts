@@ -7,7 +7,7 @@ import { readJsonl } from '../stages/read-jsonl.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
-import { buildSummary, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
+import { buildSummary, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
@@ -190,6 +190,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const rejects = rejectsSink({ path: rejectsPath });
     const { onReject } = rejects;
     const source = readJsonl({ path: options.dataset, name, onReject });
+    if (options.progress) options.progress.read = source.stats;
     const shards: ShardRecord[] = [];
     const buildOptions: BuildOptions = {
       ...options,
@@ -204,6 +205,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         const shard: ShardRecord = { ...built, ...roundField({ round }) };
         await manifest.append({ type: 'shard', run_id: runId, shard, ...roundField({ round }) });
         shards.push(shard);
+        countShard(options.progress, shard);
         options.onShard?.(shard);
         // With `beforeUpload`, uploads wait for the whole build and the check (shard records are a few hundred bytes).
         if (!options.beforeUpload) yield shard;

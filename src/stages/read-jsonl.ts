@@ -33,6 +33,8 @@ export interface ReadJsonlStats {
   records: number;
   /** Lines rejected as invalid JSON. */
   rejected: number;
+  /** Bytes read so far (for progress: against the file's size). */
+  bytes: number;
 }
 
 const DEFAULTS = {
@@ -61,7 +63,7 @@ export function readJsonl(options: ReadJsonlOptions): Readable & { readonly stat
   positiveInteger('maxLineBytes', opts.maxLineBytes);
   positiveInteger('readChunkBytes', opts.readChunkBytes);
   const name = opts.name ?? (opts.path === undefined ? '<stream>' : opts.path);
-  const stats: ReadJsonlStats = { lines: 0, blank: 0, records: 0, rejected: 0 };
+  const stats: ReadJsonlStats = { lines: 0, blank: 0, records: 0, rejected: 0, bytes: 0 };
 
   const input =
     opts.stream ?? (opts.path === '-' ? process.stdin : createReadStream(opts.path!, { highWaterMark: opts.readChunkBytes }));
@@ -72,6 +74,8 @@ export function readJsonl(options: ReadJsonlOptions): Readable & { readonly stat
   });
   // split2 hands us each line's text; numbering happens here, in order, before any parsing.
   const lines = split2('\n', (text: string) => ({ line: ++stats.lines, text }));
+  // Counted as chunks go by (a listener beside pipeline's own: the flow and backpressure stay pipeline's).
+  (input as NodeJS.ReadableStream).on('data', (chunk: Buffer | string) => void (stats.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
   pipeline(input, aligned, lines, () => {});
 
   async function* records(): AsyncGenerator<JsonlRecord> {

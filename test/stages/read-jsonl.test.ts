@@ -36,7 +36,7 @@ describe('readJsonl', () => {
       const { records, stats } = await read(text, chunkSize);
       expect(records.map((r) => r.line)).toEqual([1, 4, 6]);
       expect(records.map((r) => r.value)).toEqual(rows);
-      expect(stats).toEqual({ lines: 6, blank: 3, records: 3, rejected: 0 });
+      expect(stats).toEqual({ lines: 6, blank: 3, records: 3, rejected: 0, bytes: Buffer.byteLength(text) });
     }
   });
 
