@@ -1,14 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/id-key.js';
-import { addDatasetKeys, addResultKeys, CHECK_EVERY, literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from '../core/join-keys.js';
+import { addDatasetKeys, addResultKeys, CHECK_EVERY, joinEntries, literalId, type DatasetKey, type JoinedRow, type PointerKey } from '../core/join-keys.js';
 import { indexResultsOnThread } from '../core/result-index-thread.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/run-sorter.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload } from '../core/result-batch.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
-import { mergeJoinSync } from '../stages/merge-join.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
 import { TERMINAL_STATUSES, type Manifest } from './manifest.js';
 import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, splicedRows } from './merge-steps.js';
@@ -163,7 +162,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     // (rows with no result first, key -1).
     options.onStep?.('join');
     const joined = sorter();
-    const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): Array<{ key: number; payload: string }> => {
+    const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): JoinedRow[] => {
       if (lefts.length === 0) {
         counts.unmatchedResults += rights.length;
         return [];
@@ -185,25 +184,16 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
       return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
     };
-    const rows = mergeJoinSync(mapEntries(keys.sorted(), readDatasetKey), mapEntries(pointers.sorted(), readPointerKey), {
-      leftKey: (k: DatasetKey) => k.hash,
-      rightKey: (p: PointerKey) => p.hash,
-      join: (_hash, lefts, rights) => {
-        const only = lefts[0]?.literal ?? rights[0]!.literal;
-        if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
-        // A hash collision: one join per id.
-        const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
-        const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
-        for (const l of lefts) group(l.literal).lefts.push(l);
-        for (const r of rights) group(r.literal).rights.push(r);
-        return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
-      },
-    });
-    let n = 0;
-    for (const j of rows) {
-      joined.add(j.key, j.payload);
-      if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
-    }
+    joinEntries(keys.sorted(), pointers.sorted(), joined, (lefts, rights) => {
+      const only = lefts[0]?.literal ?? rights[0]!.literal;
+      if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
+      // A hash collision: one join per id.
+      const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
+      const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
+      for (const l of lefts) group(l.literal).lefts.push(l);
+      for (const r of rights) group(r.literal).rights.push(r);
+      return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
+    }, signal);
     joined.flush();
 
     // 4. Result lines read in file order and parsed; outcomes by dataset line.
