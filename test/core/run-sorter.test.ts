@@ -44,6 +44,17 @@ describe('RunSorter', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  it('keeps an empty string key empty in a spilled run (it was written as the digits of a number key: "0")', async () => {
+    const tmp = await tempDir('be-runs-');
+    for (const memoryBytes of [190, 4096]) {
+      const sorter = new RunSorter({ memoryBytes, tmpDir: tmp });
+      for (const [k, p] of [[' ', 'space'], ['', 'empty'], ['0', 'zero']] as const) sorter.add(k, p);
+      expect(drain(sorter), `memory ${memoryBytes}`).toEqual([['', 'empty'], [' ', 'space'], ['0', 'zero']]);
+      expect(sorter.runs > 0).toBe(memoryBytes === 190);
+      sorter.dispose();
+    }
+  });
+
   it('refuses a payload with a newline and a mix of key kinds', () => {
     const sorter = new RunSorter({ memoryBytes: 4096 });
     expect(() => sorter.add('a', 'two\nlines')).toThrow(/newline/);
