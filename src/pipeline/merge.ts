@@ -10,7 +10,7 @@ import { failurePayload } from '../core/result-batch.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
 import { TERMINAL_STATUSES, type Manifest } from './manifest.js';
-import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, splicedRows } from './merge-steps.js';
+import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */
@@ -209,17 +209,19 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     options.onStep?.('output');
     const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject) });
     try {
-      for (const row of splicedRows(splicer, outcomes.sorted())) {
-        counts.rows++;
-        for (const part of row.parts) out.write(part);
-        out.write(NEWLINE);
-        if (row.missing) {
-          counts.byReason[row.missing.reason] = (counts.byReason[row.missing.reason] ?? 0) + 1;
-          errors.writeString(`${JSON.stringify(row.missing)}\n`);
-        } else counts.explained++;
-        if (out.full) await out.drain();
-        if (counts.rows % CHECK_EVERY === 0) signal?.throwIfAborted();
-      }
+      await writeRows(
+        splicer,
+        outcomes.sorted(),
+        out,
+        (missing) => {
+          counts.rows++;
+          if (missing) {
+            counts.byReason[missing.reason] = (counts.byReason[missing.reason] ?? 0) + 1;
+            errors.writeString(`${JSON.stringify(missing)}\n`);
+          } else counts.explained++;
+        },
+        signal,
+      );
     } finally {
       splicer.close();
     }
@@ -242,7 +244,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 const PARSE_THREADS_FROM = 32 * 1024 * 1024;
 /** The least half of the sort memory to index results on a thread with. */
 const MIN_HALF_BYTES = 64 << 10;
-const NEWLINE = Buffer.from('\n');
 
 function openOutput(options: MergeOptions): StagedOutput {
   if (options.outputStream) return new StreamOutput(options.outputStream);
