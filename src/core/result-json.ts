@@ -10,11 +10,6 @@ export const FAIL = -1;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** Code points beyond ASCII that String#trim removes (and U+180E, once one of them). */
-function isUnicodeSpace(cp: number): boolean {
-  return cp === 0xa0 || cp === 0x1680 || cp === 0x180e || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000 || cp === 0xfeff;
-}
-
 /** The index of the first byte from `i` that is not JSON whitespace (space, tab, LF, CR). */
 export function skipSpace(b: Uint8Array, i: number, end: number): number {
   while (i < end) {
@@ -26,7 +21,7 @@ export function skipSpace(b: Uint8Array, i: number, end: number): number {
 }
 
 /** The end of the number at `i` (JSON's grammar: no `+`, no leading zeros, digits around `.`). */
-export function skipNumber(b: Uint8Array, i: number, end: number): number {
+function skipNumber(b: Uint8Array, i: number, end: number): number {
   if (i < end && b[i] === 0x2d) i++;
   if (i >= end) return FAIL;
   if (b[i] === 0x30) i++;
@@ -60,20 +55,21 @@ export function bytesEqual(b: Uint8Array, start: number, end: number, word: Uint
   return end - start === word.length && startsWith(b, start, end, word);
 }
 
-export const TRUE = Buffer.from('true');
-export const FALSE = Buffer.from('false');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
 export const NULL = Buffer.from('null');
 
 /**
  * Reads string literals and whole values. `escaped` tells whether the last string read held an
  * escape (its raw bytes then differ from its text). Values nested deeper than `maxDepth` fail.
+ * `size` is scratch for {@link readEscape}.
  */
 export class JsonSkipper {
   escaped = false;
   /** Where {@link decode} stopped writing. */
   written = 0;
   readonly maxDepth: number;
-  readonly #size = new Int32Array(1);
+  readonly size = new Int32Array(1);
 
   constructor(maxDepth = 64) {
     this.maxDepth = maxDepth;
@@ -95,78 +91,14 @@ export class JsonSkipper {
         this.written = at;
         return i + 1;
       } else if (c === BACKSLASH) {
-        const cp = readEscape(b, i, end, this.#size);
+        // A lone surrogate: not UTF-8 (the full parse reads such a line).
+        const cp = readEscape(b, i, end, this.size);
         if (cp < 0) return FAIL;
         at = writeCodePoint(out, at, cp);
-        i += this.#size[0]!;
+        i += this.size[0]!;
       } else return FAIL;
     }
     return FAIL;
-  }
-
-  /**
-   * Reads the string literal at `b[i]` as the full parse would, then `trim()`s its text and writes
-   * it at `out[0]` as `JSON.stringify` would, up to {@link written}; returns the end of the
-   * literal. FAIL also where that is not sure: invalid UTF-8, a lone surrogate, a text that is
-   * empty once trimmed or whose ends are spaces beyond ASCII. `out` needs room for the literal's
-   * length.
-   */
-  trimmedLiteral(b: Uint8Array, i: number, end: number, out: Uint8Array): number {
-    const size = this.#size;
-    let at = 0;
-    out[at++] = QUOTE;
-    // `kept`: the output's end after the last character trim() keeps (0: none yet); `spaceAfter`:
-    // a space beyond ASCII came after it, which trim() removes if nothing but spaces follows.
-    let kept = 0;
-    let spaceAfter = false;
-    for (i++; ; ) {
-      if (i >= end) return FAIL;
-      const c = b[i]!;
-      if (c > 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH) {
-        // Printable ASCII (and DEL): as it is, and kept.
-        out[at++] = c;
-        kept = at;
-        spaceAfter = false;
-        i++;
-        continue;
-      }
-      if (c >= 0x80) {
-        const n = utf8Length(b, i, end);
-        if (n === 0) return FAIL;
-        // Only these lead bytes start a space beyond ASCII (U+00A0, U+1680, U+180E, U+2000–U+205F, U+3000, U+FEFF).
-        const space = (c === 0xc2 || c === 0xe1 || c === 0xe2 || c === 0xe3 || c === 0xef) && isUnicodeSpace(codePointOf(b, i, n));
-        if (space && kept === 0) return FAIL;
-        for (const stop = i + n; i < stop; ) out[at++] = b[i++]!;
-        spaceAfter = space;
-        if (!space) kept = at;
-        continue;
-      }
-      if (c === QUOTE) break;
-      let cp = c;
-      if (c === BACKSLASH) {
-        cp = readEscape(b, i, end, size);
-        if (cp < 0) return FAIL;
-        i += size[0]!;
-      } else if (c < 0x20) return FAIL;
-      else i++; // a space
-      if (cp === 0x20 || (cp >= 0x09 && cp <= 0x0d)) {
-        if (kept !== 0) at = writeJsonChar(out, at, cp);
-        continue;
-      }
-      if (cp >= 0x80 && isUnicodeSpace(cp)) {
-        if (kept === 0) return FAIL;
-        spaceAfter = true;
-        at = writeJsonChar(out, at, cp);
-        continue;
-      }
-      spaceAfter = false;
-      at = writeJsonChar(out, at, cp);
-      kept = at;
-    }
-    if (kept === 0 || spaceAfter) return FAIL;
-    out[kept] = QUOTE;
-    this.written = kept + 1;
-    return i + 1;
   }
 
   /** The end of the string literal whose opening quote is at `i`. */
@@ -178,18 +110,11 @@ export class JsonSkipper {
       else if (c === QUOTE) return i + 1;
       else if (c === BACKSLASH) {
         this.escaped = true;
-        if (readEscape(b, i, end, this.#size) < 0 && !this.#loneSurrogate(b, i, end)) return FAIL;
-        i += this.#size[0]!;
+        if (readEscape(b, i, end, this.size) === INVALID) return FAIL;
+        i += this.size[0]!;
       } else return FAIL;
     }
     return FAIL;
-  }
-
-  /** A `\\u` escape of a lone surrogate at `b[i]`: valid JSON (the size set to 6). */
-  #loneSurrogate(b: Uint8Array, i: number, end: number): boolean {
-    const cp = i + 6 <= end && b[i + 1] === 0x75 ? hex4(b, i + 2) : -1;
-    this.#size[0] = 6;
-    return cp >= 0xd800 && cp <= 0xdfff;
   }
 
   /** The end of the value at `i` (of any kind), checked. */
@@ -238,7 +163,7 @@ export class JsonSkipper {
 }
 
 /** The value of four hex digits at `i`, or -1. */
-export function hex4(b: Uint8Array, i: number): number {
+function hex4(b: Uint8Array, i: number): number {
   let v = 0;
   for (let k = i; k < i + 4; k++) {
     const c = b[k]!;
@@ -249,22 +174,22 @@ export function hex4(b: Uint8Array, i: number): number {
   return v;
 }
 
-/**
- * The character of the escape at `b[i]` (a backslash), checked, as a code point; the escape's
- * length goes to `size` ([0]). -1: not a valid escape, or a `\u` escape of a lone surrogate
- * (UTF-8 cannot hold it; a JavaScript string can: the full parse handles those).
- */
+/** What {@link readEscape} returns for an escape that is not one, and for a lone surrogate's (valid JSON: a JavaScript string holds it, UTF-8 cannot). */
+const INVALID = -1;
+const LONE_SURROGATE = -2;
+
+/** The character of the escape at `b[i]` (a backslash) as a code point, its length in `size[0]`; or {@link INVALID}, {@link LONE_SURROGATE}. */
 export function readEscape(b: Uint8Array, i: number, end: number, size: Int32Array): number {
-  if (i + 1 >= end) return -1;
+  if (i + 1 >= end) return INVALID;
   const e = b[i + 1]!;
   size[0] = 2;
-  if (e !== 0x75) return e === QUOTE || e === BACKSLASH || e === 0x2f ? e : e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : e === 0x6e ? 0x0a : e === 0x72 ? 0x0d : e === 0x74 ? 0x09 : -1;
+  if (e !== 0x75) return e === QUOTE || e === BACKSLASH || e === 0x2f ? e : e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : e === 0x6e ? 0x0a : e === 0x72 ? 0x0d : e === 0x74 ? 0x09 : INVALID;
   size[0] = 6;
   const cp = i + 6 <= end ? hex4(b, i + 2) : -1;
+  if (cp < 0) return INVALID;
   if (cp < 0xd800 || cp > 0xdfff) return cp;
-  if (cp >= 0xdc00) return -1;
-  const low = i + 12 <= end && b[i + 6] === BACKSLASH && b[i + 7] === 0x75 ? hex4(b, i + 8) : -1;
-  if (low < 0xdc00 || low > 0xdfff) return -1;
+  const low = cp < 0xdc00 && i + 12 <= end && b[i + 6] === BACKSLASH && b[i + 7] === 0x75 ? hex4(b, i + 8) : -1;
+  if (low < 0xdc00 || low > 0xdfff) return LONE_SURROGATE;
   size[0] = 12;
   return 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
 }
@@ -304,7 +229,7 @@ export function codePointOf(b: Uint8Array, i: number, n: number): number {
 }
 
 /** Writes code point `cp` as UTF-8 at `out[at]`; returns the end. */
-export function writeCodePoint(out: Uint8Array, at: number, cp: number): number {
+function writeCodePoint(out: Uint8Array, at: number, cp: number): number {
   if (cp < 0x80) out[at++] = cp;
   else if (cp < 0x800) {
     out[at++] = 0xc0 | (cp >> 6);
