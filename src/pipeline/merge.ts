@@ -77,12 +77,16 @@ export { resultSources } from './merge-steps.js';
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
  *    the small pointers sorted the same way;
- * 3. the two are joined (mergeJoin; ids whose hashes collide are told apart by their literals):
+ * 3. the two are joined (joinEntries; ids whose hashes collide are told apart by their literals):
  *    each row gets the pointers of its results, or a reason;
  *    the rows are sorted by pointer, so that
- * 4. the result files are read front to back, each kept line parsed once, on parse threads;
+ * 4. the result files are read front to back, each kept line read once, on parse threads (the
+ *    usual success as bytes, by core/result-scan.ts; any other line parsed);
  *    the explanations (as JSON literals) are sorted by dataset line and
- * 5. spliced into the dataset's own bytes, row by row.
+ * 5. spliced into the dataset's own bytes, row by row (writeRows).
+ *
+ * The hot loops of steps 3 to 5 allocate nothing per row: the main thread's young generation
+ * would otherwise grow to the CLI's 16 MB limit and stay there (ARCHITECTURE.md).
  *
  * The sorts run on {@link RunSorter} directly, synchronously: the merge passes millions of
  * entries per step, where a promise each would cost more than the work. Counts are checked to
