@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { bytesEqual, codePointOf, FAIL, JsonSkipper, NULL, readEscape, skipSpace, startsWith, utf8Length, writeJsonChar } from './result-json.js';
 
 /**
@@ -143,6 +144,7 @@ export class ResultScanner {
         this.#content = FAIL;
         if (i < end && b[i] === QUOTE) {
           // Checked and decoded in one pass (its bytes are most of the line).
+          this.#json.controls = 0;
           const after = this.#json.decode(b, i, end, this.#work, 0);
           if (after !== FAIL) this.#content = this.#json.written;
           return after;
@@ -150,6 +152,8 @@ export class ResultScanner {
       }
     } else if (part === ANSWER && bytesEqual(b, keyStart, keyEnd, this.#field!)) {
       if (i < end && b[i] === QUOTE) {
+        const plain = this.#json.controls === 0 ? this.#plainLiteral(i, end) : FAIL;
+        if (plain !== FAIL) return plain;
         const after = trimmedLiteral(b, i, end, this.#out, this.#size);
         this.#literal = after === FAIL ? FAIL : this.#size[1]!;
         return after;
@@ -157,6 +161,34 @@ export class ResultScanner {
       this.#literal = FAIL;
     }
     return this.#json.value(b, i, end, depth);
+  }
+
+  /**
+   * The usual explanation: a string of the answer (`#work`, holding no control character) with no
+   * escape, whose text is then its bytes. Its literal is those bytes trimmed of spaces, in quotes,
+   * when they are UTF-8 and do not end in a space beyond ASCII; FAIL leaves the string to
+   * {@link trimmedLiteral}.
+   */
+  #plainLiteral(i: number, end: number): number {
+    const work = this.#work;
+    const close = work.indexOf(QUOTE, i + 1);
+    if (close === -1 || close >= end) return FAIL;
+    const escape = work.indexOf(BACKSLASH, i + 1);
+    if (escape !== -1 && escape < close) return FAIL;
+    let from = i + 1;
+    let to = close;
+    while (from < to && work[from] === 0x20) from++;
+    while (to > from && work[to - 1] === 0x20) to--;
+    if (from === to || !isUtf8(work.subarray(from, to))) return FAIL;
+    let last = to - 1;
+    while ((work[last]! & 0xc0) === 0x80) last--;
+    if ((work[from]! >= 0x80 && isUnicodeSpace(codePointOf(work, from, utf8Length(work, from, to)))) || (work[last]! >= 0x80 && isUnicodeSpace(codePointOf(work, last, to - last)))) return FAIL;
+    const out = this.#out;
+    out[0] = QUOTE;
+    work.copy(out, 1, from, to);
+    out[to - from + 1] = QUOTE;
+    this.#literal = to - from + 2;
+    return close + 1;
   }
 
   /** The choices array at `i`: its first element is the choice read. */

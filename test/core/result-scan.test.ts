@@ -131,6 +131,15 @@ describe('result scan', () => {
     const inExplanation = Buffer.from(line);
     inExplanation[inExplanation.indexOf('AB')] = 0xff;
     expect(scan(inExplanation)).toBeNull();
+    // Overlong, a surrogate, past U+10FFFF, cut short: each in an explanation with no escape, and in one with.
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+      for (const text of ['x AB y', 'x AB "q" y']) {
+        const at = Buffer.from(withContent(explained(text)));
+        const damaged = Buffer.concat([at.subarray(0, at.indexOf('AB')), Buffer.from(bad), at.subarray(at.indexOf('AB') + 2)]);
+        expect(scan(damaged), `${bad} in ${text}`).toBeNull();
+        expect(fullParse(damaged)).toContain('\ufffd');
+      }
+    }
     const elsewhere = Buffer.from(line);
     elsewhere[elsewhere.indexOf('assistant')] = 0xc3;
     expect(expectAgreement(elsewhere)).toBe(true);
