@@ -53,7 +53,8 @@ export class SortArena {
     this.#meta[m - 1] = this.#used;
     if (this.#kind === 'number') this.#meta[m - 2] = key as number;
     this.#held += keyBytes;
-    let at = keyText === '' && this.#kind === 'number' ? writeDecimal(this.#buffer, this.#used, key as number) : this.#used + this.#buffer.write(keyText, this.#used, this.#kind === 'number' ? 'latin1' : 'utf8');
+    // An empty key text stands for a non-negative integer's digits; an empty string key is just empty.
+    let at = this.#kind === 'number' && keyText === '' ? writeDecimal(this.#buffer, this.#used, key as number) : this.#used + this.#buffer.write(keyText, this.#used, this.#kind === 'number' ? 'latin1' : 'utf8');
     this.#buffer[at++] = TAB;
     return at;
   }
