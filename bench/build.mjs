@@ -1,13 +1,13 @@
 // Benchmark: `batch-explain build` against the ceiling loop, at growing row counts and shard sizes.
 // Prints rows/s, MB/s written and peak RSS for each, and the ratio of the two throughputs.
 //   node bench/build.mjs [--rows 2000,20000] [--runs 3] [--dir DIR] [--max-bytes 180000000,20000000] [-- extra build flags]
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateImages } from './gen-images.mjs';
 import { generateDataset } from './gen-dataset.mjs';
+import { measure, median, shardStats } from './measure.mjs';
 
 const here = import.meta.dirname;
 const root = path.join(here, '..');
@@ -23,28 +23,6 @@ const { values, positionals } = parseArgs({
 const dir = values.dir ?? path.join(tmpdir(), 'batch-explain-bench');
 const runs = Number(values.runs);
 const prompt = path.join(root, 'prompts/armeme_explanation_arabic.txt');
-
-/**
- * Runs a Node program (the CLI through its own shebang, as users run it), returning wall seconds
- * and the peak RSS (MB) its process reported at exit.
- */
-async function measure([command, ...args]) {
-  const rssFile = path.join(await mkdtemp(path.join(tmpdir(), 'rss-')), 'rss');
-  const start = process.hrtime.bigint();
-  const child = spawn(command, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${path.join(here, 'report-rss.mjs')}` },
-  });
-  let stdout = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`);
-  const rssMb = Number(await readFile(rssFile, 'utf8')) / 1024;
-  return { seconds, rssMb, stdout };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const pool = await generateImages({ dir: path.join(dir, 'images'), count: 200, meanKb: 150 });
 console.log(`image pool: ${pool.files.length} JPEGs, mean ${(pool.meanBytes / 1000).toFixed(1)} kB (${(pool.minBytes / 1000).toFixed(0)}–${(pool.maxBytes / 1000).toFixed(0)} kB)`);
@@ -99,12 +77,4 @@ for (const maxBytes of values['max-bytes'].split(',')) {
     const [first, last] = [builds[0], builds[builds.length - 1]];
     console.log(`${maxBytes}-byte shards: peak RSS at ${last.rows} rows is ${((100 * last.rssMb) / first.rssMb - 100).toFixed(1)}% vs ${first.rows} rows`);
   }
-}
-
-async function shardStats(out) {
-  const { readdir, stat } = await import('node:fs/promises');
-  const names = (await readdir(out)).filter((n) => /^batch_\d+\.jsonl$/.test(n));
-  let bytes = 0;
-  for (const n of names) bytes += (await stat(path.join(out, n))).size;
-  return { bytes, shards: names.length };
 }

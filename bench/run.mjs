@@ -8,8 +8,13 @@ const quick = process.argv.includes('--quick');
 const here = import.meta.dirname;
 const benches = [
   ['build.mjs', ...(quick ? ['--rows', '500', '--runs', '1'] : ['--rows', '2000,20000', '--runs', '5'])],
+  ['resize.mjs', ...(quick ? ['--rows', '200', '--runs', '1'] : ['--rows', '1000', '--runs', '3'])],
   ['roundtrip.mjs', ...(quick ? ['--output-lines', '5000'] : ['--output-lines', '180000'])],
   ['merge.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['load.mjs', ...(quick ? ['--clients', '50'] : ['--clients', '200'])],
+  ['direct.mjs', ...(quick ? ['--rows', '200', '--ids', '20000'] : ['--rows', '2000,10000', '--ids', '1000000'])],
+  ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
 ];
 
 console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);

@@ -6,6 +6,7 @@ import { BatchExplainError } from '../src/errors.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
+import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
 
 /** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
 export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: 100_000, openai: 50_000, local: 50_000 };
@@ -20,6 +21,8 @@ export const datasetFlags = {
   'text-prefix': { type: 'string', describe: 'Put between the prompt and the text (default "\\nText extracted: ")' },
   'max-bytes': bytesFlag('max-bytes', 'Shard byte budget, newlines included (180MB, 180MiB...)', DEFAULT_SHARD_BYTES),
   'max-requests': { type: 'number', describe: 'Requests per shard (default 100000 azure, 50000 openai/local)' },
+  'max-shard-tokens': { type: 'number', describe: 'Estimated input tokens per shard (at most your enqueued-token quota, so that every shard can be submitted)' },
+  'token-model': { type: 'string', describe: 'Model whose tokenizer and image token rule the estimates follow (default --model; name the model of an Azure deployment)' },
   'max-image-bytes': bytesFlag('max-image-bytes', 'Larger images are rejected', 20_000_000),
   concurrency: { type: 'number', default: 8, describe: 'Images requested ahead' },
   readers: { type: 'number', default: 0, describe: 'Reader threads for images on network storage (NFS, Lustre: try 8); 0 reads on the main thread, fastest on local disks' },
@@ -37,6 +40,7 @@ export const datasetFlags = {
   detail: { choices: ['auto', 'low', 'high'], describe: 'Image detail (left out by default: the API uses auto)' },
   'response-format': { choices: ['none', 'json_object', 'json_schema'], default: 'none', describe: 'Ask for JSON mode or a strict {explanation} schema' },
   'answer-field': { type: 'string', default: 'explanation', describe: 'JSON field holding the explanation in the answer' },
+  ...imageFlags,
 } as const;
 
 export type DatasetArgs = {
@@ -49,6 +53,8 @@ export type DatasetArgs = {
   'text-prefix'?: string;
   'max-bytes': number;
   'max-requests'?: number;
+  'max-shard-tokens'?: number;
+  'token-model'?: string;
   'max-image-bytes': number;
   concurrency: number;
   readers: number;
@@ -62,7 +68,13 @@ export type DatasetArgs = {
   detail?: 'auto' | 'low' | 'high';
   'response-format': 'none' | 'json_object' | 'json_schema';
   'answer-field': string;
-};
+} & ImageArgs;
+
+/** A flag that must be a positive integer, checked with a message naming it. */
+export function positiveFlag(flag: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new BatchExplainError('E_OPTION', `${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  return value;
+}
 
 /** Build options from flags: the prompt is read, the model falls back to the original `.env` name for Azure. */
 export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
@@ -93,8 +105,11 @@ export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<Buil
     ...(args.confine ? { confine: true } : {}),
     maxBytes: args['max-bytes'],
     maxRequests: args['max-requests'] ?? MAX_REQUESTS_BY_PROVIDER[args.provider],
+    ...(args['max-shard-tokens'] === undefined ? {} : { maxShardTokens: positiveFlag('--max-shard-tokens', args['max-shard-tokens']) }),
+    ...(args['token-model'] === undefined ? {} : { tokenModel: args['token-model'] }),
     maxImageBytes: args['max-image-bytes'],
     concurrency: args.concurrency,
     readers: args.readers,
+    ...imageOptionsFromArgs(args),
   };
 }

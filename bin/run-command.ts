@@ -1,4 +1,4 @@
-import { BatchExplainError, EXIT } from '../src/errors.js';
+import { BatchExplainError, EXIT, describeApiError } from '../src/errors.js';
 
 /**
  * Runs a command's body with what every command needs: an AbortSignal fired by SIGINT/SIGTERM
@@ -60,6 +60,12 @@ function report(err: unknown): number {
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') {
     process.stderr.write('batch-explain: stopped\n');
+    return EXIT.FAILURE;
+  }
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number') {
+    // The API refused a request (a 4xx that another try would not fix): its own message says why.
+    process.stderr.write(`batch-explain: the API refused a request: ${describeApiError(err)}\n`);
     return EXIT.FAILURE;
   }
   if (e?.code && e.syscall) {

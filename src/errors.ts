@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'E_OPTION'
   | 'E_INPUT'
   | 'E_OUTPUT'
+  /** The API kept failing (transient failures past the retries), or refused a request. */
+  | 'E_API'
   | 'E_LINE_TOO_LONG'
   | 'E_COUNTS';
 
@@ -42,4 +44,13 @@ function describe(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/** An API or network failure in a few words, for messages: status and message, or the network error's code. */
+export function describeApiError(err: unknown): string {
+  const e = err as { status?: number; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const message = (e?.message ?? String(err)).split('\n')[0]!;
+  if (typeof e?.status === 'number') return message.startsWith(String(e.status)) ? message : `${e.status} ${message}`;
+  const code = e?.code ?? e?.cause?.code;
+  return code && !message.includes(code) ? `${message} (${code})` : message;
 }

@@ -4,7 +4,7 @@ export { BatchExplainError, EXIT, type ErrorCode } from './errors.js';
 
 export { readJsonl, type ReadJsonlOptions, type ReadJsonlStats } from './stages/read-jsonl.js';
 export { validateRow, checkRow, type ValidateRowOptions } from './stages/validate-row.js';
-export { resolveImage, resolveImagePath, type ResolveImageOptions } from './stages/resolve-image.js';
+export { resolveImage, resolveImagePath, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
 export { encodeImage, type EncodeImageOptions } from './stages/encode-image.js';
 export { applyPrompt, promptFunction, type ApplyPromptOptions } from './stages/apply-prompt.js';
 export { toRequestLine, type ToRequestLineOptions } from './stages/to-request-line.js';
@@ -29,10 +29,29 @@ export {
   type ImageDetail,
 } from './core/request-line.js';
 export { sniffImageFormat, checkImageComplete, MIME_BY_FORMAT } from './core/image-format.js';
+export { fitDimensions, parseResizeTarget, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget, type ImageResizeOptions } from './core/image-resize.js';
+export { isPublicAddress } from './core/address-policy.js';
+export { REMOTE_DEFAULTS, type RemoteImageOptions } from './core/remote-image.js';
 export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/line-writer.js';
 export type { ShardTarget } from './core/shard-file.js';
 export { parseByteSize } from './core/options.js';
 export { FileReaderPool, type FileReadResult } from './core/file-reader.js';
+// Token estimates: the build's per-request and per-shard input tokens.
+export {
+  requestTokenEstimator,
+  requestBodyTokens,
+  loadTextCounter,
+  textEncodingFor,
+  wordCachedCounter,
+  MESSAGE_TOKENS,
+  REPLY_TOKENS,
+  type RequestTokenOptions,
+  type RequestTokenInput,
+  type TextCounter,
+  type TextEncoding,
+} from './core/token-estimate.js';
+export { imageTokens, imageTokenRule, maxImageTokens, type ImageTokenRule } from './core/image-tokens.js';
+export { imageDimensions, type ImageDimensions } from './core/image-dimensions.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';
 
@@ -52,5 +71,28 @@ export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submi
 export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline/retrieve.js';
 export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
-export { Manifest, TERMINAL_STATUSES, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './pipeline/quota.js';
+export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './pipeline/input-files.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
+
+// Direct mode: requests sent one by one to an OpenAI-compatible /chat/completions, no Batch API.
+export { sendDirect, chatEndpoint, type SendDirectOptions, type SendDirectStats } from './stages/send-direct.js';
+export { directResultsSink, type DirectResult, type DirectResultsSink, type DirectResultsSinkOptions } from './stages/direct-results-sink.js';
+export { RateLimiter, parseDuration, type RateLimiterOptions, type RateLimiterStats, type Ticket } from './core/rate-limit.js';
+export { requestFromLine, estimateBodyTokens, lineBuffer, type DirectRequest, type RequestLineProblem } from './core/direct-request.js';
+export { lineBuffers } from './core/line-buffers.js';
+export { DoneIds, addResultFiles, cutPartialLastLine } from './core/done-ids.js';
+export { mapUnordered } from './core/map-unordered.js';
+export { sendDataset, sendRequestLines, requestFiles, type DirectOptions, type DirectProgress, type DirectSummary } from './pipeline/direct.js';
+export { runDirect, type RunDirectOptions, type RunDirectSummary } from './pipeline/direct-run.js';
+// Looking at the explanations: quality checks, the report, the viewer.
+export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
+export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
+export { promptScript, LANGUAGE_SCRIPT } from './core/prompt-language.js';
+export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/reclassification.js';
+export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/duplicate-table.js';
+export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';
+export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report-scan.js';
+export type { ReportSummary } from './core/report-tally.js';
+export { startViewer, type Viewer, type ViewerOptions } from './viewer/server.js';

@@ -27,12 +27,14 @@ export interface DatasetRow {
   text?: string;
 }
 
-/** A row whose image was found on disk. */
+/** A row whose image was found on disk, or (with `imageUrls` `fetch` or `passthrough`) whose image is a URL. */
 export interface ResolvedImage {
-  /** Absolute path of the image file. */
+  /** Absolute path of the image file; for a remote image, its URL. */
   imageFile: string;
-  /** Its size when it was looked at, in bytes. */
+  /** Its size when it was looked at, in bytes; 0 for a remote image (not known before it is fetched). */
   imageBytes: number;
+  /** Set when `imageFile` is an http(s) URL: `fetch` (encodeImage downloads it) or `passthrough` (the URL goes into the request). */
+  remote?: 'fetch' | 'passthrough';
 }
 
 /**
@@ -45,13 +47,20 @@ export interface DataUri {
   mime: ImageMime;
   /** The raw image bytes. */
   data: Buffer;
+  /**
+   * Its size in px, as it is put in the request (read from the header by encodeImage; a stage
+   * that resizes sets the new size). Token estimates use it; unknown counts as the largest image.
+   */
+  width?: number;
+  height?: number;
 }
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
 export type ImageMime = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif';
 
 export interface EncodedImage {
-  image: DataUri;
+  /** The image as it goes into the request: a data URI, or a URL with `imageUrls: 'passthrough'`. */
+  image: DataUri | string;
 }
 
 export interface PromptedRow {
@@ -69,6 +78,8 @@ export interface RequestLine {
   segments: ReadonlyArray<string | DataUri>;
   /** Exact UTF-8 length of the line including its trailing newline. */
   byteLength: number;
+  /** Estimated input tokens of the request (core/token-estimate.ts), when estimated. */
+  tokens?: number;
 }
 
 /** A finished shard file. */
@@ -84,6 +95,8 @@ export interface ShardRecord {
   sha256: string;
   first_line: number;
   last_line: number;
+  /** Estimated input tokens of its requests (absent when a request was not estimated, or for shards of older builds). */
+  input_tokens?: number;
 }
 
 /** Why a row could not become a request. A reject is data, never an `'error'` event. */
@@ -109,6 +122,8 @@ export const REJECT_CODES = {
   E_FIELD_TYPE: 'a field has the wrong type',
   E_EMPTY_FIELD: 'a required field is empty',
   E_REMOTE_IMAGE: 'img_path is a URL and remote images are not enabled',
+  E_REMOTE_REFUSED: 'the URL, or a redirect, is not http(s) or leads to a private address',
+  E_REMOTE_FETCH: 'the image could not be downloaded (HTTP error, timeout, network, redirects)',
   E_IMAGE_OUTSIDE_ROOT: 'img_path leads outside the image root (--confine)',
   E_IMAGE_NOT_FOUND: 'the image file does not exist',
   E_IMAGE_UNREADABLE: 'the image path is not a readable file',
@@ -116,7 +131,8 @@ export const REJECT_CODES = {
   E_IMAGE_TOO_LARGE: 'the image file is over --max-image-bytes',
   E_IMAGE_FORMAT: 'the bytes are not JPEG, PNG, WEBP or GIF',
   E_IMAGE_TRUNCATED: 'the image file ends before its format says it should',
-  E_REQUEST_TOO_LARGE: 'the request line alone is over the shard byte budget',
+  E_IMAGE_DECODE: 'with --resize: the image cannot be decoded',
+  E_REQUEST_TOO_LARGE: 'the request alone is over the shard byte (or token) budget',
   E_DUPLICATE_ID: 'the id is already in the same shard',
 } as const;
 

@@ -54,10 +54,11 @@ export function formatBuildSummary(s: BuildSummary): string {
   const lines = [
     `build: ${formatCount(s.rows)} ${s.rows === 1 ? 'row' : 'rows'} read${s.blankLines ? ` (${formatCount(s.blankLines)} blank ${s.blankLines === 1 ? 'line' : 'lines'} skipped)` : ''}` +
       ` = ${formatCount(s.requests)} ${s.requests === 1 ? 'request' : 'requests'} + ${formatCount(s.rejects.total)} rejected`,
-    `  ${s.shards.length} shard${s.shards.length === 1 ? '' : 's'}, ${formatBytes(s.bytes)}`,
+    `  ${s.shards.length} shard${s.shards.length === 1 ? '' : 's'}, ${formatBytes(s.bytes)}${s.inputTokens === null ? '' : `, ~${formatCount(s.inputTokens)} input tokens (estimated)`}`,
   ];
   for (const shard of s.shards.slice(0, 20)) {
-    lines.push(`    ${shard.path}  ${formatCount(shard.rows)} ${shard.rows === 1 ? 'request' : 'requests'}  ${formatBytes(shard.bytes)}  lines ${shard.first_line}–${shard.last_line}`);
+    const tokens = shard.input_tokens === undefined ? '' : `  ~${formatCount(shard.input_tokens)} tokens`;
+    lines.push(`    ${shard.path}  ${formatCount(shard.rows)} ${shard.rows === 1 ? 'request' : 'requests'}  ${formatBytes(shard.bytes)}${tokens}  lines ${shard.first_line}–${shard.last_line}`);
   }
   if (s.shards.length > 20) lines.push(`    … ${s.shards.length - 20} more`);
   if (s.rejects.total > 0) {

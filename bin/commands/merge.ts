@@ -89,3 +89,14 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       }
     }),
 };
+
+/** The merge options {@link mergeOutputFlags} set. */
+export function mergeOutputOptions(args: Pick<MergeArgs, 'field' | 'answer-field' | 'sort-memory' | 'tmp-dir' | 'parse-threads'>) {
+  return {
+    field: args.field,
+    answerField: args['answer-field'],
+    sortMemory: args['sort-memory'],
+    ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
+    ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
+  };
+}

@@ -6,9 +6,12 @@ import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
-import { openJob, submitFlags, type SubmitArgs } from './submit.js';
+import { deleteInputFlag, openJob, submitFlags, type SubmitArgs } from './submit.js';
+import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
+import { directFlags } from '../direct-flags.js';
+import { runDirectHandler, type RunDirectArgs } from './direct.js';
 
-type RunArgs = SubmitArgs & {
+export type RunArgs = SubmitArgs & {
   'results-dir': string;
   output: string;
   errors?: string;
@@ -18,11 +21,10 @@ type RunArgs = SubmitArgs & {
   'tmp-dir'?: string;
   'parse-threads'?: number;
   'max-rounds': number;
-  'poll-interval'?: number;
-  'max-poll-interval': number;
+  'delete-input-files': DeleteInputFiles;
 };
 
-type ResubmitArgs = SubmitArgs & { from: string; reasons?: string[] };
+type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
 
 export const runCommandModule: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -32,17 +34,19 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       .options({
         ...datasetFlags,
         ...providerFlags,
+        provider: { ...providerFlags.provider, choices: [...providerFlags.provider.choices, 'direct'], describe: `${providerFlags.provider.describe}, or direct: each request to --base-url/chat/completions at once (vLLM, Ollama...)` },
         ...submitFlags,
         ...mergeOutputFlags,
+        ...directFlags,
         'results-dir': { type: 'string', default: 'results', describe: 'Folder for downloaded results' },
         output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
-        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds (default 0.5 with the local provider, 5 otherwise)' },
-        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+        ...deleteInputFlag,
       })
-      .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server') as unknown as Argv<RunArgs>,
+      .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server')
+      .example('$0 run --provider direct --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct --dataset data.jsonl --prompt p.txt', 'no Batch API: straight to a vLLM server') as unknown as Argv<RunArgs>,
   handler: (args) =>
-    runCommand(async (signal) => {
+    (args.provider as string) === 'direct' ? runDirectHandler(args as unknown as RunDirectArgs) : runCommand(async (signal) => {
       const { run } = await import('../../src/pipeline/run.js');
       const { log, provider, options } = await openJob(args);
       try {
@@ -58,8 +62,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
           ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
           maxRounds: args['max-rounds'],
-          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
-          maxPollMs: args['max-poll-interval'] * 1000,
+          deleteInputFiles: args['delete-input-files'],
           signal,
           onPhase: (phase) => log(`run: ${phase}`),
           onRetrieveProgress: (batches) => {
@@ -93,10 +96,13 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         ...datasetFlags,
         ...providerFlags,
         ...submitFlags,
-        from: { type: 'string', demandOption: true, describe: "merge's errors file, or the merged output (rows whose field is null)" },
+        from: { type: 'string', describe: "merge's errors file, or the merged output (rows whose field is null)" },
+        ids: { type: 'string', describe: "Or an ids file: the rows to send again (report --flagged, the viewer's export)" },
         reasons: { type: 'string', array: true, describe: 'Only rows that failed for these reasons (default: all but not_sent, duplicate_id, pending)' },
       })
-      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again') as unknown as Argv<ResubmitArgs>,
+      .check((a) => (a.from === undefined) !== (a.ids === undefined) || 'Give exactly one of --from and --ids')
+      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --from merged.jsonl.errors.jsonl', 'then retrieve --wait and merge again')
+      .example('$0 resubmit --dataset data.jsonl --prompt p.txt --ids flagged.jsonl', 'the rows report --flagged listed') as unknown as Argv<ResubmitArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
       const { resubmit } = await import('../../src/pipeline/resubmit.js');
@@ -104,10 +110,12 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       try {
         const r = await resubmit({
           ...options,
-          from: args.from,
+          ...(args.from === undefined ? {} : { from: args.from }),
+          ...(args.ids === undefined ? {} : { ids: args.ids }),
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),
           signal,
         });
+        if (r.idsNotFound) log(`resubmit: warning: ${formatCount(r.idsNotFound)} ids of ${args.ids} are on no row of ${args.dataset}`);
         if (r.rows === 0) log('resubmit: no row to send again');
         else log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait, then merge`);
         return EXIT.OK;

@@ -12,18 +12,30 @@ const flags = {
   'upstream-model': { type: 'string', describe: 'Model name to send upstream (default: the request\'s)' },
   'upstream-concurrency': { type: 'number', default: 4, describe: 'Requests in flight to the upstream server' },
   concurrency: { type: 'number', default: 8, describe: 'Lines of a batch answered at once' },
+  'max-running-batches': { type: 'number', default: 16, describe: 'Batches processed at once; the others wait their turn' },
+  'max-uploads': { type: 'number', default: 32, describe: 'Uploads received at once; the others wait' },
   'max-requests': { type: 'number', describe: 'Requests per batch file (default 50000 on OpenAI paths, 100000 on Azure paths)' },
   'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload', 512_000_000),
   'max-body-bytes': bytesFlag('max-body-bytes', 'Largest JSON request body', 64 * 1024 * 1024),
   'fault-429': { type: 'number', default: 0, describe: 'Fraction of requests answered 429 with Retry-After' },
+  'fault-storm-429': { type: 'number', default: 0, describe: 'The first N requests are all answered 429 (a storm)' },
   'fault-500': { type: 'number', default: 0, describe: 'Fraction of requests answered 500' },
+  'fault-502': { type: 'number', default: 0, describe: 'Fraction of requests answered 502' },
+  'fault-503': { type: 'number', default: 0, describe: 'Fraction of requests answered 503' },
   'fault-retry-after': { type: 'number', default: 1, describe: 'Seconds in the Retry-After of injected 429s' },
-  'fault-slow-ms': { type: 'number', default: 0, describe: 'Delay before every answer' },
+  'fault-slow-ms': { type: 'number', default: 0, describe: 'Delay before answering (every request, or --fault-slow-rate of them)' },
+  'fault-slow-rate': { type: 'number', default: 1, describe: 'Fraction of requests delayed by --fault-slow-ms' },
+  'fault-reset-uploads': { type: 'number', default: 0, describe: 'Fraction of uploads whose connection is reset halfway' },
+  'fault-lose-upload-answers': { type: 'number', default: 0, describe: 'Fraction of uploads stored, then the connection reset before the answer' },
+  'fault-reset-downloads': { type: 'number', default: 0, describe: 'Fraction of file downloads whose connection is reset halfway' },
   'fault-routes': { type: 'string', describe: 'Regular expression: HTTP faults only on matching routes (e.g. ^/batches)' },
   'fault-line-failures': { type: 'number', default: 0, describe: 'Fraction of batch lines failing with a 500' },
   'fault-line-delay-ms': { type: 'number', default: 0, describe: 'Time spent on each batch line' },
+  'fault-malformed-lines': { type: 'number', default: 0, describe: 'Fraction of output lines written damaged' },
+  'fault-drop-lines': { type: 'number', default: 0, describe: 'Fraction of completed lines left out of the output file (shorter than request_counts)' },
   'fault-expire-after': { type: 'number', describe: 'Expire batches after this many lines' },
   'fault-token-limit': { type: 'number', describe: 'Fail batches with token_limit_exceeded above this many enqueued tokens' },
+  'fault-token-limit-at': { choices: ['validation', 'create'], default: 'validation', describe: "Where the token limit bites: after validation (OpenAI) or at create, as a 400 (Azure's fail-fast regions)" },
   'fault-seed': { type: 'number', default: 1, describe: 'Seed of the fault generator' },
   quiet: quietFlag,
 } as const;
@@ -37,18 +49,30 @@ type ServeArgs = {
   'upstream-model'?: string;
   'upstream-concurrency': number;
   concurrency: number;
+  'max-running-batches': number;
+  'max-uploads': number;
   'max-requests'?: number;
   'max-file-bytes': number;
   'max-body-bytes': number;
   'fault-429': number;
+  'fault-storm-429': number;
   'fault-500': number;
+  'fault-502': number;
+  'fault-503': number;
   'fault-retry-after': number;
   'fault-slow-ms': number;
+  'fault-slow-rate': number;
+  'fault-reset-uploads': number;
+  'fault-lose-upload-answers': number;
+  'fault-reset-downloads': number;
   'fault-routes'?: string;
   'fault-line-failures': number;
   'fault-line-delay-ms': number;
+  'fault-malformed-lines': number;
+  'fault-drop-lines': number;
   'fault-expire-after'?: number;
   'fault-token-limit'?: number;
+  'fault-token-limit-at': 'validation' | 'create';
   'fault-seed': number;
   quiet: boolean;
 };
@@ -81,19 +105,30 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         ...(apiKey ? { apiKey } : {}),
         responder,
         concurrency: args.concurrency,
+        maxRunningBatches: args['max-running-batches'],
+        maxUploads: args['max-uploads'],
         ...(args['max-requests'] === undefined ? {} : { maxRequests: { openai: args['max-requests'], azure: args['max-requests'] } }),
         maxFileBytes: args['max-file-bytes'],
         maxBodyBytes: args['max-body-bytes'],
         faults: {
           rate429: args['fault-429'],
+          storm429: args['fault-storm-429'],
           rate500: args['fault-500'],
+          rate502: args['fault-502'],
+          rate503: args['fault-503'],
           retryAfterSeconds: args['fault-retry-after'],
           slowMs: args['fault-slow-ms'],
+          slowRate: args['fault-slow-rate'],
+          resetUploads: args['fault-reset-uploads'],
+          loseUploadAnswers: args['fault-lose-upload-answers'],
+          resetDownloads: args['fault-reset-downloads'],
           ...(args['fault-routes'] ? { routes: args['fault-routes'] } : {}),
           lineFailureRate: args['fault-line-failures'],
           lineDelayMs: args['fault-line-delay-ms'],
+          malformedLineRate: args['fault-malformed-lines'],
+          dropLineRate: args['fault-drop-lines'],
           ...(args['fault-expire-after'] === undefined ? {} : { expireAfterLines: args['fault-expire-after'] }),
-          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'] }),
+          ...(args['fault-token-limit'] === undefined ? {} : { tokenLimit: args['fault-token-limit'], tokenLimitAt: args['fault-token-limit-at'] }),
           seed: args['fault-seed'],
         },
       });

@@ -1,18 +1,45 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
-import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-flags.js';
+import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } from '../build-flags.js';
 import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
+import type { QuotaEvent } from '../../src/pipeline/quota.js';
+
+/** Polling of batch statuses: by retrieve --wait, and by submit while shards are held back. */
+export const pollFlags = {
+  'poll-interval': { type: 'number', describe: 'First wait between status polls, in seconds, growing by half each time (default 0.5 with the local provider, 5 otherwise)' },
+  'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between status polls, in seconds' },
+} as const;
+
+export type PollArgs = { provider: string; 'poll-interval'?: number; 'max-poll-interval': number };
+
+export function pollOptions(args: PollArgs): { pollMs: number; maxPollMs: number } {
+  return { pollMs: Math.round((args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000), maxPollMs: Math.round(args['max-poll-interval'] * 1000) };
+}
+
+/** Input files deleted from the provider once their batch is finished and downloaded (retrieve, run). */
+export const deleteInputFlag = {
+  'delete-input-files': {
+    choices: ['completed', 'failed', 'never'],
+    default: 'completed',
+    describe: "Delete uploaded input files once their batch is finished and downloaded: every finished batch's, only failed ones', or never",
+  },
+} as const;
 
 export const submitFlags = {
   'out-dir': { type: 'string', default: 'batches', describe: 'Folder for shards, the manifest and rejects (--output_dir also works)' },
   manifest: { type: 'string', describe: 'The job manifest (default <out-dir>/manifest.jsonl)' },
   workers: { type: 'number', default: 2, describe: 'Shards uploaded at once (while the next are built)' },
   'file-expiry-days': { type: 'number', default: 14, describe: 'expires_after of uploaded input files, in days (Azure: 14–30); 0 leaves it out' },
+  'max-active-batches': { type: 'number', describe: 'Unfinished batches of the job at once; more shards wait for earlier batches to finish' },
+  'max-enqueued-tokens': { type: 'number', describe: "Estimated input tokens in the job's unfinished batches (your enqueued-token quota); more shards wait" },
+  ...pollFlags,
 } as const;
 
-export type SubmitArgs = DatasetArgs & ProviderArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number };
+export type SubmitArgs = DatasetArgs &
+  ProviderArgs &
+  PollArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number; 'max-active-batches'?: number; 'max-enqueued-tokens'?: number };
 
 /**
  * What submit, resubmit and run start with: a log on stderr, the environment file, the build
@@ -24,6 +51,10 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }) {
   loadEnvFile(args);
   const buildOptions = await buildOptionsFromArgs(args);
   const provider = await providerFromArgs(args, log);
+  const maxTokens = args['max-enqueued-tokens'];
+  if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
+    log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
+  }
   const options = {
     ...buildOptions,
     provider,
@@ -31,6 +62,10 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }) {
     ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
     workers: args.workers,
     fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
+    ...(args['max-active-batches'] === undefined ? {} : { maxActiveBatches: positiveFlag('--max-active-batches', args['max-active-batches']) }),
+    ...(maxTokens === undefined ? {} : { maxEnqueuedTokens: positiveFlag('--max-enqueued-tokens', maxTokens) }),
+    ...pollOptions(args),
+    onQuota: (e: QuotaEvent) => log(`submit: shard ${e.shard.index} ${e.type === 'held' ? 'held back' : 'goes alone'}: ${e.detail}`),
   };
   return { log, provider, options };
 }
@@ -55,6 +90,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
               log(`submit: shard ${e.shard.index} (${e.shard.rows} requests) → ${e.type === 'skipped' ? 'already submitted' : `batch ${e.detail}${e.type === 'found' ? ' (found again after an interruption)' : ''}`}`);
             } else if (e.type === 'retry') log(`submit: shard ${e.shard.index}: retrying after ${e.detail}`);
+            else if (e.type === 'requeued') log(`submit: shard ${e.shard.index} re-queued (token_limit_exceeded): ${e.detail}`);
           },
         });
         if (summary.build) log(formatBuildSummary(summary.build).trimEnd());

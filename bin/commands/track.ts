@@ -6,6 +6,8 @@ import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
+import { deleteInputFlag, pollFlags, pollOptions } from './submit.js';
+import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
@@ -44,7 +46,11 @@ function age(seconds: number | null): string {
 export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }> = {
   command: 'status',
   describe: 'Show the batches of a job, refreshed from the API',
-  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags, json: { type: 'boolean', default: false, describe: 'One JSON object on stdout, for scripts' } }) as unknown as Argv<TrackArgs & { json: boolean }>,
+  builder: (y: Argv) =>
+    y
+      .options({ ...providerFlags, ...trackFlags, json: { type: 'boolean', default: false, describe: 'One JSON object on stdout, for scripts' } })
+      .example('$0 status', 'the batches of ./batches/manifest.jsonl')
+      .example("$0 status --json | jq '.totals'", 'requests done, failed and total, for scripts') as unknown as Argv<TrackArgs & { json: boolean }>,
   handler: (args) =>
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
@@ -60,7 +66,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
           process.stdout.write(`${JSON.stringify({ batches: rows, totals, by_status: byStatus })}\n`);
         } else {
           const lines = [['batch', 'status', 'done', 'failed', 'total', 'age', 'downloaded', 'shard']];
-          for (const r of rows) lines.push([r.batchId, r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
+          for (const r of rows) lines.push([r.batchId, r.requeued ? `${r.status} (re-queued)` : r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
           const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
           for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
           process.stdout.write(
@@ -76,7 +82,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     }),
 };
 
-type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number };
+type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles };
 
 export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
@@ -88,8 +94,8 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         ...trackFlags,
         'out-dir': { type: 'string', default: 'results', describe: 'Folder for <batch>.output.jsonl and <batch>.errors.jsonl (--output_dir also works)' },
         wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
-        'poll-interval': { type: 'number', describe: 'First wait between polls, in seconds, growing by half each time (default 0.5 with the local provider, 5 otherwise)' },
-        'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between polls, in seconds' },
+        ...pollFlags,
+        ...deleteInputFlag,
       })
       .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
       .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
@@ -106,8 +112,8 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           manifest,
           outDir: args['out-dir'],
           wait: args.wait,
-          pollMs: (args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000,
-          maxPollMs: args['max-poll-interval'] * 1000,
+          ...pollOptions(args),
+          deleteInputFiles: args['delete-input-files'],
           signal,
           onDownload: (id, kind, f) => log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
           onProgress: (batches) => {
@@ -130,6 +136,9 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         if (summary.pending.length > 0) {
           log(`retrieve: ${summary.pending.length} batch(es) still running; run again later, or with --wait`);
         }
+        if (summary.requeued.length > 0) {
+          log(`retrieve: ${summary.requeued.length} shard(s) re-queued after token_limit_exceeded (${summary.requeued.map((s) => s.shard.path).join(', ')}); run submit again with the same flags to send them (run does it by itself)`);
+        }
         return EXIT.OK;
       } catch (err) {
         if (signal.aborted) log('batch-explain: retrieve stopped; downloads so far are kept. Run it again to continue.');
@@ -144,7 +153,12 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
 export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }> = {
   command: 'cancel [ids..]',
   describe: 'Cancel the unfinished batches of a job (or the ones named)',
-  builder: (y: Argv) => y.options({ ...providerFlags, ...trackFlags }).positional('ids', { type: 'string', array: true, describe: 'Batch ids (default: every unfinished one)' }) as unknown as Argv<TrackArgs & { ids?: string[] }>,
+  builder: (y: Argv) =>
+    y
+      .options({ ...providerFlags, ...trackFlags })
+      .positional('ids', { type: 'string', array: true, describe: 'Batch ids (default: every unfinished one)' })
+      .example('$0 cancel', 'every unfinished batch of the job')
+      .example('$0 cancel batch_abc123 --provider azure --env-file .env', 'one batch') as unknown as Argv<TrackArgs & { ids?: string[] }>,
   handler: (args) =>
     runCommand(async () => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);

@@ -15,17 +15,20 @@ export const MIME_BY_FORMAT: Record<ImageFormat, ImageMime> = {
 /** Bytes needed to tell every format below apart. */
 export const SNIFF_BYTES = 16;
 
+/** Formats the API refuses that `--resize` can convert (sharp reads TIFF and HEIF/AVIF; BMP is decoded in `core/bmp-decode.ts`). */
+export type ConvertibleFormat = 'bmp' | 'tiff' | 'heif';
+
 export type SniffResult =
   | { ok: true; format: ImageFormat; mime: ImageMime }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; convertible?: ConvertibleFormat };
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Formats we recognise but the Batch API does not accept, so the message can name them. */
-const KNOWN_UNSUPPORTED: Array<[string, (b: Buffer) => boolean]> = [
-  ['BMP', (b) => ascii(b, 0, 2) === 'BM'],
-  ['TIFF', (b) => ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*'],
-  ['HEIC/AVIF', (b) => ascii(b, 4, 8) === 'ftyp' && /^(heic|heix|hevc|mif1|msf1|avif|avis)$/.test(ascii(b, 8, 12))],
+const KNOWN_UNSUPPORTED: Array<[string, (b: Buffer) => boolean, ConvertibleFormat?]> = [
+  ['BMP', (b) => ascii(b, 0, 2) === 'BM', 'bmp'],
+  ['TIFF', (b) => ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*', 'tiff'],
+  ['HEIC/AVIF', (b) => ascii(b, 4, 8) === 'ftyp' && /^(heic|heix|hevc|mif1|msf1|avif|avis)$/.test(ascii(b, 8, 12)), 'heif'],
   ['ICO', (b) => b.length >= 4 && b.readUInt32BE(0) === 0x00000100],
   ['PDF', (b) => ascii(b, 0, 5) === '%PDF-'],
   ['SVG or HTML text', (b) => /^\s*</.test(ascii(b, 0, Math.min(b.length, SNIFF_BYTES)))],
@@ -48,6 +51,7 @@ export function sniffImageFormat(head: Buffer): SniffResult {
   const hex = head.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ');
   return {
     ok: false,
+    ...(known?.[2] ? { convertible: known[2] } : {}),
     reason: known
       ? `${known[0]} is not accepted by the API (accepted: JPEG, PNG, WEBP, GIF)`
       : `unknown format (first bytes ${hex}; accepted: JPEG, PNG, WEBP, GIF)`,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
+import { packageRoot } from './package-root.js';
 
 /**
  * Prompt templates: plain text where the literal `{}` stands for the row's label. Nothing else is
@@ -34,9 +35,10 @@ export function compilePrompt(template: string, options: { textPrefix?: string; 
 /**
  * Reads a prompt file. A name that is not a file but is one of the shipped prompts
  * (`armeme_explanation_arabic`, with or without `.txt`) reads the shipped one. Surrounding
- * whitespace is trimmed, as the original scripts did.
+ * whitespace is trimmed, as the original scripts did. `shippedDir` defaults to this package's
+ * `prompts/` folder.
  */
-export async function loadPromptFile(file: string, shippedDir: string): Promise<{ template: string; source: string }> {
+export async function loadPromptFile(file: string, shippedDir: string = path.join(packageRoot(), 'prompts')): Promise<{ template: string; source: string }> {
   const candidates = [file];
   if (!file.includes('/') && !file.includes(path.sep)) {
     candidates.push(path.join(shippedDir, file), path.join(shippedDir, `${file}.txt`));

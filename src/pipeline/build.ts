@@ -4,18 +4,18 @@ import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { composeStages } from '../core/compose.js';
-import type { RequestLineOptions } from '../core/request-line.js';
+import { compilePrompt } from '../core/prompt.js';
 import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
 import { validateRow } from '../stages/validate-row.js';
-import { resolveImage } from '../stages/resolve-image.js';
-import { encodeImage } from '../stages/encode-image.js';
+import { resolveImage, type ImageUrls } from '../stages/resolve-image.js';
+import { encodeImage, type EncodeImageOptions } from '../stages/encode-image.js';
 import { applyPrompt } from '../stages/apply-prompt.js';
-import { toRequestLine } from '../stages/to-request-line.js';
+import { toRequestLine, type ToRequestLineOptions } from '../stages/to-request-line.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
 import type { OnReject, ShardRecord } from '../types.js';
 
-export interface BuildOptions extends RequestLineOptions {
+export interface BuildOptions extends ToRequestLineOptions {
   /** Dataset file, or `-` for stdin. */
   dataset: string;
   /** An open stream to read instead of the file (the name stays `dataset`). */
@@ -35,8 +35,16 @@ export interface BuildOptions extends RequestLineOptions {
   imageRoot?: string;
   /** Refuse images that resolve outside `imageRoot` (symlinks included). */
   confine?: boolean;
+  /** `img_path` URLs: `reject` (default), `fetch` (downloaded, see `remote`) or `passthrough` (sent as URLs). */
+  imageUrls?: ImageUrls;
+  /** How remote images are downloaded (encodeImage's `remote`). */
+  remote?: EncodeImageOptions['remote'];
+  /** Scale and convert images with sharp (encodeImage's `resize`). Off by default. */
+  resize?: EncodeImageOptions['resize'];
   maxBytes?: number;
   maxRequests?: number;
+  /** Estimated input tokens per shard: no shard passes it (set it to at most an enqueued-token quota). Default none. */
+  maxShardTokens?: number;
   maxImageBytes?: number;
   /** Images requested ahead of the one being passed on. */
   concurrency?: number;
@@ -56,6 +64,8 @@ export interface BuildSummary {
   blankLines: number;
   requests: number;
   bytes: number;
+  /** Estimated input tokens of all requests (null when not estimated). */
+  inputTokens: number | null;
   shards: ShardRecord[];
   rejects: RejectCounts;
   rejectsPath: string;
@@ -68,23 +78,37 @@ export interface BuildSummary {
  */
 export function requestStages(options: BuildOptions, onReject: OnReject, name: string) {
   const readers = options.readers ?? 0;
+  // The prompt is this head and the row's text: the token estimate counts the head once per label.
+  const promptHead = compilePrompt(options.template, {
+    ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
+    ...(options.templateSource === undefined ? {} : { source: options.templateSource }),
+  });
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
     validateRow({ onReject, file: name }),
-    resolveImage({ onReject, file: name, imageRoot, confine: options.confine ?? false, concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0 }),
+    resolveImage({
+      onReject,
+      file: name,
+      imageRoot,
+      confine: options.confine ?? false,
+      concurrency: readers > 0 ? Math.max(16, 2 * readers) : 0,
+      ...(options.imageUrls === undefined ? {} : { imageUrls: options.imageUrls }),
+    }),
     encodeImage({
       onReject,
       file: name,
       ...(options.maxImageBytes === undefined ? {} : { maxImageBytes: options.maxImageBytes }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       readers,
+      ...(options.resize === undefined ? {} : { resize: options.resize }),
+      ...(options.remote === undefined ? {} : { remote: options.remote }),
     }),
     applyPrompt({
       template: options.template,
       ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
       ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
     }),
-    toRequestLine(options),
+    toRequestLine({ ...options, promptHead: (label) => promptHead(label, undefined) }),
   );
 }
 
@@ -96,6 +120,7 @@ export function shardBatcher(options: BuildOptions, onReject: OnReject, name: st
     ...(options.outDir === undefined ? { output: options.output! } : { outDir: options.outDir }),
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+    ...(options.maxShardTokens === undefined ? {} : { maxTokens: options.maxShardTokens }),
     ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
   });
 }
@@ -107,6 +132,7 @@ export function buildSummary(stats: ReadJsonlStats, shards: ShardRecord[], rejec
     blankLines: stats.blank,
     requests: shards.reduce((n, s) => n + s.rows, 0),
     bytes: shards.reduce((n, s) => n + s.bytes, 0),
+    inputTokens: shards.every((s) => s.input_tokens !== undefined) ? shards.reduce((n, s) => n + s.input_tokens!, 0) : null,
     shards,
     rejects,
     rejectsPath,

@@ -23,7 +23,11 @@ export type ManifestEvent =
   | { type: 'batch'; at: string; sha256: string; batch_id: string; input_file_id: string }
   | { type: 'status'; at: string; batch_id: string; status: string; request_counts?: { total: number; completed: number; failed: number }; output_file_id?: string | null; error_file_id?: string | null; errors?: Array<{ code: string; message: string; line?: number | null }> }
   | { type: 'downloaded'; at: string; batch_id: string; output?: DownloadedFile; error?: DownloadedFile }
-  | { type: 'cancel_requested'; at: string; batch_id: string };
+  | { type: 'cancel_requested'; at: string; batch_id: string }
+  /** A batch for the shard failed on the enqueued-token quota (at create: no batch_id): the shard waits for another. */
+  | { type: 'requeued'; at: string; sha256: string; batch_id?: string; reason: string; message: string }
+  /** An input file deleted from the provider (after its batch finished), or found gone. */
+  | { type: 'input_deleted'; at: string; batch_id: string; file_id: string };
 
 export interface DownloadedFile {
   path: string;
@@ -42,6 +46,8 @@ export interface ShardState {
   batchId?: string;
   /** The name an upload of it was started under (the file may exist though its id was never recorded). */
   uploadName?: string;
+  /** Times a batch for it failed on the token quota; with no `batchId`, it waits for a new one. */
+  requeues?: number;
 }
 
 export interface BatchState {
@@ -58,6 +64,9 @@ export interface BatchState {
   errors?: Array<{ code: string; message: string; line?: number | null }>;
   downloaded?: { output?: DownloadedFile; error?: DownloadedFile };
   cancelRequested?: boolean;
+  /** Failed on the token quota: not the shard's final state (its shard was re-queued). */
+  requeued?: boolean;
+  inputDeleted?: boolean;
 }
 
 export interface ManifestState {
@@ -122,7 +131,38 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
     case 'cancel_requested':
       batchOf(state, e.batch_id).cancelRequested = true;
       break;
+    case 'requeued': {
+      const s = state.shards.get(e.sha256);
+      if (s && (e.batch_id === undefined || s.batchId === e.batch_id)) {
+        s.requeues = (s.requeues ?? 0) + 1;
+        delete s.batchId;
+      }
+      if (e.batch_id !== undefined) batchOf(state, e.batch_id).requeued = true;
+      break;
+    }
+    case 'input_deleted':
+      batchOf(state, e.batch_id).inputDeleted = true;
+      break;
   }
+}
+
+/** Unfinished: not in a terminal status (a batch just created has none yet). A re-queued batch has failed. */
+export function isUnfinished(b: BatchState): boolean {
+  return !b.requeued && !TERMINAL_STATUSES.has(b.status ?? '');
+}
+
+/** Shards whose batch failed on the token quota and that have no batch yet: to submit again. */
+export function requeuedShards(state: ManifestState): ShardState[] {
+  return [...state.shards.values()].filter((s) => s.requeues && !s.batchId);
+}
+
+/**
+ * Work of the job not finished yet: a batch not finished or not downloaded, or a re-queued shard
+ * still without a batch. Rows of that work are `pending`, not lost, in a merge.
+ */
+export function hasPendingWork(state: ManifestState): boolean {
+  for (const b of state.batches.values()) if (!TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) return true;
+  return requeuedShards(state).length > 0;
 }
 
 function batchOf(state: ManifestState, id: string): BatchState {

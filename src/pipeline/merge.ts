@@ -9,7 +9,7 @@ import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload } from '../core/result-batch.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
-import { TERMINAL_STATUSES, type Manifest } from './manifest.js';
+import { hasPendingWork, type Manifest } from './manifest.js';
 import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {
@@ -98,7 +98,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const memory = new SortMemory(options.sortMemory ?? DEFAULT_SORT_MEMORY);
   const errorsPath = options.errorsPath ?? (options.output === '-' ? 'merge-errors.jsonl' : `${options.output}.errors.jsonl`);
   const sources = await resultSources(options.results, options.manifest);
-  const pending = options.manifest ? [...options.manifest.state.batches.values()].some((b) => !TERMINAL_STATUSES.has(b.status ?? '') || !b.downloaded) : false;
+  const pending = options.manifest ? hasPendingWork(options.manifest.state) : false;
   const signal = options.signal;
   const idHash = options.idHash ?? hashBytes;
   const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);

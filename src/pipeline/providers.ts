@@ -101,7 +101,7 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
 }
 
 /** A URL without credentials or query, for messages. */
-function safeUrl(url: string): string {
+export function safeUrl(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;

@@ -5,17 +5,21 @@ import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { fileLines } from '../core/file-lines.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import { NOT_RESUBMITTED } from '../core/reasons.js';
 import { Manifest } from './manifest.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
-/** Reasons a row may be sent again for (`resubmit`'s default): every failure but these three. */
-export const NOT_RESUBMITTED = ['not_sent', 'duplicate_id', 'pending'];
-/** Failures that another try may well fix (`run --max-rounds`): transient API errors, expiry, lost lines. */
-export const RETRYABLE = ['api_error', 'batch_expired', 'request_error', 'no_result'];
+export { NOT_RESUBMITTED, RETRYABLE } from '../core/reasons.js';
 
 export interface ResubmitOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
-  /** `merge`'s errors file, or its merged output (every row whose field is null, whatever the reason). */
-  from: string;
+  /** `merge`'s errors file, or its merged output (every row whose field is null, whatever the reason). Exactly one of `from` and `ids`. */
+  from?: string;
+  /**
+   * An ids file: a line per row to send again, `{"id": ...}` (what `report --flagged` and the
+   * viewer's export write) or the bare id; those rows go again whatever their state (an explained
+   * row flagged by `report` too). Held in memory, one entry per id.
+   */
+  ids?: string;
   /** Reasons to resubmit. Default: every reason but not_sent, duplicate_id and pending. */
   reasons?: string[];
   /** The field `from` has when it is a merged output. Default `generated_explanation`. */
@@ -30,6 +34,8 @@ export interface ResubmitSummary {
   rows: number;
   dataset: string | null;
   submitted: SubmitSummary | null;
+  /** With `ids`: ids of the file that no dataset row has. */
+  idsNotFound?: number;
 }
 
 /**
@@ -49,9 +55,14 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
     await peek.close();
     throw new BatchExplainError('E_INPUT', `${manifestPath}: no submission recorded: resubmit adds a round to a job that submit started`);
   }
+  if ((options.from === undefined) === (options.ids === undefined)) {
+    await peek.close();
+    throw new BatchExplainError('E_OPTION', 'resubmit takes exactly one of from (an errors file or merged output) and ids (an ids file)');
+  }
   let round: number;
   let dataset: string;
   let rows: number;
+  let ids: Map<string, boolean> | undefined;
   if (unfinished) {
     ({ round, dataset, rows } = unfinished);
   } else {
@@ -63,21 +74,24 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
       if (options.retryableStatusOnly && reason === 'api_error' && code && !/^(http_)?(408|409|429|5\d\d)$/.test(code) && !/^(rate_limit|server_error|timeout)/.test(code)) return false;
       return true;
     };
-    rows = await writeSelectedRows(options.dataset, options.from, dataset, wanted, options.field ?? 'generated_explanation');
-    if (rows > 0) await peek.append({ type: 'round', round, dataset, rows, reasons: options.reasons ?? ['*'] });
+    ids = options.ids === undefined ? undefined : await readIds(options.ids);
+    rows = await writeSelectedRows(options.dataset, (options.from ?? options.ids)!, dataset, wanted, options.field ?? 'generated_explanation', ids);
+    if (rows > 0) await peek.append({ type: 'round', round, dataset, rows, reasons: ids ? ['ids'] : (options.reasons ?? ['*']) });
   }
   await peek.close();
-  if (rows === 0) return { round, rows: 0, dataset: null, submitted: null };
+  const notFound = ids ? { idsNotFound: [...ids.values()].filter((found) => !found).length } : {};
+  if (rows === 0) return { round, rows: 0, dataset: null, submitted: null, ...notFound };
   const submitted = await submit({ ...options, dataset, jobDataset: options.dataset, round, manifestPath });
-  return { round, rows, dataset, submitted };
+  return { round, rows, dataset, submitted, ...notFound };
 }
 
 /**
  * Copies the dataset lines to resubmit into `target` (temporary name, then rename) and returns
  * how many. `from` is an errors file (`{line, reason}` in line order) or a merged output (one line
  * per non-blank dataset line, in order): both are walked beside the dataset, in constant memory.
+ * With `ids` (an ids file read by `readIds`), the rows whose id is there, each marked found.
  */
-async function writeSelectedRows(datasetPath: string, from: string, target: string, wanted: (reason: string, code?: string) => boolean, field: string): Promise<number> {
+async function writeSelectedRows(datasetPath: string, from: string, target: string, wanted: (reason: string, code?: string) => boolean, field: string, ids?: Map<string, boolean>): Promise<number> {
   const partial = target + PARTIAL_SUFFIX;
   const out = createWriteStream(partial, { flush: true });
   let rows = 0;
@@ -85,7 +99,7 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
     rows++;
     if (!out.write(`${text}\n`)) await once(out, 'drain');
   };
-  const picks = fileLines(from)[Symbol.asyncIterator]();
+  const picks = (ids ? (async function* () {})() : fileLines(from))[Symbol.asyncIterator]();
   let pick = await picks.next();
   while (!pick.done && pick.value.text.trim() === '') pick = await picks.next();
   const first = pick.done ? null : (JSON.parse(pick.value.text) as Record<string, unknown>);
@@ -94,7 +108,13 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
     for await (const { line, text } of fileLines(datasetPath)) {
       const row = line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
       if (row.trim() === '') continue;
-      if (errorsFile) {
+      if (ids) {
+        const id = rowId(row);
+        if (id !== null && ids.has(id)) {
+          ids.set(id, true);
+          await write(row);
+        }
+      } else if (errorsFile) {
         while (!pick.done) {
           const e = JSON.parse(pick.value.text) as { line: number; reason: string; code?: string };
           if (e.line > line) break;
@@ -123,4 +143,43 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
   }
   await rename(partial, target);
   return rows;
+}
+
+/** An ids file → its ids: a line `{"id": ...}` (more fields allowed), a JSON string or number, or the bare id. */
+async function readIds(file: string): Promise<Map<string, boolean>> {
+  const ids = new Map<string, boolean>();
+  for await (const { line, text } of fileLines(file)) {
+    const t = text.replace(/^\uFEFF/, '').trim();
+    if (t === '') continue;
+    let id: string | null = t;
+    if (/^[{"\d-]/.test(t)) {
+      try {
+        id = idOf(JSON.parse(t));
+      } catch {} // not JSON: the bare id
+    }
+    if (id === null) throw new BatchExplainError('E_INPUT', `${file} line ${line}: no id (expected {"id": "..."} or the id alone)`);
+    ids.set(id, false);
+  }
+  return ids;
+}
+
+function idOf(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const id = (v as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+  }
+  return null;
+}
+
+/** A dataset line's id as a string (a number id turned into its string), or null. */
+function rowId(text: string): string | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    const id = v !== null && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+  } catch {
+    return null;
+  }
 }

@@ -7,9 +7,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
-import { TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest } from './manifest.js';
+import { requeuedShards, TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest, type ShardState } from './manifest.js';
 import { withRetry } from './retry.js';
 import { callSignal } from '../core/call-signal.js';
+import { refreshBatch } from './batch-refresh.js';
+import { deleteInputFile, type DeleteInputFiles } from './input-files.js';
 
 
 export interface RetrieveOptions {
@@ -26,6 +28,12 @@ export interface RetrieveOptions {
   /** Batches looked at once. Default 4. */
   concurrency?: number;
   retries?: number;
+  /**
+   * Which input files to delete from the provider once their batch is finished and downloaded:
+   * `completed` (every finished batch's), `failed` (of batches that failed, not counting those
+   * re-queued after a token-quota failure, whose file is reused), or `never`. Default `completed`.
+   */
+  deleteInputFiles?: DeleteInputFiles;
   signal?: AbortSignal;
   /** Told after each round of polling. */
   onProgress?: (batches: BatchState[]) => void;
@@ -39,6 +47,8 @@ export interface RetrieveSummary {
   pending: string[];
   /** Line counts that disagree with request_counts: results may be missing. */
   warnings: string[];
+  /** Shards whose batch failed on the token quota and that wait for a new batch (submit sends them). */
+  requeued: ShardState[];
 }
 
 /**
@@ -47,6 +57,10 @@ export interface RetrieveSummary {
  * rename), counts their lines against `request_counts`, and records it. A file downloaded whole
  * before is not downloaded again. Transient failures are retried; with `wait`, polls with
  * backoff until every batch is terminal.
+ *
+ * A batch that failed on the token quota re-queues its shard (see refreshBatch): its failure is
+ * not the shard's result, and `requeued` lists the shards for `submit` to send again. Input files
+ * of finished batches are deleted as `deleteInputFiles` says, and the deletion recorded.
  */
 export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummary> {
   const { client, manifest } = options;
@@ -55,6 +69,8 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   let poll = options.pollMs ?? 5000;
   const maxPoll = options.maxPollMs ?? 60_000;
   const retry = { retries: options.retries ?? 6, ...(options.signal ? { signal: options.signal } : {}) };
+  /** Batches whose input file could not be deleted: tried once per call. */
+  const undeletable = new Set<string>();
 
   while (true) {
     const todo = [...manifest.state.batches.values()].filter((b) => !isDone(b));
@@ -63,19 +79,8 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
       for (let b = queue.shift(); b; b = queue.shift()) await refresh(b);
     };
     const refresh = async (b: BatchState) => {
-      const batch = await withRetry(() => client.batches.retrieve(b.batchId, callSignal(options.signal)), retry);
+      const batch = await refreshBatch(client, manifest, b, retry);
       const counts = batch.request_counts ?? undefined;
-      if (batch.status !== b.status || JSON.stringify(counts) !== JSON.stringify(b.requestCounts)) {
-        await manifest.append({
-          type: 'status',
-          batch_id: b.batchId,
-          status: batch.status,
-          ...(counts ? { request_counts: { total: counts.total ?? 0, completed: counts.completed ?? 0, failed: counts.failed ?? 0 } } : {}),
-          output_file_id: batch.output_file_id || null,
-          error_file_id: batch.error_file_id || null,
-          ...(batch.errors?.data?.length ? { errors: batch.errors.data.map((e) => ({ code: e.code ?? 'unknown', message: e.message ?? '', line: e.line ?? null })) } : {}),
-        });
-      }
       if (!TERMINAL_STATUSES.has(batch.status)) return;
       const downloaded: { output?: DownloadedFile; error?: DownloadedFile } = {};
       for (const [kind, id, suffix] of [
@@ -100,10 +105,19 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
       await manifest.append({ type: 'downloaded', batch_id: b.batchId, ...downloaded });
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, todo.length) }, work));
+    // Input files of finished batches, this round's and any an interrupted run left undeleted.
+    for (const b of manifest.state.batches.values()) {
+      if (!isDone(b) || undeletable.has(b.batchId)) continue;
+      const deleted = await deleteInputFile(client, manifest, b, options.deleteInputFiles ?? 'completed', retry);
+      if (deleted.warning) {
+        warnings.push(deleted.warning);
+        undeletable.add(b.batchId);
+      }
+    }
     const all = [...manifest.state.batches.values()];
     options.onProgress?.(all);
     const pending = all.filter((b) => !isDone(b)).map((b) => b.batchId);
-    if (!options.wait || pending.length === 0) return { batches: all, pending, warnings };
+    if (!options.wait || pending.length === 0) return { batches: all, pending, warnings, requeued: requeuedShards(manifest.state) };
     await sleep(poll, options.signal);
     poll = Math.min(maxPoll, Math.round(poll * 1.5));
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Manifest } from './manifest.js';
+import { Manifest, requeuedShards } from './manifest.js';
 import { merge, type MergeSummary } from './merge.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
@@ -17,8 +17,8 @@ export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> 
   answerField?: string;
   /** Resubmissions of rows that failed for a reason another try may fix. Default 0. */
   maxRounds?: number;
-  pollMs?: number;
-  maxPollMs?: number;
+  /** See RetrieveOptions.deleteInputFiles. Default `completed`. */
+  deleteInputFiles?: RetrieveOptions['deleteInputFiles'];
   sortMemory?: number;
   /** Folder for the merge's sort runs. */
   tmpDir?: string;
@@ -41,15 +41,25 @@ export interface RunSummary {
  * The whole job: submit → retrieve (waiting) → merge, then, up to `maxRounds` times, resubmit the
  * rows whose failure another try may fix (transient API errors, expiry, lines lost) and fold their
  * answers in. Every phase resumes from the manifest, so the same command run again after an
- * interruption picks up where it stopped.
+ * interruption picks up where it stopped. Shards whose batch failed on the token quota while
+ * waiting are submitted again (same input file) before the merge, which never takes such a
+ * failure for their result.
  */
 export async function run(options: RunOptions): Promise<RunSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
   const errorsPath = options.errorsPath ?? (options.output === '-' ? path.join(options.outDir, 'merge-errors.jsonl') : `${options.output}.errors.jsonl`);
   options.onPhase?.('submit');
-  const submitted = await submit({ ...options, manifestPath });
+  let submitted = await submit({ ...options, manifestPath });
   const warnings: string[] = [];
-  for (;;) {
+  for (let requeue = 0, mostRequeues = 0; ; ) {
+    if (requeue > 0) {
+      // A shard refused again and again may be over the provider's quota on its own.
+      const hint = mostRequeues >= 3 ? `; one was refused ${mostRequeues} times: a shard over the provider's quota never passes (--max-shard-tokens cuts smaller ones)` : '';
+      options.onPhase?.(`submit again (${requeue} shard${requeue === 1 ? '' : 's'} re-queued after token_limit_exceeded${hint})`);
+      const again = await submit({ ...options, manifestPath });
+      submitted = again.build ? again : { ...again, build: submitted.build };
+      requeue = 0;
+    }
     const manifest = await Manifest.open(manifestPath, options.manifestOptions);
     let merged: MergeSummary;
     try {
@@ -62,10 +72,18 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
         ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }),
         ...(options.retries === undefined ? {} : { retries: options.retries }),
+        ...(options.deleteInputFiles === undefined ? {} : { deleteInputFiles: options.deleteInputFiles }),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onRetrieveProgress ? { onProgress: options.onRetrieveProgress } : {}),
       });
       warnings.push(...got.warnings);
+      const waiting = requeuedShards(manifest.state);
+      if (waiting.length > 0) {
+        // Re-queued on the token quota: submit sends them again, then back to waiting.
+        requeue = waiting.length;
+        mostRequeues = Math.max(...waiting.map((s) => s.requeues ?? 0));
+        continue;
+      }
       options.onPhase?.('merge');
       merged = await merge({
         dataset: options.dataset,

@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import type { Manifest } from './manifest.js';
 import { TERMINAL_STATUSES } from './manifest.js';
 import { withRetry } from './retry.js';
-import { callSignal } from '../core/call-signal.js';
+import { refreshBatch } from './batch-refresh.js';
 
 export interface BatchStatusRow {
   batchId: string;
@@ -15,6 +15,8 @@ export interface BatchStatusRow {
   shard?: string;
   downloaded: boolean;
   errors?: string;
+  /** Failed on the token quota: its shard was re-queued for a new batch. */
+  requeued?: boolean;
 }
 
 /**
@@ -29,18 +31,8 @@ export async function batchStatus(client: OpenAI, manifest: Manifest, options: {
     for (let i = next++; i < states.length; i = next++) {
       const b = states[i]!;
       try {
-        const batch = await withRetry(() => client.batches.retrieve(b.batchId, callSignal(options.signal)), options.signal ? { signal: options.signal } : {});
+        const batch = await refreshBatch(client, manifest, b, options.signal ? { signal: options.signal } : {});
         const c = batch.request_counts;
-        if (batch.status !== b.status || JSON.stringify(c) !== JSON.stringify(b.requestCounts)) {
-          await manifest.append({
-            type: 'status',
-            batch_id: b.batchId,
-            status: batch.status,
-            ...(c ? { request_counts: { total: c.total ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 } } : {}),
-            output_file_id: batch.output_file_id || null,
-            error_file_id: batch.error_file_id || null,
-          });
-        }
         rows[i] = {
           batchId: b.batchId,
           status: batch.status,
@@ -51,6 +43,7 @@ export async function batchStatus(client: OpenAI, manifest: Manifest, options: {
           ...(b.shardPath ? { shard: b.shardPath } : {}),
           downloaded: b.downloaded !== undefined,
           ...(batch.errors?.data?.length ? { errors: batch.errors.data.map((e) => `${e.code}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`).join('; ') } : {}),
+          ...(b.requeued ? { requeued: true } : {}),
         };
       } catch (err) {
         rows[i] = {

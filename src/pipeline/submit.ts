@@ -9,10 +9,12 @@ import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../
 import type { ShardRecord } from '../types.js';
 import { buildSummary, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
-import { Manifest, type ManifestOptions } from './manifest.js';
+import { isUnfinished, Manifest, requeuedShards, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
+import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
+import { readAhead } from '../core/read-ahead.js';
 
-export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'> {
+export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'>, QuotaLimits {
   provider: Provider;
   /** Folder for shards and, by default, the manifest and rejects. */
   outDir: string;
@@ -23,6 +25,12 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   fileExpirySeconds?: number | null;
   retries?: number;
   onUpload?: UploadShardsOptions['onEvent'];
+  /** Told when a shard is held back by the quota limits. */
+  onQuota?: (event: QuotaEvent) => void;
+  /** First wait between status polls (while held back, or waiting); grows by half up to `maxPollMs`. Default 5 s. */
+  pollMs?: number;
+  /** Default 60 s. */
+  maxPollMs?: number;
   /** Passed to the manifest (see {@link ManifestOptions.onAppend}). */
   manifestOptions?: ManifestOptions;
   /**
@@ -47,7 +55,7 @@ export interface SubmitSummary {
  * with another prompt, model or budget must not be mistaken for a resume.
  */
 export function jobConfigDigest(options: SubmitOptions): string {
-  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxImageBytes, imageRoot } = options;
+  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxShardTokens, tokenModel, maxImageBytes, imageRoot } = options;
   const dataset = options.jobDataset ?? options.dataset;
   const config = {
     dataset: dataset === '-' ? '-' : path.resolve(dataset),
@@ -64,6 +72,9 @@ export function jobConfigDigest(options: SubmitOptions): string {
     explanationField,
     maxBytes,
     maxRequests,
+    // Shape the shards only when set; left out (undefined), older manifests keep their digest.
+    maxShardTokens,
+    tokenModel: maxShardTokens === undefined ? undefined : tokenModel,
     maxImageBytes,
     imageRoot: imageRoot === undefined ? undefined : path.resolve(imageRoot),
   };
@@ -75,6 +86,11 @@ export function jobConfigDigest(options: SubmitOptions): string {
  * Every step is recorded in the manifest first, so a re-run after a crash (kill -9 included)
  * creates no second batch for a shard and goes on with what is missing. A build that finished
  * in an earlier run is not redone when its shard files are intact.
+ *
+ * With quota limits (`maxActiveBatches`, `maxEnqueuedTokens`) batches are created as earlier ones
+ * finish (QuotaGate), while the build goes on ahead; submit returns once every shard has a batch
+ * past validation. Shards whose batch failed on the token quota, in this run or an earlier one,
+ * get a new batch from the same input file.
  */
 export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
@@ -102,28 +118,50 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     }
     const round = options.round ?? 0;
     const prefix = round === 0 ? 'batch_' : `r${round}_batch_`;
+    const gate = new QuotaGate({
+      client: options.provider.client,
+      manifest,
+      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries']),
+      ...(options.onQuota ? { onEvent: options.onQuota } : {}),
+    });
     const upload = uploadShards({
       client: options.provider.client,
       manifest,
       endpoint: options.provider.endpoint,
       runId,
-      ...(options.workers === undefined ? {} : { workers: options.workers }),
-      ...(options.fileExpirySeconds === undefined ? {} : { fileExpirySeconds: options.fileExpirySeconds }),
-      ...(options.retries === undefined ? {} : { retries: options.retries }),
+      gate,
+      ...pick(options, ['workers', 'fileExpirySeconds', 'retries']),
       ...(options.onUpload ? { onEvent: options.onUpload } : {}),
     });
-    const submitted: SubmittedShard[] = [];
+    // By shard: a shard re-queued and submitted again is listed once, with its last batch.
+    const submitted = new Map<string, SubmittedShard>();
     const collect = async (items: AsyncIterable<SubmittedShard>) => {
-      for await (const item of items) submitted.push(item);
+      for await (const item of items) submitted.set(item.shard.sha256, item);
     };
     const signal = options.signal ? [{ signal: options.signal }] : [];
+    /** Shards whose batch failed on the token quota get a new one; with limits, until every batch is validated. */
+    const drain = async () => {
+      for (;;) {
+        const waiting = requeuedShards(manifest.state).map((s) => s.shard);
+        if (waiting.length > 0) {
+          await pipeline(async function* () {
+            yield* waiting;
+          }, upload, collect, ...signal);
+          continue;
+        }
+        const validating = [...manifest.state.batches.values()].some((b) => isUnfinished(b) && (b.status === undefined || b.status === 'validating'));
+        if (!gate.limited || !validating) return;
+        await gate.waitForValidation(options.signal);
+      }
+    };
 
     const reusable = await builtShards(manifest, round);
     if (reusable) {
       await pipeline(async function* () {
         yield* reusable;
       }, upload, collect, ...signal);
-      return { build: null, runId, manifestPath, submitted };
+      await drain();
+      return { build: null, runId, manifestPath, submitted: [...submitted.values()] };
     }
 
     // No complete build on record: build again. The same dataset and settings give the same
@@ -163,17 +201,29 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         prefix,
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
         ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+        ...(options.maxShardTokens === undefined ? {} : { maxTokens: options.maxShardTokens }),
         ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
       });
-      await pipeline(source, requestStages(buildOptions, onReject, name), batcher, recordShards, upload, collect, ...signal);
+      // The build runs ahead of uploads held back by the quota gate: it finishes (and is recorded
+      // as complete) while batches wait; only `workers` uploads wait on the provider.
+      const uploadBehind: typeof upload = (shards, opts) => upload(readAhead(shards), opts);
+      await pipeline(source, requestStages(buildOptions, onReject, name), batcher, recordShards, uploadBehind, collect, ...signal);
     } catch (err) {
       await rejects.discard();
       throw err;
     }
-    return { build: summary, runId, manifestPath, submitted };
+    await drain();
+    return { build: summary, runId, manifestPath, submitted: [...submitted.values()] };
   } finally {
     await manifest.close();
   }
+}
+
+/** The options among `keys` that are set. */
+function pick<T extends object, K extends keyof T>(options: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (options[k] !== undefined) out[k] = options[k];
+  return out;
 }
 
 /** The shards of a complete earlier build of `round`, if their files are all there and of the recorded size. */

@@ -2,8 +2,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { fileLines } from '../core/file-lines.js';
+import { ByteBudget } from '../core/byte-budget.js';
+import { positiveInteger } from '../core/options.js';
+import { loadTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
-import { newFileId, newRequestId, nowSeconds } from './ids.js';
+import { HttpError } from './http.js';
+import { batchFileId, newRequestId, nowSeconds } from './ids.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
 import { validateBatchFile } from './validate-batch.js';
@@ -16,7 +20,19 @@ export interface RunnerOptions {
   concurrency?: number;
   /** Requests per batch file: OpenAI 50,000, Azure 100,000. */
   maxRequests?: { openai: number; azure: number };
+  /** Batches processed at once; the others wait their turn in their status. Default 16. */
+  maxRunning?: number;
 }
+
+/**
+ * 16 batches at once: each holds three open files (input, output, errors) and `concurrency` lines
+ * in flight. Unbounded, 600 batches created at once by `bench/load.mjs` under `ulimit -n 1024` ran
+ * the server out of file descriptors.
+ */
+export const DEFAULT_MAX_RUNNING = 16;
+/** Errors of a server short of file descriptors: the batch is tried again after `RETRY_LATER_MS`. */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
+const RETRY_LATER_MS = 1000;
 
 /** Completed lines waiting in a window before one is written, picked at random: output order is not input order, as with the real API. */
 const SHUFFLE_WINDOW = 16;
@@ -34,22 +50,78 @@ const SAVE_EVERY_MS = 250;
 export class BatchRunner {
   readonly #o: Required<RunnerOptions>;
   readonly #running = new Map<string, { cancel: AbortController; done: Promise<void> }>();
+  /** Batches admitted at create under the token limit and not started yet: their tokens count. */
+  readonly #admitted = new Set<BatchRecord>();
 
   constructor(options: RunnerOptions) {
-    this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, ...options };
+    this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, maxRunning: DEFAULT_MAX_RUNNING, ...options };
+    positiveInteger('concurrency', this.#o.concurrency);
+    positiveInteger('maxRunningBatches', this.#o.maxRunning);
+    this.#turns = new ByteBudget(this.#o.maxRunning);
   }
+
+  /** Turns to run, one a batch, first come first served. */
+  readonly #turns: ByteBudget;
 
   /** Starts (or restarts) every batch that is not finished. */
   resumeAll(): void {
     for (const record of this.#o.store.batches.values()) if (!TERMINAL.has(record.batch.status)) this.start(record);
   }
 
+  /**
+   * Azure's fail-fast regions check the token limit when a batch is created: with
+   * `tokenLimitAt: 'create'` this answers 400 `token_limit_exceeded` while the file's tokens
+   * would pass the limit with those of the unfinished batches, and otherwise counts them as
+   * enqueued from now on.
+   */
+  async admitAtCreate(record: BatchRecord): Promise<void> {
+    const { tokenLimit: limit, tokenLimitAt } = this.#o.faults.options;
+    if (limit === undefined || tokenLimitAt !== 'create') return;
+    const input = this.#o.store.contentPath(record.batch.input_file_id);
+    const counted = await validateBatchFile(input, { endpoint: record.batch.endpoint, maxRequests: Infinity, countTokens: this.#countTokens });
+    const tokens = counted.ok ? counted.tokens : 0;
+    const enqueued = this.#enqueued(record, ['validating', 'in_progress', 'finalizing', 'cancelling']) + [...this.#admitted].reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+    if (enqueued + tokens > limit) {
+      throw new HttpError(400, `${tokenLimitMessage(counted.ok ? counted.model : 'the model', limit)} (token_limit_exceeded)`, { code: 'token_limit_exceeded' });
+    }
+    record.enqueuedTokens = tokens;
+    this.#admitted.add(record);
+  }
+
+  /** Prompt tokens as the token limit counts them: the requests' text and images (core/token-estimate.ts). */
+  readonly #countTokens = async (body: Record<string, unknown>): Promise<number> =>
+    requestBodyTokens(body, await loadTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
+
+  /** Tokens of the other batches in `statuses`. */
+  #enqueued(record: BatchRecord, statuses: string[]): number {
+    return [...this.#o.store.batches.values()].filter((r) => r !== record && statuses.includes(r.batch.status)).reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+  }
+
   start(record: BatchRecord): void {
+    this.#admitted.delete(record);
     if (this.#running.has(record.batch.id)) return;
     const cancel = new AbortController();
     if (record.batch.status === 'cancelling') cancel.abort();
-    const done = this.#run(record, cancel.signal)
+    // A batch cancelled while it waits for its turn goes at once (it only has to be marked cancelled).
+    const done = this.#turns
+      .acquire(1, cancel.signal)
+      .then(
+        () => true,
+        () => false,
+      )
+      .then(async (took) => {
+        try {
+          if (!this.#stopping) await this.#run(record, cancel.signal);
+        } finally {
+          if (took) this.#turns.release(1);
+        }
+      })
       .catch(async (err) => {
+        if (OUT_OF_DESCRIPTORS.has((err as NodeJS.ErrnoException).code ?? '') && !this.#stopping) {
+          // The server's own shortage, not the batch's fault: it starts over a little later, as after a restart.
+          setTimeout(() => this.start(record), RETRY_LATER_MS).unref();
+          return;
+        }
         // An internal failure must not leave the batch hanging: it fails with the reason.
         record.batch.status = 'failed';
         record.batch.failed_at = nowSeconds();
@@ -82,27 +154,21 @@ export class BatchRunner {
     const b = record.batch;
     if (b.status === 'validating') {
       const input = store.contentPath(b.input_file_id);
-      const result = await validateBatchFile(input, { endpoint: b.endpoint, maxRequests: this.#o.maxRequests[record.flavor] });
+      const { tokenLimit: limit, tokenLimitAt } = this.#o.faults.options;
+      const result = await validateBatchFile(input, {
+        endpoint: b.endpoint,
+        maxRequests: this.#o.maxRequests[record.flavor],
+        ...(limit === undefined ? {} : { countTokens: this.#countTokens }),
+      });
       if (this.#stopping) return;
       if (!result.ok) return this.#fail(record, result.errors);
       b.model = result.model;
       b.request_counts = { total: result.requests, completed: 0, failed: 0 };
       record.enqueuedTokens = result.tokens;
-      const limit = this.#o.faults.options.tokenLimit;
-      if (limit !== undefined) {
-        const enqueued = [...store.batches.values()]
-          .filter((r) => r !== record && ['in_progress', 'finalizing', 'cancelling'].includes(r.batch.status))
-          .reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
-        if (enqueued + result.tokens > limit) {
-          return this.#fail(record, [
-            {
-              code: 'token_limit_exceeded',
-              message: `Enqueued token limit reached for ${result.model} in organization local. Limit: ${limit} enqueued tokens. Please try again once some in_progress batches have been completed.`,
-              param: null,
-              line: null,
-            },
-          ]);
-        }
+      // Checked as the batch leaves validation (the check and the move to in_progress happen in
+      // one turn, so two batches validated at once cannot both slip under the limit).
+      if (limit !== undefined && tokenLimitAt === 'validation' && this.#enqueued(record, ['in_progress', 'finalizing', 'cancelling']) + result.tokens > limit) {
+        return this.#fail(record, [{ code: 'token_limit_exceeded', message: tokenLimitMessage(result.model, limit), param: null, line: null }]);
       }
       if (cancelled.aborted) return this.#finish(record, 'cancelled', null);
       b.status = 'in_progress';
@@ -115,15 +181,21 @@ export class BatchRunner {
   async #process(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
     const { store, faults, responder } = this.#o;
     const b = record.batch;
-    const outputId = newFileId();
-    const errorId = newFileId();
+    const outputId = batchFileId(b.id, 'output');
+    const errorId = batchFileId(b.id, 'error');
+    // An earlier attempt (the server stopped after recording its files, before the batch was done).
+    for (const id of [outputId, errorId]) if (store.files.has(id)) await store.deleteFile(id);
     const output = createWriteStream(store.contentPath(outputId));
     const errorsOut = createWriteStream(store.contentPath(errorId));
+    // A write failure (disk full, no file descriptor left) fails this batch, never the server.
+    let writeError: Error | null = null;
+    for (const stream of [output, errorsOut]) stream.on('error', (err) => (writeError ??= err));
     const counts = { total: b.request_counts.total, completed: 0, failed: 0 };
     b.request_counts = counts;
     let lastSave = Date.now();
     const window: string[][] = [];
     const write = async (stream: WriteStream, text: string) => {
+      if (writeError) throw writeError;
       if (!stream.write(`${text}\n`)) await once(stream, 'drain');
     };
     const emit = async (entry: string[]) => {
@@ -150,7 +222,10 @@ export class BatchRunner {
       const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
       if (result.status === 200) counts.completed++;
       else counts.failed++;
-      await emit([result.status === 200 ? 'out' : 'err', line]);
+      // Injected: an output line damaged, or counted as completed but never written.
+      const fate = result.status === 200 ? faults.outputLine() : 'write';
+      if (fate === 'drop') return;
+      await emit([result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line]);
     };
 
     for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
@@ -171,8 +246,11 @@ export class BatchRunner {
         ]);
         continue;
       }
-      if (cancelled.aborted || this.#stopping) break;
-      const p = answer(req.custom_id, req.body).finally(() => inflight.delete(p));
+      if (cancelled.aborted || this.#stopping || writeError) break;
+      // A line's failure (a write that failed) is kept, not thrown: the others in flight finish first.
+      const p: Promise<void> = answer(req.custom_id, req.body)
+        .catch((err: Error) => void (writeError ??= err))
+        .finally(() => inflight.delete(p));
       inflight.add(p);
       if (inflight.size >= this.#o.concurrency) await Promise.race(inflight);
     }
@@ -183,7 +261,11 @@ export class BatchRunner {
     }
     output.end();
     errorsOut.end();
-    await Promise.all([once(output, 'close'), once(errorsOut, 'close')]);
+    await Promise.all([output, errorsOut].map((stream) => (stream.closed ? undefined : once(stream, 'close'))));
+    if (writeError) {
+      await Promise.all([rm(store.contentPath(outputId), { force: true }), rm(store.contentPath(errorId), { force: true })]);
+      throw writeError;
+    }
     if (this.#stopping && !cancelled.aborted) {
       // The server is stopping: this attempt's output is dropped; the next start redoes the batch.
       await Promise.all([rm(store.contentPath(outputId), { force: true }), rm(store.contentPath(errorId), { force: true })]);
@@ -224,4 +306,8 @@ export class BatchRunner {
     b.errors = { object: 'list', data: errors };
     await this.#o.store.saveBatch(record);
   }
+}
+
+function tokenLimitMessage(model: string, limit: number): string {
+  return `Enqueued token limit reached for ${model} in organization local. Limit: ${limit.toLocaleString('en-US')} enqueued tokens. Please try again once some in_progress batches have been completed.`;
 }

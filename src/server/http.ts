@@ -27,8 +27,12 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.errorCode } }, err.headers);
 }
 
-/** Reads a JSON body of at most `limit` bytes; a larger one is a 413, bad JSON a 400. */
+/** Reads a JSON body of at most `limit` bytes; a larger one is a 413, bad JSON a 400, another content-type a 415. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new HttpError(415, `Unsupported content-type ${JSON.stringify(type)}: send the body as application/json.`);
+  }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new HttpError(413, `request body of ${declared} bytes is over the limit of ${limit} bytes`);
   const chunks: Buffer[] = [];

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Object ids of the local server. They are opaque to clients and checked against these shapes
@@ -9,6 +9,15 @@ export const BATCH_ID = /^batch_[0-9a-f]{24}$/;
 
 export function newFileId(): string {
   return `file-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * The id of a batch's output or error file: the same for every attempt at the batch, so an attempt
+ * cut short after its file was recorded (the server killed before the batch was marked done) is
+ * replaced by the next attempt rather than left behind as an orphan file.
+ */
+export function batchFileId(batchId: string, kind: 'output' | 'error'): string {
+  return `file-${createHash('sha256').update(`${batchId}:${kind}`).digest('hex').slice(0, 24)}`;
 }
 
 export function newBatchId(): string {

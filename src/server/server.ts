@@ -1,8 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ByteBudget } from '../core/byte-budget.js';
+import { positiveInteger } from '../core/options.js';
 import { BatchRunner } from './batch-runner.js';
-import { Faults, type FaultOptions } from './faults.js';
+import { Faults, type FaultOptions, type HttpFault } from './faults.js';
 import { HttpError, sendError, sendJson, withoutNulls } from './http.js';
 import { offlineResponder, type Responder } from './responders.js';
 import { cancelBatch, createBatch, getBatch, listBatches } from './routes/batches.js';
@@ -30,12 +33,30 @@ export interface BatchServerOptions {
   maxBodyBytes?: number;
   /** Requests per batch file. Default 50,000 (OpenAI) and 100,000 (Azure paths). */
   maxRequests?: { openai: number; azure: number };
+  /** Batches processed at once; the others wait their turn. Default 16. */
+  maxRunningBatches?: number;
+  /** Uploads received at once; the others wait (their bodies left unread). Default 32. */
+  maxUploads?: number;
+  /** Told of every request once its answer is sent or its connection is gone (tests count requests with it). */
+  onRequest?: (info: RequestInfo) => void;
+}
+
+export interface RequestInfo {
+  method: string;
+  /** The URL path as sent (query left out). */
+  path: string;
+  /** The status answered; 0 when the connection closed before an answer was sent. */
+  status: number;
+  /** `Date.now()` when the request arrived. */
+  at: number;
 }
 
 export interface BatchServer {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
+  /** The address and port the server listens on. */
+  readonly address: AddressInfo;
   readonly store: Store;
   readonly runner: BatchRunner;
   /** Stops accepting requests and stops processing; batches resume on the next start. */
@@ -75,34 +96,31 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     faults,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
+    ...(options.maxRunningBatches === undefined ? {} : { maxRunning: options.maxRunningBatches }),
   });
   const maxFileBytes = options.maxFileBytes ?? 512_000_000;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const keyDigest = options.apiKey === undefined ? null : digest(options.apiKey);
+  // Each upload in progress holds a file open: bounded, so a crowd of clients cannot run the server out of descriptors.
+  const uploads = new ByteBudget(positiveInteger('maxUploads', options.maxUploads ?? DEFAULT_MAX_UPLOADS));
+  const keyOk = options.apiKey === undefined ? null : keyChecker(options.apiKey);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+    const url = parseUrl(req.url ?? '/');
     const route = routeOf(url);
     if (!route) throw new HttpError(404, `Unknown path ${url.pathname}: use /v1/…, /openai/v1/… or /openai/…?api-version=…`);
-    if (keyDigest && !authorized(req, keyDigest)) {
+    if (keyOk && !keyOk(givenKey(req))) {
       throw new HttpError(401, 'Incorrect API key provided.', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } });
     }
-    if (faults.options.slowMs > 0) await new Promise((r) => setTimeout(r, faults.options.slowMs));
+    const slow = faults.slowness(route.path);
+    if (slow > 0) await new Promise((r) => setTimeout(r, slow));
     const fault = faults.httpFault(route.path);
-    if (fault === 429) {
-      const seconds = faults.options.retryAfterSeconds;
-      throw new HttpError(429, 'Rate limit reached for requests (injected fault).', {
-        code: 'rate_limit_exceeded',
-        headers: { 'retry-after': String(seconds), 'retry-after-ms': String(seconds * 1000) },
-      });
-    }
-    if (fault === 500) throw new HttpError(500, 'The server had an error while processing your request (injected fault).');
+    if (fault !== null) throw injected(fault, faults.options.retryAfterSeconds);
 
     const m = req.method ?? 'GET';
-    const parts = route.path.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = route.path.split('/').filter(Boolean).map(decodePart);
     const [resource, id, action] = parts;
     if (resource === 'files') {
-      if (parts.length === 1 && m === 'POST') return uploadFile(req, res, store, maxFileBytes);
+      if (parts.length === 1 && m === 'POST') return inTurn(uploads, res, () => uploadFile(req, res, store, maxFileBytes, faults));
       if (parts.length === 1 && m === 'GET') return sendJson(res, 200, listFiles(store, url.searchParams));
       if (parts.length === 2 && m === 'GET') return sendJson(res, 200, getFile(store, id!));
       if (parts.length === 2 && m === 'DELETE') {
@@ -110,7 +128,7 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
         await store.deleteFile(id!);
         return sendJson(res, 200, { id, object: 'file', deleted: true });
       }
-      if (parts.length === 3 && action === 'content' && m === 'GET') return sendContent(res, store, id!);
+      if (parts.length === 3 && action === 'content' && m === 'GET') return sendContent(res, store, id!, faults);
     }
     if (resource === 'batches') {
       if (parts.length === 1 && m === 'POST') return createBatch(req, res, store, runner, route.flavor);
@@ -125,7 +143,11 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     throw new HttpError(404, `Unknown route ${m} ${url.pathname}`);
   }
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    if (options.onRequest) {
+      const info = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, at: Date.now() };
+      res.once('close', () => options.onRequest!({ ...info, status: res.headersSent ? res.statusCode : 0 }));
+    }
     handle(req, res).catch((err: unknown) => {
       const httpError = err instanceof HttpError ? err : new HttpError(500, `local server: ${(err as Error)?.message ?? String(err)}`);
       if (res.headersSent) {
@@ -138,16 +160,28 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     });
   });
   server.requestTimeout = 0; // uploads of hundreds of MB take their time
+  // An idle keep-alive connection is closed by the client before the server: with Node's 5 s, a
+  // server stalled by load closed connections that clients were already sending on ("other side
+  // closed"; bench/load.mjs at 1,000 clients). Clients keep idle sockets 4 s (undici) or until told.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 5000;
+  // Requests Node's parser refuses (huge headers, bad framing) get a JSON error too, not a bare line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
+  // After listening, a failed accept (no file descriptor left under load) is a refused connection
+  // for that client, not the end of the server: Node would throw it as an unhandled 'error'.
+  server.on('error', () => {});
   runner.resumeAll();
-  const port = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  const port = address.port;
   const host = options.host ?? '127.0.0.1';
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    address,
     store,
     runner,
     async close() {
@@ -158,14 +192,89 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
   };
 }
 
+/** Uploads received at once (each holds a file open). */
+const DEFAULT_MAX_UPLOADS = 32;
+
+/** Runs `work` once `budget` gives it a turn; a client that leaves while it waits gives its turn up. */
+async function inTurn(budget: ByteBudget, res: ServerResponse, work: () => Promise<void>): Promise<void> {
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new HttpError(499, 'The client closed the connection.'));
+  res.once('close', onClose);
+  try {
+    await budget.acquire(1, gone.signal);
+  } finally {
+    res.off('close', onClose);
+  }
+  try {
+    await work();
+  } finally {
+    budget.release(1);
+  }
+}
+
+/** How long an idle keep-alive connection is kept: past what clients keep them (undici 4 s), as proxies do. */
+const KEEP_ALIVE_MS = 65_000;
+
+/** Largest request head (request line and headers). Node's default, 16 KiB, written down. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+function parseUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://local');
+  } catch {
+    throw new HttpError(400, `Malformed request target: ${JSON.stringify(target.slice(0, 64))}`);
+  }
+}
+
+/** A path segment, percent-decoded; a malformed escape is the client's error, not a 500. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, `Malformed percent-encoding in the path: ${JSON.stringify(part.slice(0, 64))}`);
+  }
+}
+
+function injected(fault: HttpFault, retryAfterSeconds: number): HttpError {
+  if (fault === 429) {
+    return new HttpError(429, 'Rate limit reached for requests (injected fault).', {
+      code: 'rate_limit_exceeded',
+      headers: { 'retry-after': String(retryAfterSeconds), 'retry-after-ms': String(retryAfterSeconds * 1000) },
+    });
+  }
+  const text = { 500: 'The server had an error while processing your request', 502: 'Bad gateway', 503: 'The server is overloaded or not ready yet' }[fault];
+  return new HttpError(fault, `${text} (injected fault).`);
+}
+
+/** Answers what Node's HTTP parser refused (431 for headers over the limit, else 400) as a JSON error, then closes. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const message = status === 431 ? `The request's headers are over the limit of ${MAX_HEADER_BYTES} bytes.` : status === 408 ? 'The request took too long.' : 'The request could not be parsed as HTTP.';
+  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
 function digest(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
 
-/** Constant-time key check on digests, so neither timing nor length tells anything about the key. */
-function authorized(req: IncomingMessage, expected: Buffer): boolean {
+/**
+ * A check of keys against `key`. Both sides are hashed to 32-byte sha256 digests and compared with
+ * `timingSafeEqual`, so neither the time taken nor the length of what was sent tells anything about
+ * the key, and a key of another length is an ordinary mismatch, not an exception.
+ */
+export function keyChecker(key: string): (given: string | undefined) => boolean {
+  const expected = digest(key);
+  return (given) => given !== undefined && timingSafeEqual(digest(given), expected);
+}
+
+/** The key a request carries: `Authorization: Bearer …`, or Azure's `api-key` header. */
+function givenKey(req: IncomingMessage): string | undefined {
   const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   const azure = req.headers['api-key'];
-  const given = bearer ?? (typeof azure === 'string' ? azure : undefined);
-  return given !== undefined && timingSafeEqual(digest(given), expected);
+  return bearer ?? (typeof azure === 'string' ? azure : undefined);
 }

@@ -26,7 +26,10 @@ export function sameEndpoint(a: string, b: string): boolean {
  * string `custom_id` unique in the file, `method` POST, `url` equal to the batch's endpoint, an
  * object `body` whose `model` is the same on every line; not empty; at most `maxRequests` lines.
  */
-export async function validateBatchFile(file: string, options: { endpoint: string; maxRequests: number }): Promise<Validation> {
+export async function validateBatchFile(
+  file: string,
+  options: { endpoint: string; maxRequests: number; countTokens?: (body: Record<string, unknown>) => number | Promise<number> },
+): Promise<Validation> {
   const errors: BatchErrorItem[] = [];
   const ids = new Set<string>();
   let model: string | undefined;
@@ -71,7 +74,7 @@ export async function validateBatchFile(file: string, options: { endpoint: strin
     }
     if (model === undefined) model = body.model;
     else if (body.model !== model) fail('model_mismatch', `The model '${body.model}' differs from the model '${model}' of earlier lines; a batch uses one model.`, line, 'body.model');
-    tokens += estimateTokens(body);
+    tokens += options.countTokens ? await options.countTokens(body) : estimateTokens(body);
   }
   if (requests === 0) fail('empty_file', 'The input file is empty. Please ensure that the batch contains at least one request.', null);
   if (requests > options.maxRequests) {

@@ -31,6 +31,11 @@ export interface ByteBudgetBatcherOptions {
   maxBytes?: number;
   /** Requests per shard. Default {@link DEFAULT_SHARD_REQUESTS}. */
   maxRequests?: number;
+  /**
+   * Estimated input tokens per shard (the lines' `tokens`), for an enqueued-token quota a whole
+   * shard must fit in. Default none.
+   */
+  maxTokens?: number;
   /** Shard file name before its number. Default `batch_`. */
   prefix?: string;
   /** Number of the first shard. Default 1. */
@@ -57,10 +62,11 @@ export function shardFileName(prefix: string, index: number): string {
 
 /**
  * Stage: request lines → {@link ShardRecord}s. Streams lines into `batch_00001.jsonl`, … and
- * starts a new shard before one would pass `maxBytes` or `maxRequests`. A shard is written under
+ * starts a new shard before one would pass `maxBytes`, `maxRequests` or `maxTokens`. The lines'
+ * estimated tokens are summed into the record's `input_tokens`. A shard is written under
  * a temporary name, fsynced and renamed, then its record is emitted.
  *
- * Rejects: a line larger than `maxBytes` on its own (`E_REQUEST_TOO_LARGE`), and a `custom_id`
+ * Rejects: a line larger than `maxBytes` (or `maxTokens`) on its own (`E_REQUEST_TOO_LARGE`), and a `custom_id`
  * already in the current shard (`E_DUPLICATE_ID`; the Batch API fails the whole batch on one).
  *
  * Memory: four write chunks (`chunkBytes` each) and the current shard's ids (≤ `maxRequests`).
@@ -75,6 +81,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
   }
   positiveInteger('maxBytes', o.maxBytes);
   positiveInteger('maxRequests', o.maxRequests);
+  if (o.maxTokens !== undefined) positiveInteger('maxTokens', o.maxTokens);
   positiveInteger('firstIndex', o.firstIndex);
   positiveInteger('chunkBytes', o.chunkBytes);
   if (typeof o.prefix !== 'string' || /[/\\]/.test(o.prefix)) throw optionError('prefix', o.prefix, 'a file name prefix without slashes');
@@ -89,6 +96,8 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
     let target: ShardTarget | null = null;
     let rows = 0;
     let bytes = 0;
+    // Estimated tokens of the shard; NaN once a line comes without an estimate.
+    let tokens = 0;
     let firstLine = 0;
     let lastLine = 0;
     const ids = new Set<string>();
@@ -100,6 +109,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
       writer.start(next);
       rows = 0;
       bytes = 0;
+      tokens = 0;
       ids.clear();
       return next;
     };
@@ -108,7 +118,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
       try {
         const { bytes: written, sha256 } = await writer.finish();
         if (written !== bytes) throw new Error(`internal: shard ${shard.path} has ${written} bytes, counted ${bytes}`);
-        return { path: shard.path, index, rows, bytes, sha256, first_line: firstLine, last_line: lastLine };
+        return { path: shard.path, index, rows, bytes, sha256, first_line: firstLine, last_line: lastLine, ...(Number.isNaN(tokens) ? {} : { input_tokens: tokens }) };
       } catch (err) {
         await shard.discard();
         throw err;
@@ -149,7 +159,12 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
           await reject('E_REQUEST_TOO_LARGE', `request line is ${request.byteLength} bytes, over the shard budget of ${o.maxBytes} bytes`);
           continue;
         }
-        if (target && (bytes + request.byteLength > o.maxBytes || rows >= o.maxRequests)) await rollOver();
+        const requestTokens = request.tokens ?? NaN;
+        if (o.maxTokens !== undefined && requestTokens > o.maxTokens) {
+          await reject('E_REQUEST_TOO_LARGE', `request is estimated at ${requestTokens} input tokens, over the shard token budget of ${o.maxTokens}`);
+          continue;
+        }
+        if (target && (bytes + request.byteLength > o.maxBytes || rows >= o.maxRequests || tokens + requestTokens > (o.maxTokens ?? Infinity))) await rollOver();
         if (target && ids.has(request.customId)) {
           await reject('E_DUPLICATE_ID', `id ${JSON.stringify(request.customId)} is already in shard ${index} (the Batch API refuses a file with a repeated custom_id)`);
           continue;
@@ -160,6 +175,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
         ids.add(request.customId);
         rows++;
         bytes += request.byteLength;
+        tokens += requestTokens;
         lastLine = request.line;
       }
       if (target) await rollOver();

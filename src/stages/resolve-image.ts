@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { optionError } from '../errors.js';
 import { mapOrdered } from '../core/map-ordered.js';
+import { oneOf } from '../core/options.js';
 import type { DatasetRow, OnReject, Outcome, Reject, ResolvedImage, Stage } from '../types.js';
 
 export interface ResolveImageOptions {
@@ -23,9 +24,21 @@ export interface ResolveImageOptions {
    * datasets from the web, whose `img_path` must not reach `/etc/passwd` or `~/.ssh`. Default false.
    */
   confine?: boolean;
+  /**
+   * What an `img_path` that is a URL becomes. `reject` (default): E_REMOTE_IMAGE, never fetched.
+   * `fetch`: an http(s) URL is passed on for encodeImage to download. `passthrough`: an http(s)
+   * URL goes into the request as it is (the provider fetches it). Other schemes (file:, data:,
+   * ftp:...) are refused (E_REMOTE_REFUSED) in both.
+   */
+  imageUrls?: ImageUrls;
 }
 
-const DEFAULTS = { concurrency: 0, confine: false };
+export type ImageUrls = 'reject' | 'fetch' | 'passthrough';
+
+const DEFAULTS = { concurrency: 0, confine: false, imageUrls: 'reject' as ImageUrls };
+
+/** A URL rather than a path: `scheme://…`, or a `data:` URI. */
+const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|data:)/i;
 
 /** Pure: where a row's image lives. */
 export function resolveImagePath(imgPath: string, imageRoot: string): string {
@@ -35,14 +48,17 @@ export function resolveImagePath(imgPath: string, imageRoot: string): string {
 /**
  * Stage: rows → rows with `imageFile`, the absolute path of an existing regular file, and its
  * size `imageBytes`. A missing
- * file, a folder, or a path that cannot be looked at is a reject; a URL is a reject too (remote
- * images are not fetched), and with `confine` a path that leads outside `imageRoot`. Order is kept; with `concurrency` > 0, at most that many rows are in flight.
+ * file, a folder, or a path that cannot be looked at is a reject, and with `confine` a path that
+ * leads outside `imageRoot`. A URL is a reject too unless `imageUrls` lets http(s) URLs through
+ * (as `imageFile`, with `remote` set and `imageBytes` 0). Order is kept; with `concurrency` > 0,
+ * at most that many rows are in flight.
  */
 export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions): Stage<T, T & ResolvedImage> {
   if (typeof options?.onReject !== 'function') throw optionError('onReject', options?.onReject, 'a function');
   const o = { ...DEFAULTS, ...options };
   if (typeof o.imageRoot !== 'string' || o.imageRoot === '') throw optionError('imageRoot', o.imageRoot, 'a folder path');
   if (!Number.isSafeInteger(o.concurrency) || o.concurrency < 0) throw optionError('concurrency', o.concurrency, 'an integer ≥ 0');
+  const imageUrls = oneOf('imageUrls', o.imageUrls, ['reject', 'fetch', 'passthrough'] as const);
   const root = path.resolve(o.imageRoot);
   const base = o.file === undefined ? {} : { file: o.file };
   // The root's own real location (it may itself be reached through a symlink).
@@ -51,8 +67,12 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
 
   function resolveOne(row: T): Outcome<T & ResolvedImage> | Promise<Outcome<T & ResolvedImage>> {
     const reject = (code: Reject['code'], message: string) => ({ reject: { ...base, line: row.line, id: row.id, stage: 'resolveImage', code, message } });
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(row.imgPath)) {
-      return reject('E_REMOTE_IMAGE', `img_path ${JSON.stringify(row.imgPath)} is a URL; remote images are not fetched`);
+    if (URL_LIKE.test(row.imgPath)) {
+      const shown = JSON.stringify(row.imgPath.slice(0, 200));
+      if (imageUrls === 'reject') return reject('E_REMOTE_IMAGE', `img_path ${shown} is a URL; remote images are not fetched (--remote-images fetches them)`);
+      const url = URL.canParse(row.imgPath) ? new URL(row.imgPath) : null;
+      if (url?.protocol !== 'http:' && url?.protocol !== 'https:') return reject('E_REMOTE_REFUSED', `img_path ${shown}: only http and https URLs are ${imageUrls === 'fetch' ? 'fetched' : 'passed on'}`);
+      return { row: { ...row, imageFile: url.href, imageBytes: 0, remote: imageUrls } };
     }
     const imageFile = resolveImagePath(row.imgPath, root);
     const outside = () => reject('E_IMAGE_OUTSIDE_ROOT', `img_path ${JSON.stringify(row.imgPath)} leads outside the image root ${root} (--confine)`);

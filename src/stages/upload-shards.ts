@@ -7,6 +7,8 @@ import { BatchExplainError } from '../errors.js';
 import { mapOrdered } from '../core/map-ordered.js';
 import { positiveInteger } from '../core/options.js';
 import type { Manifest } from '../pipeline/manifest.js';
+import { QuotaGate } from '../pipeline/quota.js';
+import { isTokenLimitError, tokenLimitFailure } from '../pipeline/batch-refresh.js';
 import { isTransient, withRetry } from '../pipeline/retry.js';
 import type { ShardRecord, Stage } from '../types.js';
 import { callSignal } from '../core/call-signal.js';
@@ -25,8 +27,13 @@ export interface UploadShardsOptions {
   fileExpirySeconds?: number | null;
   /** Retries of a transient failure. Default 6. */
   retries?: number;
+  /**
+   * Holds batch creation back within the job's quota limits (see QuotaGate). Default: a gate
+   * without limits, which still pauses creation after a `token_limit_exceeded`.
+   */
+  gate?: QuotaGate;
   /** Told of each step, for progress and logs. */
-  onEvent?: (event: { type: 'uploading' | 'uploaded' | 'created' | 'found' | 'skipped' | 'retry'; shard: ShardRecord; detail?: string }) => void;
+  onEvent?: (event: { type: 'uploading' | 'uploaded' | 'created' | 'found' | 'skipped' | 'retry' | 'requeued'; shard: ShardRecord; detail?: string }) => void;
 }
 
 export interface SubmittedShard {
@@ -42,17 +49,34 @@ export const DEFAULT_FILE_EXPIRY_SECONDS = 14 * 24 * 3600;
 
 /**
  * Stage: shard records → submitted shards. `workers` shards at a time are uploaded (streamed from
- * disk) and turned into batches, while the source builds the next ones.
+ * disk) and turned into batches, while the source builds the next ones. See {@link shardSubmitter}.
+ */
+export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, SubmittedShard> {
+  const { submitOne, workers } = shardSubmitter(options);
+  return async function* uploadShardsStage(source, options) {
+    yield* mapOrdered(source, workers, submitOne, options?.signal);
+  };
+}
+
+/**
+ * Submits one shard: uploads it (unless an upload of it is on record), waits for the quota gate,
+ * creates its batch and records each step in the manifest.
  *
  * Idempotent: a shard whose batch the manifest already holds is skipped. `batches.create` is
  * never blindly retried (the API has no idempotency key): when a create fails in a way that may
  * have created the batch anyway (network, timeout, 5xx), or a run stopped between a create and
  * its record, the batches are listed and matched by input file before anything is created again.
+ *
+ * Upload goes ahead of the gate: each of the `workers` uploads its shard, then waits for room,
+ * so at most `workers` input files wait on the provider for their batch (an Azure resource holds
+ * 500 files without expiry). A create refused with `token_limit_exceeded` is recorded
+ * (`requeued`), and the same input file is tried again once the gate lets it through.
  */
-export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, SubmittedShard> {
+export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shard: ShardRecord, signal: AbortSignal) => Promise<SubmittedShard>; workers: number } {
   const o = { workers: 2, fileExpirySeconds: DEFAULT_FILE_EXPIRY_SECONDS, retries: 6, ...options };
   positiveInteger('workers', o.workers);
   const { client, manifest } = o;
+  const gate = o.gate ?? new QuotaGate({ client, manifest, retries: o.retries });
 
   async function upload(shard: ShardRecord, signal: AbortSignal): Promise<string> {
     const size = (await stat(shard.path)).size;
@@ -94,14 +118,15 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
 
   async function submitOne(shard: ShardRecord, signal: AbortSignal): Promise<SubmittedShard> {
     const known = manifest.state.shards.get(shard.sha256);
-    if (known?.batchId && known.fileId) {
+    if (known?.batchId) {
       o.onEvent?.({ type: 'skipped', shard });
-      return { shard, fileId: known.fileId, batchId: known.batchId, skipped: true };
+      return { shard, fileId: known.fileId ?? '', batchId: known.batchId, skipped: true };
     }
     let fileId = known?.fileId;
     if (fileId) {
-      // Uploaded by an earlier run that may have created the batch before it stopped.
-      const found = await findBatchForFile(client, fileId, signal);
+      // Uploaded by an earlier run that may have created the batch before it stopped (batches
+      // that failed on the token quota are not it: the shard waits for a new one).
+      const found = await findBatchForFile(client, fileId, signal, requeuedBatches());
       if (found) return record(shard, fileId, found, 'found');
       const exists = await withRetry(() => client.files.retrieve(fileId!, callSignal(signal)), { retries: o.retries, signal }).then(
         () => true,
@@ -113,7 +138,25 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
       if (!exists) fileId = undefined;
     }
     fileId ??= await upload(shard, signal);
-    return record(shard, fileId, await createOnce(shard, fileId, signal), 'created');
+    for (;;) {
+      const release = await gate.admit(shard, signal);
+      try {
+        return await record(shard, fileId, await createOnce(shard, fileId, signal), 'created');
+      } catch (err) {
+        if (!isTokenLimitError(err)) throw err;
+        const message = (err as Error).message;
+        await manifest.append({ type: 'requeued', sha256: shard.sha256, reason: 'token_limit_exceeded', message });
+        const times = manifest.state.shards.get(shard.sha256)?.requeues ?? 1;
+        o.onEvent?.({ type: 'requeued', shard, detail: `create refused${times > 1 ? ` (${times} times)` : ''}: ${message}` });
+        gate.tokenLimitHit();
+      } finally {
+        release();
+      }
+    }
+  }
+
+  function requeuedBatches(): Set<string> {
+    return new Set([...manifest.state.batches.values()].filter((b) => b.requeued).map((b) => b.batchId));
   }
 
   async function record(shard: ShardRecord, fileId: string, batchId: string, how: 'created' | 'found'): Promise<SubmittedShard> {
@@ -124,37 +167,44 @@ export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, S
 
   /** Creates the batch exactly once: after a failure that may have created it, look before trying again. */
   async function createOnce(shard: ShardRecord, fileId: string, signal: AbortSignal): Promise<string> {
-    return withRetry(
+    const created = await withRetry<string | { refused: Error }>(
       async (attempt) => {
         if (attempt > 1) {
-          const found = await findBatchForFile(client, fileId, signal);
+          const found = await findBatchForFile(client, fileId, signal, requeuedBatches());
           if (found) return found;
         }
-        const batch = await client.batches.create(
-          {
-            input_file_id: fileId,
-            endpoint: o.endpoint as '/v1/chat/completions',
-            completion_window: '24h',
-            metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index) },
-          },
-          { maxRetries: 0, ...callSignal(signal) },
-        );
-        return batch.id;
+        try {
+          const batch = await client.batches.create(
+            {
+              input_file_id: fileId,
+              endpoint: o.endpoint as '/v1/chat/completions',
+              completion_window: '24h',
+              metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index) },
+            },
+            { maxRetries: 0, ...callSignal(signal) },
+          );
+          return batch.id;
+        } catch (err) {
+          // Refused on the quota (also as a 429): not retried here; the shard waits at the gate.
+          if (isTokenLimitError(err)) return { refused: err as Error };
+          throw err;
+        }
       },
       { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `create: ${(err as Error).message}` }) },
     );
+    if (typeof created !== 'string') throw created.refused;
+    return created;
   }
 
-  return async function* uploadShardsStage(source, options) {
-    yield* mapOrdered(source, o.workers, submitOne, options?.signal);
-  };
+  return { submitOne, workers: o.workers };
 }
 
 /**
  * The batch made from an input file, if any: batches are listed newest first and matched by
- * `input_file_id` (one upload makes one batch). Listing stops at batches older than the file.
+ * `input_file_id` (one upload makes one batch, but for batches failed on the token quota, which
+ * are passed over, as are those in `exclude`). Listing stops at batches older than the file.
  */
-export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal): Promise<string | null> {
+export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal, exclude: ReadonlySet<string> = new Set()): Promise<string | null> {
   return withRetry(
     async () => {
       let notBefore = 0;
@@ -165,7 +215,7 @@ export async function findBatchForFile(client: OpenAI, fileId: string, signal?: 
         if (isTransient(err)) throw err;
       }
       for await (const batch of client.batches.list({ limit: 100 }, callSignal(signal))) {
-        if (batch.input_file_id === fileId) return batch.id;
+        if (batch.input_file_id === fileId && !exclude.has(batch.id) && tokenLimitFailure(batch) === null) return batch.id;
         if (batch.created_at < notBefore) break;
       }
       return null;

@@ -59,9 +59,11 @@ describe('crash consistency', () => {
     const shards = (await readdir(path.join(dir, 'batches'))).filter((f) => /^batch_\d+\.jsonl$/.test(f));
     expect(shards).toHaveLength(4);
     expect(batches).toHaveLength(4);
-    // Nor a second upload: an input and an output file per batch.
-    const stored = (await readdir(path.join(dir, '.batch-explain/local-server/files'))).filter((f) => f.endsWith('.json'));
-    expect(stored).toHaveLength(8);
+    // Nor a second upload: input files of finished batches are deleted (the default), so an
+    // upload made twice would be left over; what remains is an output file per batch.
+    const filesDir = path.join(dir, '.batch-explain/local-server/files');
+    const stored = await Promise.all((await readdir(filesDir)).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(path.join(filesDir, f), 'utf8')) as { id: string; purpose: string; filename: string; bytes: number }));
+    expect(stored.map((f) => f.purpose), JSON.stringify(stored.map((f) => `${f.id} ${f.purpose} ${f.filename} ${f.bytes}`), null, 1)).toEqual(['batch_output', 'batch_output', 'batch_output', 'batch_output']);
     // Nothing half-written or temporary is left.
     const files = await filesUnder(dir);
     expect(files.filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f)), files.join(' ')).toEqual([]);

@@ -75,8 +75,13 @@ describe('the round trip through the CLI', () => {
       const common = ['--provider', 'azure', '--env_file', '.env'];
       const submitted = await runCli(['submit', ...common, '--dataset', memes, '--prompt', 'hateful_memes_explanation', '--output_dir', 'batches'], { cwd });
       expect(submitted.code).toBe(0);
+      // The input file was uploaded with expires_after (14 days, within Azure's 14–30) through AzureOpenAI.
+      const inputs = () => [...server.store.files.values()].filter((f) => f.purpose === 'batch');
+      expect(inputs().map((f) => f.expires_at! - f.created_at)).toEqual([14 * 86_400]);
       const retrieved = await runCli(['retrieve', ...common, '--wait', '--poll-interval', '0.1', '--output_dir', 'results'], { cwd });
       expect(retrieved.code).toBe(0);
+      // ...and deleted once its batch was finished and downloaded (--delete-input-files completed).
+      expect(inputs()).toEqual([]);
       const line = JSON.parse((await readFile(path.join(cwd, 'batches/batch_00001.jsonl'), 'utf8')).split('\n')[0]!);
       expect(line).toMatchObject({ url: '/chat/completions', body: { model: 'gpt-4o-batch' } });
       const names = await readdir(path.join(cwd, 'results'));
@@ -97,7 +102,7 @@ describe('the round trip through the CLI', () => {
   });
 
   it('cancel stops the unfinished batches of a job on an OpenAI-compatible server', async () => {
-    const server = await startBatchServer({ dataDir: await tempDir(), faults: { lineDelayMs: 200 }, concurrency: 1 });
+    const server = await startBatchServer({ dataDir: await tempDir(), faults: { lineDelayMs: 1000 }, concurrency: 1 });
     try {
       const cwd = await tempDir('be-cli-cancel-');
       const env = { OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: `${server.url}/v1` };

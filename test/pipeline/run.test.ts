@@ -9,27 +9,16 @@ import { retrieve } from '../../src/pipeline/retrieve.js';
 import { merge } from '../../src/pipeline/merge.js';
 import { Manifest } from '../../src/pipeline/manifest.js';
 import { tempDir } from '../helpers/server.js';
+import { runOptions } from '../helpers/job.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const dataset = path.join(fixtures, 'memes.jsonl');
-const template = 'A human expert labelled this meme as: {}\nExplain why, as JSON {"explanation": "..."}.';
 
 async function setup(localServer: Partial<BatchServerOptions> = {}) {
   const dir = await tempDir('be-run-');
   const provider = await openProvider({ provider: 'local', localDataDir: path.join(dir, 'server'), localServer, maxRetries: 0 });
-  const options: RunOptions = {
-    provider,
-    dataset,
-    template,
-    model: 'gpt-4o',
-    outDir: path.join(dir, 'batches'),
-    resultsDir: path.join(dir, 'results'),
-    output: path.join(dir, 'merged.jsonl'),
-    pollMs: 20,
-    maxPollMs: 100,
-    retries: 10,
-  };
+  const options: RunOptions = runOptions(provider, dir);
   return { dir, provider, options };
 }
 

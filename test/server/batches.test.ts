@@ -130,14 +130,38 @@ describe('local server: the batch lifecycle, through the official client', () =>
   });
 
   it('fails a batch with token_limit_exceeded while enqueued tokens would pass the limit', async () => {
-    const { server, client } = await startTestServer({ faults: { tokenLimit: 60, lineDelayMs: 50 } });
+    // Each 2-line batch is ~44 prompt tokens (two ~15-token texts, 7 tokens of chat overhead
+    // each). The first stays in progress for 2 s (1 line at a time, 1 s a line) while the
+    // second is validated: 88 > 60.
+    const { server, client } = await startTestServer({ faults: { tokenLimit: 60, lineDelayMs: 1000 }, concurrency: 1 });
     try {
       const first = await submit(client, Array.from({ length: 2 }, (_, i) => requestLine(`t${i}`)));
       await waitForBatch(client, first.id, (b) => b.status === 'in_progress');
       const second = await waitForBatch(client, (await submit(client, [requestLine('u1'), requestLine('u2')])).id);
       expect(second.status).toBe('failed');
       expect(second.errors?.data?.[0]?.code).toBe('token_limit_exceeded');
+      expect(second.errors?.data?.[0]?.message).toMatch(/Limit: 60 enqueued tokens/);
       expect((await waitForBatch(client, first.id)).status).toBe('completed');
+      // Once the first is done, the same file goes through.
+      expect((await waitForBatch(client, (await client.batches.create({ input_file_id: second.input_file_id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id)).status).toBe('completed');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("checks the token limit at create with tokenLimitAt 'create' (Azure's fail-fast regions): a 400 token_limit_exceeded", async () => {
+    const { server, client } = await startTestServer({ faults: { tokenLimit: 60, tokenLimitAt: 'create', lineDelayMs: 1000 }, concurrency: 1 });
+    try {
+      const first = await submit(client, Array.from({ length: 2 }, (_, i) => requestLine(`t${i}`)));
+      // Counted from its creation: a second batch is refused while the first is unfinished.
+      const refused = await submit(client, [requestLine('u1'), requestLine('u2')]).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).code).toBe('token_limit_exceeded');
+      expect((await waitForBatch(client, first.id)).status).toBe('completed');
+      expect((await waitForBatch(client, (await submit(client, [requestLine('u1')])).id)).status).toBe('completed');
     } finally {
       await server.close();
     }

@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import OpenAI, { AuthenticationError, AzureOpenAI, toFile } from 'openai';
 import { request } from 'undici';
@@ -101,6 +103,32 @@ describe('local server: auth, Azure shapes, chat, faults, restarts, hostile requ
       expect(ids).toHaveLength(80);
       expect(new Set(ids).size).toBe(80);
       expect((await client2.files.retrieve(file.id)).id).toBe(file.id);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a batch cut off after its output file was recorded (killed before it was marked done) is redone without an orphan file', async () => {
+    const { server, client, dataDir } = await startTestServer();
+    const file = await client.files.create({ file: createReadStream(await jsonlFile(['a', 'b', 'c'].map((id) => requestLine(id)))), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const done = await waitForBatch(client, batch.id);
+    await server.close();
+    // The state a kill leaves between recording the output file and marking the batch completed.
+    const recordPath = path.join(dataDir, 'batches', `${batch.id}.json`);
+    const record = JSON.parse(await readFile(recordPath, 'utf8'));
+    Object.assign(record.batch, { status: 'finalizing', output_file_id: null, error_file_id: null, completed_at: null });
+    await writeFile(recordPath, JSON.stringify(record));
+    const again = await startBatchServer({ dataDir });
+    try {
+      const client2 = new OpenAI({ baseURL: `${again.url}/v1`, apiKey: 'k', maxRetries: 0 });
+      const redone = await waitForBatch(client2, batch.id);
+      expect(redone).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3 } });
+      const outputs = [];
+      for await (const f of client2.files.list()) if (f.purpose === 'batch_output') outputs.push(f.id);
+      expect(outputs).toEqual([redone.output_file_id]);
+      expect(redone.output_file_id).toBe(done.output_file_id);
+      expect((await fileText(client2, redone.output_file_id!)).trim().split('\n')).toHaveLength(3);
     } finally {
       await again.close();
     }

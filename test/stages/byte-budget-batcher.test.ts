@@ -53,6 +53,30 @@ describe('byteBudgetBatcher', () => {
     }
   });
 
+  it('sums the lines\' token estimates per shard and rolls over before maxTokens; a line alone over it is rejected', async () => {
+    const dir = await tmp();
+    const tokens = [400, 500, 200, 1200, 900, 100];
+    const lines = tokens.map((t, i) => ({ ...requestOf(i + 1, 60), tokens: t }));
+    const { rows: shards, rejects } = await collect((onReject) => byteBudgetBatcher({ onReject, outDir: dir, maxTokens: 1000 }), lines);
+    // 400 + 500 fit; + 200 would be 1100: new shard; 1200 alone is over; 200 + 900 = 1100: new shard.
+    expect(shards.map((s) => [s.rows, s.input_tokens, s.first_line, s.last_line])).toEqual([
+      [2, 900, 1, 2],
+      [1, 200, 3, 3],
+      [2, 1000, 5, 6],
+    ]);
+    expect(rejects.map((r) => [r.line, r.code])).toEqual([[4, 'E_REQUEST_TOO_LARGE']]);
+    expect(rejects[0]!.message).toMatch(/1200 input tokens, over the shard token budget of 1000/);
+  });
+
+  it('leaves input_tokens out of a shard with a line that carries no estimate', async () => {
+    const dir = await tmp();
+    const lines = [{ ...requestOf(1, 60), tokens: 10 }, requestOf(2, 60)];
+    const { rows: shards } = await collect((onReject) => byteBudgetBatcher({ onReject, outDir: dir }), lines);
+    expect(shards).toHaveLength(1);
+    expect(shards[0]!.input_tokens).toBeUndefined();
+    expect(() => byteBudgetBatcher({ onReject: () => {}, outDir: dir, maxTokens: 0 })).toThrow(/maxTokens/);
+  });
+
   it('rolls over at maxRequests', async () => {
     const dir = await tmp();
     const lines = Array.from({ length: 7 }, (_, i) => requestOf(i + 1, 60));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeImage } from '../../src/stages/encode-image.js';
 import type { FileReadResult } from '../../src/core/file-reader.js';
 import { collect, fromArray, rejectsCollector } from '../helpers/streams.js';
-import type { DatasetRow, ResolvedImage } from '../../src/types.js';
+import type { DataUri, DatasetRow, ResolvedImage } from '../../src/types.js';
 
 const images = fileURLToPath(new URL('../../fixtures/images/', import.meta.url));
 
@@ -24,9 +24,12 @@ describe('encodeImage', () => {
     const files = ['noisy-photo.jpg', 'face.png', 'bubble.webp', 'chart.gif', 'screenshot.jpg', 'banner.jpg'];
     const out = await collect((onReject) => encodeImage({ onReject, concurrency: 3, readers: 2 }), await rows(files));
     expect(out.rejects).toEqual([]);
-    expect(out.rows.map((r) => r.image.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
-    for (const r of out.rows) expect(r.image.data.equals(await readFile(r.imageFile))).toBe(true);
+    const images = out.rows.map((r) => r.image as DataUri);
+    expect(images.map((i) => i.mime)).toEqual(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/png', 'image/jpeg']);
+    for (const [i, r] of out.rows.entries()) expect(images[i]!.data.equals(await readFile(r.imageFile))).toBe(true);
     expect(out.rows.map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The size in px, from each header, for token estimates.
+    expect(images.map((i) => [i.width, i.height])).toEqual([[160, 120], [64, 64], [80, 60], [60, 40], [64, 64], [96, 64]]);
   });
 
   it('rejects files that lie about being images, empty, truncated or too large, naming the file', async () => {

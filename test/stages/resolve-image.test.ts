@@ -36,7 +36,31 @@ describe('resolveImage', () => {
     expect(out.rejects[0]).toMatchObject({ file: 'd.jsonl', id: 'r1', stage: 'resolveImage', message: expect.stringContaining('images/nope.jpg') });
   });
 
+  it('with imageUrls fetch or passthrough, lets http(s) URLs through as remote rows and refuses other schemes', async () => {
+    const rows = [
+      row(1, 'https://example.com/a.jpg'),
+      row(2, 'file:///etc/passwd'),
+      row(3, 'data:image/png;base64,iVBORw0KGgo='),
+      row(4, 'ftp://example.com/a.png'),
+      row(5, 'HTTP://Example.COM/b c.png'),
+      row(6, 'images/face.png'),
+    ];
+    for (const imageUrls of ['fetch', 'passthrough'] as const) {
+      const out = await collect((onReject) => resolveImage({ onReject, imageRoot: fixtures, imageUrls }), rows);
+      expect(out.rows.map((r) => [r.line, r.imageFile, r.remote])).toEqual([
+        [1, 'https://example.com/a.jpg', imageUrls],
+        [5, 'http://example.com/b%20c.png', imageUrls],
+        [6, path.join(fixtures, 'images/face.png'), undefined],
+      ]);
+      expect(out.rejects.map((r) => [r.line, r.code])).toEqual([2, 3, 4].map((line) => [line, 'E_REMOTE_REFUSED']));
+    }
+    // By default every URL, data: included, is refused unfetched.
+    const off = await collect((onReject) => resolveImage({ onReject, imageRoot: fixtures }), rows);
+    expect(off.rejects.map((r) => r.code)).toEqual(Array(5).fill('E_REMOTE_IMAGE'));
+  });
+
   it('checks its options', () => {
+    expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', imageUrls: 'download' as never })).toThrow(/imageUrls: expected one of reject, fetch, passthrough/);
     expect(() => resolveImage({ onReject: () => {}, imageRoot: '' })).toThrow(/imageRoot/);
     expect(() => resolveImage({ onReject: () => {}, imageRoot: '.', concurrency: -1 })).toThrow(/concurrency: expected an integer ≥ 0/);
   });

@@ -43,6 +43,7 @@ export async function createBatch(req: IncomingMessage, res: ServerResponse, sto
   };
   delete (batch as { errors?: unknown }).errors;
   const record: BatchRecord = { batch, flavor, seq: store.nextSeq() };
+  await runner.admitAtCreate(record);
   await store.saveBatch(record);
   runner.start(record);
   sendJson(res, 200, withoutNulls(batch));

@@ -5,17 +5,24 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { HttpError, sendJson } from '../http.js';
 import { FILE_ID, newFileId, nowSeconds } from '../ids.js';
+import type { Faults } from '../faults.js';
 import type { FileObject, Store } from '../store.js';
 
+/** Room for the multipart framing and the small fields around the file part. */
+const MULTIPART_SLACK = 64 * 1024;
 const PURPOSES = new Set(['batch', 'fine-tune', 'assistants', 'vision', 'user_data', 'evals']);
 
 /**
  * `POST /files` (multipart): the file part is streamed to disk as it arrives, never held in
  * memory; `purpose` and `expires_after[anchor|seconds]` (or Azure's dotted names) are fields.
+ * Injected faults: the connection reset halfway (nothing kept), or the answer lost after the file
+ * was stored (the client must find it by name rather than upload it again).
  */
-export async function uploadFile(req: IncomingMessage, res: ServerResponse, store: Store, maxBytes: number): Promise<void> {
+export async function uploadFile(req: IncomingMessage, res: ServerResponse, store: Store, maxBytes: number, faults?: Faults): Promise<void> {
   const type = req.headers['content-type'] ?? '';
   if (!type.startsWith('multipart/form-data')) throw new HttpError(400, "Uploads must be multipart/form-data with a 'file' part.", { param: 'file' });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes + MULTIPART_SLACK) throw new HttpError(413, `File is too large: the request declares ${declared} bytes, the limit is ${maxBytes} bytes.`, { param: 'file' });
   const id = newFileId();
   const partial = `${store.contentPath(id)}.partial`;
   const fields: Record<string, string> = {};
@@ -23,7 +30,16 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
   let bytes = 0;
   let tooLarge = false;
   let fileDone: Promise<void> | null = null;
-  const parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 1024 } });
+  if (faults?.resetUpload()) {
+    // Halfway: once some of the body has arrived, the connection goes.
+    req.once('data', () => setImmediate(() => req.socket.destroy()));
+  }
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 1024 } });
+  } catch (err) {
+    throw new HttpError(400, `Could not read the multipart upload: ${(err as Error).message}`);
+  }
   parser.on('field', (name, value) => (fields[name] = value));
   parser.on('file', (name, stream, info) => {
     if (name !== 'file' || fileDone) {
@@ -34,8 +50,10 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
     stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
     stream.on('limit', () => (tooLarge = true));
     fileDone = pipeline(stream, createWriteStream(partial));
-    // Awaited below on success; on a broken upload the parser's own error is the one reported.
-    fileDone.catch(() => {});
+    // Awaited below on success; on a broken upload the parser's own error is the one reported. A
+    // file that cannot be written (no descriptor or space left) stops the parser too, or the
+    // request would stall, its file part no longer read.
+    fileDone.catch((err: Error) => parser.destroy(err));
   });
   try {
     await pipeline(req, parser);
@@ -43,6 +61,8 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
   } catch (err) {
     await rm(partial, { force: true });
     if (err instanceof HttpError) throw err;
+    // The server's own trouble storing it (no file descriptor or space left) is not the client's fault: try again later.
+    if ((err as NodeJS.ErrnoException).syscall) throw new HttpError(503, `The server could not store the upload, try again later: ${(err as Error).message}`);
     throw new HttpError(400, `Could not read the multipart upload: ${(err as Error).message}`);
   }
   if (tooLarge) {
@@ -67,6 +87,10 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
   }
   await rename(partial, store.contentPath(id));
   await store.saveFile(file);
+  if (faults?.loseUploadAnswer()) {
+    res.socket?.destroy();
+    return;
+  }
   sendJson(res, 200, file);
 }
 
@@ -76,11 +100,22 @@ export function getFile(store: Store, id: string): FileObject {
   return file;
 }
 
-/** `GET /files/{id}/content`, streamed from disk. */
-export async function sendContent(res: ServerResponse, store: Store, id: string): Promise<void> {
+/** `GET /files/{id}/content`, streamed from disk; an injected reset cuts the connection halfway through. */
+export async function sendContent(res: ServerResponse, store: Store, id: string, faults?: Faults): Promise<void> {
   const file = getFile(store, id);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes });
+  if (faults?.resetDownload() && file.bytes > 1) {
+    const half = Math.floor(file.bytes / 2);
+    return sendThenReset(createReadStream(store.contentPath(id), { end: half - 1 }), res);
+  }
   await pipeline(createReadStream(store.contentPath(id)), res);
+}
+
+/** Writes what `source` gives, then destroys the connection: the client sees a body shorter than its content-length. */
+async function sendThenReset(source: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
+  for await (const chunk of source) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+  await new Promise<void>((resolve) => (res.socket ? res.socket.write('', () => resolve()) : resolve()));
+  res.socket?.destroy();
 }
 
 export function listFiles(store: Store, query: URLSearchParams): unknown {

@@ -1,0 +1,72 @@
+import { BatchExplainError } from '../src/errors.js';
+import type { DirectOptions, DirectProgress, DirectSummary } from '../src/pipeline/direct.js';
+import { formatCount } from './format.js';
+
+/** Flags of direct mode (`run --provider direct`, `send`); `--request-timeout` and `--base-url` are the provider flags'. */
+export const directFlags = {
+  'direct-concurrency': { type: 'number', default: 8, describe: '(direct) Requests in flight at once' },
+  rpm: { type: 'number', describe: '(direct) Requests per minute at most (the server\'s x-ratelimit headers and 429s are followed anyway)' },
+  tpm: { type: 'number', describe: '(direct) Estimated tokens per minute at most: max_tokens + text/4 + 765 per image (85 at detail low)' },
+  'api-key-env': { type: 'string', default: 'OPENAI_API_KEY', describe: '(direct) Environment variable holding the API key, sent as a Bearer token; optional (local servers need none)' },
+  'max-retries': { type: 'number', default: 6, describe: '(direct) Retries of a transient failure (network, timeout, 408, 409, 429, 5xx), with backoff' },
+  'max-consecutive-failures': { type: 'number', default: 20, describe: '(direct) Stop after this many failed requests in a row (a wrong model or URL fails them all); 0: never' },
+} as const;
+
+export type DirectArgs = {
+  'base-url'?: string;
+  'direct-concurrency': number;
+  rpm?: number;
+  tpm?: number;
+  'api-key-env': string;
+  'request-timeout': number;
+  'max-retries': number;
+  'max-consecutive-failures': number;
+};
+
+export const DIRECT_RESUME_HINT = 'The answers so far are in the results folder: run the same command again to send the rest (answered rows are not sent again).';
+
+/** Send options from flags: the base URL (or OPENAI_BASE_URL) is required; the key is optional. Call after --env-file is loaded. */
+export function directOptionsFromArgs(args: DirectArgs): Omit<DirectOptions, 'resultsDir' | 'rejectsPath'> {
+  const baseUrl = args['base-url'] ?? process.env.OPENAI_BASE_URL;
+  if (!baseUrl) {
+    throw new BatchExplainError('E_OPTION', '--provider direct needs --base-url (or OPENAI_BASE_URL): e.g. http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for Ollama');
+  }
+  for (const name of ['direct-concurrency', 'request-timeout'] as const) {
+    if (!(args[name] > 0)) throw new BatchExplainError('E_OPTION', `--${name}: expected a positive number, got ${args[name]}`);
+  }
+  for (const name of ['rpm', 'tpm'] as const) {
+    const v = args[name];
+    if (v !== undefined && !(v > 0)) throw new BatchExplainError('E_OPTION', `--${name}: expected a positive number, got ${v}`);
+  }
+  const apiKey = process.env[args['api-key-env']];
+  return {
+    baseUrl,
+    ...(apiKey ? { apiKey } : {}),
+    concurrency: Math.floor(args['direct-concurrency']),
+    ...(args.rpm ? { rpm: args.rpm } : {}),
+    ...(args.tpm ? { tpm: args.tpm } : {}),
+    timeoutMs: Math.round(args['request-timeout'] * 1000),
+    retries: args['max-retries'],
+    maxConsecutiveFailures: args['max-consecutive-failures'],
+  };
+}
+
+export function formatDirectProgress(p: DirectProgress): string {
+  return `direct: ${formatCount(p.sent)} sent, ${formatCount(p.succeeded)} answered, ${formatCount(p.failed)} failed, ${formatCount(p.skipped)} skipped (answered earlier); ${formatCount(p.retries)} retries, ${formatCount(p.rateLimited)} × 429, ${formatCount(p.rateLimitWaits)} rate-limit waits`;
+}
+
+/** The summary of a pass; its counts add up to the rows read. */
+export function formatDirectSummary(s: DirectSummary, what = 'rows'): string {
+  const lines = [
+    `direct: ${formatCount(s.read)} ${what} = ${formatCount(s.succeeded)} answered + ${formatCount(s.failed)} failed + ${formatCount(s.rejects.total)} rejected + ${formatCount(s.skipped)} skipped (answered earlier)`,
+    `  ${formatCount(s.retries)} retries, ${formatCount(s.rateLimited)} × 429, ${formatCount(s.rateLimitWaits)} rate-limit waits`,
+  ];
+  if (s.outputPath) lines.push(`  answers: ${s.outputPath}`);
+  if (s.errorsPath) lines.push(`  failures: ${s.errorsPath} (sent again by the next run)`);
+  if (s.rejects.total > 0) {
+    lines.push(`  rejects: ${s.rejectsPath} (${Object.entries(s.rejects.byCode).map(([c, n]) => `${c} ${formatCount(n)}`).join(', ')})`);
+    for (const r of s.rejects.first) lines.push(`    ${r.file ?? ''}:${r.line}: ${r.code}: ${r.message}`);
+  }
+  if (s.partialLinesCut > 0) lines.push(`  ${s.partialLinesCut} partial last line(s) of an interrupted run cut off`);
+  return lines.join('\n');
+}
