@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { buildCommand } from './commands/build.js';
+import { estimateCommand } from './commands/estimate.js';
 import { serveCommand } from './commands/serve.js';
 import { mergeCommand } from './commands/merge.js';
 import { reportCommand } from './commands/report.js';
@@ -24,6 +25,7 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
     .scriptName('batch-explain')
     .usage('$0 <command> [options]\n\nExplanations for labelled multimodal datasets through the OpenAI and Azure OpenAI Batch API.')
     .command(buildCommand)
+    .command(estimateCommand)
     .command(submitCommand)
     .command(statusCommand)
     .command(retrieveCommand)
@@ -53,4 +55,4 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
 }
 
 /** The commands with flags of their own, in the order `--help` lists them (for the generated reference). */
-export const COMMAND_NAMES = ['build', 'submit', 'status', 'retrieve', 'cancel', 'merge', 'resubmit', 'run', 'report', 'view', 'send', 'serve'] as const;
+export const COMMAND_NAMES = ['build', 'estimate', 'submit', 'status', 'retrieve', 'cancel', 'merge', 'resubmit', 'run', 'report', 'view', 'send', 'serve'] as const;

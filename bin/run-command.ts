@@ -55,7 +55,7 @@ function isEpipe(err: unknown): boolean {
 function report(err: unknown): number {
   if (err instanceof BatchExplainError) {
     process.stderr.write(`batch-explain: ${err.message}\n`);
-    return err.code === 'E_OPTION' ? EXIT.USAGE : EXIT.FAILURE;
+    return err.code === 'E_OPTION' ? EXIT.USAGE : err.code === 'E_MAX_COST' ? EXIT.OVER_COST : EXIT.FAILURE;
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') {

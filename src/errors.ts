@@ -8,6 +8,8 @@ export const EXIT = {
   USAGE: 2,
   /** `--strict` and at least one row was rejected. */
   REJECTS: 3,
+  /** The estimated cost is over `--max-cost` (or cannot be estimated): nothing was uploaded. */
+  OVER_COST: 4,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -19,6 +21,8 @@ export type ErrorCode =
   /** The API kept failing (transient failures past the retries), or refused a request. */
   | 'E_API'
   | 'E_LINE_TOO_LONG'
+  /** The estimated cost is over --max-cost. */
+  | 'E_MAX_COST'
   | 'E_COUNTS';
 
 /** An error with a stable code; its message is written for the user, not for a stack trace. */

@@ -97,6 +97,11 @@ export interface ShardRecord {
   last_line: number;
   /** Estimated input tokens of its requests (absent when a request was not estimated, or for shards of older builds). */
   input_tokens?: number;
+  /**
+   * The resubmission round it was built for (absent: the first submission). Two rounds can build
+   * byte-identical shards (the same rows failed again): the round tells them apart in the manifest.
+   */
+  round?: number;
 }
 
 /** Why a row could not become a request. A reject is data, never an `'error'` event. */

@@ -1,10 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT } from '../../src/errors.js';
+import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } from '../build-flags.js';
 import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import type { QuotaEvent } from '../../src/pipeline/quota.js';
+import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
+import type { ShardRecord } from '../../src/types.js';
+import { costFlags, costOptionsFromArgs, formatEstimate, type CostArgs } from '../cost-flags.js';
 
 /** Polling of batch statuses: by retrieve --wait, and by submit while shards are held back. */
 export const pollFlags = {
@@ -35,11 +38,14 @@ export const submitFlags = {
   'max-active-batches': { type: 'number', describe: 'Unfinished batches of the job at once; more shards wait for earlier batches to finish' },
   'max-enqueued-tokens': { type: 'number', describe: "Estimated input tokens in the job's unfinished batches (your enqueued-token quota); more shards wait" },
   ...pollFlags,
+  ...costFlags,
+  'max-cost': { type: 'number', describe: 'Refuse to upload when the estimated cost in USD is over this (the build completes first and is kept; exit 4)' },
 } as const;
 
 export type SubmitArgs = DatasetArgs &
   ProviderArgs &
-  PollArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number; 'max-active-batches'?: number; 'max-enqueued-tokens'?: number };
+  PollArgs &
+  CostArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number; 'max-active-batches'?: number; 'max-enqueued-tokens'?: number; 'max-cost'?: number };
 
 /**
  * What submit, resubmit and run start with: a log on stderr, the environment file, the build
@@ -55,8 +61,18 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }) {
   if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
     log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
   }
+  const cost = await costOptionsFromArgs(args);
+  const maxCost = args['max-cost'];
+  if (maxCost !== undefined && !(maxCost >= 0)) throw new BatchExplainError('E_OPTION', `--max-cost: expected an amount of USD of 0 or more, got ${maxCost}`);
+  // The estimate of a round's shards once its build is complete; with --max-cost, checked before any upload.
+  const printEstimate = (shards: ShardRecord[]) => {
+    const e = estimateCost(shards, { model: buildOptions.tokenModel ?? buildOptions.model, maxTokens: buildOptions.maxTokens ?? 4096, ...cost });
+    log(`estimate:\n${formatEstimate(e, 20).trimEnd()}`);
+    return e;
+  };
   const options = {
     ...buildOptions,
+    ...(maxCost === undefined ? { onBuilt: (shards: ShardRecord[]) => void printEstimate(shards) } : { beforeUpload: (shards: ShardRecord[]) => checkMaxCost(printEstimate(shards), maxCost) }),
     provider,
     outDir: args['out-dir'],
     ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),

@@ -9,6 +9,13 @@ export function positiveInteger(name: string, value: unknown): number {
   return value;
 }
 
+export function nonNegativeInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw optionError(name, value, 'an integer of 0 or more');
+  }
+  return value;
+}
+
 export function nonEmptyString(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw optionError(name, value, 'a non-empty string');
   return value;

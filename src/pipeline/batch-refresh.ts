@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { callSignal } from '../core/call-signal.js';
-import type { BatchState, Manifest } from './manifest.js';
+import { roundField, shardKey, type BatchState, type Manifest } from './manifest.js';
 import { withRetry } from './retry.js';
 
 /** The code of the Batch API's enqueued-token quota failure (OpenAI and Azure alike). */
@@ -45,9 +45,9 @@ export async function refreshBatch(client: OpenAI, manifest: Manifest, b: BatchS
     });
   }
   const quota = tokenLimitFailure(batch);
-  const shard = b.sha256 === undefined ? undefined : manifest.state.shards.get(b.sha256);
+  const shard = b.sha256 === undefined ? undefined : manifest.state.shards.get(shardKey({ sha256: b.sha256, round: b.round }));
   if (quota !== null && !b.requeued && shard?.batchId === b.batchId) {
-    await manifest.append({ type: 'requeued', sha256: b.sha256!, batch_id: b.batchId, reason: TOKEN_LIMIT_CODE, message: quota });
+    await manifest.append({ type: 'requeued', sha256: b.sha256!, ...roundField(b), batch_id: b.batchId, reason: TOKEN_LIMIT_CODE, message: quota });
   }
   return batch;
 }

@@ -18,14 +18,14 @@ export type ManifestEvent =
   | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
   | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
   | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }
-  | { type: 'uploading'; at: string; sha256: string; filename: string }
-  | { type: 'uploaded'; at: string; sha256: string; file_id: string; bytes: number }
-  | { type: 'batch'; at: string; sha256: string; batch_id: string; input_file_id: string }
+  | { type: 'uploading'; at: string; sha256: string; round?: number; filename: string }
+  | { type: 'uploaded'; at: string; sha256: string; round?: number; file_id: string; bytes: number }
+  | { type: 'batch'; at: string; sha256: string; round?: number; batch_id: string; input_file_id: string }
   | { type: 'status'; at: string; batch_id: string; status: string; request_counts?: { total: number; completed: number; failed: number }; output_file_id?: string | null; error_file_id?: string | null; errors?: Array<{ code: string; message: string; line?: number | null }> }
   | { type: 'downloaded'; at: string; batch_id: string; output?: DownloadedFile; error?: DownloadedFile }
   | { type: 'cancel_requested'; at: string; batch_id: string }
   /** A batch for the shard failed on the enqueued-token quota (at create: no batch_id): the shard waits for another. */
-  | { type: 'requeued'; at: string; sha256: string; batch_id?: string; reason: string; message: string }
+  | { type: 'requeued'; at: string; sha256: string; round?: number; batch_id?: string; reason: string; message: string }
   /** An input file deleted from the provider (after its batch finished), or found gone. */
   | { type: 'input_deleted'; at: string; batch_id: string; file_id: string };
 
@@ -54,6 +54,8 @@ export interface BatchState {
   batchId: string;
   /** The shard it was created from (absent for batches read from a tracking CSV). */
   sha256?: string;
+  /** That shard's round (absent: the first submission); with `sha256`, its {@link shardKey}. */
+  round?: number;
   inputFileId?: string;
   /** Path of the shard file, for messages. */
   shardPath?: string;
@@ -75,10 +77,24 @@ export interface ManifestState {
   builds: Map<number, Extract<ManifestEvent, { type: 'build_done' }>>;
   /** Resubmissions, by round (1, 2, ...). */
   rounds: Map<number, Extract<ManifestEvent, { type: 'round' }>>;
-  /** By sha256, in shard order. */
+  /** By {@link shardKey} (sha256, and the round after the first), in shard order. */
   shards: Map<string, ShardState>;
   /** By batch id, in creation order. */
   batches: Map<string, BatchState>;
+}
+
+/**
+ * A shard's key in the manifest: its sha256, with its round after the first submission, since a
+ * resubmission can build a shard byte for byte the same as an earlier one (the same rows failed
+ * again), and that one must be submitted again, not taken as done.
+ */
+export function shardKey(shard: { sha256: string; round?: number | undefined }): string {
+  return shard.round ? `${shard.sha256}@round${shard.round}` : shard.sha256;
+}
+
+/** The round fields of a shard's events: left out for the first submission (as logs before rounds had them). */
+export function roundField(shard: { round?: number | undefined }): { round?: number } {
+  return shard.round ? { round: shard.round } : {};
 }
 
 export function emptyState(): ManifestState {
@@ -97,23 +113,26 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
     case 'round':
       state.rounds.set(e.round, e);
       break;
-    case 'shard':
-      state.shards.set(e.shard.sha256, { ...state.shards.get(e.shard.sha256), shard: e.shard, round: e.round ?? 0 });
+    case 'shard': {
+      const shard: ShardRecord = { ...e.shard, ...roundField({ round: e.round ?? e.shard.round }) };
+      const key = shardKey(shard);
+      state.shards.set(key, { ...state.shards.get(key), shard, round: shard.round ?? 0 });
       break;
+    }
     case 'uploading': {
-      const s = state.shards.get(e.sha256);
+      const s = state.shards.get(shardKey(e));
       if (s) s.uploadName = e.filename;
       break;
     }
     case 'uploaded': {
-      const s = state.shards.get(e.sha256);
+      const s = state.shards.get(shardKey(e));
       if (s) s.fileId = e.file_id;
       break;
     }
     case 'batch': {
-      const s = state.shards.get(e.sha256);
+      const s = state.shards.get(shardKey(e));
       if (s) s.batchId = e.batch_id;
-      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
+      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, ...roundField(e), inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
       break;
     }
     case 'status': {
@@ -132,7 +151,7 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
       batchOf(state, e.batch_id).cancelRequested = true;
       break;
     case 'requeued': {
-      const s = state.shards.get(e.sha256);
+      const s = state.shards.get(shardKey(e));
       if (s && (e.batch_id === undefined || s.batchId === e.batch_id)) {
         s.requeues = (s.requeues ?? 0) + 1;
         delete s.batchId;

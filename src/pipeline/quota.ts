@@ -3,7 +3,7 @@ import type OpenAI from 'openai';
 import { optionError } from '../errors.js';
 import type { ShardRecord } from '../types.js';
 import { refreshBatch } from './batch-refresh.js';
-import { isUnfinished, type BatchState, type Manifest } from './manifest.js';
+import { isUnfinished, shardKey, type BatchState, type Manifest } from './manifest.js';
 
 export interface QuotaLimits {
   /** Unfinished batches of the job at once (validating, in_progress, finalizing, cancelling). Default: no limit. */
@@ -171,7 +171,7 @@ export class QuotaGate {
   }
 
   #tokensOfBatch(b: BatchState): number {
-    const shard = b.sha256 === undefined ? undefined : this.#o.manifest.state.shards.get(b.sha256)?.shard;
+    const shard = b.sha256 === undefined ? undefined : this.#o.manifest.state.shards.get(shardKey({ sha256: b.sha256, round: b.round }))?.shard;
     return shard?.input_tokens ?? this.#o.maxEnqueuedTokens ?? 0;
   }
 

@@ -9,7 +9,7 @@ import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../
 import type { ShardRecord } from '../types.js';
 import { buildSummary, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
-import { isUnfinished, Manifest, requeuedShards, type ManifestOptions } from './manifest.js';
+import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
 import { readAhead } from '../core/read-ahead.js';
@@ -27,6 +27,17 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   onUpload?: UploadShardsOptions['onEvent'];
   /** Told when a shard is held back by the quota limits. */
   onQuota?: (event: QuotaEvent) => void;
+  /**
+   * Told of every shard of the round once its build is complete (or found complete), e.g. to
+   * print the cost estimate; uploads are not held for it.
+   */
+  onBuilt?: (shards: ShardRecord[]) => void;
+  /**
+   * Awaited with every shard of the round once its build is complete (or found complete), before
+   * anything is uploaded: uploads wait for the whole build. Throwing stops the submit with
+   * nothing uploaded; the build is kept as complete, so a re-run reuses it (e.g. `--max-cost`).
+   */
+  beforeUpload?: (shards: ShardRecord[]) => void | Promise<void>;
   /** First wait between status polls (while held back, or waiting); grows by half up to `maxPollMs`. Default 5 s. */
   pollMs?: number;
   /** Default 60 s. */
@@ -55,7 +66,7 @@ export interface SubmitSummary {
  * with another prompt, model or budget must not be mistaken for a resume.
  */
 export function jobConfigDigest(options: SubmitOptions): string {
-  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxShardTokens, tokenModel, maxImageBytes, imageRoot } = options;
+  const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxShardTokens, tokenModel, maxImageBytes, imageRoot, resize, imageUrls, remote, confine } = options;
   const dataset = options.jobDataset ?? options.dataset;
   const config = {
     dataset: dataset === '-' ? '-' : path.resolve(dataset),
@@ -77,6 +88,11 @@ export function jobConfigDigest(options: SubmitOptions): string {
     tokenModel: maxShardTokens === undefined ? undefined : tokenModel,
     maxImageBytes,
     imageRoot: imageRoot === undefined ? undefined : path.resolve(imageRoot),
+    // What changes the images sent or the rows rejected (how fast or how often, not).
+    resize: resize === undefined ? undefined : { target: resize.target, quality: resize.quality, maxPixels: resize.maxPixels },
+    imageUrls: imageUrls === undefined || imageUrls === 'reject' ? undefined : imageUrls,
+    allowPrivate: imageUrls === 'fetch' && remote?.allowPrivate ? true : undefined,
+    confine: confine ? true : undefined,
   };
   return createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
@@ -136,7 +152,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.
     const submitted = new Map<string, SubmittedShard>();
     const collect = async (items: AsyncIterable<SubmittedShard>) => {
-      for await (const item of items) submitted.set(item.shard.sha256, item);
+      for await (const item of items) submitted.set(shardKey(item.shard), item);
     };
     const signal = options.signal ? [{ signal: options.signal }] : [];
     /** Shards whose batch failed on the token quota get a new one; with limits, until every batch is validated. */
@@ -157,6 +173,8 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
 
     const reusable = await builtShards(manifest, round);
     if (reusable) {
+      options.onBuilt?.(reusable);
+      await options.beforeUpload?.(reusable);
       await pipeline(async function* () {
         yield* reusable;
       }, upload, collect, ...signal);
@@ -182,16 +200,23 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     };
     let summary: BuildSummary | null = null;
     async function* recordShards(records: AsyncIterable<ShardRecord>) {
-      for await (const shard of records) {
-        await manifest.append({ type: 'shard', run_id: runId, shard, ...(round ? { round } : {}) });
+      for await (const built of records) {
+        const shard: ShardRecord = { ...built, ...roundField({ round }) };
+        await manifest.append({ type: 'shard', run_id: runId, shard, ...roundField({ round }) });
         shards.push(shard);
         options.onShard?.(shard);
-        yield shard;
+        // With `beforeUpload`, uploads wait for the whole build and the check (shard records are a few hundred bytes).
+        if (!options.beforeUpload) yield shard;
       }
       // Every row is now a request in a shard or a reject: the build is complete.
       await rejects.close();
       summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
       await manifest.append({ type: 'build_done', run_id: runId, shards: shards.length, rows: summary.rows, rejects: summary.rejects.total, ...(round ? { round } : {}) });
+      options.onBuilt?.(shards);
+      if (options.beforeUpload) {
+        await options.beforeUpload(shards);
+        yield* shards;
+      }
     }
     try {
       const batcher = byteBudgetBatcher({
@@ -233,7 +258,7 @@ async function builtShards(manifest: Manifest, round: number): Promise<ShardReco
   const shards = [...manifest.state.shards.values()].filter((s) => s.round === round).map((s) => s.shard);
   if (shards.length !== done.shards) return null;
   for (const shard of shards) {
-    const known = manifest.state.shards.get(shard.sha256);
+    const known = manifest.state.shards.get(shardKey(shard));
     if (known?.batchId) continue; // submitted: its file is no longer needed
     const size = await stat(shard.path).then((s) => s.size, () => -1);
     if (size !== shard.bytes) return null;

@@ -6,7 +6,7 @@ import { toStreamingFile } from 'openai';
 import { BatchExplainError } from '../errors.js';
 import { mapOrdered } from '../core/map-ordered.js';
 import { positiveInteger } from '../core/options.js';
-import type { Manifest } from '../pipeline/manifest.js';
+import { roundField, shardKey, type Manifest } from '../pipeline/manifest.js';
 import { QuotaGate } from '../pipeline/quota.js';
 import { isTokenLimitError, tokenLimitFailure } from '../pipeline/batch-refresh.js';
 import { isTransient, withRetry } from '../pipeline/retry.js';
@@ -85,14 +85,14 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
     // recorded, is found by that name and reused rather than uploaded again (an Azure resource
     // holds 500 files at most).
     const filename = `${path.basename(shard.path, '.jsonl')}.${shard.sha256.slice(0, 16)}.jsonl`;
-    if (manifest.state.shards.get(shard.sha256)?.uploadName === filename) {
+    if (manifest.state.shards.get(shardKey(shard))?.uploadName === filename) {
       const earlier = await findUpload(client, filename, shard.bytes, signal);
       if (earlier) {
-        await manifest.append({ type: 'uploaded', sha256: shard.sha256, file_id: earlier, bytes: shard.bytes });
+        await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: earlier, bytes: shard.bytes });
         o.onEvent?.({ type: 'uploaded', shard, detail: `${earlier} (an earlier run's upload)` });
         return earlier;
       }
-    } else await manifest.append({ type: 'uploading', sha256: shard.sha256, filename });
+    } else await manifest.append({ type: 'uploading', sha256: shard.sha256, ...roundField(shard), filename });
     o.onEvent?.({ type: 'uploading', shard });
     // A fresh stream per attempt: a streamed body cannot be replayed by the client.
     const file = await withRetry(
@@ -111,13 +111,13 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       },
       { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
     );
-    await manifest.append({ type: 'uploaded', sha256: shard.sha256, file_id: file.id, bytes: file.bytes });
+    await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: file.id, bytes: file.bytes });
     o.onEvent?.({ type: 'uploaded', shard, detail: file.id });
     return file.id;
   }
 
   async function submitOne(shard: ShardRecord, signal: AbortSignal): Promise<SubmittedShard> {
-    const known = manifest.state.shards.get(shard.sha256);
+    const known = manifest.state.shards.get(shardKey(shard));
     if (known?.batchId) {
       o.onEvent?.({ type: 'skipped', shard });
       return { shard, fileId: known.fileId ?? '', batchId: known.batchId, skipped: true };
@@ -145,8 +145,8 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       } catch (err) {
         if (!isTokenLimitError(err)) throw err;
         const message = (err as Error).message;
-        await manifest.append({ type: 'requeued', sha256: shard.sha256, reason: 'token_limit_exceeded', message });
-        const times = manifest.state.shards.get(shard.sha256)?.requeues ?? 1;
+        await manifest.append({ type: 'requeued', sha256: shard.sha256, ...roundField(shard), reason: 'token_limit_exceeded', message });
+        const times = manifest.state.shards.get(shardKey(shard))?.requeues ?? 1;
         o.onEvent?.({ type: 'requeued', shard, detail: `create refused${times > 1 ? ` (${times} times)` : ''}: ${message}` });
         gate.tokenLimitHit();
       } finally {
@@ -160,7 +160,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
   }
 
   async function record(shard: ShardRecord, fileId: string, batchId: string, how: 'created' | 'found'): Promise<SubmittedShard> {
-    await manifest.append({ type: 'batch', sha256: shard.sha256, batch_id: batchId, input_file_id: fileId });
+    await manifest.append({ type: 'batch', sha256: shard.sha256, ...roundField(shard), batch_id: batchId, input_file_id: fileId });
     o.onEvent?.({ type: how, shard, detail: batchId });
     return { shard, fileId, batchId, skipped: false };
   }
@@ -179,7 +179,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
               input_file_id: fileId,
               endpoint: o.endpoint as '/v1/chat/completions',
               completion_window: '24h',
-              metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index) },
+              metadata: { run_id: o.runId, shard_sha256: shard.sha256, shard_index: String(shard.index), ...(shard.round ? { shard_round: String(shard.round) } : {}) },
             },
             { maxRetries: 0, ...callSignal(signal) },
           );

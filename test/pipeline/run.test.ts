@@ -58,6 +58,38 @@ describe('run: submit → retrieve → merge (→ resubmit)', () => {
     }
   });
 
+  it('resubmits a round whose shards are byte for byte those of an earlier round (the same rows failed again)', async () => {
+    const dir = await tempDir('be-run-');
+    const localDataDir = path.join(dir, 'server');
+    // Round 0 against a server that fails every line; the rounds after against one that does not.
+    const failing = await openProvider({ provider: 'local', localDataDir, localServer: { faults: { lineFailureRate: 1 } }, maxRetries: 0 });
+    const options = (provider: typeof failing) => runOptions(provider, dir, { maxRequests: 2 });
+    try {
+      const first = await run(options(failing));
+      expect(first.merge).toMatchObject({ rows: 7, explained: 0, byReason: { api_error: 7 } });
+    } finally {
+      await failing.close();
+    }
+    const healthy = await openProvider({ provider: 'local', localDataDir, maxRetries: 0 });
+    try {
+      // Every row failed: round 1 rebuilds the same 4 shards, the same bytes as round 0's.
+      const summary = await run({ ...options(healthy), maxRounds: 1 });
+      expect(summary.rounds).toBe(1);
+      expect(summary.merge).toMatchObject({ rows: 7, explained: 7 });
+      const shards = (await readdir(path.join(dir, 'batches'))).filter((n) => /batch_\d+\.jsonl$/.test(n)).sort();
+      expect(shards).toHaveLength(8);
+      for (const name of shards.filter((n) => !n.startsWith('r1_'))) {
+        expect(await readFile(path.join(dir, 'batches', `r1_${name}`), 'utf8')).toBe(await readFile(path.join(dir, 'batches', name), 'utf8'));
+      }
+      expect(healthy.server!.store.batches.size).toBe(8);
+      // Re-running the finished job submits nothing more.
+      await run({ ...options(healthy), maxRounds: 1 });
+      expect(healthy.server!.store.batches.size).toBe(8);
+    } finally {
+      await healthy.close();
+    }
+  });
+
   it('accounts for every row under 429s, 500s and failing lines, with rounds limited', async () => {
     const { provider, options } = await setup({ faults: { rate429: 0.2, rate500: 0.1, retryAfterSeconds: 0, lineFailureRate: 0.4, seed: 9 } });
     try {
