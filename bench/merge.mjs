@@ -1,6 +1,6 @@
 // Benchmark: `batch-explain merge` of N dataset rows with N shuffled result lines (~700-byte
-// explanations), beside `LC_ALL=C sort` of the same result file in the same run. Prints wall
-// time, rows/s and peak RSS (VmHWM) for each.
+// explanations), beside `LC_ALL=C sort` of the same result file just before it. Prints wall
+// time, CPU time, rows/s and peak RSS (VmHWM) for each.
 //   node bench/merge.mjs [--rows 1000000] [--runs 1] [--sort-memory 64MiB,16MiB] [--dir DIR]
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,15 +28,25 @@ if (!existsSync(results)) {
   await generateResults({ rows, out: results });
 }
 
-async function measure(command, args, env = {}) {
+/**
+ * Runs a shell command line: its wall time, its CPU time (user + system, all its processes and
+ * threads: the shell's `times`, less sensitive than wall time to other work on the machine) and
+ * the peak RSS of a node process in it.
+ */
+async function measure(commandLine) {
   const rssFile = path.join(dir, `rss-${Math.random().toString(36).slice(2)}`);
   const start = process.hrtime.bigint();
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${path.join(here, 'report-rss.mjs')}` } });
+  const child = spawn('sh', ['-c', `${commandLine}\ntimes >&3`], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${path.join(here, 'report-rss.mjs')}` } });
+  let times = '';
+  child.stdio[3].on('data', (d) => (times += d));
   const code = await new Promise((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`);
+  if (code !== 0) throw new Error(`${commandLine} exited ${code}`);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const rss = existsSync(rssFile) ? Number(await readFile(rssFile, 'utf8')) / 1024 : NaN;
-  return { seconds, rss };
+  // `times`: the shell's user and system time, then its children's.
+  const children = times.trim().split('\n')[1] ?? '';
+  const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { seconds, cpu, rss };
 }
 
 /** A benchmark of a wrong program means nothing: every row must be there, in order, explained. */
@@ -52,21 +62,22 @@ async function checkOutput(file) {
 
 const size = (await stat(results)).size;
 console.log(`${rows} rows: dataset ${((await stat(dataset)).size / 1e6).toFixed(0)} MB, results ${(size / 1e6).toFixed(0)} MB; node ${process.version}\n`);
-console.log('what                                   | wall s | rows/s | peak RSS MB');
-console.log('---------------------------------------|--------|--------|------------');
-const line = (what, m) => console.log(`${what.padEnd(38)} | ${m.seconds.toFixed(2).padStart(6)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
+console.log('what                                     | wall s | cpu s | rows/s | peak RSS MB');
+console.log('-----------------------------------------|--------|-------|--------|------------');
+const line = (what, m) => console.log(`${what.padEnd(40)} | ${m.seconds.toFixed(2).padStart(6)} | ${m.cpu.toFixed(1).padStart(5)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
 const ratios = [];
 for (let r = 0; r < Number(values.runs); r++) {
-  // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
-  const sorted = await measure('sh', ['-c', `LC_ALL=C sort -T "${dir}" "${results}" > "${dir}/sorted.jsonl"`]);
-  line('LC_ALL=C sort (results file)', sorted);
-  await rm(path.join(dir, 'sorted.jsonl'), { force: true });
   for (const memory of values['sort-memory'].split(',')) {
+    // The sort runs just before each merge: a ratio compares two runs under the same load.
+    // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
+    const sorted = await measure(`LC_ALL=C sort -T "${dir}" "${results}" > "${dir}/sorted.jsonl"`);
+    line('LC_ALL=C sort (results file)', sorted);
+    await rm(path.join(dir, 'sorted.jsonl'), { force: true });
     const out = path.join(dir, 'merged.jsonl');
-    const merged = await measure(cli, ['merge', '--dataset', dataset, '--results', path.join(dir, 'results'), '--output', out, '--sort-memory', memory, '--tmp-dir', dir, '--quiet']);
+    const merged = await measure(`"${cli}" merge --dataset "${dataset}" --results "${path.join(dir, 'results')}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
     line(`batch-explain merge, --sort-memory ${memory}`, merged);
     if (r === 0) await checkOutput(out);
-    ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort`);
+    ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort (cpu ${(merged.cpu / sorted.cpu).toFixed(1)}×)`);
     await rm(out, { force: true });
     await rm(`${out}.errors.jsonl`, { force: true });
   }

@@ -1,5 +1,6 @@
 import { resultFromLine, type ResultRecord } from '../stages/read-results.js';
 import { readDecimal, writeDecimal } from './decimal.js';
+import { ResultScanner } from './result-scan.js';
 
 /**
  * The unit of work of the merge's result parsing, on the main thread or a parse thread: result
@@ -36,8 +37,10 @@ export const FRAME_MAX_EXTRA = 4 * 17 + 1;
 /**
  * Parses the framed result lines in `batch[0, length)` into `into` (a buffer of its own memory, to
  * reuse; a larger one is made when it is too small). `bad` counts lines that were not result lines.
+ * A `scanner` (for `field`) is reused across batches: it reads the usual successful line in place
+ * (result-scan.ts); the others go through {@link resultFromLine}.
  */
-export function parseResultBatch(batch: Buffer, length: number, sources: readonly string[], field?: string, into?: Buffer): { out: Buffer; bad: number } {
+export function parseResultBatch(batch: Buffer, length: number, sources: readonly string[], field?: string, into?: Buffer, scanner = new ResultScanner(field)): { out: Buffer; bad: number } {
   let out = into && into.length >= 4096 ? into : Buffer.allocUnsafeSlow(Math.max(4096, length));
   let used = 0;
   let bad = 0;
@@ -49,11 +52,15 @@ export function parseResultBatch(batch: Buffer, length: number, sources: readonl
     const t4 = nextTab(batch, t3 + 1);
     let end = batch.indexOf(10, t4 + 1);
     if (end === -1 || end > length) end = length;
-    const r = resultFromLine(batch.toString('utf8', t4 + 1, end), NOWHERE, field);
-    if ('bad' in r) bad++;
-    // `where` is only built for a message.
-    const payload = outcomePayload(r, () => `${sources[readDecimal(batch, t1 + 1, t2)] ?? 'a result file'} at byte ${batch.toString('latin1', t2 + 1, t3)}`);
-    const room = t1 - at + 1 + (t4 - t3) + 1 + payload.length * 3 + 1;
+    const scanned = scanner.scan(batch, t4 + 1, end);
+    let payload = '';
+    if (scanned === -1) {
+      const r = resultFromLine(batch.toString('utf8', t4 + 1, end), NOWHERE, field);
+      if ('bad' in r) bad++;
+      // `where` is only built for a message.
+      payload = outcomePayload(r, () => `${sources[readDecimal(batch, t1 + 1, t2)] ?? 'a result file'} at byte ${batch.toString('latin1', t2 + 1, t3)}`);
+    }
+    const room = t1 - at + 1 + (t4 - t3) + 1 + (scanned === -1 ? payload.length * 3 : scanned) + 1;
     if (used + room > out.length) {
       const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + room));
       out.copy(bigger, 0, 0, used);
@@ -64,7 +71,7 @@ export function parseResultBatch(batch: Buffer, length: number, sources: readonl
       out[used++] = STAR;
       used += batch.copy(out, used, t3 + 1, t4 + 1); // `<order>\t`
     }
-    used += out.write(payload, used, 'utf8');
+    used += scanned === -1 ? out.write(payload, used, 'utf8') : scanner.output.copy(out, used, 0, scanned);
     out[used++] = 10;
     at = end + 1;
   }

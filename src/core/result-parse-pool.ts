@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { parseResultBatch } from './result-batch.js';
+import { ResultScanner } from './result-scan.js';
 
 export interface ResultParsePoolOptions {
   /** Parse threads; 0 parses on the calling thread. */
@@ -30,6 +31,8 @@ export class ResultParsePool {
   #failure: Error | null = null;
   readonly #freeBatches: Buffer[] = [];
   readonly #freeOutputs: Buffer[] = [];
+  /** For batches parsed on the calling thread. */
+  #scanner: ResultScanner | null = null;
 
   constructor(options: ResultParsePoolOptions) {
     this.#options = options;
@@ -83,7 +86,7 @@ export class ResultParsePool {
     const spare = this.#freeOutputs.pop();
     if (this.#threads.length === 0) {
       try {
-        const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare);
+        const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare, (this.#scanner ??= new ResultScanner(this.#options.field)));
         this.#giveBatch(batch);
         return Promise.resolve(parsed);
       } catch (err) {

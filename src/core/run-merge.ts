@@ -68,16 +68,17 @@ export function* mergeRunFiles(files: string[], entryOf: (v: LineView, entry: So
 
 /**
  * Merges runs `fanIn` at a time into new runs in `dir` (the merged ones removed) until at most
- * `fanIn` are left: the files open at once stay bounded. Returns the runs left.
+ * `fanIn` are left: the files open at once stay bounded. Returns the runs left. `stage`: the
+ * staging buffer to write through (the sorter's).
  */
-export function mergeInPasses(runs: string[], fanIn: number, dir: string, entryOf: (v: LineView, entry: SortedEntry) => SortedEntry): string[] {
+export function mergeInPasses(runs: string[], fanIn: number, dir: string, entryOf: (v: LineView, entry: SortedEntry) => SortedEntry, stage?: Buffer): string[] {
   let level = runs;
   while (level.length > fanIn) {
     const next: string[] = [];
     for (let i = 0; i < level.length; i += fanIn) {
       const group = level.slice(i, i + fanIn);
       const file = path.join(dir, `merge-${level.length}-${next.length}.txt`);
-      const out = new SyncFileWriter(file);
+      const out = new SyncFileWriter(file, stage ? { stage } : {});
       try {
         for (const head of mergeRunFiles(group, entryOf)) {
           out.write(head.view.buf, head.view.start, head.view.end);

@@ -146,7 +146,7 @@ export class RunSorter {
   #addAlone(key: SortKey, payload: Buffer): void {
     if (this.#arena && this.#arena.count > 0) this.#spill();
     this.#seen(key);
-    const out = new SyncFileWriter(this.#newRun());
+    const out = new SyncFileWriter(this.#newRun(), { stage: this.#memory.stage });
     try {
       out.writeString(`${keyTextOf(key) || String(key)}\t`);
       out.write(payload);
@@ -175,7 +175,7 @@ export class RunSorter {
 
   #spill(): void {
     const arena = this.#arena!;
-    const out = new SyncFileWriter(this.#newRun());
+    const out = new SyncFileWriter(this.#newRun(), { stage: this.#memory.stage });
     try {
       for (const i of arena.order(this.#presorted)) out.write(arena.buffer, arena.startOf(i), arena.endOf(i));
     } finally {
@@ -220,7 +220,7 @@ export class RunSorter {
       return;
     }
     // More runs than files open at once: merged in passes first.
-    level = mergeInPasses(level, this.#fanIn, this.#dir!, (v, e) => this.#entryOf(v, e));
+    level = mergeInPasses(level, this.#fanIn, this.#dir!, (v, e) => this.#entryOf(v, e), this.#memory.stage);
     for (const head of mergeRunFiles(level, (v, e) => this.#entryOf(v, e))) yield head.entry;
   }
 

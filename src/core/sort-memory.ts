@@ -6,6 +6,7 @@
 export class SortMemory {
   readonly bytes: number;
   #free: Buffer | null = null;
+  #stage: Buffer | null = null;
 
   constructor(bytes: number) {
     this.bytes = bytes;
@@ -26,5 +27,14 @@ export class SortMemory {
 
   give(buffer: Buffer): void {
     if (buffer.length >= this.bytes - 7) this.#free = buffer;
+  }
+
+  /**
+   * The staging buffer runs are written through (1 MiB), shared by the sorters lending this
+   * arena: runs are written one at a time, and a buffer made per run stayed resident until a
+   * collection came (the merge's loops leave the collector little reason to run).
+   */
+  get stage(): Buffer {
+    return (this.#stage ??= Buffer.allocUnsafeSlow(1 << 20));
   }
 }

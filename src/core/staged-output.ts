@@ -9,7 +9,8 @@ import { SyncFileWriter } from './sync-writer.js';
  * writes millions of pieces awaits once per block, not per piece).
  */
 export interface StagedOutput {
-  write(chunk: Buffer): void;
+  /** Stages `chunk[start, end)` (a copy: the chunk can be reused at once). */
+  write(chunk: Buffer, start?: number, end?: number): void;
   readonly full: boolean;
   drain(): Promise<void>;
   /** Writes the rest and finishes (a file: made durable and renamed into place). */
@@ -25,14 +26,13 @@ class Stage {
   buf = Buffer.allocUnsafeSlow(STAGE_BYTES);
   used = 0;
 
-  append(chunk: Buffer): void {
-    if (this.used + chunk.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + chunk.length));
+  append(chunk: Buffer, start: number, end: number): void {
+    if (this.used + end - start > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + end - start));
       this.buf.copy(bigger, 0, 0, this.used);
       this.buf = bigger;
     }
-    chunk.copy(this.buf, this.used);
-    this.used += chunk.length;
+    this.used += chunk.copy(this.buf, this.used, start, end);
   }
 }
 
@@ -49,8 +49,8 @@ export class StreamOutput implements StagedOutput {
     return this.#stage.used >= STAGE_BYTES;
   }
 
-  write(chunk: Buffer): void {
-    this.#stage.append(chunk);
+  write(chunk: Buffer, start = 0, end = chunk.length): void {
+    this.#stage.append(chunk, start, end);
   }
 
   async drain(): Promise<void> {
@@ -99,8 +99,8 @@ export class PartialFileOutput implements StagedOutput {
     return this.#stage.used >= STAGE_BYTES;
   }
 
-  write(chunk: Buffer): void {
-    this.#stage.append(chunk);
+  write(chunk: Buffer, start = 0, end = chunk.length): void {
+    this.#stage.append(chunk, start, end);
   }
 
   async drain(): Promise<void> {

@@ -12,9 +12,10 @@ export class SyncFileWriter {
   #bytes = 0;
   #closed = false;
 
-  constructor(file: string, chunkBytes = 1 << 20) {
+  /** `stage`: the staging buffer to use (one reused from file to file), else one of `chunkBytes` is made. */
+  constructor(file: string, options: { chunkBytes?: number; stage?: Buffer } = {}) {
     this.#fd = openSync(file, 'w');
-    this.#stage = Buffer.allocUnsafeSlow(chunkBytes);
+    this.#stage = options.stage ?? Buffer.allocUnsafeSlow(options.chunkBytes ?? 1 << 20);
   }
 
   /** Bytes written so far (staged ones included). */

@@ -8,7 +8,8 @@ import type { RunSorter, SortedEntry } from '../core/run-sorter.js';
 import type { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '../core/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
-import type { DatasetSplicer, MergedRow, SpliceOutcome } from '../stages/merge-into-dataset.js';
+import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from '../stages/merge-into-dataset.js';
+import type { StagedOutput } from '../core/staged-output.js';
 import type { Manifest } from './manifest.js';
 
 /** The merge's steps 4 and 5 and its inputs (see merge.ts): results read and parsed, rows spliced. */
@@ -105,10 +106,31 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
 }
 
 /**
- * Step 5: the outcomes sorted by line, folded into the dataset's rows. A row with several
- * outcomes (`*<order>` entries, a resubmission's) keeps a success, then the newest.
+ * Step 5: the outcomes sorted by line, folded into the dataset's rows, written to `out`; `onRow`
+ * is told of each row (and why it has no explanation). A row with several outcomes (`*<order>`
+ * entries, a resubmission's) keeps a success, then the newest. Nothing is allocated for a row
+ * with an explanation: outcomes are read where they lie in the sorted runs, rows are written
+ * piece by piece.
  */
-export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>): Generator<MergedRow> {
+export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
+  const sink: RowSink = {
+    piece: (buf, start, end) => out.write(buf, start, end),
+    endRow: (_line, missing) => {
+      out.write(NEWLINE);
+      onRow(missing);
+    },
+    get full() {
+      return out.full;
+    },
+  };
+  // Drains the output (a block of rows at a time) until `write` gets to the end of what it was asked.
+  const until = async (write: () => boolean) => {
+    while (!write()) {
+      await out.drain();
+      signal?.throwIfAborted();
+    }
+  };
+  const ok: SpliceOutcome & { json: Buffer } = { json: EMPTY, start: 0, end: 0 };
   const it = sorted[Symbol.iterator]();
   let e = it.next();
   try {
@@ -117,8 +139,14 @@ export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEnt
       const { buf, start, end } = e.value;
       if (buf[start] !== STAR) {
         // The entry is a view into the run reader's buffer, which the next entry may refill:
-        // it is spliced before the next one is asked for.
-        yield* splicer.upTo(line, toOutcome(buf, start, end));
+        // the row is written before the next one is asked for.
+        let outcome: SpliceOutcome = ok;
+        if (buf[start] === QUOTE) {
+          ok.json = buf;
+          ok.start = start;
+          ok.end = end;
+        } else outcome = readFailure(buf, start, end);
+        await until(() => splicer.writeUpTo(line, outcome, sink));
         e = it.next();
         continue;
       }
@@ -128,21 +156,20 @@ export function* splicedRows(splicer: DatasetSplicer, sorted: Iterable<SortedEnt
         const v = e.value;
         const tab = v.buf.indexOf(9, v.start);
         const order = readDecimal(v.buf, v.start + 1, tab);
-        const ok = v.buf[tab + 1] === QUOTE;
-        if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) best = { ok, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
+        const isOk = v.buf[tab + 1] === QUOTE;
+        if (!best || (isOk && !best.ok) || (isOk === best.ok && order > best.order)) best = { ok: isOk, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
       }
-      yield* splicer.upTo(line, toOutcome(best!.bytes, 0, best!.bytes.length));
+      const outcome: SpliceOutcome = best!.ok ? { json: best!.bytes } : readFailure(best!.bytes, 0, best!.bytes.length);
+      await until(() => splicer.writeUpTo(line, outcome, sink));
     }
-    yield* splicer.rest();
+    await until(() => splicer.writeRest(sink));
   } finally {
     it.return?.();
   }
 }
 
-function toOutcome(buf: Buffer, start: number, end: number): SpliceOutcome {
-  return buf[start] === QUOTE ? { json: buf.subarray(start, end) } : readFailure(buf, start, end);
-}
-
+const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
 const STAR = 0x2a;
 const QUOTE = 0x22;
 

@@ -1,17 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/id-key.js';
-import { addDatasetKeys, addResultKeys, CHECK_EVERY, literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from '../core/join-keys.js';
+import { addDatasetKeys, addResultKeys, CHECK_EVERY, joinEntries, literalId, type DatasetKey, type JoinedRow, type PointerKey } from '../core/join-keys.js';
 import { indexResultsOnThread } from '../core/result-index-thread.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/run-sorter.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { ResultParsePool } from '../core/result-parse-pool.js';
 import { failurePayload } from '../core/result-batch.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
-import { mergeJoinSync } from '../stages/merge-join.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
 import { hasPendingWork, type Manifest } from './manifest.js';
-import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, splicedRows } from './merge-steps.js';
+import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */
@@ -78,12 +77,16 @@ export { resultSources } from './merge-steps.js';
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
  *    the small pointers sorted the same way;
- * 3. the two are joined (mergeJoin; ids whose hashes collide are told apart by their literals):
+ * 3. the two are joined (joinEntries; ids whose hashes collide are told apart by their literals):
  *    each row gets the pointers of its results, or a reason;
  *    the rows are sorted by pointer, so that
- * 4. the result files are read front to back, each kept line parsed once, on parse threads;
+ * 4. the result files are read front to back, each kept line read once, on parse threads (the
+ *    usual success as bytes, by core/result-scan.ts; any other line parsed);
  *    the explanations (as JSON literals) are sorted by dataset line and
- * 5. spliced into the dataset's own bytes, row by row.
+ * 5. spliced into the dataset's own bytes, row by row (writeRows).
+ *
+ * The hot loops of steps 3 to 5 allocate nothing per row: the main thread's young generation
+ * would otherwise grow to the CLI's 16 MB limit and stay there (ARCHITECTURE.md).
  *
  * The sorts run on {@link RunSorter} directly, synchronously: the merge passes millions of
  * entries per step, where a promise each would cost more than the work. Counts are checked to
@@ -163,7 +166,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     // (rows with no result first, key -1).
     options.onStep?.('join');
     const joined = sorter();
-    const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): Array<{ key: number; payload: string }> => {
+    const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): JoinedRow[] => {
       if (lefts.length === 0) {
         counts.unmatchedResults += rights.length;
         return [];
@@ -185,25 +188,16 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
       return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
     };
-    const rows = mergeJoinSync(mapEntries(keys.sorted(), readDatasetKey), mapEntries(pointers.sorted(), readPointerKey), {
-      leftKey: (k: DatasetKey) => k.hash,
-      rightKey: (p: PointerKey) => p.hash,
-      join: (_hash, lefts, rights) => {
-        const only = lefts[0]?.literal ?? rights[0]!.literal;
-        if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
-        // A hash collision: one join per id.
-        const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
-        const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
-        for (const l of lefts) group(l.literal).lefts.push(l);
-        for (const r of rights) group(r.literal).rights.push(r);
-        return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
-      },
-    });
-    let n = 0;
-    for (const j of rows) {
-      joined.add(j.key, j.payload);
-      if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
-    }
+    joinEntries(keys.sorted(), pointers.sorted(), joined, (lefts, rights) => {
+      const only = lefts[0]?.literal ?? rights[0]!.literal;
+      if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
+      // A hash collision: one join per id.
+      const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
+      const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
+      for (const l of lefts) group(l.literal).lefts.push(l);
+      for (const r of rights) group(r.literal).rights.push(r);
+      return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
+    }, signal);
     joined.flush();
 
     // 4. Result lines read in file order and parsed; outcomes by dataset line.
@@ -219,17 +213,19 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     options.onStep?.('output');
     const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject) });
     try {
-      for (const row of splicedRows(splicer, outcomes.sorted())) {
-        counts.rows++;
-        for (const part of row.parts) out.write(part);
-        out.write(NEWLINE);
-        if (row.missing) {
-          counts.byReason[row.missing.reason] = (counts.byReason[row.missing.reason] ?? 0) + 1;
-          errors.writeString(`${JSON.stringify(row.missing)}\n`);
-        } else counts.explained++;
-        if (out.full) await out.drain();
-        if (counts.rows % CHECK_EVERY === 0) signal?.throwIfAborted();
-      }
+      await writeRows(
+        splicer,
+        outcomes.sorted(),
+        out,
+        (missing) => {
+          counts.rows++;
+          if (missing) {
+            counts.byReason[missing.reason] = (counts.byReason[missing.reason] ?? 0) + 1;
+            errors.writeString(`${JSON.stringify(missing)}\n`);
+          } else counts.explained++;
+        },
+        signal,
+      );
     } finally {
       splicer.close();
     }
@@ -252,7 +248,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 const PARSE_THREADS_FROM = 32 * 1024 * 1024;
 /** The least half of the sort memory to index results on a thread with. */
 const MIN_HALF_BYTES = 64 << 10;
-const NEWLINE = Buffer.from('\n');
 
 function openOutput(options: MergeOptions): StagedOutput {
   if (options.outputStream) return new StreamOutput(options.outputStream);

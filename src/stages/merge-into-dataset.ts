@@ -34,8 +34,16 @@ export interface MergeIntoDatasetOptions {
   rejects?: Iterable<{ line: number; code: string; message: string }>;
 }
 
-/** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal, or why it has none. */
-export type SpliceOutcome = { json: Buffer } | { id: string; reason: string; code?: string; message?: string };
+/** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal (`json[start, end)`, all of it by default), or why it has none. */
+export type SpliceOutcome = { json: Buffer; start?: number; end?: number } | { id: string; reason: string; code?: string; message?: string };
+
+/** Where {@link DatasetSplicer.writeUpTo} writes rows: each row's bytes as pieces (views valid during the call only), then the row's end. */
+export interface RowSink {
+  piece(buf: Buffer, start: number, end: number): void;
+  endRow(line: number, missing: MergedRow['missing']): void;
+  /** Stops {@link DatasetSplicer.writeUpTo} between rows (until the caller has made room). */
+  readonly full: boolean;
+}
 
 /**
  * Stage: row outcomes sorted by line → the dataset's rows in their own order, each with the
@@ -89,26 +97,46 @@ export class DatasetSplicer {
 
   /** The rows before `line`, with no outcome, then the row at `line` with `outcome`. */
   *upTo(line: number, outcome: SpliceOutcome): Generator<MergedRow> {
-    for (;;) {
-      const v = this.#peek();
-      if (!v || v.line > line) throw new Error(`merge: an outcome for line ${line} has no dataset line (was the dataset changed?)`);
-      this.#next = null;
-      const row = this.#row(v, v.line === line ? outcome : undefined);
-      if (v.line === line) {
-        if (!row) throw new Error(`merge: an outcome for line ${line}, a blank line of the dataset (was the dataset changed?)`);
-        yield row;
-        return;
-      }
-      if (row) yield row;
-    }
+    const rows = new CollectingSink();
+    while (!this.writeUpTo(line, outcome, rows)) yield* rows.take();
+    yield* rows.take();
   }
 
   /** The rows left, with no outcome. */
   *rest(): Generator<MergedRow> {
-    for (let v = this.#peek(); v; v = this.#peek()) {
+    const rows = new CollectingSink();
+    while (!this.writeRest(rows)) yield* rows.take();
+    yield* rows.take();
+  }
+
+  /**
+   * {@link upTo} into `sink`, with nothing allocated for a row with an explanation: the merge's
+   * own loop. Returns false when it stopped early because the sink was full (call it again with
+   * the same arguments once there is room).
+   */
+  writeUpTo(line: number, outcome: SpliceOutcome, sink: RowSink): boolean {
+    for (;;) {
+      // Checked before the next line is read: the pieces written may be views of the current one.
+      if (sink.full) return false;
+      const v = this.#peek();
+      if (!v || v.line > line) throw new Error(`merge: an outcome for line ${line} has no dataset line (was the dataset changed?)`);
       this.#next = null;
-      const row = this.#row(v, undefined);
-      if (row) yield row;
+      const written = this.#write(v, v.line === line ? outcome : undefined, sink);
+      if (v.line === line) {
+        if (!written) throw new Error(`merge: an outcome for line ${line}, a blank line of the dataset (was the dataset changed?)`);
+        return true;
+      }
+    }
+  }
+
+  /** {@link rest} into `sink`; false when it stopped early because the sink was full. */
+  writeRest(sink: RowSink): boolean {
+    for (;;) {
+      if (sink.full) return false;
+      const v = this.#peek();
+      if (!v) return true;
+      this.#next = null;
+      this.#write(v, undefined, sink);
     }
   }
 
@@ -131,17 +159,22 @@ export class DatasetSplicer {
     return !this.#reject.done && this.#reject.value.line === line ? this.#reject.value : undefined;
   }
 
-  /** The merged row of a dataset line, or null for a blank line. */
-  #row(v: LineView, outcome: SpliceOutcome | undefined): MergedRow | null {
+  /** Writes the merged row of a dataset line; false for a blank line (not a row). */
+  #write(v: LineView, outcome: SpliceOutcome | undefined, sink: RowSink): boolean {
     const { buf, line } = v;
     let start = v.start;
     if (line === 1 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
     let s = start;
     while (s < v.end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
-    if (s === v.end) return null; // blank: not a row
-    const json = outcome && 'json' in outcome ? outcome.json : null;
-    const parts = buf[s] === 123 ? this.#splice(buf, start, v.end, json ?? NULL) : [buf.subarray(start, v.end)];
-    if (json) return { line, parts };
+    if (s === v.end) return false; // blank: not a row
+    const json = outcome && 'json' in outcome ? outcome : null;
+    if (buf[s] !== 123) sink.piece(buf, start, v.end);
+    else if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, sink);
+    else this.#splice(buf, start, v.end, NULL, 0, NULL.length, sink);
+    if (json) {
+      sink.endRow(line, undefined);
+      return true;
+    }
     const failure = outcome && !('json' in outcome) ? outcome : undefined;
     // A row with no result at all may have been refused at build: that is its reason then.
     const noResult = !failure || failure.reason === 'no_result' || failure.reason === 'pending';
@@ -155,25 +188,29 @@ export class DatasetSplicer {
             reason: 'not_sent',
             ...(reject ? { code: reject.code, message: reject.message } : { message: 'the row could not become a request (no usable id, or not a JSON object)' }),
           };
-    return { line, parts, missing };
+    sink.endRow(line, missing);
+    return true;
   }
 
-  /** The line's bytes with the field set: spliced before the last `}`, or through the text path when the line names the field. */
-  #splice(buf: Buffer, start: number, end: number, value: Buffer): Buffer[] {
+  /** The line's bytes with the field set to `value[vs, ve)`: spliced before the last `}`, or through the text path when the line names the field. */
+  #splice(buf: Buffer, start: number, end: number, value: Buffer, vs: number, ve: number, sink: RowSink): void {
     const field = this.#field;
-    const line = buf.subarray(start, end);
-    if (line.indexOf(this.#fieldName) !== -1) {
+    // (Searched in a view of the line: a search of the buffer from `start` would go on past the line.)
+    if (buf.subarray(start, end).indexOf(this.#fieldName) !== -1) {
       // The name occurs: the field may be there already (a second merge). Rare: work on text.
-      const text = line.toString('utf8');
+      const text = buf.toString('utf8', start, end);
       try {
-        if (topLevelValueSpan(text, field) !== null || !line.includes('}')) return [Buffer.from(setTopLevelField(text, field, value.toString('utf8')))];
+        if (topLevelValueSpan(text, field) !== null || !text.includes('}')) {
+          const spliced = Buffer.from(setTopLevelField(text, field, value.toString('utf8', vs, ve)));
+          return sink.piece(spliced, 0, spliced.length);
+        }
       } catch {
-        return [line];
+        return sink.piece(buf, start, end);
       }
     }
     let close = end - 1;
     while (close >= start && buf[close] !== 125) close--;
-    if (close < start) return [line];
+    if (close < start) return sink.piece(buf, start, end);
     let body = close;
     while (body > start && (buf[body - 1] === 32 || buf[body - 1] === 9)) body--;
     let open = start;
@@ -181,7 +218,35 @@ export class DatasetSplicer {
     const empty = body === open + 1;
     // Follow the line's own style: Python's json.dumps writes `, ` and `: `.
     const sep = empty ? this.#keyOnly : isSpaced(buf, start, close) ? this.#spaced : this.#compact;
-    return [buf.subarray(start, body), sep, value, buf.subarray(body, end)];
+    sink.piece(buf, start, body);
+    sink.piece(sep, 0, sep.length);
+    sink.piece(value, vs, ve);
+    sink.piece(buf, body, end);
+  }
+}
+
+/** A sink that keeps one row as a {@link MergedRow} (the generators' way: its parts are views of the line, valid until the next one is read). */
+class CollectingSink implements RowSink {
+  #rows: MergedRow[] = [];
+  #parts: Buffer[] = [];
+
+  get full(): boolean {
+    return this.#rows.length > 0;
+  }
+
+  piece(buf: Buffer, start: number, end: number): void {
+    this.#parts.push(buf.subarray(start, end));
+  }
+
+  endRow(line: number, missing: MergedRow['missing']): void {
+    this.#rows.push(missing ? { line, parts: this.#parts, missing } : { line, parts: this.#parts });
+    this.#parts = [];
+  }
+
+  take(): MergedRow[] {
+    const rows = this.#rows;
+    this.#rows = [];
+    return rows;
   }
 }
 

@@ -6,10 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { PartialFileOutput, StreamOutput, type StagedOutput } from '../../src/core/staged-output.js';
 import { tempDir } from '../helpers/server.js';
 
-/** Writes `pieces` the way the merge does: draining whenever the output says it is full. */
+/**
+ * Writes `pieces` the way the merge does: as ranges of a buffer it reuses at once (the bytes
+ * around and the range itself are overwritten after each write), draining whenever the output
+ * says it is full.
+ */
 async function writeAll(out: StagedOutput, pieces: Buffer[]): Promise<void> {
+  let reused = Buffer.alloc(0);
   for (const p of pieces) {
-    out.write(p);
+    if (reused.length < p.length + 8) reused = Buffer.alloc(p.length + 8);
+    reused.fill(0x7c);
+    p.copy(reused, 4);
+    out.write(reused, 4, 4 + p.length);
+    reused.fill(0x23);
     if (out.full) await out.drain();
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mergeIntoDataset, type RowOutcome } from '../../src/stages/merge-into-dataset.js';
+import { DatasetSplicer, mergeIntoDataset, type MergedRow, type RowOutcome, type RowSink } from '../../src/stages/merge-into-dataset.js';
 import { writeLines } from '../helpers/results.js';
 import { fromArray } from '../helpers/streams.js';
 import { tempDir } from '../helpers/server.js';
@@ -33,5 +33,56 @@ describe('mergeIntoDataset', () => {
       '{"no_id": true, "generated_explanation": null}',
     ]);
     expect(rows.map((r) => r.missing && [r.missing.line, r.missing.reason, r.missing.code ?? null])).toEqual([undefined, undefined, [3, 'not_sent', null], [5, 'api_error', 'http_500'], [6, 'not_sent', 'E_MISSING_FIELD']]);
+  });
+
+  // A dataset of ~3 MB: its lines are read through a 1 MiB buffer refilled (and shifted) many times.
+  const bigRows = Array.from({ length: 3000 }, (_, i) => `{"id": "r${i}", "text": "${'نص '.repeat(150 + (i % 7))}"}`);
+  const explainedEvery = 7;
+  const expectedRows = bigRows.map((r, i) => `${r.slice(0, -1)}, "generated_explanation": ${i % explainedEvery === 0 ? JSON.stringify(`شرح ${i}`) : 'null'}}`);
+
+  it('gives rows whose parts stay valid until the next row is asked for, across refills of the line buffer', async () => {
+    const dataset = await writeLines(path.join(await tempDir('be-splice-'), 'd.jsonl'), bigRows);
+    const outcomes: RowOutcome[] = bigRows.flatMap((_, i) => (i % explainedEvery === 0 ? [{ line: i + 1, id: `r${i}`, explanation: `شرح ${i}` }] : []));
+    const texts: string[] = [];
+    for await (const row of mergeIntoDataset({ dataset })(fromArray(outcomes))) texts.push(Buffer.concat(row.parts).toString('utf8'));
+    expect(texts).toEqual(expectedRows);
+  });
+
+  it('writes rows piece by piece into a sink, stopping between rows while the sink is full', async () => {
+    const dataset = await writeLines(path.join(await tempDir('be-splice-'), 'd.jsonl'), bigRows);
+    const splicer = new DatasetSplicer({ dataset });
+    let current: Buffer[] = [];
+    const rows: Array<{ line: number; text: string; missing: MergedRow['missing'] }> = [];
+    let stops = 0;
+    // Full after every 5 rows, until the caller empties it (as the merge drains its output).
+    let sinceEmptied = 0;
+    const sink: RowSink = {
+      piece: (buf, start, end) => current.push(Buffer.from(buf.subarray(start, end))),
+      endRow: (line, missing) => {
+        rows.push({ line, text: Buffer.concat(current).toString('utf8'), missing });
+        current = [];
+        sinceEmptied++;
+      },
+      get full() {
+        return sinceEmptied >= 5;
+      },
+    };
+    const json = Buffer.from('xx"شرح"yy');
+    try {
+      for (let i = 0; i < bigRows.length; i += explainedEvery) {
+        const outcome = i === 14 ? { id: `r${i}`, reason: 'api_error', message: 'boom' } : { json, start: 2, end: json.length - 2 };
+        while (!splicer.writeUpTo(i + 1, outcome, sink)) {
+          stops++;
+          sinceEmptied = 0;
+        }
+      }
+      while (!splicer.writeRest(sink)) sinceEmptied = 0;
+    } finally {
+      splicer.close();
+    }
+    expect(stops).toBeGreaterThan(100);
+    expect(rows.map((r) => r.line)).toEqual(bigRows.map((_, i) => i + 1));
+    expect(rows.map((r) => r.text)).toEqual(expectedRows.map((r, i) => (i % explainedEvery === 0 && i !== 14 ? r.replace(JSON.stringify(`شرح ${i}`), '"شرح"') : r.replace(/"generated_explanation": .*\}$/, '"generated_explanation": null}'))));
+    expect(rows.filter((r) => r.missing).map((r) => r.missing!.reason)).toEqual(bigRows.flatMap((_, i) => (i % explainedEvery === 0 ? (i === 14 ? ['api_error'] : []) : ['not_sent'])));
   });
 });
