@@ -38,6 +38,8 @@ export interface BadResultLine {
  * answer is neither decoded nor parsed here (the merge sorts the small pointers and reads the
  * lines it keeps once, at the end). A line of another shape is parsed whole to find its
  * `custom_id`. Memory: one read chunk, and one line when a line is longer than a chunk.
+ * Failures: a line that is no result line goes to `onBadLine` and is skipped; a file that cannot
+ * be read fails the stage (the merge reports it by name).
  */
 export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSource & { index: number }, ResultPointer> {
   return async function* indexResultsStage(sources) {

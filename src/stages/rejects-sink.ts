@@ -36,6 +36,12 @@ export interface RejectsSink {
 /**
  * The rejects file: one JSON line per refused row, `{line, id, stage, code, message, file}`,
  * in the order rows were refused, and counts by code for the summary.
+ *
+ * Memory: the counts, the first few rejects (for the summary), and what the file stream buffers:
+ * `onReject` waits for the file to drain, so a slow disk slows the stages that refuse rows.
+ * Failures: a write error (disk full, read-only folder) is thrown from the next `onReject` and
+ * from `close()`, which fails the pipeline; the file is written under a temporary name and
+ * renamed by `close()`, so a failed run never leaves a rejects file taken for complete.
  */
 export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
   if ((options?.path === undefined) === (options?.stream === undefined)) {

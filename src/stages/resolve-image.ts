@@ -52,6 +52,10 @@ export function resolveImagePath(imgPath: string, imageRoot: string): string {
  * leads outside `imageRoot`. A URL is a reject too unless `imageUrls` lets http(s) URLs through
  * (as `imageFile`, with `remote` set and `imageBytes` 0). Order is kept; with `concurrency` > 0,
  * at most that many rows are in flight.
+ *
+ * Memory: one row, or `concurrency` rows in flight (no image bytes: only a `stat`). Failures:
+ * every problem of a row is a reject (E_IMAGE_NOT_FOUND, E_IMAGE_UNREADABLE, E_REMOTE_IMAGE,
+ * E_IMAGE_OUTSIDE_ROOT); only bad options throw, at construction.
  */
 export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions): Stage<T, T & ResolvedImage> {
   if (typeof options?.onReject !== 'function') throw optionError('onReject', options?.onReject, 'a function');

@@ -22,6 +22,10 @@ export interface ToRequestLineOptions extends RequestLineOptions {
  * Each line carries its estimated input tokens (core/token-estimate.ts): the prompt through the
  * model's tokenizer (loaded when the stage starts; the head of the prompt counted once per
  * label), the image from the width and height on `image`. Nothing is decoded or read again.
+ *
+ * Memory: one row and its line's segments (the image bytes are the row's own, not copied).
+ * Failures: none per row; bad options throw at construction, and a tokenizer that cannot be
+ * loaded fails the stage when it starts.
  */
 export function toRequestLine<T extends DatasetRow & PromptedRow & Partial<EncodedImage>>(options: ToRequestLineOptions): Stage<T, RequestLine> {
   const build = requestLineBuilder(options);

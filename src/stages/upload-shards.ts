@@ -50,6 +50,11 @@ export const DEFAULT_FILE_EXPIRY_SECONDS = 14 * 24 * 3600;
 /**
  * Stage: shard records → submitted shards. `workers` shards at a time are uploaded (streamed from
  * disk) and turned into batches, while the source builds the next ones. See {@link shardSubmitter}.
+ *
+ * Memory: `workers` shard records and their uploads' stream buffers (a shard is never read into
+ * memory). Failures: network errors, 429 and 5xx are retried with backoff (Retry-After honoured);
+ * a refusal on the token quota re-queues the shard; anything else (a 4xx, retries exhausted)
+ * fails the stage with a one-line `E_API` error, every step done so far kept in the manifest.
  */
 export function uploadShards(options: UploadShardsOptions): Stage<ShardRecord, SubmittedShard> {
   const { submitOne, workers } = shardSubmitter(options);
