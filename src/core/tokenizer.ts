@@ -1,6 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
 
 /**
  * The BPE tokenizers of OpenAI's models (gpt-tokenizer), built from the package's own
@@ -40,15 +39,11 @@ export function loadEncoding(name: TextEncoding): Promise<Encoding> {
  * V8 lets the old generation grow to a multiple (up to 4×) of what is live before collecting it.
  * The ranks add ~16 MB of long-lived heap, so a build's promoted garbage was let grow by ~50 MB
  * more: peak RSS 176–184 MB against 110–122 MB without a tokenizer (20,000 rows, bench data).
- * Growing by at most 20% brings it back to 124–129 MB, for more frequent (small) collections
- * (bench/RESULTS.md).
- * Not set when the process was started with its own `--heap-growing-percent`.
+ * Growing by at most 20% (`--heap-growing-percent=20`) brings it back to 124–129 MB, for more
+ * frequent (small) collections (bench/RESULTS.md). The CLI starts Node with that flag; a library
+ * leaves the process's V8 flags to its owner (pass the flag to get the same bound).
  */
-const HEAP_GROWING_PERCENT = 20;
-
 async function build(name: TextEncoding): Promise<Encoding> {
-  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-  if (!/heap[-_]growing[-_]percent/.test(flags)) v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const { GptEncoding } = await import('gpt-tokenizer/GptEncoding');
   const ranks = readRanks(createRequire(import.meta.url).resolve(`gpt-tokenizer/data/${name}.tiktoken`));
   const encoding = GptEncoding.getEncodingApi(name, () => ranks) as Encoding;
