@@ -1,13 +1,11 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { once } from 'node:events';
 import { fileLines } from '../core/file-lines.js';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
 import { loadTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
 import { HttpError } from './http.js';
-import { batchFileId, newRequestId, nowSeconds } from './ids.js';
+import { newRequestId, nowSeconds } from './ids.js';
+import { BatchOutput, type OutputKind } from './batch-output.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
 import { validateBatchFile } from './validate-batch.js';
@@ -34,8 +32,6 @@ export const DEFAULT_MAX_RUNNING = 16;
 const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 const RETRY_LATER_MS = 1000;
 
-/** Completed lines waiting in a window before one is written, picked at random: output order is not input order, as with the real API. */
-const SHUFFLE_WINDOW = 16;
 /** request_counts reach disk at most this often while a batch runs. */
 const SAVE_EVERY_MS = 250;
 
@@ -181,29 +177,12 @@ export class BatchRunner {
   async #process(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
     const { store, faults, responder } = this.#o;
     const b = record.batch;
-    const outputId = batchFileId(b.id, 'output');
-    const errorId = batchFileId(b.id, 'error');
-    // An earlier attempt (the server stopped after recording its files, before the batch was done).
-    for (const id of [outputId, errorId]) if (store.files.has(id)) await store.deleteFile(id);
-    const output = createWriteStream(store.contentPath(outputId));
-    const errorsOut = createWriteStream(store.contentPath(errorId));
-    // A write failure (disk full, no file descriptor left) fails this batch, never the server.
-    let writeError: Error | null = null;
-    for (const stream of [output, errorsOut]) stream.on('error', (err) => (writeError ??= err));
+    const output = await BatchOutput.open(store, b.id, () => faults.random());
     const counts = { total: b.request_counts.total, completed: 0, failed: 0 };
     b.request_counts = counts;
     let lastSave = Date.now();
-    const window: string[][] = [];
-    const write = async (stream: WriteStream, text: string) => {
-      if (writeError) throw writeError;
-      if (!stream.write(`${text}\n`)) await once(stream, 'drain');
-    };
-    const emit = async (entry: string[]) => {
-      window.push(entry);
-      if (window.length >= SHUFFLE_WINDOW) {
-        const [kind, text] = window.splice(Math.floor(faults.random() * window.length), 1)[0]!;
-        await write(kind === 'out' ? output : errorsOut, text!);
-      }
+    const emit = async (kind: OutputKind, text: string) => {
+      await output.emit(kind, text);
       if (Date.now() - lastSave > SAVE_EVERY_MS) {
         lastSave = Date.now();
         await store.saveBatch(record);
@@ -225,7 +204,7 @@ export class BatchRunner {
       // Injected: an output line damaged, or counted as completed but never written.
       const fate = result.status === 200 ? faults.outputLine() : 'write';
       if (fate === 'drop') return;
-      await emit([result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line]);
+      await emit(result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line);
     };
 
     for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
@@ -235,7 +214,7 @@ export class BatchRunner {
         expired = true;
         // Not started before the window closed: reported as the API does.
         counts.failed++;
-        await emit([
+        await emit(
           'err',
           JSON.stringify({
             id: `batch_req_${newRequestId().slice(4)}`,
@@ -243,49 +222,30 @@ export class BatchRunner {
             response: null,
             error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
           }),
-        ]);
+        );
         continue;
       }
-      if (cancelled.aborted || this.#stopping || writeError) break;
+      if (cancelled.aborted || this.#stopping || output.error) break;
       // A line's failure (a write that failed) is kept, not thrown: the others in flight finish first.
       const p: Promise<void> = answer(req.custom_id, req.body)
-        .catch((err: Error) => void (writeError ??= err))
+        .catch((err: Error) => output.fail(err))
         .finally(() => inflight.delete(p));
       inflight.add(p);
       if (inflight.size >= this.#o.concurrency) await Promise.race(inflight);
     }
     await Promise.all(inflight);
-    while (window.length > 0) {
-      const [kind, text] = window.splice(Math.floor(faults.random() * window.length), 1)[0]!;
-      await write(kind === 'out' ? output : errorsOut, text!);
-    }
-    output.end();
-    errorsOut.end();
-    await Promise.all([output, errorsOut].map((stream) => (stream.closed ? undefined : once(stream, 'close'))));
-    if (writeError) {
-      await Promise.all([rm(store.contentPath(outputId), { force: true }), rm(store.contentPath(errorId), { force: true })]);
-      throw writeError;
-    }
+    await output.close();
     if (this.#stopping && !cancelled.aborted) {
       // The server is stopping: this attempt's output is dropped; the next start redoes the batch.
-      await Promise.all([rm(store.contentPath(outputId), { force: true }), rm(store.contentPath(errorId), { force: true })]);
+      await output.discard();
       return;
     }
 
     b.status = 'finalizing';
     b.finalizing_at = nowSeconds();
     await store.saveBatch(record);
-    const register = async (id: string, lines: number) => {
-      const bytes = (await stat(store.contentPath(id))).size;
-      if (lines === 0 && record.flavor !== 'azure') {
-        await rm(store.contentPath(id), { force: true });
-        return null;
-      }
-      await store.saveFile({ id, object: 'file', bytes, created_at: nowSeconds(), filename: `${b.id}_${id === outputId ? 'output' : 'error'}.jsonl`, purpose: 'batch_output', status: 'processed' });
-      return id;
-    };
-    b.output_file_id = await register(outputId, counts.completed);
-    b.error_file_id = await register(errorId, counts.failed);
+    b.output_file_id = await output.register(record, 'out', counts.completed);
+    b.error_file_id = await output.register(record, 'err', counts.failed);
     await this.#finish(record, cancelled.aborted ? 'cancelled' : expired ? 'expired' : 'completed', null);
   }
 
