@@ -61,15 +61,18 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   const display = progressFromArgs(args, label);
   const log = (s: string) => void (args.quiet || display.log(s));
   loadEnvFile(args);
+  // Every flag is checked before the provider opens: the local one is a server in this process,
+  // which would keep it alive after a flag error.
   const buildOptions = await buildOptionsFromArgs(args);
-  const provider = await providerFromArgs(args, log);
-  const maxTokens = args['max-enqueued-tokens'];
-  if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
-    log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
-  }
   const cost = await costOptionsFromArgs(args);
   const maxCost = args['max-cost'];
   if (maxCost !== undefined && !(maxCost >= 0)) throw new BatchExplainError('E_OPTION', `--max-cost: expected an amount of USD of 0 or more, got ${maxCost}`);
+  const maxActive = args['max-active-batches'] === undefined ? undefined : positiveFlag('--max-active-batches', args['max-active-batches']);
+  const maxTokens = args['max-enqueued-tokens'] === undefined ? undefined : positiveFlag('--max-enqueued-tokens', args['max-enqueued-tokens']);
+  const polls = pollOptions(args);
+  if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
+    log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
+  }
   // The estimate of a round's shards once its build is complete; with --max-cost, checked before any upload.
   const printEstimate = (shards: ShardRecord[]) => {
     const e = estimateCost(shards, { model: buildOptions.tokenModel ?? buildOptions.model, maxTokens: buildOptions.maxTokens ?? 4096, ...cost });
@@ -78,6 +81,7 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   };
   const progress = buildProgress();
   const uploads = { done: 0 };
+  const provider = await providerFromArgs(args, log);
   const options = {
     ...buildOptions,
     progress,
@@ -87,9 +91,9 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
     ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
     workers: args.workers,
     fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
-    ...(args['max-active-batches'] === undefined ? {} : { maxActiveBatches: positiveFlag('--max-active-batches', args['max-active-batches']) }),
-    ...(maxTokens === undefined ? {} : { maxEnqueuedTokens: positiveFlag('--max-enqueued-tokens', maxTokens) }),
-    ...pollOptions(args),
+    ...(maxActive === undefined ? {} : { maxActiveBatches: maxActive }),
+    ...(maxTokens === undefined ? {} : { maxEnqueuedTokens: maxTokens }),
+    ...polls,
     onQuota: (e: QuotaEvent) => log(`submit: shard ${e.shard.index} ${e.type === 'held' ? 'held back' : 'goes alone'}: ${e.detail}`),
   };
   /** The build's figures and the shards submitted: what submit (and run's first phase) shows. */
