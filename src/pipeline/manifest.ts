@@ -97,6 +97,19 @@ export function roundField(shard: { round?: number | undefined }): { round?: num
   return shard.round ? { round: shard.round } : {};
 }
 
+/**
+ * The shard an upload, batch or re-queue event is about. Events written before rounds were part
+ * of the key carry no `round`: such an event of a resubmission's shard is the latest shard of that
+ * sha256 (a job in flight when the tool was updated resumes without uploading it again).
+ */
+function shardOf(state: ManifestState, e: { sha256: string; round?: number }): ShardState | undefined {
+  const found = state.shards.get(shardKey(e));
+  if (found || e.round !== undefined) return found;
+  let latest: ShardState | undefined;
+  for (const s of state.shards.values()) if (s.shard.sha256 === e.sha256) latest = s;
+  return latest;
+}
+
 export function emptyState(): ManifestState {
   return { shards: new Map(), batches: new Map(), builds: new Map(), rounds: new Map() };
 }
@@ -120,19 +133,19 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
       break;
     }
     case 'uploading': {
-      const s = state.shards.get(shardKey(e));
+      const s = shardOf(state, e);
       if (s) s.uploadName = e.filename;
       break;
     }
     case 'uploaded': {
-      const s = state.shards.get(shardKey(e));
+      const s = shardOf(state, e);
       if (s) s.fileId = e.file_id;
       break;
     }
     case 'batch': {
-      const s = state.shards.get(shardKey(e));
+      const s = shardOf(state, e);
       if (s) s.batchId = e.batch_id;
-      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, ...roundField(e), inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
+      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, ...roundField(s?.shard ?? e), inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
       break;
     }
     case 'status': {
@@ -151,7 +164,7 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
       batchOf(state, e.batch_id).cancelRequested = true;
       break;
     case 'requeued': {
-      const s = state.shards.get(shardKey(e));
+      const s = shardOf(state, e);
       if (s && (e.batch_id === undefined || s.batchId === e.batch_id)) {
         s.requeues = (s.requeues ?? 0) + 1;
         delete s.batchId;

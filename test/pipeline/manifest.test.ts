@@ -24,6 +24,31 @@ describe('Manifest', () => {
     expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(6);
   });
 
+  it('keeps rounds apart by key, and reads the round-less events of logs written before rounds were in the key', async () => {
+    const file = path.join(await tempDir(), 'manifest.jsonl');
+    const m = await Manifest.open(file);
+    await m.append({ type: 'run', run_id: 'r', config: 'c', provider: 'local', endpoint: '/v1/chat/completions', model: 'm', dataset: 'd' });
+    // Round 0 and a round 1 whose shard is byte for byte the same (the same rows failed again).
+    await m.append({ type: 'shard', run_id: 'r', shard: shard(1) });
+    await m.append({ type: 'batch', sha256: 'sha1', batch_id: 'batch_a', input_file_id: 'file-a' });
+    await m.append({ type: 'shard', run_id: 'r', shard: { ...shard(1), round: 1 }, round: 1 });
+    await m.append({ type: 'batch', sha256: 'sha1', round: 1, batch_id: 'batch_b', input_file_id: 'file-b' });
+    // An older log: a round-2 shard whose upload and batch events carry no round.
+    await m.append({ type: 'shard', run_id: 'r', shard: shard(2), round: 2 });
+    await m.append({ type: 'uploading', sha256: 'sha2', filename: 'r2_batch_00002.sha2.jsonl' });
+    await m.append({ type: 'uploaded', sha256: 'sha2', file_id: 'file-c', bytes: 100 });
+    await m.append({ type: 'batch', sha256: 'sha2', batch_id: 'batch_c', input_file_id: 'file-c' });
+    await m.close();
+    const again = await Manifest.open(file);
+    expect(again.state.shards.get('sha1')).toMatchObject({ round: 0, batchId: 'batch_a' });
+    expect(again.state.shards.get('sha1@round1')).toMatchObject({ round: 1, batchId: 'batch_b' });
+    expect(again.state.shards.get('sha2@round2')).toMatchObject({ round: 2, uploadName: 'r2_batch_00002.sha2.jsonl', fileId: 'file-c', batchId: 'batch_c' });
+    expect(again.state.shards.has('sha2')).toBe(false);
+    expect(again.state.batches.get('batch_b')).toMatchObject({ sha256: 'sha1', round: 1 });
+    expect(again.state.batches.get('batch_c')).toMatchObject({ sha256: 'sha2', round: 2 });
+    await again.close();
+  });
+
   it('drops a last line cut short by a crash, and goes on appending after it', async () => {
     const file = path.join(await tempDir(), 'manifest.jsonl');
     await writeFile(file, `${JSON.stringify({ type: 'shard', at: 'x', run_id: 'r', shard: shard(1) })}\n{"type":"uploaded","sha256":"sha1","fi`);
