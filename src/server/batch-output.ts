@@ -67,6 +67,13 @@ export class BatchOutput {
     }
   }
 
+  /** Closes both files whatever happened and removes them (an attempt failed part-way). */
+  async abandon(): Promise<void> {
+    for (const stream of Object.values(this.#streams)) stream.destroy();
+    await Promise.all(Object.values(this.#streams).map((stream) => (stream.closed ? undefined : once(stream, 'close').catch(() => undefined))));
+    await this.discard();
+  }
+
   /** Removes both files' content (an attempt dropped: the server stopping, or a failure). */
   async discard(): Promise<void> {
     await Promise.all(Object.values(this.#ids).map((id) => rm(this.#store.contentPath(id), { force: true })));

@@ -88,9 +88,11 @@ export class BatchRunner {
   readonly #countTokens = async (body: Record<string, unknown>): Promise<number> =>
     requestBodyTokens(body, await loadTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
 
-  /** Tokens of the other batches in `statuses`. */
+  /** Tokens of the other batches in `statuses` (those admitted at create and not started yet are counted by the caller, once). */
   #enqueued(record: BatchRecord, statuses: string[]): number {
-    return [...this.#o.store.batches.values()].filter((r) => r !== record && statuses.includes(r.batch.status)).reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
+    return [...this.#o.store.batches.values()]
+      .filter((r) => r !== record && !this.#admitted.has(r) && statuses.includes(r.batch.status))
+      .reduce((n, r) => n + (r.enqueuedTokens ?? 0), 0);
   }
 
   start(record: BatchRecord): void {
@@ -175,9 +177,20 @@ export class BatchRunner {
   }
 
   async #process(record: BatchRecord, cancelled: AbortSignal): Promise<void> {
+    const output = await BatchOutput.open(this.#o.store, record.batch.id, () => this.#o.faults.random());
+    try {
+      await this.#answerLines(record, cancelled, output);
+    } catch (err) {
+      // A failure of the input file or of a write: this attempt's files go (closed first).
+      await output.abandon();
+      throw err;
+    }
+  }
+
+  /** Streams the input file's lines to the responder, `concurrency` at a time, into `output`; then closes it and records the batch done. */
+  async #answerLines(record: BatchRecord, cancelled: AbortSignal, output: BatchOutput): Promise<void> {
     const { store, faults, responder } = this.#o;
     const b = record.batch;
-    const output = await BatchOutput.open(store, b.id, () => faults.random());
     const counts = { total: b.request_counts.total, completed: 0, failed: 0 };
     b.request_counts = counts;
     let lastSave = Date.now();
