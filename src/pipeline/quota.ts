@@ -97,12 +97,25 @@ export class QuotaGate {
   /** Refreshes the status of every unfinished batch of the job (re-queueing those failed on the quota). */
   async poll(signal?: AbortSignal): Promise<void> {
     const todo = [...this.#o.manifest.state.batches.values()].filter(isUnfinished);
+    // The first failure stops the other workers too (they would go on writing to a manifest the
+    // caller is about to close), and is thrown once they have all stopped.
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     const work = async () => {
-      for (let b = todo.shift(); b; b = todo.shift()) {
-        await refreshBatch(this.#o.client, this.#o.manifest, b, { ...(signal ? { signal } : {}), ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }) });
+      for (let b = todo.shift(); b && !both.aborted; b = todo.shift()) {
+        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }) });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(4, todo.length) }, work));
+    let first: { error: unknown } | null = null;
+    await Promise.allSettled(
+      Array.from({ length: Math.min(4, todo.length) }, () =>
+        work().catch((error: unknown) => {
+          first ??= { error };
+          stop.abort();
+        }),
+      ),
+    );
+    if (first) throw (first as { error: unknown }).error;
     for (const b of this.#o.manifest.state.batches.values()) {
       if (b.requeued && !this.#seenRequeued.has(b.batchId)) {
         this.#seenRequeued.add(b.batchId);
