@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 
 /** What a progress display shows at one moment: a line of figures, and how far along when known. */
 export interface ProgressSample {
@@ -48,6 +49,8 @@ export function progress(options: ProgressOptions): Progress {
 }
 
 function ttyProgress(label: string, stream: NodeJS.WriteStream): Progress {
+  // Loaded only for a terminal: logs and pipes never need it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   let sample: (() => ProgressSample) | null = null;
   let timer: NodeJS.Timeout | null = null;
   const bars = new cliProgress.MultiBar(
@@ -66,7 +69,7 @@ function ttyProgress(label: string, stream: NodeJS.WriteStream): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  let bar: cliProgress.SingleBar | null = null;
+  let bar: CliProgress.SingleBar | null = null;
   const draw = () => {
     if (!sample || !bar) return;
     const s = sample();

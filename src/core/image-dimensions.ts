@@ -1,4 +1,8 @@
-import { imageSize } from 'image-size';
+import { createRequire } from 'node:module';
+import type { imageSize as ImageSize } from 'image-size';
+
+/** Loaded at the first image (its 26 modules are not for `--help` or `merge` to load). */
+let imageSize: typeof ImageSize | null = null;
 
 export interface ImageDimensions {
   width: number;
@@ -13,6 +17,7 @@ export interface ImageDimensions {
  */
 export function imageDimensions(data: Uint8Array): ImageDimensions | null {
   try {
+    imageSize ??= (createRequire(import.meta.url)('image-size') as { imageSize: typeof ImageSize }).imageSize;
     const { width, height } = imageSize(data);
     return width > 0 && height > 0 ? { width, height } : null;
   } catch {
