@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { datasetKey } from '../core/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality.js';
 import { labelOf } from '../stages/quality-check.js';
@@ -147,7 +148,7 @@ async function readView(ctx: ApiContext, n: number, check = true): Promise<{ vie
   const row = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   const text = typeof row?.text === 'string' ? row.text : typeof row?.extracted_text === 'string' ? row.extracted_text : null;
   const explanation = typeof row?.[ctx.field] === 'string' ? (row[ctx.field] as string) : null;
-  const id = typeof row?.id === 'string' ? row.id : typeof row?.id === 'number' ? String(row.id) : null;
+  const id = datasetKey(row);
   const view: RowView = {
     n,
     line: index.lines[n]!,

@@ -204,6 +204,22 @@ describe('the viewer on other data', () => {
     }
   });
 
+  it("ids by the dataset's rule: an empty string or a number that is not a safe integer is no id (shown as none, not exported)", async () => {
+    const dir = await tempDir('be-view-');
+    const input = path.join(dir, 'm.jsonl');
+    await writeFile(input, ['""', '1.5', '9007199254740993', '12', '"a"'].map((id) => `{"id": ${id}, "class_label": "x", "generated_explanation": null}\n`).join(''));
+    const v = await startViewer({ input, port: 0, sharp: null });
+    try {
+      const page = (await (await fetch(`${v.url}/api/rows`)).json()) as { rows: Array<{ id: string | null }> };
+      expect(ids(page.rows)).toEqual([null, null, null, '12', 'a']);
+      const res = await fetch(`${v.url}/api/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [0, 1, 2, 3, 4] }) });
+      expect(res.headers.get('x-rows-without-id')).toBe('3');
+      expect(await res.text()).toBe('{"id":"12","flags":["missing"]}\n{"id":"a","flags":["missing"]}\n');
+    } finally {
+      await v.close();
+    }
+  });
+
   it('a file changed after indexing is refused, not misread', async () => {
     const dir = await tempDir('be-view-');
     const input = path.join(dir, 'm.jsonl');
