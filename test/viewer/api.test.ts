@@ -80,6 +80,8 @@ describe('the viewer HTTP API on the fixtures', () => {
     expect(ids((await json('/api/rows?q=loaded%20language')).rows)).toEqual(['armeme-0003']);
     expect((await json('/api/rows?q=img_path')).rows).toEqual([]);
     expect((await json('/api/rows?q=generated_explanation')).rows).toEqual([]);
+    // A label given as an array is shown (and searched) joined: "propaganda, loaded language".
+    expect(ids((await json(`/api/rows?q=${encodeURIComponent('propaganda, loaded')}`)).rows)).toEqual(['armeme-0003']);
     const page = await json(`/api/rows?q=${encodeURIComponent('الميم')}&size=2&flag=none`);
     expect(ids(page.rows)).toEqual(['armeme-0001', 'armeme-0002']);
     const rest = await json(`/api/rows?q=${encodeURIComponent('الميم')}&size=2&flag=none&from=${page.next}`);
@@ -215,6 +217,30 @@ describe('the viewer on other data', () => {
       const res = await fetch(`${v.url}/api/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [0, 1, 2, 3, 4] }) });
       expect(res.headers.get('x-rows-without-id')).toBe('3');
       expect(await res.text()).toBe('{"id":"12","flags":["missing"]}\n{"id":"a","flags":["missing"]}\n');
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('search: a slash in the query matches a slash, written / or escaped \\/ in the line', async () => {
+    const dir = await tempDir('be-view-');
+    const input = path.join(dir, 'm.jsonl');
+    await writeFile(
+      input,
+      [
+        '{"id": "plain", "class_label": "x", "text": "yes and/or no", "generated_explanation": null}',
+        '{"id": "escaped", "class_label": "x", "text": "see http:\\/\\/example.com\\/a and\\/or", "generated_explanation": null}',
+        '{"id": "spaced", "class_label": "x", "text": "and or", "generated_explanation": null}',
+        '{"id": "a/b-7", "class_label": "x", "text": "", "generated_explanation": null}',
+      ].join('\n') + '\n',
+    );
+    const v = await startViewer({ input, port: 0, sharp: null });
+    try {
+      const search = async (q: string) => ids(((await (await fetch(`${v.url}/api/rows?q=${encodeURIComponent(q)}`)).json()) as { rows: Array<{ id: string | null }> }).rows);
+      expect(await search('and/or')).toEqual(['plain', 'escaped']);
+      expect(await search('http://example.com/a')).toEqual(['escaped']);
+      expect(await search('a/b')).toEqual(['a/b-7']);
+      expect(await search('and or')).toEqual(['spaced']);
     } finally {
       await v.close();
     }
