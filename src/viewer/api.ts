@@ -3,7 +3,7 @@ import { datasetKey } from '../core/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality.js';
 import { labelOf } from '../stages/quality-check.js';
-import { rowImage, type ImageAnswer, type Sharp } from './images.js';
+import type { ImageAnswer, rowImages } from './images.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { searchRows } from './search.js';
 
@@ -45,9 +45,8 @@ export interface ApiContext {
   input: FileHandle;
   errors: FileHandle | null;
   field: string;
-  imageRoot: string;
-  confine: boolean;
-  sharp: Sharp | null;
+  /** The rows' images (`rowImages`, holding the viewer's image limits). */
+  images: ReturnType<typeof rowImages>;
   /** The file's size and modification time when indexed: a changed file is refused, not misread. */
   indexed: { size: number; mtimeMs: number };
 }
@@ -113,7 +112,7 @@ export async function fullRow(ctx: ApiContext, n: number): Promise<unknown> {
 export async function image(ctx: ApiContext, n: number, thumbnail: boolean): Promise<ImageAnswer> {
   const { value } = await readView(ctx, n);
   const imgPath = value && typeof value === 'object' ? (value as Record<string, unknown>).img_path : undefined;
-  return rowImage(imgPath, { imageRoot: ctx.imageRoot, confine: ctx.confine, thumbnail, sharp: ctx.sharp });
+  return ctx.images(imgPath, thumbnail);
 }
 
 /** `POST /api/export` with `{"rows": [n, ...]}`: the ids file of those rows, as `resubmit --ids` reads it. */

@@ -10,7 +10,8 @@ import type { ReportSummary } from '../core/report-tally.js';
 import type { QualityCheckOptions } from '../stages/quality-check.js';
 import { scanMerged } from '../pipeline/report-scan.js';
 import { ApiError, exportIds, fullRow, image, listRows, type ApiContext } from './api.js';
-import { loadSharp, type Sharp } from './images.js';
+import { loadSharp, type SharpModule } from '../core/image-resize.js';
+import { rowImages } from './images.js';
 import { RowIndex } from './row-index.js';
 
 export interface ViewerOptions extends QualityCheckOptions {
@@ -24,8 +25,8 @@ export interface ViewerOptions extends QualityCheckOptions {
   confine?: boolean;
   /** Port on 127.0.0.1; 0 takes a free one. Default 8766. */
   port?: number;
-  /** sharp for thumbnails: `auto` (default) loads it if installed; null serves originals. */
-  sharp?: Sharp | null | 'auto';
+  /** sharp for thumbnails: `auto` (default) loads it if installed, as `--resize` does; null serves originals. */
+  sharp?: SharpModule | null | 'auto';
   signal?: AbortSignal;
 }
 
@@ -94,14 +95,13 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const inputHandle = await open(input, 'r');
   const errorsHandle = errors ? await open(errors, 'r') : null;
   const indexed = await inputHandle.stat();
+  const thumbnailer = sharp === 'auto' ? await loadSharp().catch(() => null) : sharp;
   const ctx: ApiContext = {
     index,
     input: inputHandle,
     errors: errorsHandle,
     field: scan.checker.options.field,
-    imageRoot: imageRoot ?? path.dirname(path.resolve(input)),
-    confine,
-    sharp: sharp === 'auto' ? await loadSharp() : sharp,
+    images: rowImages({ imageRoot: imageRoot ?? path.dirname(path.resolve(input)), confine, sharp: thumbnailer }),
     indexed: { size: indexed.size, mtimeMs: indexed.mtimeMs },
   };
   const { minWords, maxWords, script } = scan.checker.options;
@@ -115,7 +115,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     labels: index.labelNames,
     reasons: index.reasonNames.slice(1),
     indexSeconds,
-    thumbnails: ctx.sharp !== null,
+    thumbnails: thumbnailer !== null,
   };
   const summaryJson = JSON.stringify(summary);
 
@@ -166,7 +166,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     index,
     summary: scan.summary,
     indexSeconds,
-    thumbnails: ctx.sharp !== null,
+    thumbnails: thumbnailer !== null,
     async close() {
       if (closed) return;
       closed = true;

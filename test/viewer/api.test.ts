@@ -1,9 +1,11 @@
 import { request } from 'node:http';
+import { crc32 } from 'node:zlib';
 import { appendFile, copyFile, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESIZE_DEFAULTS } from '../../src/core/image-resize.js';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -241,6 +243,66 @@ describe('the viewer on other data', () => {
       expect(await search('http://example.com/a')).toEqual(['escaped']);
       expect(await search('a/b')).toEqual(['a/b-7']);
       expect(await search('and or')).toEqual(['spaced']);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('thumbnails: no image over the pixel limit is decoded (a PNG whose header claims 12000×10000), a data: URI is a URL', async () => {
+    const dir = await tempDir('be-view-');
+    // A 1×1 PNG with its header made to say 12000×10000 (120 million pixels): sharp's own default limit lets it through.
+    const bomb = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } }).png().toBuffer());
+    bomb.writeUInt32BE(12_000, 16);
+    bomb.writeUInt32BE(10_000, 20);
+    bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+    await writeFile(path.join(dir, 'bomb.png'), bomb);
+    const input = path.join(dir, 'm.jsonl');
+    const row = (id: string, img: string) => JSON.stringify({ id, img_path: img, class_label: 'x', generated_explanation: null });
+    await writeFile(input, [row('bomb', 'bomb.png'), row('data', 'data:image/png;base64,iVBORw0KGgo='), row('ok', path.join(fixtures, 'images/face.png'))].join('\n') + '\n');
+    const v = await startViewer({ input, port: 0 });
+    try {
+      const thumb = await fetch(`${v.url}/api/rows/0/thumb`);
+      expect(thumb.status).toBe(413);
+      expect(((await thumb.json()) as { error: string }).error).toMatch(/12000×10000 pixels, over the limit of 100000000: no thumbnail/);
+      // The original is sent as it is (nothing decoded here).
+      expect(Buffer.from(await (await fetch(`${v.url}/api/rows/0/image`)).arrayBuffer()).equals(bomb)).toBe(true);
+      const data = await fetch(`${v.url}/api/rows/1/thumb`);
+      expect(data.status).toBe(404);
+      expect(((await data.json()) as { error: string }).error).toMatch(/img_path is a URL/);
+      expect((await fetch(`${v.url}/api/rows/2/thumb`)).headers.get('content-type')).toBe('image/webp');
+      // sharp is loaded as --resize loads it: its operation cache off.
+      expect(sharp.cache()).toMatchObject({ memory: { max: 0 }, items: { max: 0 } });
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('thumbnails are made two at a time, with the pixel limit passed to sharp', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: unknown[] = [];
+    const fakeSharp = (_input: Buffer, options: unknown) => {
+      seen.push(options);
+      const chain = {
+        rotate: () => chain,
+        resize: () => chain,
+        webp: () => chain,
+        toBuffer: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          inFlight--;
+          return Buffer.from('a thumbnail');
+        },
+      };
+      return chain;
+    };
+    const v = await startViewer({ input: merged, port: 0, sharp: fakeSharp as never });
+    try {
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((n) => fetch(`${v.url}/api/rows/${n}/thumb`)));
+      expect(answers.map((a) => [a.status, a.headers.get('content-type')])).toEqual(Array.from({ length: 6 }, () => [200, 'image/webp']));
+      expect(seen).toHaveLength(6);
+      expect(most).toBeLessThanOrEqual(RESIZE_DEFAULTS.concurrency);
+      expect(seen[0]).toMatchObject({ limitInputPixels: RESIZE_DEFAULTS.maxPixels });
     } finally {
       await v.close();
     }
