@@ -31,6 +31,8 @@ export interface RowImagesOptions {
   maxPixels?: number;
   /** Thumbnails decoded at once (each on a libuv thread). Default `--resize`'s, 2. */
   concurrency?: number;
+  /** Bytes of image files held at once. Default {@link IMAGE_MEMORY_BYTES}. */
+  memoryBytes?: number;
 }
 
 /**
@@ -42,14 +44,14 @@ export interface RowImagesOptions {
  * row pointing at /etc/passwd gets a 415, not the file. With `thumbnail` and sharp, a WEBP of at
  * most {@link THUMB_PIXELS} a side; without sharp, the original.
  *
- * Memory: at most {@link IMAGE_MEMORY_BYTES} of files read at once (one larger file alone), and
+ * Memory: at most `memoryBytes` of files read at once (one larger file alone), and
  * `concurrency` decodes of at most `maxPixels` pixels. Failures are answers (404, 403, 413, 415),
  * never throws; a file sharp cannot decode (truncated) is sent as it is.
  */
 export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbnail: boolean) => Promise<ImageAnswer> {
-  const { imageRoot, confine, sharp, maxPixels = RESIZE_DEFAULTS.maxPixels, concurrency = RESIZE_DEFAULTS.concurrency } = options;
+  const { imageRoot, confine, sharp, maxPixels = RESIZE_DEFAULTS.maxPixels, concurrency = RESIZE_DEFAULTS.concurrency, memoryBytes = IMAGE_MEMORY_BYTES } = options;
   const root = path.resolve(imageRoot);
-  const memory = new ByteBudget(IMAGE_MEMORY_BYTES);
+  const memory = new ByteBudget(memoryBytes);
   const decodes = new ByteBudget(concurrency);
 
   async function thumbnailOf(make: SharpModule, body: Buffer): Promise<ImageAnswer | null> {

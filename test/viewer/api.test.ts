@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESIZE_DEFAULTS } from '../../src/core/image-resize.js';
+import { rowImages } from '../../src/viewer/images.js';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -277,7 +278,7 @@ describe('the viewer on other data', () => {
     }
   });
 
-  it('thumbnails are made two at a time, with the pixel limit passed to sharp', async () => {
+  it('thumbnails are made two at a time, with the pixel limit passed to sharp; image files read at once are bounded', async () => {
     let inFlight = 0;
     let most = 0;
     const seen: unknown[] = [];
@@ -302,10 +303,17 @@ describe('the viewer on other data', () => {
       expect(answers.map((a) => [a.status, a.headers.get('content-type')])).toEqual(Array.from({ length: 6 }, () => [200, 'image/webp']));
       expect(seen).toHaveLength(6);
       expect(most).toBeLessThanOrEqual(RESIZE_DEFAULTS.concurrency);
+      expect(most).toBeGreaterThan(0);
       expect(seen[0]).toMatchObject({ limitInputPixels: RESIZE_DEFAULTS.maxPixels });
     } finally {
       await v.close();
     }
+    // Files held at once are bounded too: with a budget smaller than any image, one at a time.
+    most = 0;
+    const images = rowImages({ imageRoot: fixtures, confine: false, sharp: fakeSharp as never, concurrency: 6, memoryBytes: 1 });
+    const answers = await Promise.all(['images/banner.jpg', 'images/face.png', 'images/bubble.webp', 'images/chart.gif'].map((p) => images(p, true)));
+    expect(answers.map((a) => a.ok)).toEqual([true, true, true, true]);
+    expect(most).toBe(1);
   });
 
   it('a file changed after indexing is refused, not misread', async () => {
