@@ -4,6 +4,7 @@ import { ByteBudget } from '../core/byte-budget.js';
 import { imageDimensions } from '../core/image-dimensions.js';
 import { SNIFF_BYTES, sniffImageFormat } from '../core/image-format.js';
 import { RESIZE_DEFAULTS, type SharpModule } from '../core/image-resize.js';
+import { positiveInteger } from '../core/options.js';
 import { insideRoot, resolveImagePath, URL_LIKE } from '../stages/resolve-image.js';
 
 /** Largest image served (the API takes 20 MB; a dataset's own images are smaller). */
@@ -46,10 +47,12 @@ export interface RowImagesOptions {
  *
  * Memory: at most `memoryBytes` of files read at once (one larger file alone), and
  * `concurrency` decodes of at most `maxPixels` pixels. Failures are answers (404, 403, 413, 415),
- * never throws; a file sharp cannot decode (truncated) is sent as it is.
+ * never throws; a file sharp cannot decode (truncated) is sent as it is. Bad limits throw at
+ * construction (E_OPTION).
  */
 export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbnail: boolean) => Promise<ImageAnswer> {
   const { imageRoot, confine, sharp, maxPixels = RESIZE_DEFAULTS.maxPixels, concurrency = RESIZE_DEFAULTS.concurrency, memoryBytes = IMAGE_MEMORY_BYTES } = options;
+  for (const [name, value] of Object.entries({ maxPixels, concurrency, memoryBytes })) positiveInteger(name, value);
   const root = path.resolve(imageRoot);
   const memory = new ByteBudget(memoryBytes);
   const decodes = new ByteBudget(concurrency);

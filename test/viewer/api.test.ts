@@ -314,6 +314,7 @@ describe('the viewer on other data', () => {
     const answers = await Promise.all(['images/banner.jpg', 'images/face.png', 'images/bubble.webp', 'images/chart.gif'].map((p) => images(p, true)));
     expect(answers.map((a) => a.ok)).toEqual([true, true, true, true]);
     expect(most).toBe(1);
+    expect(() => rowImages({ imageRoot: fixtures, confine: false, sharp: null, concurrency: 0 })).toThrow(/option concurrency: expected a positive integer, got 0/);
   });
 
   it('a file changed after indexing is refused, not misread', async () => {
