@@ -157,13 +157,14 @@ describe('the viewer HTTP API on the fixtures', () => {
   });
 
   it('exports marked rows as an ids file for resubmit --ids', async () => {
-    const res = await fetch(`${viewer.url}/api/export`, { method: 'POST', body: JSON.stringify({ rows: [4, 0, 14, 4] }) });
+    const post = (body: string) => fetch(`${viewer.url}/api/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await post(JSON.stringify({ rows: [4, 0, 14, 4] }));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="marked-ids.jsonl"');
     expect(res.headers.get('x-rows-without-id')).toBe('1');
     expect(await res.text()).toBe('{"id":"armeme-0001","flags":[]}\n{"id":"hm-42953","flags":["wrong_language"]}\n');
     for (const body of ['{"rows": [16]}', '{"rows": "1"}', 'not json', '{"rows": [-1]}']) {
-      expect((await fetch(`${viewer.url}/api/export`, { method: 'POST', body })).status, body).toBe(400);
+      expect((await post(body)).status, body).toBe(400);
     }
   });
 
