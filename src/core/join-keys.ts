@@ -30,6 +30,15 @@ export function datasetKey(value: unknown): string | null {
   return null;
 }
 
+/** {@link datasetKey} of a JSON line's text; null when the line is not JSON or has no usable id. */
+export function lineKey(text: string): string | null {
+  try {
+    return datasetKey(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
 
 /** Adds an entry for every dataset row with a usable id. */
 export function addDatasetKeys(file: string, sorter: RunSorter, idHash: IdHash, signal?: Aborting): void {

@@ -2,6 +2,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { BatchExplainError } from '../errors.js';
 import { bufferLines } from '../core/sync-lines.js';
 import { ErrorsCursor } from '../core/errors-cursor.js';
+import { datasetKey } from '../core/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { ReportTally, type ReportSummary } from '../core/report-tally.js';
 import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../stages/quality-check.js';
@@ -89,8 +90,7 @@ export function firstRow(fd: number, offset: number, field: string): { id: strin
   const text = readLineAt(fd, offset);
   try {
     const v = JSON.parse((text ?? '').replace(/^\uFEFF/, '')) as Record<string, unknown>;
-    const id = typeof v.id === 'string' ? v.id : typeof v.id === 'number' ? String(v.id) : null;
-    return { id, explanation: typeof v[field] === 'string' ? (v[field] as string) : null };
+    return { id: datasetKey(v), explanation: typeof v[field] === 'string' ? (v[field] as string) : null };
   } catch {
     return { id: null, explanation: null };
   }

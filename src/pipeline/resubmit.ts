@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { fileLines } from '../core/file-lines.js';
+import { datasetKey, lineKey } from '../core/join-keys.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { NOT_RESUBMITTED } from '../core/reasons.js';
 import { Manifest } from './manifest.js';
@@ -109,7 +110,7 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
       const row = line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
       if (row.trim() === '') continue;
       if (ids) {
-        const id = rowId(row);
+        const id = lineKey(row);
         if (id !== null && ids.has(id)) {
           ids.set(id, true);
           await write(row);
@@ -145,41 +146,24 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
   return rows;
 }
 
-/** An ids file → its ids: a line `{"id": ...}` (more fields allowed), a JSON string or number, or the bare id. */
+/**
+ * An ids file → its ids: a line `{"id": ...}` (more fields allowed; the dataset's rule, `datasetKey`),
+ * a JSON string, or the bare id as text (`1e3` is the id "1e3", not 1000).
+ */
 async function readIds(file: string): Promise<Map<string, boolean>> {
   const ids = new Map<string, boolean>();
   for await (const { line, text } of fileLines(file)) {
     const t = text.replace(/^\uFEFF/, '').trim();
     if (t === '') continue;
     let id: string | null = t;
-    if (/^[{"\d-]/.test(t)) {
+    if (t.startsWith('{') || t.startsWith('"')) {
       try {
-        id = idOf(JSON.parse(t));
+        const v = JSON.parse(t) as unknown;
+        id = datasetKey(typeof v === 'string' ? { id: v } : v);
       } catch {} // not JSON: the bare id
     }
     if (id === null) throw new BatchExplainError('E_INPUT', `${file} line ${line}: no id (expected {"id": "..."} or the id alone)`);
     ids.set(id, false);
   }
   return ids;
-}
-
-function idOf(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const id = (v as { id?: unknown }).id;
-    return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
-  }
-  return null;
-}
-
-/** A dataset line's id as a string (a number id turned into its string), or null. */
-function rowId(text: string): string | null {
-  try {
-    const v = JSON.parse(text) as unknown;
-    const id = v !== null && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
-    return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
-  } catch {
-    return null;
-  }
 }

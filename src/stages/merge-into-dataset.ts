@@ -1,5 +1,6 @@
 import { bufferLines, type LineView } from '../core/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
+import { lineKey } from '../core/join-keys.js';
 import type { Stage } from '../types.js';
 
 /** The outcome for one dataset row, from the join: its explanation, or why there is none. */
@@ -184,7 +185,7 @@ export class DatasetSplicer {
         ? { line, id: failure.id, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), ...(failure.message ? { message: failure.message } : {}) }
         : {
             line,
-            id: failure?.id ?? idOf(buf.toString('utf8', start, v.end)),
+            id: failure?.id ?? lineKey(buf.toString('utf8', start, v.end)),
             reason: 'not_sent',
             ...(reject ? { code: reject.code, message: reject.message } : { message: 'the row could not become a request (no usable id, or not a JSON object)' }),
           };
@@ -258,13 +259,4 @@ function isSpaced(buf: Buffer, start: number, end: number): boolean {
     if (buf[i - 1] === 34 && (buf[i + 1] === 32 || buf[i + 1] === 9)) return true;
   }
   return false;
-}
-
-function idOf(text: string): string | null {
-  try {
-    const v = JSON.parse(text) as { id?: unknown };
-    return typeof v?.id === 'string' || typeof v?.id === 'number' ? String(v.id) : null;
-  } catch {
-    return null;
-  }
 }

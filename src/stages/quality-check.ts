@@ -1,6 +1,7 @@
 import { optionError } from '../errors.js';
 import { nonEmptyString } from '../core/options.js';
 import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/duplicate-table.js';
+import { datasetKey } from '../core/join-keys.js';
 import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality.js';
 import type { Stage } from '../types.js';
 
@@ -94,8 +95,7 @@ export class QualityChecker {
     const o = this.options;
     const value = record.value;
     const row = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-    const rawId = row?.id;
-    const id = typeof rawId === 'string' ? rawId : typeof rawId === 'number' ? String(rawId) : null;
+    const id = datasetKey(row);
     const label = row ? labelOf(row.class_label) : NO_LABEL;
     const explanation = typeof row?.[o.field] === 'string' ? (row[o.field] as string) : null;
     const out: QualityRow = { line: record.line, ref: record.ref, id, label, explanation, words: 0, flags: 0 };

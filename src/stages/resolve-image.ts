@@ -38,11 +38,16 @@ export type ImageUrls = 'reject' | 'fetch' | 'passthrough';
 const DEFAULTS = { concurrency: 0, confine: false, imageUrls: 'reject' as ImageUrls };
 
 /** A URL rather than a path: `scheme://…`, or a `data:` URI. */
-const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|data:)/i;
+export const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|data:)/i;
 
 /** Pure: where a row's image lives. */
 export function resolveImagePath(imgPath: string, imageRoot: string): string {
   return path.resolve(imageRoot, imgPath);
+}
+
+/** Pure: whether the absolute path `file` is `root` or lies under it (`--confine`; both already resolved, real paths where symlinks matter). */
+export function insideRoot(file: string, root: string): boolean {
+  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
 /**
@@ -67,7 +72,6 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
   const base = o.file === undefined ? {} : { file: o.file };
   // The root's own real location (it may itself be reached through a symlink).
   let realRoot: string | null = null;
-  const inside = (file: string, rootPath: string) => file === rootPath || file.startsWith(rootPath.endsWith(path.sep) ? rootPath : rootPath + path.sep);
 
   function resolveOne(row: T): Outcome<T & ResolvedImage> | Promise<Outcome<T & ResolvedImage>> {
     const reject = (code: Reject['code'], message: string) => ({ reject: { ...base, line: row.line, id: row.id, stage: 'resolveImage', code, message } });
@@ -82,12 +86,12 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
     const outside = () => reject('E_IMAGE_OUTSIDE_ROOT', `img_path ${JSON.stringify(row.imgPath)} leads outside the image root ${root} (--confine)`);
     const checked = (s: Stats, real = imageFile): Outcome<T & ResolvedImage> => {
       if (!s.isFile()) return reject('E_IMAGE_UNREADABLE', `image ${imageFile} is not a regular file`);
-      if (o.confine && !inside(real, realRoot ??= realpathSync(root))) return outside();
+      if (o.confine && !insideRoot(real, realRoot ??= realpathSync(root))) return outside();
       return { row: { ...row, imageFile: real, imageBytes: s.size } };
     };
     const failed = (err: unknown): Outcome<T & ResolvedImage> => {
       // Outside the root, whether the file exists there is not told.
-      if (o.confine && !inside(imageFile, root)) return outside();
+      if (o.confine && !insideRoot(imageFile, root)) return outside();
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return reject('E_IMAGE_NOT_FOUND', `image not found: ${imageFile}`);
       return reject('E_IMAGE_UNREADABLE', `image ${imageFile} cannot be read (${code ?? (err as Error).message})`);

@@ -1,8 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
+import { datasetKey } from '../core/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality.js';
 import { labelOf } from '../stages/quality-check.js';
-import { rowImage, type ImageAnswer, type Sharp } from './images.js';
+import type { ImageAnswer, rowImages } from './images.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { searchRows } from './search.js';
 
@@ -44,9 +45,8 @@ export interface ApiContext {
   input: FileHandle;
   errors: FileHandle | null;
   field: string;
-  imageRoot: string;
-  confine: boolean;
-  sharp: Sharp | null;
+  /** The rows' images (`rowImages`, holding the viewer's image limits). */
+  images: ReturnType<typeof rowImages>;
   /** The file's size and modification time when indexed: a changed file is refused, not misread. */
   indexed: { size: number; mtimeMs: number };
 }
@@ -112,7 +112,7 @@ export async function fullRow(ctx: ApiContext, n: number): Promise<unknown> {
 export async function image(ctx: ApiContext, n: number, thumbnail: boolean): Promise<ImageAnswer> {
   const { value } = await readView(ctx, n);
   const imgPath = value && typeof value === 'object' ? (value as Record<string, unknown>).img_path : undefined;
-  return rowImage(imgPath, { imageRoot: ctx.imageRoot, confine: ctx.confine, thumbnail, sharp: ctx.sharp });
+  return ctx.images(imgPath, thumbnail);
 }
 
 /** `POST /api/export` with `{"rows": [n, ...]}`: the ids file of those rows, as `resubmit --ids` reads it. */
@@ -147,7 +147,7 @@ async function readView(ctx: ApiContext, n: number, check = true): Promise<{ vie
   const row = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   const text = typeof row?.text === 'string' ? row.text : typeof row?.extracted_text === 'string' ? row.extracted_text : null;
   const explanation = typeof row?.[ctx.field] === 'string' ? (row[ctx.field] as string) : null;
-  const id = typeof row?.id === 'string' ? row.id : typeof row?.id === 'number' ? String(row.id) : null;
+  const id = datasetKey(row);
   const view: RowView = {
     n,
     line: index.lines[n]!,

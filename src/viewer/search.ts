@@ -19,15 +19,17 @@ export interface SearchResult {
 /**
  * A query as a pattern matching the text as it is: case-insensitive, Arabic diacritics, tatweel
  * and letter forms (أ/ا, ى/ي, ة/ه) ignored, any run of spaces or line breaks for a space.
- * Quotes, backslashes, slashes and control characters are not searched for (they are escaped
- * in the raw line).
+ * Quotes, backslashes and control characters are not searched for (they are escaped in the raw
+ * line). A slash matches a slash, as it is or escaped (`\/`, which JSON allows).
  * Null for an empty query.
  */
 export function queryPattern(query: string): RegExp | null {
-  const q = normalizeArabic(query.replace(/["\\/\u0000-\u001f]/g, ' ').trim().replace(/\s+/g, ' '));
+  const q = normalizeArabic(query.replace(/["\\\u0000-\u001f]/g, ' ').trim().replace(/\s+/g, ' '));
   if (q === '') return null;
-  // A space also matches a newline or tab escaped in the raw line (`\n`), so the raw test never misses a match.
-  const pattern = tolerant(q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).replaceAll(String.raw`\s+`, String.raw`(?:\s|\\[nrt])+`);
+  // A space also matches a newline or tab escaped in the raw line (`\n`), and a slash an escaped one, so the raw test never misses a match.
+  const pattern = tolerant(q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .replaceAll(String.raw`\s+`, String.raw`(?:\s|\\[nrt])+`)
+    .replaceAll('/', String.raw`\\?/`);
   return new RegExp(pattern, 'i');
 }
 
@@ -36,7 +38,10 @@ export function queryPattern(query: string): RegExp | null {
  * file in chunks of {@link SEARCH_CHUNK_BYTES} and searched for `query` (see {@link queryPattern})
  * in their id, label, text and explanation. A row's raw line is tested first (no copy, no JSON
  * parse) and parsed only when it may match: sound because a line with no `\u` escape holds every
- * value verbatim, escapes aside, and the pattern matches no escaped character.
+ * value verbatim, escapes aside, and the pattern matches no escaped character but `\/`, `\n`,
+ * `\r`, `\t` where the text has `/` or a space. A label given as an array is searched as shown,
+ * joined (`a, b`), which its raw line does not hold: rows whose label (from the index) may match
+ * skip the raw test.
  * Stops at `limit` matches or once `budgetBytes` are read (reads never go past the budget by more
  * than one row), returning where to go on. Memory: one chunk.
  */
@@ -54,6 +59,8 @@ export async function searchRows(options: {
   const query = queryPattern(options.query);
   const budget = options.budgetBytes ?? SEARCH_BUDGET_BYTES;
   const rows: number[] = [];
+  // Per label of the index: whether the query may match it (its name is the label as shown).
+  const labelHits = query === null ? [] : index.labelNames.map((name) => query.test(name));
   let buf = Buffer.allocUnsafe(SEARCH_CHUNK_BYTES);
   let read = 0;
   let i = Math.max(0, options.from);
@@ -75,17 +82,20 @@ export async function searchRows(options: {
       const at = index.offsets[j]! - start;
       const end = at + index.lengths[j]!;
       if (end > bytesRead) break;
-      if (index.matches(j, filter) && rowMatches(buf.toString('utf8', at, end), query, field)) rows.push(j);
+      if (index.matches(j, filter) && rowMatches(buf.toString('utf8', at, end), query, field, labelHits[index.labels[j]!])) rows.push(j);
     }
     i = Math.max(j, i + 1);
   }
   return { rows, next: null };
 }
 
-/** Whether one line's id, label, text or explanation matches the query's pattern (null: every row). */
-export function rowMatches(line: string, query: RegExp | null, field: string): boolean {
+/**
+ * Whether one line's id, label, text or explanation matches the query's pattern (null: every row).
+ * `labelMayMatch`: the row's label as shown may match, so the raw line is not tested first.
+ */
+export function rowMatches(line: string, query: RegExp | null, field: string, labelMayMatch = false): boolean {
   if (query === null) return true;
-  if (!line.includes('\\u') && !query.test(line)) return false;
+  if (!labelMayMatch && !line.includes('\\u') && !query.test(line)) return false;
   let v: unknown;
   try {
     v = JSON.parse(line.replace(/^\uFEFF/, ''));

@@ -88,6 +88,18 @@ describe('report on the fixtures', () => {
     expect(r.flaggedRows).toBe(4);
   });
 
+  it("rows whose id the dataset's rule refuses (empty, not a safe integer) have none: counted without an id, never written", async () => {
+    const dir = await tempDir('be-report-');
+    const input = path.join(dir, 'm.jsonl');
+    const line = (id: string, ex: string | null) => `{"id": ${id}, "class_label": "p", "generated_explanation": ${JSON.stringify(ex)}}`;
+    await writeFile(input, [line('""', 'same text'), line('1.5', 'same text'), line('9007199254740993', null), line('12', null), line('"  "', 'same text')].join('\n') + '\n');
+    const flagged = path.join(dir, 'f.jsonl');
+    const r = await report({ input, flagged, minWords: 0 });
+    expect(r.flagged).toMatchObject({ ids: 1, withoutId: 4 });
+    expect(await readFile(flagged, 'utf8')).toBe('{"id":"12","flags":["missing"]}\n');
+    expect(r.topRepeated[0]).toMatchObject({ count: 3, firstId: null });
+  });
+
   it("refuses another merge's errors file, naming both files and lines", async () => {
     const dir = await tempDir('be-report-');
     const wrong = path.join(dir, 'e.jsonl');

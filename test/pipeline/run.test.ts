@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +99,27 @@ describe('run: submit → retrieve → merge (→ resubmit)', () => {
       expect(summary.merge.explained + without).toBe(7);
       for (const reason of Object.keys(summary.merge.byReason)) expect(reason).toBe('api_error');
       expect(summary.rounds).toBeLessThanOrEqual(2);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("resubmit --ids: a bare id is text (1e3 is the id \"1e3\", not 1000); an id the dataset's rule refuses is an error naming the line", async () => {
+    const { dir, provider, options } = await setup();
+    const image = path.join(fixtures, 'images/banner.jpg');
+    const custom = path.join(dir, 'ids.jsonl');
+    await writeFile(custom, ['"1e3"', '1000', '"x"'].map((id) => `{"id": ${id}, "img_path": ${JSON.stringify(image)}, "class_label": "p"}\n`).join(''));
+    const ids = path.join(dir, 'wanted.txt');
+    try {
+      await run({ ...options, dataset: custom });
+      await writeFile(ids, '1e3\n{"id": "x", "flags": []}\n"nowhere"\n');
+      const again = await resubmit({ ...options, dataset: custom, ids });
+      expect(again).toMatchObject({ round: 1, rows: 2, idsNotFound: 1 });
+      expect((await readFile(again.dataset!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['1e3', 'x']);
+      for (const bad of ['{"id": ""}', '{"id": 1.5}', '""']) {
+        await writeFile(ids, `x\n${bad}\n`);
+        await expect(resubmit({ ...options, dataset: custom, ids }), bad).rejects.toThrow(/wanted\.txt line 2: no id/);
+      }
     } finally {
       await provider.close();
     }

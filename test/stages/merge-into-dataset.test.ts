@@ -35,6 +35,15 @@ describe('mergeIntoDataset', () => {
     expect(rows.map((r) => r.missing && [r.missing.line, r.missing.reason, r.missing.code ?? null])).toEqual([undefined, undefined, [3, 'not_sent', null], [5, 'api_error', 'http_500'], [6, 'not_sent', 'E_MISSING_FIELD']]);
   });
 
+  it("names a row left unsent by its id only when the dataset's rule takes it (validateRow's: a non-empty string or a safe integer)", async () => {
+    const dir = await tempDir('be-splice-');
+    const ids = ['"x"', '7', '""', '"  "', '1.5', '9007199254740993', '1e3', 'null', '["a"]'];
+    const dataset = await writeLines(path.join(dir, 'd.jsonl'), ids.map((id) => `{"id": ${id}}`));
+    const missing = [];
+    for await (const row of mergeIntoDataset({ dataset })(fromArray([]))) missing.push(row.missing?.id);
+    expect(missing).toEqual(['x', '7', null, null, null, null, '1000', null, null]);
+  });
+
   // A dataset of ~3 MB: its lines are read through a 1 MiB buffer refilled (and shifted) many times.
   const bigRows = Array.from({ length: 3000 }, (_, i) => `{"id": "r${i}", "text": "${'نص '.repeat(150 + (i % 7))}"}`);
   const explainedEvery = 7;

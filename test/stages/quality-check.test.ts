@@ -53,6 +53,12 @@ describe('qualityCheck stage', () => {
     expect(() => qualityCheck({ field: '' })).toThrow(/option field/);
   });
 
+  it("ids: the dataset's rule (a non-empty string, or a safe integer), anything else none", async () => {
+    const ids = [' x ', 7, -3, '', '   ', 1.5, 2 ** 53, 1e21, true, null, ['a'], { id: 'a' }];
+    const rows = await toArray(qualityCheck()(fromArray(ids.map((id, i) => record(i + 1, { id, generated_explanation: null })))));
+    expect(rows.map((r) => r.id)).toEqual([' x ', '7', '-3', null, null, null, null, null, null, null, null, null]);
+  });
+
   it('labels: arrays joined, blanks and other shapes as (none)', () => {
     expect(labelOf(['a', 'b'])).toBe('a, b');
     expect(labelOf('  ')).toBe('(none)');

@@ -1,9 +1,12 @@
 import { request } from 'node:http';
+import { crc32 } from 'node:zlib';
 import { appendFile, copyFile, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESIZE_DEFAULTS } from '../../src/core/image-resize.js';
+import { rowImages } from '../../src/viewer/images.js';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -80,6 +83,8 @@ describe('the viewer HTTP API on the fixtures', () => {
     expect(ids((await json('/api/rows?q=loaded%20language')).rows)).toEqual(['armeme-0003']);
     expect((await json('/api/rows?q=img_path')).rows).toEqual([]);
     expect((await json('/api/rows?q=generated_explanation')).rows).toEqual([]);
+    // A label given as an array is shown (and searched) joined: "propaganda, loaded language".
+    expect(ids((await json(`/api/rows?q=${encodeURIComponent('propaganda, loaded')}`)).rows)).toEqual(['armeme-0003']);
     const page = await json(`/api/rows?q=${encodeURIComponent('الميم')}&size=2&flag=none`);
     expect(ids(page.rows)).toEqual(['armeme-0001', 'armeme-0002']);
     const rest = await json(`/api/rows?q=${encodeURIComponent('الميم')}&size=2&flag=none&from=${page.next}`);
@@ -152,13 +157,14 @@ describe('the viewer HTTP API on the fixtures', () => {
   });
 
   it('exports marked rows as an ids file for resubmit --ids', async () => {
-    const res = await fetch(`${viewer.url}/api/export`, { method: 'POST', body: JSON.stringify({ rows: [4, 0, 14, 4] }) });
+    const post = (body: string) => fetch(`${viewer.url}/api/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await post(JSON.stringify({ rows: [4, 0, 14, 4] }));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="marked-ids.jsonl"');
     expect(res.headers.get('x-rows-without-id')).toBe('1');
     expect(await res.text()).toBe('{"id":"armeme-0001","flags":[]}\n{"id":"hm-42953","flags":["wrong_language"]}\n');
     for (const body of ['{"rows": [16]}', '{"rows": "1"}', 'not json', '{"rows": [-1]}']) {
-      expect((await fetch(`${viewer.url}/api/export`, { method: 'POST', body })).status, body).toBe(400);
+      expect((await post(body)).status, body).toBe(400);
     }
   });
 
@@ -202,6 +208,114 @@ describe('the viewer on other data', () => {
       await open.close();
       await confined.close();
     }
+  });
+
+  it("ids by the dataset's rule: an empty string or a number that is not a safe integer is no id (shown as none, not exported)", async () => {
+    const dir = await tempDir('be-view-');
+    const input = path.join(dir, 'm.jsonl');
+    await writeFile(input, ['""', '1.5', '9007199254740993', '12', '"a"'].map((id) => `{"id": ${id}, "class_label": "x", "generated_explanation": null}\n`).join(''));
+    const v = await startViewer({ input, port: 0, sharp: null });
+    try {
+      const page = (await (await fetch(`${v.url}/api/rows`)).json()) as { rows: Array<{ id: string | null }> };
+      expect(ids(page.rows)).toEqual([null, null, null, '12', 'a']);
+      const res = await fetch(`${v.url}/api/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [0, 1, 2, 3, 4] }) });
+      expect(res.headers.get('x-rows-without-id')).toBe('3');
+      expect(await res.text()).toBe('{"id":"12","flags":["missing"]}\n{"id":"a","flags":["missing"]}\n');
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('search: a slash in the query matches a slash, written / or escaped \\/ in the line', async () => {
+    const dir = await tempDir('be-view-');
+    const input = path.join(dir, 'm.jsonl');
+    await writeFile(
+      input,
+      [
+        '{"id": "plain", "class_label": "x", "text": "yes and/or no", "generated_explanation": null}',
+        '{"id": "escaped", "class_label": "x", "text": "see http:\\/\\/example.com\\/a and\\/or", "generated_explanation": null}',
+        '{"id": "spaced", "class_label": "x", "text": "and or", "generated_explanation": null}',
+        '{"id": "a/b-7", "class_label": "x", "text": "", "generated_explanation": null}',
+      ].join('\n') + '\n',
+    );
+    const v = await startViewer({ input, port: 0, sharp: null });
+    try {
+      const search = async (q: string) => ids(((await (await fetch(`${v.url}/api/rows?q=${encodeURIComponent(q)}`)).json()) as { rows: Array<{ id: string | null }> }).rows);
+      expect(await search('and/or')).toEqual(['plain', 'escaped']);
+      expect(await search('http://example.com/a')).toEqual(['escaped']);
+      expect(await search('a/b')).toEqual(['a/b-7']);
+      expect(await search('and or')).toEqual(['spaced']);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('thumbnails: no image over the pixel limit is decoded (a PNG whose header claims 12000×10000), a data: URI is a URL', async () => {
+    const dir = await tempDir('be-view-');
+    // A 1×1 PNG with its header made to say 12000×10000 (120 million pixels): sharp's own default limit lets it through.
+    const bomb = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#888' } }).png().toBuffer());
+    bomb.writeUInt32BE(12_000, 16);
+    bomb.writeUInt32BE(10_000, 20);
+    bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+    await writeFile(path.join(dir, 'bomb.png'), bomb);
+    const input = path.join(dir, 'm.jsonl');
+    const row = (id: string, img: string) => JSON.stringify({ id, img_path: img, class_label: 'x', generated_explanation: null });
+    await writeFile(input, [row('bomb', 'bomb.png'), row('data', 'data:image/png;base64,iVBORw0KGgo='), row('ok', path.join(fixtures, 'images/face.png'))].join('\n') + '\n');
+    const v = await startViewer({ input, port: 0 });
+    try {
+      const thumb = await fetch(`${v.url}/api/rows/0/thumb`);
+      expect(thumb.status).toBe(413);
+      expect(((await thumb.json()) as { error: string }).error).toMatch(/12000×10000 pixels, over the limit of 100000000: no thumbnail/);
+      // The original is sent as it is (nothing decoded here).
+      expect(Buffer.from(await (await fetch(`${v.url}/api/rows/0/image`)).arrayBuffer()).equals(bomb)).toBe(true);
+      const data = await fetch(`${v.url}/api/rows/1/thumb`);
+      expect(data.status).toBe(404);
+      expect(((await data.json()) as { error: string }).error).toMatch(/img_path is a URL/);
+      expect((await fetch(`${v.url}/api/rows/2/thumb`)).headers.get('content-type')).toBe('image/webp');
+      // sharp is loaded as --resize loads it: its operation cache off.
+      expect(sharp.cache()).toMatchObject({ memory: { max: 0 }, items: { max: 0 } });
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('thumbnails are made two at a time, with the pixel limit passed to sharp; image files read at once are bounded', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: unknown[] = [];
+    const fakeSharp = (_input: Buffer, options: unknown) => {
+      seen.push(options);
+      const chain = {
+        rotate: () => chain,
+        resize: () => chain,
+        webp: () => chain,
+        toBuffer: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          inFlight--;
+          return Buffer.from('a thumbnail');
+        },
+      };
+      return chain;
+    };
+    const v = await startViewer({ input: merged, port: 0, sharp: fakeSharp as never });
+    try {
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((n) => fetch(`${v.url}/api/rows/${n}/thumb`)));
+      expect(answers.map((a) => [a.status, a.headers.get('content-type')])).toEqual(Array.from({ length: 6 }, () => [200, 'image/webp']));
+      expect(seen).toHaveLength(6);
+      expect(most).toBeLessThanOrEqual(RESIZE_DEFAULTS.concurrency);
+      expect(most).toBeGreaterThan(0);
+      expect(seen[0]).toMatchObject({ limitInputPixels: RESIZE_DEFAULTS.maxPixels });
+    } finally {
+      await v.close();
+    }
+    // Files held at once are bounded too: with a budget smaller than any image, one at a time.
+    most = 0;
+    const images = rowImages({ imageRoot: fixtures, confine: false, sharp: fakeSharp as never, concurrency: 6, memoryBytes: 1 });
+    const answers = await Promise.all(['images/banner.jpg', 'images/face.png', 'images/bubble.webp', 'images/chart.gif'].map((p) => images(p, true)));
+    expect(answers.map((a) => a.ok)).toEqual([true, true, true, true]);
+    expect(most).toBe(1);
+    expect(() => rowImages({ imageRoot: fixtures, confine: false, sharp: null, concurrency: 0 })).toThrow(/option concurrency: expected a positive integer, got 0/);
   });
 
   it('a file changed after indexing is refused, not misread', async () => {
