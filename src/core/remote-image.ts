@@ -4,7 +4,8 @@ import type { RejectCode } from '../types.js';
 /**
  * Remote images (`--remote-images`): one GET per image with undici, redirects followed by hand
  * (each hop's scheme and address checked), the size cap enforced while reading, a deadline per
- * attempt, and transient failures retried with p-retry (honouring `Retry-After`).
+ * attempt (stopped while the caller's memory budget is awaited), and transient failures retried
+ * with p-retry (honouring `Retry-After`).
  */
 
 export interface RemoteImageOptions {
@@ -56,6 +57,33 @@ function retryAfter(header: string | string[] | undefined): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
+/**
+ * The attempt's deadline, stopped while the download waits for the caller's memory budget: a row
+ * waiting for room is not a slow server (it would time out, be fetched again, and end a failure).
+ */
+function pausableDeadline(ms: number, onExpired: () => void) {
+  let left = ms;
+  let startedAt = Date.now();
+  let timer: NodeJS.Timeout | null = setTimeout(onExpired, left);
+  return {
+    pause() {
+      if (timer === null) return;
+      clearTimeout(timer);
+      timer = null;
+      left -= Date.now() - startedAt;
+    },
+    resume() {
+      if (timer !== null) return;
+      startedAt = Date.now();
+      timer = setTimeout(onExpired, Math.max(0, left));
+    },
+    clear() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
@@ -86,7 +114,9 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
   const agent: Agent = new undici.Agent({
     connect: { lookup: guardedLookup(allow), timeout: o.timeoutMs },
     headersTimeout: o.timeoutMs,
-    bodyTimeout: o.timeoutMs,
+    // Off: the attempt's deadline covers the body (a slow drip too) and, unlike this idle timer,
+    // stops while the download waits for the memory budget.
+    bodyTimeout: 0,
   });
 
   async function attempt(url: string, signal: AbortSignal | undefined, reserve: Reserve): Promise<FetchOutcome> {
@@ -97,10 +127,18 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
     let timedOut = false;
     const onAbort = () => attemptController.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
+    const deadline = pausableDeadline(o.timeoutMs, () => {
       timedOut = true;
       attemptController.abort(new Error('deadline'));
-    }, o.timeoutMs);
+    });
+    const waitForRoom = async (bytes: number) => {
+      deadline.pause();
+      try {
+        await reserve(bytes);
+      } finally {
+        deadline.resume();
+      }
+    };
     let current = new URL(url);
     try {
       for (let hop = 0; ; hop++) {
@@ -132,7 +170,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
           res.body.destroy();
           return tooLarge(`Content-Length ${declared}`);
         }
-        if (declared >= 0) await reserve(declared);
+        if (declared >= 0) await waitForRoom(declared);
         const chunks: Buffer[] = [];
         let received = 0;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -141,7 +179,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
             res.body.destroy();
             return tooLarge(`more than ${received - chunk.length} bytes`);
           }
-          if (!(declared >= 0)) await reserve(received);
+          if (!(declared >= 0)) await waitForRoom(received);
           chunks.push(chunk);
         }
         return { ok: true, data: Buffer.concat(chunks, received) };
@@ -159,7 +197,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
       if (TRANSIENT_CODE.test(code)) throw new TransientError(message);
       return { ok: false, code: 'E_REMOTE_FETCH', message };
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
       signal?.removeEventListener('abort', onAbort);
     }
   }
