@@ -5,7 +5,7 @@ import type { RejectCode } from '../types.js';
  * Remote images (`--remote-images`): one GET per image with undici, redirects followed by hand
  * (each hop's scheme and address checked), the size cap enforced while reading, a deadline per
  * attempt (stopped while the caller's memory budget is awaited), and transient failures retried
- * with p-retry (honouring `Retry-After`).
+ * (`core/retry.ts`: the server's `Retry-After` when it gives one, else backoff).
  */
 
 export interface RemoteImageOptions {
@@ -34,6 +34,7 @@ export type FetchOutcome = { ok: true; data: Buffer } | { ok: false; code: Rejec
 /** Called with the bytes the download holds so far (its length once known), before they are read: the caller's memory budget. */
 export type Reserve = (bytes: number) => Promise<void>;
 
+/** A failure worth another try; `retryAfterMs` is what the server asked for. */
 class TransientError extends Error {
   constructor(
     message: string,
@@ -44,18 +45,6 @@ class TransientError extends Error {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const TRANSIENT_STATUS = (s: number) => s === 408 || s === 429 || s >= 500;
-const TRANSIENT_CODE = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED))$/;
-
-/** Seconds or an HTTP date, in ms. */
-function retryAfter(header: string | string[] | undefined): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
 
 /**
  * The attempt's deadline, stopped while the download waits for the caller's memory budget: a row
@@ -84,32 +73,16 @@ function pausableDeadline(ms: number, onExpired: () => void) {
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
- * Loads undici, p-retry and the address policy (only when remote images are on: undici alone
- * costs ~19 MB of RSS, and the default build should not pay for their loading) and returns a
- * fetcher with its own connection pool.
+ * Loads undici, the retry loop and the address policy (only when remote images are on: undici
+ * alone costs ~19 MB of RSS, and the default build should not pay for their loading) and returns
+ * a fetcher with its own connection pool.
  */
 export async function remoteImageFetcher(options: RemoteImageOptions) {
   const o = { ...REMOTE_DEFAULTS, ...options };
-  const [undici, { default: pRetry, AbortError }, { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress }] = await Promise.all([
-    import('undici'),
-    import('p-retry'),
-    import('./address-policy.js'),
-  ]);
+  const [undici, { isTransientNetworkError, isTransientStatus, retry, retryAfterFromHeaders, RetriesExhaustedError, waitBeforeRetry }, { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress }] =
+    await Promise.all([import('undici'), import('./retry.js'), import('./address-policy.js')]);
+  const waits = { firstWaitMs: o.minRetryDelayMs, maxBackoffMs: 60_000, maxRetryAfterMs: o.maxRetryAfterMs };
   const allow = o.allowAddress ?? (o.allowPrivate ? () => true : isPublicAddress);
   const agent: Agent = new undici.Agent({
     connect: { lookup: guardedLookup(allow), timeout: o.timeoutMs },
@@ -161,7 +134,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
         }
         if (status !== 200) {
           await res.body.dump();
-          if (TRANSIENT_STATUS(status)) throw new TransientError(`HTTP ${status}`, retryAfter(res.headers['retry-after']));
+          if (isTransientStatus(status)) throw new TransientError(`HTTP ${status}`, retryAfterFromHeaders(res.headers));
           return { ok: false, code: 'E_REMOTE_FETCH', message: `HTTP ${status}` };
         }
         const declared = Number(res.headers['content-length'] ?? NaN);
@@ -194,7 +167,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
       }
       const code = e.code ?? e.cause?.code ?? '';
       const message = `${code ? `${code}: ` : ''}${e.message}`;
-      if (TRANSIENT_CODE.test(code)) throw new TransientError(message);
+      if (isTransientNetworkError(err)) throw new TransientError(message);
       return { ok: false, code: 'E_REMOTE_FETCH', message };
     } finally {
       deadline.clear();
@@ -205,32 +178,16 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
   return {
     /** Downloads `url`; a refusal, an HTTP error, or retries run out end as an outcome, only an abort of `signal` throws. */
     async fetch(url: string, reserve: Reserve, signal?: AbortSignal): Promise<FetchOutcome> {
-      let attempts = 0;
       try {
-        return await pRetry(
-          async () => {
-            attempts++;
-            try {
-              return await attempt(url, signal, reserve);
-            } catch (err) {
-              throw err instanceof TransientError ? err : new AbortError(err as Error);
-            }
-          },
-          {
-            retries: o.retries,
-            minTimeout: o.minRetryDelayMs,
-            maxTimeout: 60_000,
-            factor: 2,
-            ...(signal ? { signal } : {}),
-            onFailedAttempt: async ({ error }) => {
-              const wait = (error as TransientError).retryAfterMs;
-              if (wait && wait > 0) await sleep(Math.min(wait, o.maxRetryAfterMs), signal);
-            },
-          },
-        );
+        return await retry(() => attempt(url, signal, reserve), {
+          retries: o.retries,
+          isTransient: (err) => err instanceof TransientError,
+          waitMs: (err, failures) => waitBeforeRetry((err as TransientError).retryAfterMs, failures, waits),
+          signal,
+        });
       } catch (err) {
-        if (!(err instanceof TransientError)) throw err;
-        return { ok: false, code: 'E_REMOTE_FETCH', message: `${err.message} (${attempts} attempt${attempts === 1 ? '' : 's'})` };
+        if (!(err instanceof RetriesExhaustedError)) throw err;
+        return { ok: false, code: 'E_REMOTE_FETCH', message: `${(err.cause as Error).message} (${err.attempts} attempt${err.attempts === 1 ? '' : 's'})` };
       }
     },
     close: () => agent.close(),

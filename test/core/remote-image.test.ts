@@ -100,6 +100,16 @@ describe('remoteImageFetcher', () => {
     expect(await f.fetch(server.url('/hang.png'), slowReserve().reserve)).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 0.4 s (3 attempts)' });
   });
 
+  it('waits what Retry-After asks for instead of the backoff, not on top of it', { timeout: 60_000 }, async () => {
+    // Backoff would wait 20 s before the second request; the server's Retry-After: 0 says now.
+    const f = await fetcher({ retries: 1, minRetryDelayMs: 20_000 });
+    const started = Date.now();
+    const got = await f.fetch(server.url('/flaky-retry-after.png'), noReserve);
+    expect(got.ok && got.data.equals(PNG)).toBe(true);
+    expect(server.hits.get('/flaky-retry-after.png')).toBe(2);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('stops reading past the size cap: the server sees the connection closed long before its 50 MB', async () => {
     const f = await fetcher({ maxBytes: 200_000 });
     expect(await f.fetch(server.url('/huge-declared.png'), noReserve)).toMatchObject({ ok: false, code: 'E_IMAGE_TOO_LARGE', message: expect.stringMatching(/Content-Length 50000000, over the limit of 200000/) });
