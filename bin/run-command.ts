@@ -1,3 +1,4 @@
+import { RetriesExhaustedError } from '../src/core/retry.js';
 import { BatchExplainError, EXIT, describeApiError } from '../src/errors.js';
 
 /**
@@ -52,7 +53,16 @@ function isEpipe(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'EPIPE' || (err as { cause?: NodeJS.ErrnoException })?.cause?.code === 'EPIPE';
 }
 
+/** The line an API call that kept failing ends a command with: how many attempts, the last failure, and that a re-run resumes. */
+export function retriesExhaustedLine(err: RetriesExhaustedError): string {
+  return `the API still failed after ${err.attempts} attempt${err.attempts === 1 ? '' : 's'} (last: ${err.description}). Nothing is lost: run the same command again to resume`;
+}
+
 function report(err: unknown): number {
+  if (err instanceof RetriesExhaustedError) {
+    process.stderr.write(`batch-explain: ${retriesExhaustedLine(err)}\n`);
+    return EXIT.FAILURE;
+  }
   if (err instanceof BatchExplainError) {
     process.stderr.write(`batch-explain: ${err.message}\n`);
     return err.code === 'E_OPTION' ? EXIT.USAGE : err.code === 'E_MAX_COST' ? EXIT.OVER_COST : EXIT.FAILURE;

@@ -1,6 +1,7 @@
 /** batch-explain as a library: every stage, the pipelines built from them, and their types. */
 export * from './types.js';
 export { BatchExplainError, EXIT, type ErrorCode } from './errors.js';
+export { RetriesExhaustedError } from './core/retry.js';
 
 export { readJsonl, type ReadJsonlOptions, type ReadJsonlStats } from './stages/read-jsonl.js';
 export { validateRow, checkRow, type ValidateRowOptions } from './stages/validate-row.js';

@@ -4,7 +4,8 @@ import type { RejectCode } from '../types.js';
 /**
  * Remote images (`--remote-images`): one GET per image with undici, redirects followed by hand
  * (each hop's scheme and address checked), the size cap enforced while reading, a deadline per
- * attempt, and transient failures retried with p-retry (honouring `Retry-After`).
+ * attempt (stopped while the caller's memory budget is awaited), and transient failures retried
+ * (`core/retry.ts`: the server's `Retry-After` when it gives one, else backoff).
  */
 
 export interface RemoteImageOptions {
@@ -33,6 +34,7 @@ export type FetchOutcome = { ok: true; data: Buffer } | { ok: false; code: Rejec
 /** Called with the bytes the download holds so far (its length once known), before they are read: the caller's memory budget. */
 export type Reserve = (bytes: number) => Promise<void>;
 
+/** A failure worth another try; `retryAfterMs` is what the server asked for. */
 class TransientError extends Error {
   constructor(
     message: string,
@@ -43,50 +45,51 @@ class TransientError extends Error {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const TRANSIENT_STATUS = (s: number) => s === 408 || s === 429 || s >= 500;
-const TRANSIENT_CODE = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED))$/;
 
-/** Seconds or an HTTP date, in ms. */
-function retryAfter(header: string | string[] | undefined): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
+/**
+ * The attempt's deadline, stopped while the download waits for the caller's memory budget: a row
+ * waiting for room is not a slow server (it would time out, be fetched again, and end a failure).
+ */
+function pausableDeadline(ms: number, onExpired: () => void) {
+  let left = ms;
+  let startedAt = Date.now();
+  let timer: NodeJS.Timeout | null = setTimeout(onExpired, left);
+  return {
+    pause() {
+      if (timer === null) return;
       clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+      timer = null;
+      left -= Date.now() - startedAt;
+    },
+    resume() {
+      if (timer !== null) return;
+      startedAt = Date.now();
+      timer = setTimeout(onExpired, Math.max(0, left));
+    },
+    clear() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
 }
 
 /**
- * Loads undici, p-retry and the address policy (only when remote images are on: undici alone
- * costs ~19 MB of RSS, and the default build should not pay for their loading) and returns a
- * fetcher with its own connection pool.
+ * Loads undici, the retry loop and the address policy (only when remote images are on: undici
+ * alone costs ~19 MB of RSS, and the default build should not pay for their loading) and returns
+ * a fetcher with its own connection pool.
  */
 export async function remoteImageFetcher(options: RemoteImageOptions) {
   const o = { ...REMOTE_DEFAULTS, ...options };
-  const [undici, { default: pRetry, AbortError }, { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress }] = await Promise.all([
-    import('undici'),
-    import('p-retry'),
-    import('./address-policy.js'),
-  ]);
+  const [undici, { isTransientNetworkError, isTransientStatus, retry, retryAfterFromHeaders, RetriesExhaustedError, waitBeforeRetry }, { AddressRefusedError, guardedLookup, isPublicAddress, literalAddress }] =
+    await Promise.all([import('undici'), import('./retry.js'), import('./address-policy.js')]);
+  const waits = { firstWaitMs: o.minRetryDelayMs, maxBackoffMs: 60_000, maxRetryAfterMs: o.maxRetryAfterMs };
   const allow = o.allowAddress ?? (o.allowPrivate ? () => true : isPublicAddress);
   const agent: Agent = new undici.Agent({
     connect: { lookup: guardedLookup(allow), timeout: o.timeoutMs },
     headersTimeout: o.timeoutMs,
-    bodyTimeout: o.timeoutMs,
+    // Off: the attempt's deadline covers the body (a slow drip too) and, unlike this idle timer,
+    // stops while the download waits for the memory budget.
+    bodyTimeout: 0,
   });
 
   async function attempt(url: string, signal: AbortSignal | undefined, reserve: Reserve): Promise<FetchOutcome> {
@@ -97,10 +100,18 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
     let timedOut = false;
     const onAbort = () => attemptController.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
+    const deadline = pausableDeadline(o.timeoutMs, () => {
       timedOut = true;
       attemptController.abort(new Error('deadline'));
-    }, o.timeoutMs);
+    });
+    const waitForRoom = async (bytes: number) => {
+      deadline.pause();
+      try {
+        await reserve(bytes);
+      } finally {
+        deadline.resume();
+      }
+    };
     let current = new URL(url);
     try {
       for (let hop = 0; ; hop++) {
@@ -123,7 +134,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
         }
         if (status !== 200) {
           await res.body.dump();
-          if (TRANSIENT_STATUS(status)) throw new TransientError(`HTTP ${status}`, retryAfter(res.headers['retry-after']));
+          if (isTransientStatus(status)) throw new TransientError(`HTTP ${status}`, retryAfterFromHeaders(res.headers));
           return { ok: false, code: 'E_REMOTE_FETCH', message: `HTTP ${status}` };
         }
         const declared = Number(res.headers['content-length'] ?? NaN);
@@ -132,7 +143,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
           res.body.destroy();
           return tooLarge(`Content-Length ${declared}`);
         }
-        if (declared >= 0) await reserve(declared);
+        if (declared >= 0) await waitForRoom(declared);
         const chunks: Buffer[] = [];
         let received = 0;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -141,7 +152,7 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
             res.body.destroy();
             return tooLarge(`more than ${received - chunk.length} bytes`);
           }
-          if (!(declared >= 0)) await reserve(received);
+          if (!(declared >= 0)) await waitForRoom(received);
           chunks.push(chunk);
         }
         return { ok: true, data: Buffer.concat(chunks, received) };
@@ -156,10 +167,10 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
       }
       const code = e.code ?? e.cause?.code ?? '';
       const message = `${code ? `${code}: ` : ''}${e.message}`;
-      if (TRANSIENT_CODE.test(code)) throw new TransientError(message);
+      if (isTransientNetworkError(err)) throw new TransientError(message);
       return { ok: false, code: 'E_REMOTE_FETCH', message };
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -167,32 +178,16 @@ export async function remoteImageFetcher(options: RemoteImageOptions) {
   return {
     /** Downloads `url`; a refusal, an HTTP error, or retries run out end as an outcome, only an abort of `signal` throws. */
     async fetch(url: string, reserve: Reserve, signal?: AbortSignal): Promise<FetchOutcome> {
-      let attempts = 0;
       try {
-        return await pRetry(
-          async () => {
-            attempts++;
-            try {
-              return await attempt(url, signal, reserve);
-            } catch (err) {
-              throw err instanceof TransientError ? err : new AbortError(err as Error);
-            }
-          },
-          {
-            retries: o.retries,
-            minTimeout: o.minRetryDelayMs,
-            maxTimeout: 60_000,
-            factor: 2,
-            ...(signal ? { signal } : {}),
-            onFailedAttempt: async ({ error }) => {
-              const wait = (error as TransientError).retryAfterMs;
-              if (wait && wait > 0) await sleep(Math.min(wait, o.maxRetryAfterMs), signal);
-            },
-          },
-        );
+        return await retry(() => attempt(url, signal, reserve), {
+          retries: o.retries,
+          isTransient: (err) => err instanceof TransientError,
+          waitMs: (err, failures) => waitBeforeRetry((err as TransientError).retryAfterMs, failures, waits),
+          signal,
+        });
       } catch (err) {
-        if (!(err instanceof TransientError)) throw err;
-        return { ok: false, code: 'E_REMOTE_FETCH', message: `${err.message} (${attempts} attempt${attempts === 1 ? '' : 's'})` };
+        if (!(err instanceof RetriesExhaustedError)) throw err;
+        return { ok: false, code: 'E_REMOTE_FETCH', message: `${(err.cause as Error).message} (${err.attempts} attempt${err.attempts === 1 ? '' : 's'})` };
       }
     },
     close: () => agent.close(),

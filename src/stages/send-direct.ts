@@ -4,7 +4,7 @@ import { nonEmptyString, positiveInteger } from '../core/options.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { DirectRequest } from '../core/direct-request.js';
 import { BatchExplainError, optionError } from '../errors.js';
-import { retryAfterMs, withRetry } from '../pipeline/retry.js';
+import { RetriesExhaustedError, retryAfterMs, withRetry } from '../pipeline/retry.js';
 import { streamingFetch } from '../pipeline/streaming-fetch.js';
 import type { Stage } from '../types.js';
 import type { DirectResult } from './direct-results-sink.js';
@@ -123,8 +123,8 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
       );
       result = resultOf(request.customId, answer.status, answer.requestId, answer.text);
     } catch (thrown) {
-      // Out of retries, withRetry reports the last failure as E_API: here it is this row's failure.
-      const err = thrown instanceof BatchExplainError && thrown.code === 'E_API' ? thrown.cause : thrown;
+      // Out of retries, withRetry throws RetriesExhaustedError: its cause, the last failure, is this row's.
+      const err = thrown instanceof RetriesExhaustedError ? thrown.cause : thrown;
       if (signal.aborted || err instanceof BatchExplainError) throw err;
       if (err instanceof TransientAnswer) result = resultOf(request.customId, err.status, err.requestId, err.text);
       else {

@@ -71,7 +71,7 @@ describe('security through the CLI', () => {
     expect(read).toBeGreaterThan(15);
   });
 
-  it('a failing API stops run with one line, no stack and no key; the same command completes once the API is back', { timeout: 120_000 }, async () => {
+  it('a failing API stops run (and submit) with one line, no stack and no key; the same command completes once the API is back', { timeout: 120_000 }, async () => {
     const key = 'sk-KNOWN-SECRET-for-the-storm-1234567890';
     const serverDir = await tempDir('be-storm-server-');
     let server = await startBatchServer({ dataDir: serverDir, apiKey: key, faults: { storm429: 100_000, retryAfterSeconds: 0, routes: '^/batches' } });
@@ -84,12 +84,17 @@ describe('security through the CLI', () => {
       const lines = failed.stderr.trim().split('\n');
       expect(lines.at(-1)).toMatch(/^batch-explain: the API still failed after \d+ attempts \(last: 429 Rate limit reached .*\)\. Nothing is lost: run the same command again to resume$/);
       expect(failed.stderr).not.toMatch(/\n\s+at |internal error/);
+      // submit words it the same way (the line is the CLI's: the library throws RetriesExhaustedError).
+      const submitCwd = await tempDir('be-storm-submit-');
+      const submitted = await runCli(['submit', ...args.slice(1, 7), '--request-timeout', '30'], { cwd: submitCwd, env });
+      expect(submitted.code).toBe(1);
+      expect(submitted.stderr.trim().split('\n').at(-1)).toMatch(/^batch-explain: the API still failed after \d+ attempts \(last: 429 Rate limit reached .*\)\. Nothing is lost: run the same command again to resume$/);
       await server.close();
       server = await startBatchServer({ dataDir: serverDir, apiKey: key, port: server.port });
       const again = await runCli(args, { cwd, env });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/merge: 7 rows = 7 explained/);
-      await expectKeyNowhere(key, [failed.stdout, failed.stderr, again.stdout, again.stderr], [cwd, serverDir]);
+      await expectKeyNowhere(key, [failed.stdout, failed.stderr, submitted.stdout, submitted.stderr, again.stdout, again.stderr], [cwd, submitCwd, serverDir]);
       const bad = await runCli([...args.slice(0, -2), '--request-timeout', '0'], { cwd, env });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--request-timeout: expected a number of seconds above 0, got 0/);

@@ -64,6 +64,52 @@ describe('remoteImageFetcher', () => {
     expect(drip.written).toBeLessThan(1000);
   });
 
+  it('does not count the wait for the memory budget against the deadline: no timeout, one request', async () => {
+    const f = await fetcher({ timeoutMs: 400, retries: 2 });
+    // The budget is full for three times the deadline or more, once per download.
+    const slowReserve = (ms = 1200) => {
+      let waited = false;
+      const reserved: number[] = [];
+      const reserve = async (n: number) => {
+        reserved.push(n);
+        if (!waited) await new Promise((r) => setTimeout(r, ms));
+        waited = true;
+      };
+      return { reserve, reserved };
+    };
+    // With a Content-Length: the wait comes before the body is read.
+    const hits = (path: string) => server.hits.get(path) ?? 0;
+    const faceBefore = hits('/face.png');
+    const declared = slowReserve();
+    const a = await f.fetch(server.url('/face.png'), declared.reserve);
+    expect(a.ok && a.data.equals(PNG)).toBe(true);
+    expect(declared.reserved).toEqual([PNG.length]);
+    expect(hits('/face.png') - faceBefore).toBe(1);
+    // Without: the wait comes mid-body, the server still sending (its socket paused while nothing reads).
+    const chunked = slowReserve();
+    const b = await f.fetch(server.url('/chunked-640k.png'), chunked.reserve);
+    expect(b.ok && b.data.length).toBe(655_360);
+    expect(chunked.reserved.length).toBeGreaterThan(1);
+    expect(hits('/chunked-640k.png')).toBe(1);
+    // The server silent for longer than the deadline while the row waits: nothing lost either.
+    const silent = slowReserve(3500);
+    const c = await f.fetch(server.url('/pause.jpg'), silent.reserve);
+    expect(c.ok && c.data.equals(JPEG)).toBe(true);
+    expect(hits('/pause.jpg')).toBe(1);
+    // The deadline still holds outside the waits.
+    expect(await f.fetch(server.url('/hang.png'), slowReserve().reserve)).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 0.4 s (3 attempts)' });
+  });
+
+  it('waits what Retry-After asks for instead of the backoff, not on top of it', { timeout: 60_000 }, async () => {
+    // Backoff would wait 20 s before the second request; the server's Retry-After: 0 says now.
+    const f = await fetcher({ retries: 1, minRetryDelayMs: 20_000 });
+    const started = Date.now();
+    const got = await f.fetch(server.url('/flaky-retry-after.png'), noReserve);
+    expect(got.ok && got.data.equals(PNG)).toBe(true);
+    expect(server.hits.get('/flaky-retry-after.png')).toBe(2);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('stops reading past the size cap: the server sees the connection closed long before its 50 MB', async () => {
     const f = await fetcher({ maxBytes: 200_000 });
     expect(await f.fetch(server.url('/huge-declared.png'), noReserve)).toMatchObject({ ok: false, code: 'E_IMAGE_TOO_LARGE', message: expect.stringMatching(/Content-Length 50000000, over the limit of 200000/) });

@@ -56,6 +56,11 @@ export async function startImageServer(): Promise<ImageServer> {
       }, 200);
       return;
     }
+    if (path.startsWith('/flaky')) {
+      // `/flaky…`: 503 with Retry-After on the first request, then the image.
+      if (n === 1) return res.writeHead(503, { 'retry-after': '0' }).end('busy');
+      return res.writeHead(200, { 'content-length': PNG.length }).end(PNG);
+    }
     switch (path) {
       case '/face.png':
         return res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length }).end(PNG);
@@ -64,6 +69,11 @@ export async function startImageServer(): Promise<ImageServer> {
         res.writeHead(200, { 'content-type': 'image/jpeg' });
         res.write(JPEG.subarray(0, 100));
         return res.end(JPEG.subarray(100));
+      case '/pause.jpg':
+        // No length; 100 bytes, 2 s of silence (longer than undici's coarse body timer needs to fire), the rest.
+        res.writeHead(200, { 'content-type': 'image/jpeg' });
+        res.write(JPEG.subarray(0, 100));
+        return void setTimeout(() => res.end(JPEG.subarray(100)), 2000);
       case '/not-found.png':
         return res.writeHead(404, { 'content-type': 'text/html' }).end('<html>404</html>');
       case '/page.png':
@@ -77,6 +87,10 @@ export async function startImageServer(): Promise<ImageServer> {
       case '/huge-declared.png':
         res.writeHead(200, { 'content-type': 'image/png', 'content-length': 50_000_000 });
         return void stream(path, res, 50_000_000, 65_536, 0);
+      case '/chunked-640k.png':
+        // 640 KB without a length, in 64 KiB pieces: more than the client buffers while it is not reading.
+        res.writeHead(200, { 'content-type': 'image/png' });
+        return void stream(path, res, 655_360, 65_536, 0);
       case '/huge-chunked.png':
         res.writeHead(200, { 'content-type': 'image/png' });
         return void stream(path, res, 50_000_000, 65_536, 0);
@@ -88,10 +102,6 @@ export async function startImageServer(): Promise<ImageServer> {
         return redirect(301, `/face.png`);
       case '/to-other-loopback':
         return redirect(302, `http://127.0.0.2:${(server.address() as AddressInfo).port}/face.png`);
-      case '/flaky.png':
-        // 503 with Retry-After on the first request, then the image.
-        if (n === 1) return res.writeHead(503, { 'retry-after': '0' }).end('busy');
-        return res.writeHead(200, { 'content-length': PNG.length }).end(PNG);
       case '/always-503.png':
         return res.writeHead(503).end('busy');
       default:

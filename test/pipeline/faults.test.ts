@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { openProvider, type Provider } from '../../src/pipeline/providers.js';
 import { run, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
 import { startBatchServer, type BatchServer, type BatchServerOptions, type RequestInfo } from '../../src/server/server.js';
-import { BatchExplainError } from '../../src/errors.js';
+import { retriesExhaustedLine } from '../../bin/run-command.js';
+import { RetriesExhaustedError } from '../../src/pipeline/retry.js';
 import { tempDir } from '../helpers/server.js';
 import { fixtureDataset, runOptions } from '../helpers/job.js';
 
@@ -79,11 +80,13 @@ function accounted(summary: RunSummary): number {
   return summary.merge.explained + Object.values(summary.merge.byReason).reduce((a, b) => a + b, 0);
 }
 
-/** The one-line message a run stops with. */
+/** The one-line message the CLI stops with when a run's API calls kept failing. */
 async function stopped(pending: Promise<unknown>): Promise<string> {
   const err = await pending.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(BatchExplainError);
-  const message = (err as Error).message;
+  expect(err).toBeInstanceOf(RetriesExhaustedError);
+  // The library's error carries no advice for the command line; the CLI adds it.
+  expect((err as Error).message).not.toMatch(/run the same command|Nothing is lost/);
+  const message = retriesExhaustedLine(err as RetriesExhaustedError);
   expect(message).not.toContain('\n');
   return message;
 }

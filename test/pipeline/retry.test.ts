@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { APIConnectionError, APIError } from 'openai';
+import { retriesExhaustedLine } from '../../bin/run-command.js';
 import { BatchExplainError } from '../../src/errors.js';
-import { retryWaitMs, withRetry } from '../../src/pipeline/retry.js';
+import { isTransient, RetriesExhaustedError, retryWaitMs, withRetry } from '../../src/pipeline/retry.js';
 
 const http = (status: number, headers: Record<string, string> = {}) => APIError.generate(status, { error: { message: `status ${status}` } }, undefined, new Headers(headers));
 
@@ -42,7 +43,7 @@ describe('withRetry', () => {
     expect((err as APIError).status).toBe(404);
   });
 
-  it('when the attempts run out, says how many and that a re-run resumes, in one line', async () => {
+  it('when the attempts run out, throws the last failure with the count (no CLI advice); the CLI says a re-run resumes, in one line', async () => {
     let calls = 0;
     const err = await withRetry(
       async () => {
@@ -52,9 +53,25 @@ describe('withRetry', () => {
       { retries: 2 },
     ).catch((e: unknown) => e);
     expect(calls).toBe(3);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect(err).toBeInstanceOf(BatchExplainError);
-    expect((err as BatchExplainError).code).toBe('E_API');
-    expect((err as Error).message).toBe('the API still failed after 3 attempts (last: 503 status 503). Nothing is lost: run the same command again to resume');
+    const exhausted = err as RetriesExhaustedError;
+    expect(exhausted).toMatchObject({ code: 'E_API', attempts: 3, description: '503 status 503', message: 'still failing after 3 attempts: 503 status 503' });
+    expect(exhausted.cause).toBeInstanceOf(APIError);
+    expect((exhausted.cause as APIError).status).toBe(503);
+    expect(retriesExhaustedLine(exhausted)).toBe('the API still failed after 3 attempts (last: 503 status 503). Nothing is lost: run the same command again to resume');
+  });
+
+  it('tells transient failures from the others: 408, 409, 429, 5xx, connection errors and network codes', () => {
+    for (const status of [408, 409, 429, 500, 503]) expect(isTransient(http(status)), String(status)).toBe(true);
+    for (const status of [400, 401, 404, 422]) expect(isTransient(http(status)), String(status)).toBe(false);
+    expect(isTransient(new APIConnectionError({ message: 'reset' }))).toBe(true);
+    for (const code of ['ECONNRESET', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE']) {
+      expect(isTransient(Object.assign(new Error('x'), { code })), code).toBe(true);
+      expect(isTransient(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code }) })), code).toBe(true);
+    }
+    expect(isTransient(Object.assign(new Error('x'), { code: 'EACCES' }))).toBe(false);
+    expect(isTransient(new Error('no code'))).toBe(false);
   });
 
   it('an abort ends a long Retry-After wait at once', async () => {
