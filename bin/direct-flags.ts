@@ -1,4 +1,3 @@
-import { chooseApiKey } from '../src/core/endpoint-policy.js';
 import { BatchExplainError } from '../src/errors.js';
 import type { DirectOptions, DirectProgress, DirectSummary } from '../src/pipeline/direct.js';
 import { formatCount } from './format.js';
@@ -37,9 +36,10 @@ export interface DirectSettings {
 
 /**
  * Send options from flags: the base URL (or OPENAI_BASE_URL) is required; the key is the one
- * core/endpoint-policy.ts chooseApiKey picks. Call after --env-file is loaded.
+ * core/endpoint-policy.ts chooseApiKey picks (loaded here, not with the CLI: ipaddr.js costs
+ * ~10 ms at every start). Call after --env-file is loaded.
  */
-export function directOptionsFromArgs(args: DirectArgs): DirectSettings {
+export async function directOptionsFromArgs(args: DirectArgs): Promise<DirectSettings> {
   const baseUrl = args['base-url'] ?? process.env.OPENAI_BASE_URL;
   if (!baseUrl) {
     throw new BatchExplainError('E_OPTION', '--provider direct needs --base-url (or OPENAI_BASE_URL): e.g. http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for Ollama');
@@ -51,6 +51,7 @@ export function directOptionsFromArgs(args: DirectArgs): DirectSettings {
     const v = args[name];
     if (v !== undefined && !(v > 0)) throw new BatchExplainError('E_OPTION', `--${name}: expected a positive number, got ${v}`);
   }
+  const { chooseApiKey } = await import('../src/core/endpoint-policy.js');
   const key = chooseApiKey({ baseUrl, apiKeyEnv: args['api-key-env'], env: process.env });
   const options = {
     baseUrl,

@@ -22,7 +22,7 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
     loadEnvFile(args);
     // Request lines as for OpenAI (`/v1/chat/completions`, gpt-4o unless --model): vLLM's own batch runner takes them so too.
     const build = await buildOptionsFromArgs({ ...args, provider: 'openai' });
-    const { options: direct, keyNote } = directOptionsFromArgs(args);
+    const { options: direct, keyNote } = await directOptionsFromArgs(args);
     const [{ runDirect }, { checkedEndpoint }, { safeUrl }] = await Promise.all([
       import('../../src/pipeline/direct-run.js'),
       import('../../src/stages/send-direct.js'),
@@ -75,7 +75,7 @@ export const sendCommand: CommandModule<object, SendArgs> = {
     runCommand(async (signal) => {
       const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
       loadEnvFile(args);
-      const { options: direct, keyNote } = directOptionsFromArgs(args);
+      const { options: direct, keyNote } = await directOptionsFromArgs(args);
       const [{ sendRequestLines }, { checkedEndpoint }, { safeUrl }, { rm }] = await Promise.all([
         import('../../src/pipeline/direct.js'),
         import('../../src/stages/send-direct.js'),
