@@ -6,7 +6,7 @@ import { formatCount } from './format.js';
 export const directFlags = {
   'direct-concurrency': { type: 'number', default: 8, describe: '(direct) Requests in flight at once' },
   rpm: { type: 'number', describe: '(direct) Requests per minute at most (the server\'s x-ratelimit headers and 429s are followed anyway)' },
-  tpm: { type: 'number', describe: '(direct) Estimated tokens per minute at most: max_tokens + text/4 + 765 per image (85 at detail low)' },
+  tpm: { type: 'number', describe: "(direct) Estimated tokens per minute at most: max_tokens + the build's input estimate (text by the model's tokenizer, images by their size)" },
   'api-key-env': { type: 'string', describe: '(direct) Environment variable holding the API key, sent as a Bearer token. Unset: OPENAI_API_KEY, to https://api.openai.com only; no key to any other server' },
   'allow-http-key': { type: 'boolean', default: false, describe: '(direct) Send the key (or user:pass@ in --base-url) over plain http to another machine; refused by default' },
   'max-retries': { type: 'number', default: 6, describe: '(direct) Retries of a transient failure (network, timeout, 408, 409, 429, 5xx), with backoff' },
