@@ -6,8 +6,9 @@ import { formatCount } from './format.js';
 export const directFlags = {
   'direct-concurrency': { type: 'number', default: 8, describe: '(direct) Requests in flight at once' },
   rpm: { type: 'number', describe: '(direct) Requests per minute at most (the server\'s x-ratelimit headers and 429s are followed anyway)' },
-  tpm: { type: 'number', describe: '(direct) Estimated tokens per minute at most: max_tokens + text/4 + 765 per image (85 at detail low)' },
-  'api-key-env': { type: 'string', default: 'OPENAI_API_KEY', describe: '(direct) Environment variable holding the API key, sent as a Bearer token; optional (local servers need none)' },
+  tpm: { type: 'number', describe: "(direct) Estimated tokens per minute at most: max_tokens + the build's input estimate (text by the model's tokenizer, images by their size)" },
+  'api-key-env': { type: 'string', describe: '(direct) Environment variable holding the API key, sent as a Bearer token. Unset: OPENAI_API_KEY, to https://api.openai.com only; no key to any other server' },
+  'allow-http-key': { type: 'boolean', default: false, describe: '(direct) Send the key (or user:pass@ in --base-url) over plain http to another machine; refused by default' },
   'max-retries': { type: 'number', default: 6, describe: '(direct) Retries of a transient failure (network, timeout, 408, 409, 429, 5xx), with backoff' },
   'max-consecutive-failures': { type: 'number', default: 20, describe: '(direct) Stop after this many failed requests in a row (a wrong model or URL fails them all); 0: never' },
 } as const;
@@ -17,7 +18,8 @@ export type DirectArgs = {
   'direct-concurrency': number;
   rpm?: number;
   tpm?: number;
-  'api-key-env': string;
+  'api-key-env'?: string;
+  'allow-http-key': boolean;
   'request-timeout': number;
   'max-retries': number;
   'max-consecutive-failures': number;
@@ -25,8 +27,19 @@ export type DirectArgs = {
 
 export const DIRECT_RESUME_HINT = 'The answers so far are in the results folder: run the same command again to send the rest (answered rows are not sent again).';
 
-/** Send options from flags: the base URL (or OPENAI_BASE_URL) is required; the key is optional. Call after --env-file is loaded. */
-export function directOptionsFromArgs(args: DirectArgs): Omit<DirectOptions, 'resultsDir' | 'rejectsPath'> {
+/** Send options from flags, and what to say of the key on stderr. */
+export interface DirectSettings {
+  options: Omit<DirectOptions, 'resultsDir' | 'rejectsPath'>;
+  /** Where the key comes from (`with the key in $NAME`), or why a key in the environment is not sent. */
+  keyNote: string;
+}
+
+/**
+ * Send options from flags: the base URL (or OPENAI_BASE_URL) is required; the key is the one
+ * core/endpoint-policy.ts chooseApiKey picks (loaded here, not with the CLI: ipaddr.js costs
+ * ~10 ms at every start). Call after --env-file is loaded.
+ */
+export async function directOptionsFromArgs(args: DirectArgs): Promise<DirectSettings> {
   const baseUrl = args['base-url'] ?? process.env.OPENAI_BASE_URL;
   if (!baseUrl) {
     throw new BatchExplainError('E_OPTION', '--provider direct needs --base-url (or OPENAI_BASE_URL): e.g. http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for Ollama');
@@ -38,10 +51,12 @@ export function directOptionsFromArgs(args: DirectArgs): Omit<DirectOptions, 're
     const v = args[name];
     if (v !== undefined && !(v > 0)) throw new BatchExplainError('E_OPTION', `--${name}: expected a positive number, got ${v}`);
   }
-  const apiKey = process.env[args['api-key-env']];
-  return {
+  const { chooseApiKey } = await import('../src/core/endpoint-policy.js');
+  const key = chooseApiKey({ baseUrl, apiKeyEnv: args['api-key-env'], env: process.env });
+  const options = {
     baseUrl,
-    ...(apiKey ? { apiKey } : {}),
+    ...(key.apiKey ? { apiKey: key.apiKey } : {}),
+    allowHttpKey: args['allow-http-key'],
     concurrency: Math.floor(args['direct-concurrency']),
     ...(args.rpm ? { rpm: args.rpm } : {}),
     ...(args.tpm ? { tpm: args.tpm } : {}),
@@ -49,6 +64,7 @@ export function directOptionsFromArgs(args: DirectArgs): Omit<DirectOptions, 're
     retries: args['max-retries'],
     maxConsecutiveFailures: args['max-consecutive-failures'],
   };
+  return { options, keyNote: key.apiKey ? `with the key in $${key.variable}` : (key.note ?? 'no API key') };
 }
 
 export function formatDirectProgress(p: DirectProgress): string {

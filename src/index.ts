@@ -81,7 +81,7 @@ export { openProvider, type Provider as BatchProvider, type ProviderName, type P
 export { sendDirect, chatEndpoint, type SendDirectOptions, type SendDirectStats } from './stages/send-direct.js';
 export { directResultsSink, type DirectResult, type DirectResultsSink, type DirectResultsSinkOptions } from './stages/direct-results-sink.js';
 export { RateLimiter, parseDuration, type RateLimiterOptions, type RateLimiterStats, type Ticket } from './core/rate-limit.js';
-export { requestFromLine, estimateBodyTokens, lineBuffer, type DirectRequest, type RequestLineProblem } from './core/direct-request.js';
+export { requestFromLine, requestFromBuilt, bodySkeleton, bodyTokens, bodyTokenEstimator, lineBuffer, type DirectRequest, type ScannedRequest, type RequestLineProblem } from './core/direct-request.js';
 export { lineBuffers } from './core/line-buffers.js';
 export { DoneIds, addResultFiles, cutPartialLastLine } from './core/done-ids.js';
 export { mapUnordered } from './core/map-unordered.js';

@@ -78,6 +78,12 @@ export interface RequestLine {
   segments: ReadonlyArray<string | DataUri>;
   /** Exact UTF-8 length of the line including its trailing newline. */
   byteLength: number;
+  /**
+   * Byte offset in the line where the value of `body` starts; it ends before the line's closing
+   * brace. Set by the line builder (core/request-line.ts), so direct mode takes the body where it
+   * lies without scanning the line.
+   */
+  bodyStart?: number;
   /** Estimated input tokens of the request (core/token-estimate.ts), when estimated. */
   tokens?: number;
 }

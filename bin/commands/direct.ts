@@ -22,13 +22,13 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
     loadEnvFile(args);
     // Request lines as for OpenAI (`/v1/chat/completions`, gpt-4o unless --model): vLLM's own batch runner takes them so too.
     const build = await buildOptionsFromArgs({ ...args, provider: 'openai' });
-    const direct = directOptionsFromArgs(args);
-    const [{ runDirect }, { chatEndpoint }, { safeUrl }] = await Promise.all([
+    const { options: direct, keyNote } = await directOptionsFromArgs(args);
+    const [{ runDirect }, { checkedEndpoint }, { safeUrl }] = await Promise.all([
       import('../../src/pipeline/direct-run.js'),
       import('../../src/stages/send-direct.js'),
-      import('../../src/pipeline/providers.js'),
+      import('../../src/core/endpoint-policy.js'),
     ]);
-    log(`batch-explain: direct to ${safeUrl(chatEndpoint(direct.baseUrl))}, ${direct.concurrency} at a time${direct.apiKey ? ', with an API key' : ''}`);
+    log(`batch-explain: direct to ${safeUrl(checkedEndpoint(direct))}, ${direct.concurrency} at a time; ${keyNote}`);
     const summary = await runDirect({
       ...direct,
       build,
@@ -75,14 +75,14 @@ export const sendCommand: CommandModule<object, SendArgs> = {
     runCommand(async (signal) => {
       const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
       loadEnvFile(args);
-      const direct = directOptionsFromArgs(args);
-      const [{ sendRequestLines }, { chatEndpoint }, { safeUrl }, { rm }] = await Promise.all([
+      const { options: direct, keyNote } = await directOptionsFromArgs(args);
+      const [{ sendRequestLines }, { checkedEndpoint }, { safeUrl }, { rm }] = await Promise.all([
         import('../../src/pipeline/direct.js'),
         import('../../src/stages/send-direct.js'),
-        import('../../src/pipeline/providers.js'),
+        import('../../src/core/endpoint-policy.js'),
         import('node:fs/promises'),
       ]);
-      log(`batch-explain: direct to ${safeUrl(chatEndpoint(direct.baseUrl))}, ${direct.concurrency} at a time${direct.apiKey ? ', with an API key' : ''}`);
+      log(`batch-explain: direct to ${safeUrl(checkedEndpoint(direct))}, ${direct.concurrency} at a time; ${keyNote}`);
       const summary = await sendRequestLines({
         ...direct,
         requests: args.requests,

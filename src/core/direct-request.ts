@@ -1,13 +1,21 @@
+import { imageDimensions } from './image-dimensions.js';
 import { BASE64_SLICE_BYTES, dataUriPrefix, isDataUri } from './line-writer.js';
-import type { DataUri } from '../types.js';
+import { loadTextCounter, requestBodyTokens, slicedCounter, textEncodingFor, wordCachedCounter, type TextCounter, type TextEncoding } from './token-estimate.js';
+import type { DataUri, RequestLine } from '../types.js';
 
 /**
- * Direct mode's view of a Batch API request line: its `custom_id` and its `body`, cut out of the
- * line's bytes where they lie (never parsed into objects and serialised again: a line carries a
- * base64 image of up to tens of MB, and the body is sent as it is written), and an estimate of
- * the tokens it will cost, for rate limits. Lines are Buffers, not strings: a 185 kB line as a
- * string is a large V8 object that only a full GC frees, and a few thousand of them held the
- * heap at ~90 MB between collections; a Buffer's bytes live outside the heap and go with it.
+ * Direct mode's view of a Batch API request line: its `custom_id` and its `body` as bytes (never
+ * parsed into objects and serialised again: a line carries a base64 image of up to tens of MB,
+ * and the body is sent as it is written), and its estimated tokens, for rate limits. Lines are
+ * Buffers, not strings: a 185 kB line as a string is a large V8 object that only a full GC frees,
+ * and a few thousand of them held the heap at ~90 MB between collections; a Buffer's bytes live
+ * outside the heap and go with it.
+ *
+ * Two sources. Lines the build makes (`run --provider direct`) come with their id, the offset of
+ * their body and their token estimate: {@link requestFromBuilt} only writes them into a Buffer.
+ * Lines read from files or stdin (`send`) are scanned: {@link requestFromLine} cuts `custom_id`
+ * and `body` out where they lie, and the tokens are estimated from the body's
+ * {@link bodySkeleton} by the same estimator as the build's (core/token-estimate.ts).
  */
 export interface DirectRequest {
   /** The line's `custom_id`: the dataset row's id. */
@@ -22,6 +30,12 @@ export interface DirectRequest {
   release?: () => void;
 }
 
+/** A request line read from a file: a request but for its token estimate, made from `skeleton`. */
+export interface ScannedRequest extends Omit<DirectRequest, 'tokens'> {
+  /** The body parsed with its images cut to their headers (see {@link bodySkeleton}). */
+  skeleton: Record<string, unknown>;
+}
+
 /** What a line lacks to be a request line: the field, and why. */
 export interface RequestLineProblem {
   field: 'line' | 'custom_id' | 'body';
@@ -32,15 +46,19 @@ export interface RequestLineProblem {
 }
 
 /**
- * Tokens per image when estimating: gpt-4o's tile formula for a 1024×1024 image at `high`
- * (85 + 4 × 170) and at `low`. A rough bound; the server's own headers correct it.
+ * A line the build made, as a request: written into a Buffer from `alloc` (see {@link lineBuffer}),
+ * its body the bytes from `bodyStart` to the closing brace, its tokens the build's estimate plus
+ * `answerCap` (the `max_tokens` the line was built with). No byte of it is scanned.
  */
-export const IMAGE_TOKENS = { high: 765, low: 85 } as const;
-/** Bytes of text per token: the usual four characters of English (Arabic, at two bytes a letter, is counted high). */
-export const BYTES_PER_TOKEN = 4;
+export function requestFromBuilt(l: RequestLine, answerCap: number, alloc?: (size: number) => Buffer): DirectRequest & { buf: Buffer } {
+  if (l.bodyStart === undefined || l.tokens === undefined) throw new Error(`internal: line ${l.line} was built without its body offset or token estimate`);
+  const buf = lineBuffer(l.segments, l.byteLength, alloc);
+  if (buf[l.bodyStart] !== OPEN_BRACE || buf[buf.length - 1] !== CLOSE_BRACE) throw new Error(`internal: line ${l.line}: no body at byte ${l.bodyStart}`);
+  return { customId: l.customId, body: buf.subarray(l.bodyStart, buf.length - 1), tokens: l.tokens + answerCap, line: l.line, buf };
+}
 
-/** Cuts `custom_id` and `body` out of a request line (without its newline); the body is scanned for the estimate. */
-export function requestFromLine(buf: Buffer, line: number): DirectRequest | RequestLineProblem {
+/** Cuts `custom_id` and `body` out of a request line (without its newline); the body's skeleton is parsed for the estimate. */
+export function requestFromLine(buf: Buffer, line: number): ScannedRequest | RequestLineProblem {
   let customId: string | undefined;
   let body: { start: number; end: number } | undefined;
   try {
@@ -73,7 +91,15 @@ export function requestFromLine(buf: Buffer, line: number): DirectRequest | Requ
   if (customId === undefined) return { field: 'custom_id', code: 'E_MISSING_FIELD', message: 'field "custom_id" is missing' };
   if (customId.trim() === '') return { field: 'custom_id', code: 'E_EMPTY_FIELD', message: 'field "custom_id" is empty' };
   if (body === undefined) return { field: 'body', code: 'E_MISSING_FIELD', message: 'field "body" is missing', customId };
-  return { customId, body: buf.subarray(body.start, body.end), tokens: estimateBodyTokens(buf, body.start, body.end), line };
+  const bytes = buf.subarray(body.start, body.end);
+  let skeleton: Record<string, unknown>;
+  try {
+    skeleton = bodySkeleton(bytes);
+  } catch (err) {
+    // The scan above only follows strings and brackets: the body's inside is checked here.
+    return { field: 'body', code: 'E_BAD_JSON', message: `field "body" is not valid JSON (${(err as Error).message})`, customId };
+  }
+  return { customId, body: bytes, line, skeleton };
 }
 
 function notAnObject(buf: Buffer): RequestLineProblem {
@@ -86,41 +112,93 @@ function notAnObject(buf: Buffer): RequestLineProblem {
 }
 
 /**
- * Estimated tokens of a chat completions body (JSON bytes from `start` to `end`): its answer cap
- * (`max_tokens` or `max_completion_tokens`; 0 when absent), a token per {@link BYTES_PER_TOKEN}
- * bytes of its strings (data URIs left out) and {@link IMAGE_TOKENS} per `image_url`.
+ * Base64 characters of an image kept in a skeleton, for its dimensions: first 4 KiB (3 KB of the
+ * file: PNG, GIF and WEBP give them in their first 30 bytes, a plain JPEG in its SOF marker a few
+ * hundred bytes in), then 256 KiB when that holds no SOF yet (EXIF, XMP or ICC segments come
+ * first). Past that the image counts as the largest the model looks at (image-tokens.ts
+ * maxImageTokens). The smaller first look saves a third of the skeleton's time (41 → 28 µs a
+ * 200 kB line of the benchmark's JPEGs).
  */
-export function estimateBodyTokens(buf: Buffer, start = 0, end = buf.length): number {
-  let depth = 0;
+const IMAGE_HEAD_CHARS = [4 * 1024, 256 * 1024];
+
+/**
+ * A chat completions body (JSON bytes) parsed with each data URI under a `url` key cut to the
+ * head of its image, which holds the dimensions: the few kB the token estimate needs instead of
+ * a string of the whole image. Throws a SyntaxError when the body is not JSON.
+ */
+export function bodySkeleton(body: Buffer): Record<string, unknown> {
+  const pieces: Buffer[] = [];
+  let from = 0;
   let key = '';
-  let bytes = 0;
-  let images = 0;
-  let low = 0;
-  let answer = 0;
-  for (let i = start; i < end; i++) {
-    const c = buf[i];
-    if (c === QUOTE) {
-      const close = stringEnd(buf, i);
-      const after = skipSpace(buf, close + 1);
-      if (buf[after] === COLON) {
-        key = keyOf(buf, i, close);
-        if (key === 'image_url') images++;
-        i = after;
-        continue;
-      }
-      if (!startsWith(buf, i + 1, DATA)) bytes += close - i - 1;
-      if (key === 'detail' && startsWith(buf, i, LOW)) low++;
-      i = close;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
-    else if (depth === 1 && (key === 'max_tokens' || key === 'max_completion_tokens') && c! >= 0x30 && c! <= 0x39) {
-      let n = 0;
-      for (; i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) n = n * 10 + buf[i]! - 0x30;
-      answer = n;
-      i--;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== QUOTE) continue;
+    const close = stringEnd(body, i);
+    const after = skipSpace(body, close + 1);
+    if (body[after] === COLON) {
+      key = keyOf(body, i, close);
+      i = after;
+      continue;
     }
+    if (key === 'url' && close - i - 1 > IMAGE_HEAD_CHARS[0]! && startsWith(body, i + 1, DATA)) {
+      pieces.push(body.subarray(from, imageHeadEnd(body, i + 1, close)));
+      from = close;
+    }
+    i = close;
   }
-  return answer + Math.ceil(bytes / BYTES_PER_TOKEN) + (images - low) * IMAGE_TOKENS.high + low * IMAGE_TOKENS.low;
+  pieces.push(body.subarray(from));
+  const value: unknown = JSON.parse(Buffer.concat(pieces).toString('utf8'));
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SyntaxError('not an object');
+  return value as Record<string, unknown>;
+}
+
+/** Where to cut the data URI from `start` to `end` (its closing quote): after enough base64 for the dimensions, or after the comma. */
+function imageHeadEnd(buf: Buffer, start: number, end: number): number {
+  const comma = buf.indexOf(COMMA, start);
+  if (comma === -1 || comma >= end) return end;
+  for (const chars of IMAGE_HEAD_CHARS) {
+    const cut = escapeSafeCut(buf, comma + 1, Math.min(end, comma + 1 + chars));
+    const text = buf.toString('latin1', comma + 1, cut);
+    if (imageDimensions(Buffer.from(text.includes('\\') ? (JSON.parse(`"${text}"`) as string) : text, 'base64'))) return cut;
+    if (cut === end) break;
+  }
+  return comma + 1;
+}
+
+/** `cut`, or earlier so as not to split a JSON escape (`\/`, `\u002f`) that starts after `start`. */
+function escapeSafeCut(buf: Buffer, start: number, cut: number): number {
+  for (let p = Math.max(start, cut - 5); p < cut; p++) {
+    if (buf[p] !== BACKSLASH) continue;
+    let before = 0;
+    while (p - 1 - before >= start && buf[p - 1 - before] === BACKSLASH) before++;
+    if (before % 2 === 0) return p;
+  }
+  return cut;
+}
+
+/**
+ * Estimated tokens of a body from its {@link bodySkeleton}: its answer cap (`max_completion_tokens`
+ * or `max_tokens`; 0 when absent) plus its input tokens as the build counts them
+ * (core/token-estimate.ts requestBodyTokens: text through `countText`, images by their dimensions).
+ */
+export function bodyTokens(skeleton: Record<string, unknown>, countText: TextCounter): number {
+  const cap = skeleton.max_completion_tokens ?? skeleton.max_tokens;
+  return (typeof cap === 'number' && cap > 0 ? cap : 0) + requestBodyTokens(skeleton, countText);
+}
+
+/**
+ * {@link bodyTokens} with the tokenizer of each body's model (loaded on first use of its encoding,
+ * ~0.25 s and ~16 MB of heap for o200k_base), word by word (counts remembered, see
+ * wordCachedCounter), a word of over 256 characters in slices (see slicedCounter: a line from a
+ * file may hold any text, and one long run of letters would take minutes to count whole).
+ */
+export function bodyTokenEstimator(): (skeleton: Record<string, unknown>) => Promise<number> {
+  const counters = new Map<TextEncoding, Promise<TextCounter>>();
+  return async (skeleton) => {
+    const encoding = textEncodingFor(typeof skeleton.model === 'string' ? skeleton.model : '');
+    let counter = counters.get(encoding);
+    if (!counter) counters.set(encoding, (counter = loadTextCounter(encoding).then((count) => wordCachedCounter(slicedCounter(count)))));
+    return bodyTokens(skeleton, await counter);
+  };
 }
 
 /**
@@ -152,7 +230,6 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const DATA = Buffer.from('data:');
-const LOW = Buffer.from('"low"');
 
 function skipSpace(buf: Buffer, i: number): number {
   for (let c = buf[i]; c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = buf[++i]);

@@ -16,6 +16,9 @@ export const URL_BY_PROVIDER: Record<Provider, string> = {
   local: '/v1/chat/completions',
 };
 
+/** The answer cap of a request when none is given, as the original scripts. */
+export const DEFAULT_MAX_TOKENS = 4096;
+
 export interface RequestLineOptions {
   /** Model name (OpenAI) or deployment name (Azure): the same on every line of a batch. */
   model: string;
@@ -23,7 +26,7 @@ export interface RequestLineOptions {
   provider?: Provider;
   /** Overrides the line's `url`. */
   url?: string;
-  /** Default 4096, as the original scripts. */
+  /** Default {@link DEFAULT_MAX_TOKENS} (4096), as the original scripts. */
   maxTokens?: number;
   /** `max_tokens` (default, as the original scripts) or `max_completion_tokens` (newer models require it). */
   tokenParam?: 'max_tokens' | 'max_completion_tokens';
@@ -52,7 +55,7 @@ export function requestLineBuilder(options: RequestLineOptions): RequestLineBuil
   const model = nonEmptyString('model', options.model);
   const provider = oneOf('provider', options.provider ?? 'local', ['azure', 'openai', 'local'] as const);
   const url = options.url === undefined ? URL_BY_PROVIDER[provider] : nonEmptyString('url', options.url);
-  const maxTokens = positiveInteger('maxTokens', options.maxTokens ?? 4096);
+  const maxTokens = positiveInteger('maxTokens', options.maxTokens ?? DEFAULT_MAX_TOKENS);
   const tokenParam = oneOf('tokenParam', options.tokenParam ?? 'max_tokens', ['max_tokens', 'max_completion_tokens'] as const);
   const temperature = options.temperature === undefined ? 0 : options.temperature;
   if (temperature !== null && (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 2))) {
@@ -82,7 +85,9 @@ export function requestLineBuilder(options: RequestLineOptions): RequestLineBuil
   }
   // Everything that does not change per row is serialised once, here.
   const lineStart = '{"custom_id":';
-  const afterId = `,"method":"POST","url":${JSON.stringify(url)},"body":{"model":${JSON.stringify(model)},"messages":[{"role":"user","content":[`;
+  const toBody = `,"method":"POST","url":${JSON.stringify(url)},"body":`;
+  const afterId = `${toBody}{"model":${JSON.stringify(model)},"messages":[{"role":"user","content":[`;
+  const headBytes = Buffer.byteLength(lineStart + toBody);
   const imageOpen = '{"type":"image_url","image_url":{"url":';
   const imageClose = `${detail ? `,"detail":${JSON.stringify(detail)}` : ''}}},`;
   const textOpen = '{"type":"text","text":';
@@ -92,8 +97,9 @@ export function requestLineBuilder(options: RequestLineOptions): RequestLineBuil
   return ({ line, id, prompt, image }) => {
     const idJson = JSON.stringify(id);
     const promptJson = JSON.stringify(prompt);
+    const idBytes = Buffer.byteLength(idJson);
     let segments: Array<string | DataUri>;
-    let byteLength = fixedBytes + Buffer.byteLength(idJson) + Buffer.byteLength(promptJson);
+    let byteLength = fixedBytes + idBytes + Buffer.byteLength(promptJson);
     if (image === undefined) {
       segments = [lineStart + idJson + afterId + textOpen + promptJson + lineEnd];
     } else if (isDataUri(image)) {
@@ -105,6 +111,6 @@ export function requestLineBuilder(options: RequestLineOptions): RequestLineBuil
       segments = [lineStart + idJson + afterId + imageOpen + urlJson + imageClose + textOpen + promptJson + lineEnd];
       byteLength += imageOpen.length + Buffer.byteLength(urlJson) + imageClose.length;
     }
-    return { line, customId: id, segments, byteLength };
+    return { line, customId: id, segments, byteLength, bodyStart: headBytes + idBytes };
   };
 }

@@ -99,6 +99,32 @@ export function wordCachedCounter(countText: TextCounter): TextCounter {
   };
 }
 
+/** Longest piece {@link slicedCounter} gives the tokenizer at once, in UTF-16 units. */
+export const MAX_PIECE_LENGTH = 256;
+
+/**
+ * A counter that counts text in pieces of at most `maxPiece` characters (cut between surrogate
+ * pairs), for text no one has checked. BPE's cost grows with the square of a pre-token's length,
+ * and a run of letters without a space is one pre-token: 48,000 Arabic letters take ~8 s to count
+ * at once, 192,000 ~110 s; in slices of 256 all 300,000 take ~8 ms (measured on Node 20,
+ * o200k_base). The count is then an estimate: merges across a cut are lost (0.2% under for that
+ * text). Text in words is unchanged: `wordCachedCounter` gives the tokenizer a word at a time.
+ */
+export function slicedCounter(countText: TextCounter, maxPiece = MAX_PIECE_LENGTH): TextCounter {
+  return (text) => {
+    if (text.length <= maxPiece) return countText(text);
+    let tokens = 0;
+    for (let start = 0; start < text.length; ) {
+      let end = Math.min(text.length, start + maxPiece);
+      const code = text.charCodeAt(end - 1);
+      if (end < text.length && code >= 0xd800 && code <= 0xdbff) end--;
+      tokens += countText(text.slice(start, end));
+      start = end;
+    }
+    return tokens;
+  };
+}
+
 /**
  * Returns the estimator of one request's input tokens: overhead + prompt tokens + image tokens.
  *

@@ -3,11 +3,12 @@ import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, sta
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { composeStages } from '../core/compose.js';
-import { lineBuffer, requestFromLine, type DirectRequest } from '../core/direct-request.js';
+import { bodyTokenEstimator, requestFromBuilt, requestFromLine, type DirectRequest } from '../core/direct-request.js';
 import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/done-ids.js';
 import { BufferPool, lineBuffers } from '../core/line-buffers.js';
 import { datasetKey } from '../core/join-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
+import { DEFAULT_MAX_TOKENS } from '../core/request-line.js';
 import { BatchExplainError } from '../errors.js';
 import { DIRECT_FILE, directResultsSink, type DirectResult, type DirectResultsSinkOptions } from '../stages/direct-results-sink.js';
 import { readJsonl } from '../stages/read-jsonl.js';
@@ -56,7 +57,9 @@ export interface DirectSummary extends DirectProgress {
 /**
  * Direct mode from a dataset: readJsonl → (rows already answered skipped, by id) → the build's
  * request stages → {@link sendDirect} → `direct-<n>` result files. No shard is written; rows are
- * read, encoded and sent as they come. Run again after a crash, it sends only rows with no success.
+ * read, encoded and sent as they come. Each request is the build's line written into a pooled
+ * Buffer: its id, body offset and token estimate (plus the answer cap) come with it, nothing is
+ * scanned. Run again after a crash, it sends only rows with no success.
  */
 export async function sendDataset(options: DirectOptions & { build: Omit<BuildOptions, 'outDir' | 'output'> }): Promise<DirectSummary> {
   const build = options.build;
@@ -73,23 +76,23 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
         else yield r;
       }
     }
-    async function* toDirect(lines: AsyncIterable<RequestLine>) {
+    const answerCap = build.maxTokens ?? DEFAULT_MAX_TOKENS;
+    async function* toDirect(lines: AsyncIterable<RequestLine>): AsyncGenerator<DirectRequest> {
       for await (const l of lines) {
-        const buf = lineBuffer(l.segments, l.byteLength, (size) => pool.take(size));
-        const request = requestFromLine(buf, l.line);
-        if ('code' in request) throw new BatchExplainError('E_COUNTS', `internal: ${name}:${l.line}: the request built is not a request line (${request.message})`);
-        request.release = () => pool.give(buf);
-        yield request;
+        const { buf, ...request } = requestFromBuilt(l, answerCap, (size) => pool.take(size));
+        yield { ...request, release: () => pool.give(buf) };
       }
     }
-    return composeStages(skipAnswered, requestStages(build, rejects.onReject, name), toDirect)(source);
+    // The limiter needs every request's estimate, whatever the build options say.
+    return composeStages(skipAnswered, requestStages({ ...build, estimateTokens: true }, rejects.onReject, name), toDirect)(source);
   });
 }
 
 /**
  * Direct mode from request lines (shards of `build`, or `build --out -` on stdin): each line's
- * `custom_id` and `body` are cut out of its text and sent. A line that is not a request line is a
- * reject (`E_BAD_JSON`, `E_NOT_OBJECT`, `E_MISSING_FIELD`, `E_FIELD_TYPE`), with its file and line.
+ * `custom_id` and `body` are cut out of its bytes and sent; its tokens are estimated from the
+ * body's skeleton by the build's estimator (see direct-request.ts). A line that is not a request
+ * line is a reject (`E_BAD_JSON`, `E_NOT_OBJECT`, `E_MISSING_FIELD`, `E_FIELD_TYPE`), with its file and line.
  * `requests`: files, folders (their shards: `batch_00001.jsonl`, `r1_batch_00001.jsonl`...), or `-`.
  */
 export async function sendRequestLines(options: DirectOptions & { requests: string[]; stdin?: NodeJS.ReadableStream }): Promise<DirectSummary> {
@@ -97,7 +100,8 @@ export async function sendRequestLines(options: DirectOptions & { requests: stri
   return session(options, (done, rejects, counts, pool) => {
     let read = 0;
     counts.read = () => read;
-    async function* source() {
+    const estimate = bodyTokenEstimator();
+    async function* source(): AsyncGenerator<DirectRequest> {
       for (const file of files) {
         const name = file === '-' ? '-' : file;
         const input = file === '-' ? (options.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 64 * 1024 });
@@ -105,8 +109,8 @@ export async function sendRequestLines(options: DirectOptions & { requests: stri
           const request = isBlank(buf) ? null : requestFromLine(buf, line);
           if (request && !('code' in request) && !done.has(request.customId)) {
             read++;
-            request.release = () => pool.give(buf);
-            yield request;
+            const { skeleton, ...rest } = request;
+            yield { ...rest, tokens: await estimate(skeleton), release: () => pool.give(buf) };
             continue;
           }
           pool.give(buf);

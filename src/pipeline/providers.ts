@@ -1,8 +1,11 @@
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
+import { safeUrl } from '../core/endpoint-policy.js';
 import { BatchExplainError } from '../errors.js';
 import type { BatchServer, BatchServerOptions } from '../server/server.js';
 import { streamingFetch } from './streaming-fetch.js';
+
+export { safeUrl };
 
 export type ProviderName = 'local' | 'azure' | 'openai';
 
@@ -100,12 +103,3 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
   };
 }
 
-/** A URL without credentials or query, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}

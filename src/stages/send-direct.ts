@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { plainHttpSecretProblem, safeUrl } from '../core/endpoint-policy.js';
 import { mapUnordered } from '../core/map-unordered.js';
 import { nonEmptyString, positiveInteger } from '../core/options.js';
 import { RateLimiter } from '../core/rate-limit.js';
@@ -12,8 +13,13 @@ import type { DirectResult } from './direct-results-sink.js';
 export interface SendDirectOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:8000/v1`: requests go to `<baseUrl>/chat/completions`. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer …` when given. Never logged, and taken out of any text written. */
+  /**
+   * Sent as `Authorization: Bearer …` when given. Never logged, and taken out of any text written.
+   * Refused over plain http to another machine unless `allowHttpKey` (so are `user:pass@` in `baseUrl`).
+   */
   apiKey?: string;
+  /** Send the key (or the URL's credentials) over plain http to a host that is not this machine. Default false. */
+  allowHttpKey?: boolean;
   /** Requests in flight. Default 8. */
   concurrency?: number;
   /** Default: a limiter with no caps of its own (it still follows the server's headers and 429s). */
@@ -43,7 +49,7 @@ export interface SendDirectStats {
   rateLimited: number;
 }
 
-const DEFAULTS = { concurrency: 8, retries: 6, minRetryDelayMs: 1000, timeoutMs: 600_000, maxResponseBytes: 64 * 1024 * 1024, maxConsecutiveFailures: 20 };
+const DEFAULTS = { allowHttpKey: false, concurrency: 8, retries: 6, minRetryDelayMs: 1000, timeoutMs: 600_000, maxResponseBytes: 64 * 1024 * 1024, maxConsecutiveFailures: 20 };
 
 /** An HTTP answer worth another try; p-retry sees `status` (see retry.ts). */
 class TransientAnswer extends Error {
@@ -67,7 +73,9 @@ class TransientAnswer extends Error {
  */
 export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, DirectResult> & { readonly stats: SendDirectStats } {
   const opts = { ...DEFAULTS, ...options };
-  const endpoint = chatEndpoint(nonEmptyString('baseUrl', opts.baseUrl));
+  const target = checkedEndpoint(opts);
+  // As messages and result lines show it: without credentials or query.
+  const endpoint = safeUrl(target);
   for (const name of ['concurrency', 'timeoutMs', 'maxResponseBytes'] as const) positiveInteger(name, opts[name]);
   for (const name of ['retries', 'minRetryDelayMs', 'maxConsecutiveFailures'] as const) {
     if (!Number.isSafeInteger(opts[name]) || opts[name] < 0) throw optionError(name, opts[name], 'a whole number, 0 or more');
@@ -76,7 +84,10 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
   const fetch = opts.fetch ?? (streamingFetch() as unknown as NonNullable<SendDirectOptions['fetch']>);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  const redact = (text: string) => (opts.apiKey && text.includes(opts.apiKey) ? text.replaceAll(opts.apiKey, '***') : text);
+  // The key, and the URL's `user:pass@` as written, should a server echo them.
+  const userinfo = /^[a-z][a-z\d+.-]*:\/\/([^/?#]*@)/i.exec(target)?.[1];
+  const secrets: Array<[string, string]> = [...(opts.apiKey ? [[opts.apiKey, '***'] as [string, string]] : []), ...(userinfo ? [[userinfo, '***@'] as [string, string]] : [])];
+  const redact = (text: string) => secrets.reduce((t, [secret, shown]) => (t.includes(secret) ? t.replaceAll(secret, shown) : t), text);
   const stats: SendDirectStats = { sent: 0, succeeded: 0, failed: 0, retries: 0, rateLimited: 0 };
   let failuresInARow = 0;
   let lastFailure = '';
@@ -89,7 +100,7 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
     try {
       // A Buffer is a valid body; the cast only satisfies the DOM's BodyInit too, which the test
       // build sees (playwright-core's types bring the DOM library in).
-      answer = await fetch(endpoint, { method: 'POST', headers, body: request.body as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([signal, timeout]) });
+      answer = await fetch(target, { method: 'POST', headers, body: request.body as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([signal, timeout]) });
       const text = await readText(answer, opts.maxResponseBytes);
       const requestId = answer.headers.get('x-request-id') ?? answer.headers.get('apim-request-id') ?? '';
       const status = answer.status;
@@ -154,15 +165,26 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
   return Object.assign(stage, { stats });
 }
 
+/**
+ * The URL requests go to ({@link chatEndpoint}), checked: no secret over plain http to another
+ * machine unless `allowHttpKey` (see core/endpoint-policy.ts). Show it with `safeUrl`.
+ */
+export function checkedEndpoint(options: Pick<SendDirectOptions, 'baseUrl' | 'apiKey' | 'allowHttpKey'>): string {
+  const endpoint = chatEndpoint(nonEmptyString('baseUrl', options.baseUrl));
+  const problem = plainHttpSecretProblem(new URL(endpoint), !!options.apiKey, options.allowHttpKey ?? false);
+  if (problem) throw new BatchExplainError('E_OPTION', `option baseUrl (${safeUrl(endpoint)}): ${problem}`);
+  return endpoint;
+}
+
 /** `<baseUrl>/chat/completions`, unless the URL already names it; http(s) only. */
 export function chatEndpoint(baseUrl: string): string {
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
-    throw optionError('baseUrl', baseUrl, 'an http(s) URL such as http://127.0.0.1:8000/v1');
+    throw optionError('baseUrl', safeUrl(baseUrl), 'an http(s) URL such as http://127.0.0.1:8000/v1');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw optionError('baseUrl', baseUrl, 'an http(s) URL such as http://127.0.0.1:8000/v1');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw optionError('baseUrl', safeUrl(baseUrl), 'an http(s) URL such as http://127.0.0.1:8000/v1');
   const base = baseUrl.replace(/\/+$/, '');
   return base.endsWith('/chat/completions') ? base : `${base}/chat/completions`;
 }

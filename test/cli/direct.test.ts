@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
-import { countingResponder, withLocalServer as withServer } from '../helpers/direct-server.js';
-import { tempDir } from '../helpers/server.js';
+import { countingResponder, startTinyServer, withLocalServer as withServer } from '../helpers/direct-server.js';
+import { requestLine, tempDir } from '../helpers/server.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -38,16 +38,16 @@ describe('batch-explain run --provider direct', () => {
     const key = 'sk-direct-cli-secret-4242';
     await withServer({ apiKey: key }, async (baseUrl) => {
       const env = { OPENAI_API_KEY: key };
-      const ok = await runCli(runArgs(data, baseUrl), { cwd: dir, env });
+      const ok = await runCli(runArgs(data, baseUrl, ['--api-key-env', 'OPENAI_API_KEY']), { cwd: dir, env });
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stderr).toMatch(/direct: 6 rows = 6 answered \+ 0 failed \+ 0 rejected \+ 0 skipped/);
       expect(ok.stderr).toMatch(/merge: 6 rows = 6 explained/);
       // A second run sends nothing and merges the same.
-      const again = await runCli(runArgs(data, baseUrl), { cwd: dir, env });
+      const again = await runCli(runArgs(data, baseUrl, ['--api-key-env', 'OPENAI_API_KEY']), { cwd: dir, env });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/6 rows = 0 answered \+ 0 failed \+ 0 rejected \+ 6 skipped/);
       // A wrong key: stopped at the first answer, exit 2, the key not told.
-      const wrong = await runCli(runArgs(data, baseUrl, ['--results-dir', 'other']), { cwd: dir, env: { OPENAI_API_KEY: 'sk-wrong-key-777' } });
+      const wrong = await runCli(runArgs(data, baseUrl, ['--results-dir', 'other', '--api_key_env', 'OPENAI_API_KEY']), { cwd: dir, env: { OPENAI_API_KEY: 'sk-wrong-key-777' } });
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toMatch(/HTTP 401.*check the API key/);
       const written = await Promise.all(
@@ -59,6 +59,68 @@ describe('batch-explain run --provider direct', () => {
       }
       expect((await readFile(path.join(dir, 'merged.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6);
     });
+  });
+
+  it('does not send OPENAI_API_KEY to a server other than api.openai.com unless --api-key-env names it', async () => {
+    const dir = await tempDir('be-direct-key-');
+    const requests = path.join(dir, 'requests.jsonl');
+    await writeFile(requests, ['a', 'b'].map((id) => `${requestLine(id)}\n`).join(''));
+    const key = 'sk-openai-only-5150';
+    const server = await startTinyServer();
+    try {
+      const send = (extra: string[], env: NodeJS.ProcessEnv) => runCli(['send', '--requests', requests, '--base-url', server.url, '--results-dir', `results-${extra.length}-${Object.keys(env).length}`, ...extra], { cwd: dir, env });
+      const unasked = await send([], { OPENAI_API_KEY: key });
+      expect(unasked.code, unasked.stderr).toBe(0);
+      expect(server.seen.map((s) => s.authorization)).toEqual([undefined, undefined]);
+      expect(unasked.stderr).toMatch(/OPENAI_API_KEY is set but not sent to 127\.0\.0\.1:\d+ .*--api-key-env OPENAI_API_KEY sends it/);
+      const asked = await send(['--api-key-env', 'OPENAI_API_KEY'], { OPENAI_API_KEY: key });
+      expect(asked.code, asked.stderr).toBe(0);
+      expect(asked.stderr).toMatch(/with the key in \$OPENAI_API_KEY/);
+      expect(server.seen.slice(2).map((s) => s.authorization)).toEqual([`Bearer ${key}`, `Bearer ${key}`]);
+      // A variable named but not set is a mistake, not "no key".
+      const unset = await send(['--api-key-env', 'VLLM_API_KEY'], { OPENAI_API_KEY: key, VLLM_API_KEY: '' });
+      expect(unset.code).toBe(2);
+      expect(unset.stderr).toMatch(/--api-key-env VLLM_API_KEY: the variable is not set/);
+      expect(server.seen).toHaveLength(4);
+      for (const r of [unasked, asked, unset]) expect(r.stderr + r.stdout).not.toContain(key);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a key over plain http to another machine unless --allow-http-key, before writing anything', async () => {
+    const dir = await tempDir('be-direct-http-');
+    // 192.0.2.0/24 is TEST-NET-1: never reached, the check comes first.
+    const r = await runCli(runArgs(await dataset(dir, 1), 'http://192.0.2.1:8000/v1', ['--api-key-env', 'LAB_KEY']), { cwd: dir, env: { LAB_KEY: 'lab-key-1' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/an API key would cross the network unencrypted to 192\.0\.2\.1:8000 .*--allow-http-key/);
+    expect(await readdir(dir)).toEqual(['data.jsonl']);
+  });
+
+  it('never shows user:pass@ of the base URL, on stderr or in the results', async () => {
+    const dir = await tempDir('be-direct-userinfo-');
+    const requests = path.join(dir, 'requests.jsonl');
+    await writeFile(requests, ['a', 'b', 'c'].map((id) => `${requestLine(id)}\n`).join(''));
+    const closed = await startTinyServer();
+    await closed.close();
+    const withCredentials = (url: string) => url.replace('//', '//alice:s3cret-pw@');
+    // Nothing listens there: failure lines, then the run stops after two failures in a row.
+    const unreachable = await runCli(['send', '--requests', requests, '--base-url', withCredentials(closed.url), '--max-retries', '0', '--max-consecutive-failures', '2'], { cwd: dir });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(new RegExp(`direct to ${closed.url}/chat/completions`));
+    expect(unreachable.stderr).toMatch(/last 2 requests all failed/);
+    const failures = await readFile(path.join(dir, 'results', 'direct-1.errors.jsonl'), 'utf8');
+    expect(failures).toContain(`${closed.url}/chat/completions: `);
+    // A server that refuses the credentials: the run stops on the 401.
+    const server = await startTinyServer(() => ({ status: 401, body: { error: { message: 'bad credentials' } } }));
+    try {
+      const refused = await runCli(['send', '--requests', requests, '--base-url', withCredentials(server.url), '--results-dir', 'other'], { cwd: dir });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${server.url}/chat/completions refused the request with HTTP 401`);
+      for (const text of [unreachable.stderr, refused.stderr, failures]) expect(text).not.toMatch(/s3cret-pw|alice/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('asks for --base-url', async () => {

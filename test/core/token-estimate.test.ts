@@ -8,7 +8,7 @@ import { imageDimensions } from '../../src/core/image-dimensions.js';
 import { fitForTiles, imageTokenRule, imageTokens, maxImageTokens, patchCount } from '../../src/core/image-tokens.js';
 import { compilePrompt } from '../../src/core/prompt.js';
 import { segmentsToString } from '../../src/core/line-writer.js';
-import { loadTextCounter, MESSAGE_TOKENS, REPLY_TOKENS, requestBodyTokens, requestTokenEstimator, textEncodingFor, wordCachedCounter, type TextCounter } from '../../src/core/token-estimate.js';
+import { loadTextCounter, MESSAGE_TOKENS, REPLY_TOKENS, requestBodyTokens, requestTokenEstimator, slicedCounter, textEncodingFor, wordCachedCounter, type TextCounter } from '../../src/core/token-estimate.js';
 import { toRequestLine } from '../../src/stages/to-request-line.js';
 import { tempDir } from '../helpers/server.js';
 import type { DatasetRow, EncodedImage, PromptedRow } from '../../src/types.js';
@@ -175,6 +175,31 @@ describe('prompt tokens', () => {
     for (const t of ['one', 'two\nlines', 'three']) estimate({ prompt: render('hateful', t), label: 'hateful', text: t });
     // The head once; then the text word by word, each word once.
     expect(seen).toEqual(['A long prompt about hateful.\nAnswer in JSON {"explanation": "..."}.\n', 'Text', ' extracted:', ' one', ' two\nlines', ' three']);
+  });
+});
+
+describe('slicedCounter', () => {
+  it('counts text in words exactly, and a long run without a space in slices, close to the whole and without splitting a character', async () => {
+    const count = await loadTextCounter('o200k_base');
+    const pieces: string[] = [];
+    const sliced = slicedCounter((t) => (pieces.push(t), count(t)));
+    const words = 'مصر أولاً the quick brown fox 😂 '.repeat(400);
+    expect(wordCachedCounter(sliced)(words)).toBe(count(words));
+    expect(sliced('short text')).toBe(count('short text'));
+    // 300,000 letters without a space: counted whole, minutes; in slices, a blink, within 1% of the
+    // exact rate (2,000 tokens per 1,000 "مصر").
+    const run = 'مصر'.repeat(100_000);
+    expect(count('مصر'.repeat(1000))).toBe(2000);
+    expect(Math.abs(sliced(run) - 200_000)).toBeLessThan(2000);
+    pieces.length = 0;
+    // An odd start puts every cut of 256 units inside an emoji: it moves back one.
+    sliced(`a${'😂'.repeat(300)}`);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.join('')).toBe(`a${'😂'.repeat(300)}`);
+    for (const p of pieces) {
+      expect(p.length).toBeLessThanOrEqual(256);
+      expect(p).not.toMatch(/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/);
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { estimateBodyTokens } from '../../src/core/direct-request.js';
+import { bodySkeleton, bodyTokens } from '../../src/core/direct-request.js';
+import type { TextCounter } from '../../src/core/token-estimate.js';
 import { offlineResponder, type Responder } from '../../src/server/responders.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
 import { startTestServer } from './server.js';
@@ -73,10 +74,12 @@ export function completion(text: string) {
 /**
  * A server-side rate limit in fixed windows, as a gateway keeps it: at most `requests` requests
  * and `tokens` estimated tokens per `windowMs` window (a window starts with its first request).
+ * A request costs what direct mode estimates for it (bodyTokens, text counted with `countText`;
+ * 0 without it).
  * Each answer carries `x-ratelimit-*` headers; a request over the limit gets a 429 and is counted
  * in `over`, which a limiter that follows the headers keeps at 0.
  */
-export function fixedWindow(limits: { requests?: number; tokens?: number; windowMs: number }) {
+export function fixedWindow(limits: { requests?: number; tokens?: number; windowMs: number; countText?: TextCounter }) {
   const state = { start: -Infinity, requests: 0, tokens: 0, over: 0, windows: [] as Array<{ requests: number; tokens: number }> };
   const handler = (req: SeenRequest): TinyAnswer => {
     const now = req.at;
@@ -86,7 +89,7 @@ export function fixedWindow(limits: { requests?: number; tokens?: number; window
       state.tokens = 0;
       state.windows.push({ requests: 0, tokens: 0 });
     }
-    const cost = estimateBodyTokens(Buffer.from(req.text));
+    const cost = limits.countText ? bodyTokens(bodySkeleton(Buffer.from(req.text)), limits.countText) : 0;
     const resetMs = Math.ceil(state.start + limits.windowMs - now);
     const headers: Record<string, string> = {};
     const fits = (limits.requests === undefined || state.requests + 1 <= limits.requests) && (limits.tokens === undefined || state.tokens + cost <= limits.tokens);
@@ -112,10 +115,10 @@ export function fixedWindow(limits: { requests?: number; tokens?: number; window
   return { state, handler };
 }
 
-/** A request for `sendDirect`: a one-message body with `max_tokens`. */
+/** A request for `sendDirect`: a one-message body with `max_tokens`; its tokens a stand-in (the cap and a token per character), which the stage only hands to the limiter. */
 export function chatRequest(id: string, maxTokens = 16, text = `row ${id}`) {
   const body = Buffer.from(JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: [{ type: 'text', text }] }], max_tokens: maxTokens }));
-  return { customId: id, body, tokens: estimateBodyTokens(body), line: 1 };
+  return { customId: id, body, tokens: maxTokens + text.length, line: 1 };
 }
 
 /** The user text of a request the server saw. */

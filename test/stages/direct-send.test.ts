@@ -176,9 +176,61 @@ describe('sendDirect', () => {
     expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(400);
   });
 
+  it('sends no secret over plain http to another machine unless allowed; loopback and https are fine', async () => {
+    const fetched: string[] = [];
+    const fetch = async (url: string) => (fetched.push(url), new Response(JSON.stringify(completion('ok')), { status: 200 }));
+    for (const baseUrl of ['http://lab-box:8000/v1', 'http://10.0.0.5/v1', 'http://[fe80::1]/v1', 'http://0.0.0.0:8000/v1']) {
+      expect(() => sendDirect({ baseUrl, apiKey: 'sk-x', fetch }), baseUrl).toThrow(/an API key would cross the network unencrypted .*--allow-http-key/);
+      expect(() => sendDirect({ baseUrl, fetch }), baseUrl).not.toThrow();
+    }
+    // Credentials in the URL count as a secret, and the message does not show them.
+    expect(() => sendDirect({ baseUrl: 'http://alice:pw-4242@lab-box/v1', fetch })).toThrow(/credentials in the URL/);
+    expect(() => sendDirect({ baseUrl: 'http://alice:pw-4242@lab-box/v1', fetch })).not.toThrow(/pw-4242|alice/);
+    for (const baseUrl of ['http://127.0.0.1:8000/v1', 'http://127.8.0.1/v1', 'http://[::1]:8000/v1', 'http://localhost:11434/v1', 'http://vllm.localhost/v1', 'https://lab-box/v1']) {
+      expect(() => sendDirect({ baseUrl, apiKey: 'sk-x', fetch }), baseUrl).not.toThrow();
+    }
+    const stage = sendDirect({ baseUrl: 'http://lab-box:8000/v1', apiKey: 'sk-x', allowHttpKey: true, fetch });
+    for await (const r of stage(from(rows(1)))) expect(r.ok).toBe(true);
+    expect(fetched).toEqual(['http://lab-box:8000/v1/chat/completions']);
+  });
+
+  it('shows the URL without user:pass@ in failure lines and messages, and takes them out of what the server echoes', async () => {
+    const closed = await startTinyServer();
+    await closed.close();
+    const unreachable = closed.url.replace('//', '//alice:s3cret-pw@');
+    const stage = sendDirect({ baseUrl: unreachable, retries: 0, maxConsecutiveFailures: 2 });
+    const results: DirectResult[] = [];
+    const error = await (async () => {
+      for await (const r of stage(from(rows(3)))) results.push(r);
+    })().catch((err: unknown) => err);
+    expect(results.length).toBeGreaterThan(0);
+    for (const r of results) expect(JSON.parse(r.line).error.message).toContain(`${closed.url}/chat/completions: `);
+    expect(String((error as Error).message)).toMatch(/last 2 requests all failed/);
+    for (const text of [String((error as Error).message), ...results.map((r) => r.line)]) expect(text).not.toMatch(/s3cret-pw|alice/);
+
+    const server = await startTinyServer((req, n) => (n === 1 ? { status: 400, body: { error: { message: `refused at ${server.url.replace('//', '//alice:s3cret-pw@')}` } } } : { status: 401, body: {} }));
+    try {
+      const stage = sendDirect({ baseUrl: server.url.replace('//', '//alice:s3cret-pw@'), concurrency: 1 });
+      const results: DirectResult[] = [];
+      const error = await (async () => {
+        for await (const r of stage(from(rows(2)))) results.push(r);
+      })().catch((err: unknown) => err);
+      // The credentials went as HTTP basic auth, to the server only.
+      expect(server.seen[0]!.authorization).toBe(`Basic ${Buffer.from('alice:s3cret-pw').toString('base64')}`);
+      expect(results[0]!.line).toContain(`refused at http://***@127.0.0.1`);
+      expect(String((error as Error).message)).toContain(`${server.url}/chat/completions refused the request with HTTP 401`);
+      for (const text of [String((error as Error).message), results[0]!.line]) expect(text).not.toMatch(/s3cret-pw|alice/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('checks its options', () => {
     expect(() => sendDirect({ baseUrl: 'ftp://x' })).toThrow(/option baseUrl/);
     expect(() => sendDirect({ baseUrl: 'not a url' })).toThrow(/option baseUrl/);
+    // A URL refused is quoted without its credentials, parsed or not.
+    expect(() => sendDirect({ baseUrl: 'ftp://bob:pw-777@x' })).toThrow(/option baseUrl: .*got "ftp:\/\/x\/"$/);
+    expect(() => sendDirect({ baseUrl: 'http//bob:pw-777@x y' })).toThrow(/option baseUrl: .*got "http\/\/x y"$/);
     expect(() => sendDirect({ baseUrl: 'http://x/v1', concurrency: 0 })).toThrow(/option concurrency/);
     expect(() => sendDirect({ baseUrl: 'http://x/v1', retries: -1 })).toThrow(/option retries/);
     expect(chatEndpoint('http://127.0.0.1:8000/v1/')).toBe('http://127.0.0.1:8000/v1/chat/completions');
