@@ -137,8 +137,9 @@ export function slicedCounter(countText: TextCounter, maxPiece = MAX_PIECE_LENGT
 export function requestTokenEstimator(options: RequestTokenOptions): (input: RequestTokenInput) => number {
   const rule = imageTokenRule(options.model);
   const { countText, detail } = options;
-  // Per row only the text is counted, word by word through a cache.
-  const countTail = wordCachedCounter(countText);
+  // Per row only the text is counted, word by word through a cache; a "word" of thousands of
+  // letters (a hostile or broken row) in slices, so that one row cannot stall the build.
+  const countTail = wordCachedCounter(slicedCounter(countText));
   const heads = new Map<string, { head: string; tokens: number }>();
 
   const known = new Map<string, { length: number; tokens: number; rest: string } | null>();
@@ -149,7 +150,7 @@ export function requestTokenEstimator(options: RequestTokenOptions): (input: Req
     if (h === undefined) {
       const head = promptHead!(label);
       const cut = head.lastIndexOf('\n') + 1;
-      h = cut === 0 || (cut < head.length && /\s/.test(head[cut]!)) ? null : { length: head.length, tokens: countText(head.slice(0, cut)), rest: head.slice(cut) };
+      h = cut === 0 || (cut < head.length && /\s/.test(head[cut]!)) ? null : { length: head.length, tokens: countTail(head.slice(0, cut)), rest: head.slice(cut) };
       if (known.size >= HEAD_CACHE_SIZE) known.delete(known.keys().next().value!);
       known.set(label, h);
     }
@@ -163,13 +164,13 @@ export function requestTokenEstimator(options: RequestTokenOptions): (input: Req
       const rest = h ? h.rest + tail : '';
       if (h && prompt.length === h.length + tail.length && rest !== '' && !/\s/.test(rest[0]!)) return h.tokens + countTail(rest);
     }
-    if (label === undefined || !prompt.endsWith(tail)) return countText(prompt);
+    if (label === undefined || !prompt.endsWith(tail)) return countTail(prompt);
     const cut = prompt.lastIndexOf('\n', prompt.length - tail.length - 1) + 1;
-    if (cut === 0 || cut >= prompt.length || /\s/.test(prompt[cut]!)) return countText(prompt);
+    if (cut === 0 || cut >= prompt.length || /\s/.test(prompt[cut]!)) return countTail(prompt);
     const known = heads.get(label);
     if (known && known.head.length === cut && prompt.startsWith(known.head)) return known.tokens + countTail(prompt.slice(cut));
     const head = prompt.slice(0, cut);
-    const tokens = countText(head);
+    const tokens = countTail(head);
     if (heads.size >= HEAD_CACHE_SIZE) heads.delete(heads.keys().next().value!);
     heads.set(label, { head, tokens });
     return tokens + countTail(prompt.slice(cut));

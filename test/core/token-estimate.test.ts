@@ -108,6 +108,19 @@ describe('image dimensions from the header', () => {
     expect(estimate({ prompt: 'hello world', image: 'https://example.org/x.png' })).toBe(2 + 7 + 85 + 8 * 170);
     expect(estimate({ prompt: 'hello world' })).toBe(9);
   });
+
+  it('estimates a row whose text or label is 300,000 letters without a space in slices, not in minutes', async () => {
+    const count = await loadTextCounter('o200k_base');
+    const estimate = requestTokenEstimator({ model: 'gpt-4o', countText: count, promptHead: (label) => `Explain why this is ${label}.\nText extracted: ` });
+    const run = 'مصر'.repeat(100_000);
+    // 2,000 tokens per 1,000 "مصر" counted whole; in slices within 1% of it (see slicedCounter).
+    const text = estimate({ prompt: `Explain why this is propaganda.\nText extracted: ${run}`, label: 'propaganda', text: run });
+    expect(Math.abs(text - 200_000)).toBeLessThan(2000);
+    const label = estimate({ prompt: `Explain why this is ${run}.\nText extracted: x`, label: run, text: 'x' });
+    expect(Math.abs(label - 200_000)).toBeLessThan(2000);
+    const noLabel = estimate({ prompt: run });
+    expect(Math.abs(noLabel - 200_000)).toBeLessThan(2000);
+  });
 });
 
 describe('prompt tokens', () => {
@@ -173,8 +186,11 @@ describe('prompt tokens', () => {
     const estimate = requestTokenEstimator({ model: 'gpt-4o', countText: (s) => (seen.push(s), o200k(s)) });
     const render = compilePrompt('A long prompt about {}.\nAnswer in JSON {"explanation": "..."}.');
     for (const t of ['one', 'two\nlines', 'three']) estimate({ prompt: render('hateful', t), label: 'hateful', text: t });
-    // The head once; then the text word by word, each word once.
-    expect(seen).toEqual(['A long prompt about hateful.\nAnswer in JSON {"explanation": "..."}.\n', 'Text', ' extracted:', ' one', ' two\nlines', ' three']);
+    // The head once, word by word like the rows' texts (exact; a label of thousands of letters
+    // goes in slices); then each row's text word by word, each word once.
+    const head = ['A', ' long', ' prompt', ' about', ' hateful.\nAnswer', ' in', ' JSON', ' {"explanation":', ' "..."}.\n'];
+    expect(seen).toEqual([...head, 'Text', ' extracted:', ' one', ' two\nlines', ' three']);
+    expect(estimate({ prompt: render('hateful', 'one'), label: 'hateful', text: 'one' })).toBe(o200k(render('hateful', 'one')) + 7);
   });
 });
 
