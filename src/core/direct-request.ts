@@ -1,6 +1,6 @@
 import { imageDimensions } from './image-dimensions.js';
 import { BASE64_SLICE_BYTES, dataUriPrefix, isDataUri } from './line-writer.js';
-import { loadTextCounter, requestBodyTokens, slicedCounter, textEncodingFor, wordCachedCounter, type TextCounter, type TextEncoding } from './token-estimate.js';
+import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor, type TextCounter, type TextEncoding } from './token-estimate.js';
 import type { DataUri, RequestLine } from '../types.js';
 
 /**
@@ -196,7 +196,7 @@ export function bodyTokenEstimator(): (skeleton: Record<string, unknown>) => Pro
   return async (skeleton) => {
     const encoding = textEncodingFor(typeof skeleton.model === 'string' ? skeleton.model : '');
     let counter = counters.get(encoding);
-    if (!counter) counters.set(encoding, (counter = loadTextCounter(encoding).then((count) => wordCachedCounter(slicedCounter(count)))));
+    if (!counter) counters.set(encoding, (counter = loadUncheckedTextCounter(encoding)));
     return bodyTokens(skeleton, await counter);
   };
 }

@@ -36,6 +36,15 @@ export async function loadTextCounter(encoding: TextEncoding): Promise<TextCount
   return (text) => tokenizer.countTokens(text, AS_TEXT);
 }
 
+/**
+ * A counter for text nobody has checked (request bodies of files, lines at the local server):
+ * word by word through a cache ({@link wordCachedCounter}, exact), a word of over 256
+ * characters in slices ({@link slicedCounter}: one run of letters would take minutes whole).
+ */
+export async function loadUncheckedTextCounter(encoding: TextEncoding): Promise<TextCounter> {
+  return wordCachedCounter(slicedCounter(await loadTextCounter(encoding)));
+}
+
 export interface RequestTokenOptions {
   /** The model or deployment name: picks the image rule (and, through the caller, the encoding). */
   model: string;

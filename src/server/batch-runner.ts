@@ -1,7 +1,7 @@
 import { fileLines } from '../core/file-lines.js';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
-import { loadTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
+import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
 import { HttpError } from './http.js';
 import { newRequestId, nowSeconds } from './ids.js';
@@ -86,7 +86,7 @@ export class BatchRunner {
 
   /** Prompt tokens as the token limit counts them: the requests' text and images (core/token-estimate.ts). */
   readonly #countTokens = async (body: Record<string, unknown>): Promise<number> =>
-    requestBodyTokens(body, await loadTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
+    requestBodyTokens(body, await loadUncheckedTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
 
   /** Tokens of the other batches in `statuses` (those admitted at create and not started yet are counted by the caller, once). */
   #enqueued(record: BatchRecord, statuses: string[]): number {
