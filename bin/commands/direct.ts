@@ -7,6 +7,7 @@ import { quietFlag } from '../flags.js';
 import { loadEnvFile, providerFlags } from '../provider-flags.js';
 import { runCommand } from '../run-command.js';
 import { formatMergeSummary, mergeOutputOptions } from './merge.js';
+import { defaultErrorsPath } from '../../src/core/errors-path.js';
 import type { RunArgs } from './run.js';
 
 /** Every so often while requests go out, a progress line on stderr. */
@@ -35,7 +36,7 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
       resultsDir: args['results-dir'],
       rejectsPath: args.rejects ?? path.join(args['out-dir'], 'rejects.jsonl'),
       output: args.output,
-      errorsPath: args.errors ?? (args.output === '-' ? path.join(args['out-dir'], 'merge-errors.jsonl') : `${args.output}.errors.jsonl`),
+      errorsPath: args.errors ?? defaultErrorsPath(args.output, args['out-dir']),
       ...mergeOutputOptions(args),
       maxRounds: args['max-rounds'],
       signal,

@@ -1,4 +1,5 @@
 import { merge, type MergeOptions, type MergeSummary } from './merge.js';
+import { defaultErrorsPath } from '../core/errors-path.js';
 import { sendDataset, type DirectOptions, type DirectSummary } from './direct.js';
 import type { BuildOptions } from './build.js';
 
@@ -41,7 +42,7 @@ export async function runDirect(options: RunDirectOptions): Promise<RunDirectSum
     dataset: options.build.dataset,
     results: [options.resultsDir],
     output,
-    errorsPath: errorsPath ?? (output === '-' ? 'merge-errors.jsonl' : `${output}.errors.jsonl`),
+    errorsPath: errorsPath ?? defaultErrorsPath(output),
     rejectsPath: options.rejectsPath,
     ...(field ? { field } : {}),
     ...(answerField ? { answerField } : {}),

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/id-key.js';
-import { addDatasetKeys, addResultKeys, CHECK_EVERY, joinEntries, literalId, type DatasetKey, type JoinedRow, type PointerKey } from '../core/join-keys.js';
+import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type JoinedRow, type PointerKey } from '../core/join-keys.js';
 import { indexResultsOnThread } from '../core/result-index-thread.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/run-sorter.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
@@ -67,6 +67,8 @@ export interface MergeSummary {
 }
 
 export { resultSources } from './merge-steps.js';
+import { defaultErrorsPath } from '../core/errors-path.js';
+export { defaultErrorsPath };
 
 /**
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
@@ -96,7 +98,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   if (options.dataset === '-') throw new BatchExplainError('E_OPTION', 'merge reads the dataset twice: give a file, not stdin');
   const field = options.field ?? 'generated_explanation';
   const memory = new SortMemory(options.sortMemory ?? DEFAULT_SORT_MEMORY);
-  const errorsPath = options.errorsPath ?? (options.output === '-' ? 'merge-errors.jsonl' : `${options.output}.errors.jsonl`);
+  const errorsPath = options.errorsPath ?? defaultErrorsPath(options.output);
   const sources = await resultSources(options.results, options.manifest);
   const pending = options.manifest ? hasPendingWork(options.manifest.state) : false;
   const signal = options.signal;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Manifest, requeuedShards } from './manifest.js';
 import { merge, type MergeOptions, type MergeSummary } from './merge.js';
+import { defaultErrorsPath } from '../core/errors-path.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
@@ -49,7 +50,7 @@ export interface RunSummary {
  */
 export async function run(options: RunOptions): Promise<RunSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
-  const errorsPath = options.errorsPath ?? (options.output === '-' ? path.join(options.outDir, 'merge-errors.jsonl') : `${options.output}.errors.jsonl`);
+  const errorsPath = options.errorsPath ?? defaultErrorsPath(options.output, options.outDir);
   options.onPhase?.('submit');
   let submitted = await submit({ ...options, manifestPath });
   const warnings: string[] = [];
