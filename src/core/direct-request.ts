@@ -2,6 +2,7 @@ import { imageDimensions } from './image-dimensions.js';
 import { BASE64_SLICE_BYTES, dataUriPrefix, isDataUri } from './line-writer.js';
 import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor, type TextCounter, type TextEncoding } from './token-estimate.js';
 import type { DataUri, RequestLine } from '../types.js';
+import { skipSpace, startsWith } from './result-json.js';
 
 /**
  * Direct mode's view of a Batch API request line: its `custom_id` and its `body` as bytes (never
@@ -62,16 +63,16 @@ export function requestFromLine(buf: Buffer, line: number): ScannedRequest | Req
   let customId: string | undefined;
   let body: { start: number; end: number } | undefined;
   try {
-    let i = skipSpace(buf, 0);
+    let i = skipSpace(buf, 0, buf.length);
     if (buf[i] !== OPEN_BRACE) return notAnObject(buf);
-    i = skipSpace(buf, i + 1);
+    i = skipSpace(buf, i + 1, buf.length);
     while (buf[i] !== CLOSE_BRACE) {
       if (buf[i] !== QUOTE) throw new SyntaxError(`expected a key at byte ${i}`);
       const keyEnd = stringEnd(buf, i);
       const key = keyOf(buf, i, keyEnd);
-      i = skipSpace(buf, keyEnd + 1);
+      i = skipSpace(buf, keyEnd + 1, buf.length);
       if (buf[i] !== COLON) throw new SyntaxError(`expected ':' at byte ${i}`);
-      const start = skipSpace(buf, i + 1);
+      const start = skipSpace(buf, i + 1, buf.length);
       const end = valueEnd(buf, start);
       if (key === 'custom_id') {
         if (buf[start] !== QUOTE) return { field: 'custom_id', code: 'E_FIELD_TYPE', message: 'field "custom_id" must be a string' };
@@ -80,11 +81,11 @@ export function requestFromLine(buf: Buffer, line: number): ScannedRequest | Req
         if (buf[start] !== OPEN_BRACE) return { field: 'body', code: 'E_FIELD_TYPE', message: 'field "body" must be an object' };
         body = { start, end };
       }
-      i = skipSpace(buf, end);
-      if (buf[i] === COMMA) i = skipSpace(buf, i + 1);
+      i = skipSpace(buf, end, buf.length);
+      if (buf[i] === COMMA) i = skipSpace(buf, i + 1, buf.length);
       else if (buf[i] !== CLOSE_BRACE) throw new SyntaxError(`expected ',' or '}' at byte ${i}`);
     }
-    if (skipSpace(buf, i + 1) !== buf.length) throw new SyntaxError(`unexpected bytes after the object at byte ${i + 1}`);
+    if (skipSpace(buf, i + 1, buf.length) !== buf.length) throw new SyntaxError(`unexpected bytes after the object at byte ${i + 1}`);
   } catch (err) {
     return { field: 'line', code: 'E_BAD_JSON', message: `not valid JSON (${(err as Error).message})` };
   }
@@ -133,13 +134,13 @@ export function bodySkeleton(body: Buffer): Record<string, unknown> {
   for (let i = 0; i < body.length; i++) {
     if (body[i] !== QUOTE) continue;
     const close = stringEnd(body, i);
-    const after = skipSpace(body, close + 1);
+    const after = skipSpace(body, close + 1, body.length);
     if (body[after] === COLON) {
       key = keyOf(body, i, close);
       i = after;
       continue;
     }
-    if (key === 'url' && close - i - 1 > IMAGE_HEAD_CHARS[0]! && startsWith(body, i + 1, DATA)) {
+    if (key === 'url' && close - i - 1 > IMAGE_HEAD_CHARS[0]! && startsWith(body, i + 1, body.length, DATA)) {
       pieces.push(body.subarray(from, imageHeadEnd(body, i + 1, close)));
       from = close;
     }
@@ -230,15 +231,6 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const DATA = Buffer.from('data:');
-
-function skipSpace(buf: Buffer, i: number): number {
-  for (let c = buf[i]; c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = buf[++i]);
-  return i;
-}
-
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  return at + prefix.length <= buf.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
-}
 
 /** Index of the quote closing the string that opens at `start`. Jumps from quote to quote: a base64 image is crossed in one search. */
 function stringEnd(buf: Buffer, start: number): number {
