@@ -221,7 +221,7 @@ const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
  * validateRow), read synchronously; a plain id is taken from the start of its line where it
  * lies, else the line is parsed. The object yielded and its view are reused.
  */
-function* datasetKeys(file: string, signal?: Aborting): Generator<{ id: LiteralRange; line: number }> {
+export function* datasetKeys(file: string, signal?: Aborting): Generator<{ id: LiteralRange; line: number }> {
   const key = { id: { buf: EMPTY, start: 0, end: 0 } as LiteralRange, line: 0 };
   for (const v of bufferLines(file)) {
     if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();

@@ -35,7 +35,7 @@ export interface MergeIntoDatasetOptions {
   rejects?: Iterable<{ line: number; code: string; message: string }>;
 }
 
-/** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal (`json[start, end)`, all of it by default), or why it has none. */
+/** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal (`json[start, end)`, all of it by default), or why it has none (an empty `id`: the row's own). */
 export type SpliceOutcome = { json: Buffer; start?: number; end?: number } | { id: string; reason: string; code?: string; message?: string };
 
 /** Where {@link DatasetSplicer.writeUpTo} writes rows: each row's bytes as pieces (views valid during the call only), then the row's end. */
@@ -182,10 +182,10 @@ export class DatasetSplicer {
     const reject = noResult ? this.#rejectFor(line) : undefined;
     const missing =
       failure && !reject
-        ? { line, id: failure.id, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), ...(failure.message ? { message: failure.message } : {}) }
+        ? { line, id: failure.id || lineKey(buf.toString('utf8', start, v.end)), reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), ...(failure.message ? { message: failure.message } : {}) }
         : {
             line,
-            id: failure?.id ?? lineKey(buf.toString('utf8', start, v.end)),
+            id: failure?.id || lineKey(buf.toString('utf8', start, v.end)),
             reason: 'not_sent',
             ...(reject ? { code: reject.code, message: reject.message } : { message: 'the row could not become a request (no usable id, or not a JSON object)' }),
           };

@@ -1,0 +1,151 @@
+/**
+ * The merge's table of dataset ids, for the join by table (merge-table.ts): each row's id as two
+ * independent hashes of its JSON literal (a 52-bit key and a 32-bit check: {@link idHashes})
+ * → its line. Open addressing in typed arrays over shared memory: built by the main thread, then
+ * read by the threads that parse the results, with no copy. 16 bytes a slot, at most half the
+ * slots used.
+ */
+
+export interface IdTableMemory {
+  keys: SharedArrayBuffer;
+  checks: SharedArrayBuffer;
+  lines: SharedArrayBuffer;
+}
+
+/** What {@link IdTable.find} returns for an id the table does not hold. */
+export const NOT_FOUND = -1;
+
+export class IdTable {
+  /** Bytes a slot takes: a key (float64), a check and a line (int32). */
+  static readonly SLOT_BYTES = 16;
+
+  #keys: Float64Array;
+  #checks: Int32Array;
+  /** 0: an empty slot (lines count from 1). */
+  #lines: Int32Array;
+  #mask: number;
+  #size = 0;
+
+  constructor(slots: number) {
+    if (slots < 2 || (slots & (slots - 1)) !== 0) throw new Error(`IdTable: ${slots} slots: expected a power of 2`);
+    const memory = { keys: new SharedArrayBuffer(slots * 8), checks: new SharedArrayBuffer(slots * 4), lines: new SharedArrayBuffer(slots * 4) };
+    this.#keys = new Float64Array(memory.keys);
+    this.#checks = new Int32Array(memory.checks);
+    this.#lines = new Int32Array(memory.lines);
+    this.#mask = slots - 1;
+  }
+
+  /** A table over the memory of another (on another thread): to be read only. */
+  static over(memory: IdTableMemory): IdTable {
+    const table = new IdTable(2);
+    table.#keys = new Float64Array(memory.keys);
+    table.#checks = new Int32Array(memory.checks);
+    table.#lines = new Int32Array(memory.lines);
+    table.#mask = table.#lines.length - 1;
+    table.#size = -1;
+    return table;
+  }
+
+  get memory(): IdTableMemory {
+    return { keys: this.#keys.buffer as SharedArrayBuffer, checks: this.#checks.buffer as SharedArrayBuffer, lines: this.#lines.buffer as SharedArrayBuffer };
+  }
+
+  get slots(): number {
+    return this.#lines.length;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether one more entry keeps the table at most half full. */
+  get roomy(): boolean {
+    return (this.#size + 1) * 2 <= this.slots;
+  }
+
+  /**
+   * Adds `key` → `line` (a line from 1). Returns 0, or the line already there under the same key
+   * (a repeated id, or two ids whose keys collide: the caller tells them apart, the table keeps
+   * the first).
+   */
+  insert(key: number, check: number, line: number): number {
+    if (line < 1) throw new Error(`IdTable: line ${line}`);
+    if (!this.roomy) throw new Error('IdTable: full (grow it first)');
+    for (let i = slotOf(key) & this.#mask; ; i = (i + 1) & this.#mask) {
+      const there = this.#lines[i]!;
+      if (there === 0) {
+        this.#keys[i] = key;
+        this.#checks[i] = check;
+        this.#lines[i] = line;
+        this.#size++;
+        return 0;
+      }
+      if (this.#keys[i] === key) return there;
+    }
+  }
+
+  /** The line of the id with `key` and `check`, or {@link NOT_FOUND} (also for a key there with another check: another id). */
+  find(key: number, check: number): number {
+    for (let i = slotOf(key) & this.#mask; ; i = (i + 1) & this.#mask) {
+      const there = this.#lines[i]!;
+      if (there === 0) return NOT_FOUND;
+      if (this.#keys[i] === key) return this.#checks[i] === check ? there : NOT_FOUND;
+    }
+  }
+
+  /** A table of `slots` slots holding the same entries. */
+  grown(slots: number): IdTable {
+    const bigger = new IdTable(slots);
+    for (let i = 0; i < this.#lines.length; i++) if (this.#lines[i] !== 0) bigger.insert(this.#keys[i]!, this.#checks[i]!, this.#lines[i]!);
+    return bigger;
+  }
+}
+
+/** The low 32 bits of a key (a 52-bit hash: they are well mixed). */
+function slotOf(key: number): number {
+  return key >>> 0;
+}
+
+/**
+ * The two hashes of an id literal `buf[start, end)`, as the table takes them: three 32-bit
+ * lanes over its bytes four at a time (murmur3's mixing), two of them the 52-bit key, the third
+ * the check. One pass: the ids of a million rows are hashed twice in a merge (rows, results).
+ */
+export function idHashes(buf: Uint8Array, start: number, end: number, into: { key: number; check: number }): void {
+  let a = 0x9747b28c;
+  let b = 0x4a1ac0a6;
+  let c = 0x27d4eb2f;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    const k = mix(w);
+    a ^= k;
+    a = Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64;
+    b ^= Math.imul(w, 0x2c1b3c6d);
+    b = Math.imul((b << 11) | (b >>> 21), 0x297a2d39);
+    c = Math.imul(c ^ k, 0x9e3779b1);
+    c = (c << 17) | (c >>> 15);
+  }
+  let tail = 0;
+  for (let shift = 0; i < end; i++, shift += 8) tail |= buf[i]! << shift;
+  const k = mix(tail);
+  a ^= k;
+  b ^= Math.imul(tail, 0x2c1b3c6d);
+  c = Math.imul(c ^ k ^ 0x5bd1e995, 0x9e3779b1);
+  const length = end - start;
+  into.key = (finish(b, length) & 0xfffff) * 0x100000000 + (finish(a, length) >>> 0);
+  into.check = finish(c, length);
+}
+
+function mix(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  return Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+}
+
+/** murmur3's finalizer: every bit of the lane reaches every other. */
+function finish(h: number, length: number): number {
+  h ^= length;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

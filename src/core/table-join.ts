@@ -1,0 +1,231 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { bufferLines } from './sync-lines.js';
+import { idLiteral, plainLiteralAt, type LiteralRange } from './id-key.js';
+import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
+import { writeDecimal } from './decimal.js';
+import { ResultScanner } from './result-scan.js';
+import { outcomePayload } from './result-batch.js';
+import { resultFromLine } from '../stages/read-results.js';
+import type { Aborting } from './join-keys.js';
+
+/**
+ * The merge's join by table, the part that reads the results (merge-table.ts wires it): each
+ * result line's id is looked up in the table of dataset ids, and the line of a row is parsed
+ * into its outcome, written as `<row line>\t<order>\t<payload>\n` (payloads as in
+ * result-batch.ts) to the bucket of its row's line range. The results are cut into chunks of
+ * whole lines that threads take one at a time; each thread writes buckets of its own, so no
+ * byte goes through another thread. A bucket holds rows `[1 + b × linesPerBucket, …)`: the
+ * output step reads one bucket at a time and puts its outcomes in row order in memory.
+ */
+
+/** A piece of one result file: the lines that start in `[from, to)`. */
+export interface ResultChunk {
+  src: number;
+  from: number;
+  to: number;
+}
+
+export interface TableJoinJob {
+  table: IdTableMemory;
+  /** Result files by source index, oldest first (`order`: their rank, newer results win). */
+  sources: ReadonlyArray<{ path: string; order: number }>;
+  chunks: readonly ResultChunk[];
+  /** The next chunk to take (shared by the threads: Atomics). */
+  next: Int32Array;
+  /** The folder of the buckets. */
+  dir: string;
+  /** This thread's number (its buckets' names). */
+  worker: number;
+  linesPerBucket: number;
+  /** The JSON field of the explanation in the answers. */
+  field?: string;
+}
+
+export interface TableJoinCounts {
+  /** Lines that are not result lines (no custom_id), and result lines damaged past parsing. */
+  bad: number;
+  /** Result lines whose id is in no dataset row. */
+  unmatched: number;
+  /** Outcomes written. */
+  outcomes: number;
+}
+
+/** Result chunks of about this many bytes: enough for two threads to share evenly. */
+export const CHUNK_BYTES = 8 << 20;
+
+/** The chunks of result files of these sizes. */
+export function resultChunks(sizes: readonly number[], chunkBytes = CHUNK_BYTES): ResultChunk[] {
+  const chunks: ResultChunk[] = [];
+  sizes.forEach((size, src) => {
+    for (let from = 0; from < size; from += chunkBytes) chunks.push({ src, from, to: Math.min(size, from + chunkBytes) });
+  });
+  return chunks;
+}
+
+/** The file of bucket `b` written by thread `worker`. */
+export function bucketFile(dir: string, b: number, worker: number): string {
+  return path.join(dir, `bucket-${String(b).padStart(5, '0')}-${worker}.txt`);
+}
+
+/** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (as in index-results.ts). */
+const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
+
+/** Takes chunks until none are left; `signal` is looked at every few thousand lines. */
+export function joinResultChunks(job: TableJoinJob, signal?: Aborting): TableJoinCounts {
+  const table = IdTable.over(job.table);
+  const scanner = new ResultScanner(job.field);
+  const buckets = new BucketWriters(job.dir, job.worker);
+  const counts: TableJoinCounts = { bad: 0, unmatched: 0, outcomes: 0 };
+  const id: LiteralRange = { buf: EMPTY, start: 0, end: 0 };
+  const hashes = { key: 0, check: 0 };
+  const head = Buffer.allocUnsafe(64);
+  const readBuffer = Buffer.allocUnsafeSlow(1 << 20);
+  let seen = 0;
+  try {
+    for (let c = Atomics.add(job.next, 0, 1); c < job.chunks.length; c = Atomics.add(job.next, 0, 1)) {
+      const chunk = job.chunks[c]!;
+      const source = job.sources[chunk.src]!;
+      for (const v of bufferLines(source.path, readBuffer, chunk)) {
+        if (++seen % 4096 === 0) signal?.throwIfAborted();
+        if (v.end === v.start) continue;
+        if (!plainLiteralAt(v.buf, v.start, v.end, PREFIX, id)) {
+          const parsed = parsedId(v.buf, v.start, v.end);
+          if (parsed === null) {
+            counts.bad++;
+            continue;
+          }
+          const literal = idLiteral(parsed);
+          id.buf = literal;
+          id.start = 0;
+          id.end = literal.length;
+        }
+        idHashes(id.buf, id.start, id.end, hashes);
+        const line = table.find(hashes.key, hashes.check);
+        if (line === NOT_FOUND) {
+          counts.unmatched++;
+          continue;
+        }
+        // `<line>\t<order>\t`: the order of a result, newest last (the source's rank, then its place).
+        let at = writeDecimal(head, 0, line);
+        head[at++] = TAB;
+        at = writeDecimal(head, at, source.order * 2 ** 40 + v.offset);
+        head[at++] = TAB;
+        const out = buckets.for(Math.floor((line - 1) / job.linesPerBucket));
+        const scanned = scanner.scan(v.buf, v.start, v.end);
+        if (scanned !== -1) {
+          out.write(head, 0, at);
+          out.write(scanner.output, 0, scanned);
+        } else {
+          const r = resultFromLine(v.buf.toString('utf8', v.start, v.end), NOWHERE, job.field);
+          if ('bad' in r) counts.bad++;
+          const payload = Buffer.from(outcomePayload(r, () => `${source.path} at byte ${v.offset}`));
+          out.write(head, 0, at);
+          out.write(payload, 0, payload.length);
+        }
+        out.write(NEWLINE, 0, 1);
+        counts.outcomes++;
+      }
+    }
+    buckets.close();
+  } catch (err) {
+    buckets.abandon();
+    throw err;
+  }
+  return counts;
+}
+
+const NOWHERE = { source: '', order: 0 };
+const EMPTY = Buffer.alloc(0);
+const NEWLINE = Buffer.from('\n');
+const TAB = 9;
+
+/** The custom_id of a line of another shape, or null. */
+function parsedId(buf: Buffer, start: number, end: number): string | null {
+  try {
+    const v = JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown };
+    return typeof v?.custom_id === 'string' ? v.custom_id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One thread's bucket files, each written through a buffer of its own (opened when first written). */
+class BucketWriters {
+  readonly #dir: string;
+  readonly #worker: number;
+  readonly #writers: BucketWriter[] = [];
+
+  constructor(dir: string, worker: number) {
+    this.#dir = dir;
+    this.#worker = worker;
+  }
+
+  for(b: number): BucketWriter {
+    return (this.#writers[b] ??= new BucketWriter(bucketFile(this.#dir, b, this.#worker)));
+  }
+
+  close(): void {
+    let failure: unknown = null;
+    for (const w of this.#writers) {
+      try {
+        w?.close();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /** Closes the files, unflushed (the merge removes the folder). */
+  abandon(): void {
+    for (const w of this.#writers) w?.abandon();
+  }
+}
+
+/** Bytes a bucket's buffer holds before it is written. */
+const BUCKET_BUFFER = 32 << 10;
+
+class BucketWriter {
+  readonly #fd: number;
+  readonly #buf = Buffer.allocUnsafeSlow(BUCKET_BUFFER);
+  #used = 0;
+
+  constructor(file: string) {
+    this.#fd = openSync(file, 'w');
+  }
+
+  write(src: Buffer, start: number, end: number): void {
+    if (this.#used + end - start > this.#buf.length) {
+      this.#flush();
+      if (end - start > this.#buf.length) {
+        for (let at = start; at < end; ) at += writeSync(this.#fd, src, at, end - at);
+        return;
+      }
+    }
+    // Short pieces by hand: Buffer#copy costs more than the copy below some tens of bytes.
+    if (end - start < 32) for (let i = start; i < end; i++) this.#buf[this.#used++] = src[i]!;
+    else this.#used += src.copy(this.#buf, this.#used, start, end);
+  }
+
+  #flush(): void {
+    for (let at = 0; at < this.#used; ) at += writeSync(this.#fd, this.#buf, at, this.#used - at);
+    this.#used = 0;
+  }
+
+  close(): void {
+    try {
+      this.#flush();
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+
+  abandon(): void {
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { IdTable, idHashes } from '../core/id-table.js';
+import { datasetKeys, type Aborting } from '../core/join-keys.js';
+import { runsFolderPrefix } from '../core/stale-runs.js';
+import { resultChunks, type TableJoinCounts } from '../core/table-join.js';
+import { joinResultsOnThreads } from '../core/table-join-thread.js';
+import { bucketOutcomes } from '../core/outcome-buckets.js';
+import { failurePayload } from '../core/result-batch.js';
+import type { SortedEntry } from '../core/run-sorter.js';
+import type { ResultSource } from '../stages/read-results.js';
+
+/**
+ * The merge's join by table: when the dataset's ids fit in half of the sort memory as a table
+ * (16 bytes a slot, at most half of them used: about a million rows in 32 MiB), the ids are
+ * looked up there instead of both sides being sorted and joined. The results are then read
+ * once, on threads, each line's outcome going straight to a bucket of its row's line range; the
+ * output step reads one bucket at a time into the other half of the memory and takes its
+ * outcomes in row order (outcome-buckets.ts). Against the sorted join this saves the sorts of
+ * ids and pointers, the join, and the second read of the results (merge.ts tells the figures).
+ *
+ * When a dataset id is on two rows (or two ids share their 52-bit key) the table gives up and
+ * the sorted join, which tells them apart by their literals and reports repeats, does the merge.
+ */
+
+export interface IdTableRead {
+  table: IdTable;
+  /** `keyed[line]` is 1 for a row with a usable id. */
+  keyed: Uint8Array;
+  /** The last line with a usable id. */
+  lastLine: number;
+}
+
+/** Why the table could not be used: the sorted join does the merge. */
+export type TableRefusal = 'too many rows' | 'repeated id';
+
+/**
+ * Reads the dataset's ids into a table of at most `maxBytes`; the reason it gave up instead,
+ * at the first repeated key or once the table would outgrow `maxBytes`.
+ */
+export function readIdTable(dataset: string, maxBytes: number, signal?: Aborting): IdTableRead | TableRefusal {
+  const maxSlots = 2 ** Math.floor(Math.log2(Math.max(2, maxBytes / IdTable.SLOT_BYTES)));
+  // Sized from the dataset's first lines: a table grown step by step leaves its smaller copies
+  // resident until a collection finds them.
+  let table = new IdTable(Math.min(maxSlots, 2 ** Math.ceil(Math.log2(Math.max(1024, 2.2 * estimateLines(dataset))))));
+  let keyed = new Uint8Array(1 << 16);
+  let lastLine = 0;
+  const hashes = { key: 0, check: 0 };
+  for (const k of datasetKeys(dataset, signal)) {
+    if (!table.roomy) {
+      if (table.slots * 2 > maxSlots) return 'too many rows';
+      table = table.grown(table.slots * 2);
+    }
+    idHashes(k.id.buf, k.id.start, k.id.end, hashes);
+    if (table.insert(hashes.key, hashes.check, k.line) !== 0) return 'repeated id';
+    if (k.line >= keyed.length) {
+      const bigger = new Uint8Array(Math.max(keyed.length * 2, k.line + 1));
+      bigger.set(keyed);
+      keyed = bigger;
+    }
+    keyed[k.line] = 1;
+    lastLine = k.line;
+  }
+  return { table, keyed, lastLine };
+}
+
+/** The dataset's lines, estimated from the length of its first ones. */
+function estimateLines(file: string): number {
+  const fd = openSync(file, 'r');
+  try {
+    const sample = Buffer.allocUnsafe(256 << 10);
+    const n = readSync(fd, sample, 0, sample.length, 0);
+    let lines = 0;
+    for (let i = sample.indexOf(10); i !== -1 && i < n; i = sample.indexOf(10, i + 1)) lines++;
+    const size = fstatSync(fd).size;
+    return n >= size ? lines + 1 : (size / n) * Math.max(1, lines);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface TableJoinOptions {
+  ids: IdTableRead;
+  sources: ReadonlyArray<ResultSource & { size: number }>;
+  /** The sort memory: its second half holds a bucket at a time. */
+  memory: Buffer;
+  tmpDir: string;
+  threads: number;
+  field?: string;
+  /** The manifest says batches are still running: rows with no result are `pending`. */
+  pending: boolean;
+  signal?: AbortSignal;
+}
+
+export interface TableJoin {
+  counts: TableJoinCounts;
+  /** The outcome of every keyed row, in line order (views valid until the next). */
+  outcomes(onExtra: () => void): Generator<SortedEntry>;
+  /** Removes the buckets. Safe to call more than once. */
+  dispose(): void;
+}
+
+/** Bucket files one thread may have open at once, at most (more buckets: the sorted join). */
+export const MAX_BUCKETS = 256;
+
+/** The result pass of the join by table: each result's outcome into its row's bucket. */
+export async function joinByTable(options: TableJoinOptions): Promise<TableJoin> {
+  const { ids } = options;
+  const half = Math.floor(options.memory.length / 2);
+  const resultBytes = options.sources.reduce((sum, s) => sum + s.size, 0);
+  // An outcome is shorter than its result line but for its head (row and order, < 32 bytes):
+  // buckets sized on the results rarely outgrow half of the memory (a bucket that does is sorted).
+  const buckets = Math.min(MAX_BUCKETS, Math.max(1, Math.ceil((resultBytes * 1.1) / half)));
+  const linesPerBucket = Math.max(1, Math.ceil(ids.lastLine / buckets));
+  mkdirSync(options.tmpDir, { recursive: true });
+  const dir = mkdtempSync(path.join(options.tmpDir, runsFolderPrefix()));
+  const dispose = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const counts = await joinResultsOnThreads(
+      {
+        table: ids.table.memory,
+        sources: options.sources.map((s) => ({ path: s.path, order: s.order })),
+        chunks: resultChunks(options.sources.map((s) => s.size)),
+        dir,
+        linesPerBucket,
+        ...(options.field ? { field: options.field } : {}),
+      },
+      options.threads,
+      options.signal,
+    );
+    const missing = Buffer.from(options.pending ? failurePayload('', 'pending', null, 'its batch is not finished or not downloaded yet') : failurePayload('', 'no_result', null, 'no result line for this id'));
+    return {
+      counts,
+      outcomes: (onExtra) =>
+        bucketOutcomes({
+          dir,
+          buckets: Math.ceil(ids.lastLine / linesPerBucket),
+          linesPerBucket,
+          writers: Math.max(1, options.threads),
+          keyed: ids.keyed,
+          lastLine: ids.lastLine,
+          missing,
+          memory: options.memory.subarray(half),
+          tmpDir: dir,
+          onExtra,
+        }),
+      dispose,
+    };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+/** Whether buckets for results of `resultBytes` fit {@link MAX_BUCKETS} with this memory. */
+export function bucketsFit(resultBytes: number, memoryBytes: number): boolean {
+  return (resultBytes * 1.1) / Math.floor(memoryBytes / 2) <= MAX_BUCKETS;
+}

@@ -1,0 +1,46 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IdTable, idHashes } from '../../src/core/id-table.js';
+import { resultChunks } from '../../src/core/table-join.js';
+import { joinResultsOnThreads } from '../../src/core/table-join-thread.js';
+import { tempDir } from '../helpers/server.js';
+import { explained, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
+
+describe('joinResultsOnThreads', () => {
+  it('writes each result line of a row once, to its bucket, however the results are cut and shared between threads', async () => {
+    const dir = await tempDir('be-table-join-');
+    const table = new IdTable(1024);
+    const into = { key: 0, check: 0 };
+    for (let line = 1; line <= 300; line++) {
+      const literal = Buffer.from(JSON.stringify(`row-${line}`));
+      idHashes(literal, 0, literal.length, into);
+      table.insert(into.key, into.check, line);
+    }
+    const lines = Array.from({ length: 400 }, (_, i) => (i % 7 === 0 ? httpErrorLine(`row-${(i % 300) + 1}`, 500, null, 'boom') : okLine(i < 350 ? `row-${(i % 300) + 1}` : `stranger-${i}`, explained(`answer ${i} مصر`))));
+    const results = await writeLines(path.join(dir, 'out.jsonl'), [...lines, '{"no id": 1}']);
+    const sources = [{ path: results, order: 0 }];
+    const { size } = await stat(results);
+    const records = async (folder: string) => {
+      const all: string[] = [];
+      for (const f of (await readdir(folder)).sort()) all.push(...(await readFile(path.join(folder, f), 'utf8')).trim().split('\n').map((r) => `${f.split('-')[1]} ${r}`));
+      return all.sort();
+    };
+    const whole = await tempDir('be-table-join-');
+    const one = await joinResultsOnThreads({ table: table.memory, sources, chunks: resultChunks([size]), dir: whole, linesPerBucket: 64 }, 0);
+    const cut = await tempDir('be-table-join-');
+    const two = await joinResultsOnThreads({ table: table.memory, sources, chunks: resultChunks([size], 97), dir: cut, linesPerBucket: 64 }, 2);
+    // Lines 350 to 399 answer strangers, but for the failures among them (every 7th: 8).
+    expect(one).toEqual({ bad: 1, unmatched: 42, outcomes: 358 });
+    expect(two).toEqual(one);
+    const byOne = await records(whole);
+    expect(byOne).toHaveLength(358);
+    expect(await records(cut)).toEqual(byOne);
+    // `<line>\t<order>\t<payload>` in the bucket of its line.
+    for (const r of byOne) {
+      const [bucket, rest] = r.split(' ', 2) as [string, string];
+      const line = Number(rest.split('\t')[0]);
+      expect(Math.floor((line - 1) / 64)).toBe(Number(bucket));
+    }
+  });
+});
