@@ -34,7 +34,9 @@ export interface OutcomeBucketsOptions {
  */
 export function* bucketOutcomes(options: OutcomeBucketsOptions): Generator<SortedEntry> {
   const { linesPerBucket, memory } = options;
+  // Where each row's record starts and ends in `memory` (-1: none).
   const places = new Int32Array(linesPerBucket);
+  const ends = new Int32Array(linesPerBucket);
   const entry: SortedEntry = { key: 0, buf: memory, start: 0, end: 0 };
   for (let b = 0; b < options.buckets; b++) {
     const lo = 1 + b * linesPerBucket;
@@ -47,26 +49,23 @@ export function* bucketOutcomes(options: OutcomeBucketsOptions): Generator<Sorte
     }
     places.fill(-1);
     for (let at = 0; at < used; ) {
-      const tab = memory.indexOf(TAB, at);
+      const tab = nextTab(memory, at);
       const line = readDecimal(memory, at, tab);
+      const end = memory.indexOf(NEWLINE, tab);
       const was = places[line - lo]!;
-      if (was !== -1) {
-        options.onExtra();
-        if (!better(memory, at, was)) {
-          at = memory.indexOf(NEWLINE, tab) + 1;
-          continue;
-        }
+      if (was !== -1) options.onExtra();
+      if (was === -1 || better(memory, at, was)) {
+        places[line - lo] = at;
+        ends[line - lo] = end;
       }
-      places[line - lo] = at;
-      at = memory.indexOf(NEWLINE, tab) + 1;
+      at = end + 1;
     }
     for (let line = lo; line < hi; line++) {
       const at = places[line - lo]!;
       if (at !== -1) {
-        const orderEnd = memory.indexOf(TAB, memory.indexOf(TAB, at) + 1);
         entry.buf = memory;
-        entry.start = orderEnd + 1;
-        entry.end = memory.indexOf(NEWLINE, orderEnd);
+        entry.start = nextTab(memory, nextTab(memory, at) + 1) + 1;
+        entry.end = ends[line - lo]!;
       } else if (options.keyed[line] === 1) {
         entry.buf = options.missing;
         entry.start = 0;
@@ -92,6 +91,12 @@ function readInto(files: string[], memory: Buffer): number {
     }
   }
   return used;
+}
+
+/** The tab after `at` (records' heads are short: a loop beats a native search's call). */
+function nextTab(buf: Buffer, at: number): number {
+  while (buf[at] !== TAB) at++;
+  return at;
 }
 
 /** Whether the record at `a` wins over the one at `b` (both `<line>\t<order>\t<payload>`): a success over a failure, then the newer. */

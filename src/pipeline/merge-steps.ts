@@ -146,7 +146,8 @@ export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<Sorted
           ok.start = start;
           ok.end = end;
         } else outcome = readFailure(buf, start, end);
-        await until(() => splicer.writeUpTo(line, outcome, sink));
+        // Awaited only when the output is full: a promise per row cost more than the row.
+        if (!splicer.writeUpTo(line, outcome, sink)) await until(() => splicer.writeUpTo(line, outcome, sink));
         e = it.next();
         continue;
       }

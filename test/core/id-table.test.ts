@@ -19,6 +19,7 @@ describe('IdTable', () => {
       expect(table.insert(h.key, h.check, i + 1)).toBe(0);
     });
     expect(table.size).toBe(1000);
+    // 1,000 entries: at most 70% of 2,048 slots.
     expect(table.slots).toBe(2048);
     ids.forEach((id, i) => expect(table.find(hashesOf(id).key, hashesOf(id).check)).toBe(i + 1));
     expect(table.find(hashesOf('not there').key, hashesOf('not there').check)).toBe(NOT_FOUND);
@@ -32,12 +33,11 @@ describe('IdTable', () => {
     expect(view.find(first.key, first.check)).toBe(1);
   });
 
-  it('refuses to fill past half its slots, and a size that is not a power of 2', () => {
-    const table = new IdTable(4);
-    table.insert(1, 1, 1);
-    table.insert(2, 2, 2);
+  it('refuses to fill past 70% of its slots, and a size that is not a power of 2', () => {
+    const table = new IdTable(8);
+    for (let k = 1; k <= 5; k++) table.insert(k, k, k);
     expect(table.roomy).toBe(false);
-    expect(() => table.insert(3, 3, 3)).toThrow(/full/);
+    expect(() => table.insert(6, 6, 6)).toThrow(/full/);
     expect(() => new IdTable(6)).toThrow(/power of 2/);
   });
 

@@ -136,8 +136,8 @@ describe('merge: the join by table', () => {
     expect(run.join).toBe('sorted');
     expect(run.summary).toMatchObject({ duplicateIdRows: 2, explained: 1 });
     const many = await writeLines(path.join(dir, 'many.jsonl'), Array.from({ length: 5000 }, (_, i) => `{"id": "r-${i}"}`));
-    // 5,000 ids need 16,384 slots of 16 bytes (256 KiB): more than half of 256 KiB.
-    const small = await mergeOnce({ dataset: many, results: [results], output: path.join(dir, 'small.jsonl'), sortMemory: 256 << 10, tmpDir: dir });
+    // 5,000 ids need 8,192 slots of 16 bytes (128 KiB): more than half of 192 KiB.
+    const small = await mergeOnce({ dataset: many, results: [results], output: path.join(dir, 'small.jsonl'), sortMemory: 192 << 10, tmpDir: dir });
     const large = await mergeOnce({ dataset: many, results: [results], output: path.join(dir, 'large.jsonl'), sortMemory: 2 << 20, tmpDir: dir });
     expect([small.join, large.join]).toEqual(['sorted', 'table']);
     expect(large.output).toBe(small.output);
