@@ -1,4 +1,4 @@
-import { bufferLines } from './sync-lines.js';
+import { bufferLines, type LineView } from './sync-lines.js';
 import { idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from './id-key.js';
 import { readDecimal, writeDecimal } from './decimal.js';
 import type { RunSorter, SortedEntry } from './run-sorter.js';
@@ -218,33 +218,40 @@ const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
 
 /**
  * The dataset's keyed rows: the id literal and line of every row with a usable id (the rule of
- * validateRow), read synchronously; a plain id is taken from the start of its line where it
- * lies, else the line is parsed. The object yielded and its view are reused.
+ * validateRow), read synchronously. The object yielded and its view are reused.
  */
 export function* datasetKeys(file: string, signal?: Aborting): Generator<{ id: LiteralRange; line: number }> {
   const key = { id: { buf: EMPTY, start: 0, end: 0 } as LiteralRange, line: 0 };
   for (const v of bufferLines(file)) {
     if (v.line % CHECK_EVERY === 0) signal?.throwIfAborted();
-    let start = v.start;
-    if (v.line === 1 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
-    if (start >= v.end) continue;
-    if (!plainLiteralAt(v.buf, start, v.end, ID_FIRST, key.id)) {
-      let id: unknown;
-      try {
-        id = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
-      } catch {
-        continue;
-      }
-      const k = datasetKey({ id });
-      if (k === null) continue;
-      const literal = idLiteral(k);
-      key.id.buf = literal;
-      key.id.start = 0;
-      key.id.end = literal.length;
-    }
+    if (!datasetKeyAt(v, key.id)) continue;
     key.line = v.line;
     yield key;
   }
+}
+
+/**
+ * The id literal of a dataset line into `id`, or false when the row has no usable id: a plain id
+ * is taken from the start of its line where it lies, else the line is parsed.
+ */
+export function datasetKeyAt(v: LineView, id: LiteralRange): boolean {
+  let start = v.start;
+  if (v.offset === 0 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
+  if (start >= v.end) return false;
+  if (plainLiteralAt(v.buf, start, v.end, ID_FIRST, id)) return true;
+  let value: unknown;
+  try {
+    value = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;
+  } catch {
+    return false;
+  }
+  const k = datasetKey({ id: value });
+  if (k === null) return false;
+  const literal = idLiteral(k);
+  id.buf = literal;
+  id.start = 0;
+  id.end = literal.length;
+  return true;
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -1,9 +1,12 @@
-// A thread of the merge's join by table (see table-join.ts): takes result chunks until none are
-// left, writes its buckets. One message back: {counts}, {error} or {aborted}.
+// A thread of the merge's join by table (see table-join.ts, table-join-thread.ts): takes chunks
+// until none are left. For the dataset's ids: a message {ids} per chunk (its arrays
+// transferred), then {done}. For the results: its buckets written, then {counts}. Or {error},
+// or {aborted}.
 import { parentPort, workerData } from 'node:worker_threads';
-import { joinResultChunks, type TableJoinJob } from './table-join.js';
+import { joinResultChunks, readChunkIds, type FileChunk, type TableJoinJob } from './table-join.js';
 
-const { job, stop } = workerData as { job: TableJoinJob; stop: Int32Array };
+type Job = { kind: 'ids'; file: string; chunks: FileChunk[]; next: Int32Array } | { kind: 'results'; job: TableJoinJob };
+const { job, stop } = workerData as { job: Job; stop: Int32Array };
 
 class Stopped extends Error {}
 const flag = {
@@ -13,7 +16,10 @@ const flag = {
 };
 
 try {
-  parentPort!.postMessage({ counts: joinResultChunks(job, flag) });
+  if (job.kind === 'ids') {
+    readChunkIds(job.file, job.chunks, job.next, (ids) => parentPort!.postMessage({ ids }, [ids.keys.buffer, ids.checks.buffer, ids.rels.buffer] as ArrayBuffer[]), flag);
+    parentPort!.postMessage({ done: true });
+  } else parentPort!.postMessage({ counts: joinResultChunks(job.job, flag) });
 } catch (err) {
   parentPort!.postMessage(err instanceof Stopped ? { aborted: true } : { error: (err as Error).stack ?? String(err) });
 }

@@ -7,7 +7,7 @@ import { writeDecimal } from './decimal.js';
 import { ResultScanner } from './result-scan.js';
 import { outcomePayload } from './result-batch.js';
 import { resultFromLine } from '../stages/read-results.js';
-import type { Aborting } from './join-keys.js';
+import { datasetKeyAt, type Aborting } from './join-keys.js';
 
 /**
  * The merge's join by table, the part that reads the results (merge-table.ts wires it): each
@@ -19,8 +19,8 @@ import type { Aborting } from './join-keys.js';
  * output step reads one bucket at a time and puts its outcomes in row order in memory.
  */
 
-/** A piece of one result file: the lines that start in `[from, to)`. */
-export interface ResultChunk {
+/** A piece of one file (a result file, the dataset): the lines that start in `[from, to)`. */
+export interface FileChunk {
   src: number;
   from: number;
   to: number;
@@ -30,7 +30,7 @@ export interface TableJoinJob {
   table: IdTableMemory;
   /** Result files by source index, oldest first (`order`: their rank, newer results win). */
   sources: ReadonlyArray<{ path: string; order: number }>;
-  chunks: readonly ResultChunk[];
+  chunks: readonly FileChunk[];
   /** The next chunk to take (shared by the threads: Atomics). */
   next: Int32Array;
   /** The folder of the buckets. */
@@ -51,12 +51,12 @@ export interface TableJoinCounts {
   outcomes: number;
 }
 
-/** Result chunks of about this many bytes: enough for two threads to share evenly. */
+/** Chunks of about this many bytes: enough for two threads to share evenly. */
 export const CHUNK_BYTES = 8 << 20;
 
-/** The chunks of result files of these sizes. */
-export function resultChunks(sizes: readonly number[], chunkBytes = CHUNK_BYTES): ResultChunk[] {
-  const chunks: ResultChunk[] = [];
+/** The chunks of files of these sizes. */
+export function fileChunks(sizes: readonly number[], chunkBytes = CHUNK_BYTES): FileChunk[] {
+  const chunks: FileChunk[] = [];
   sizes.forEach((size, src) => {
     for (let from = 0; from < size; from += chunkBytes) chunks.push({ src, from, to: Math.min(size, from + chunkBytes) });
   });
@@ -71,6 +71,55 @@ export function bucketFile(dir: string, b: number, worker: number): string {
 /** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (as in index-results.ts). */
 const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
 
+/** The keyed rows of one chunk of the dataset: their lines counted from the chunk's first. */
+export interface ChunkIds {
+  /** The chunk's index. */
+  chunk: number;
+  /** Lines that start in the chunk (blank ones and rows without an id too). */
+  lines: number;
+  /** Keyed rows: `keys[i]`, `checks[i]` (idHashes) and `rels[i]` (1 for the chunk's first line), for i < count. */
+  count: number;
+  keys: Float64Array;
+  checks: Int32Array;
+  rels: Int32Array;
+}
+
+/**
+ * The ids of the rows of the dataset's chunks, taken until none are left, each told to `onChunk`
+ * (a thread posts it to the main one, which puts them in its table in order).
+ */
+export function readChunkIds(file: string, chunks: readonly FileChunk[], next: Int32Array, onChunk: (ids: ChunkIds) => void, signal?: Aborting): void {
+  const id: LiteralRange = { buf: EMPTY, start: 0, end: 0 };
+  const hashes = { key: 0, check: 0 };
+  const readBuffer = Buffer.allocUnsafeSlow(1 << 20);
+  for (let c = Atomics.add(next, 0, 1); c < chunks.length; c = Atomics.add(next, 0, 1)) {
+    signal?.throwIfAborted();
+    const range = chunks[c]!;
+    // About 600 bytes a row in the datasets we know; grown when more.
+    let room = Math.max(1024, Math.ceil((range.to - range.from) / 256));
+    let ids: ChunkIds = { chunk: c, lines: 0, count: 0, keys: new Float64Array(room), checks: new Int32Array(room), rels: new Int32Array(room) };
+    for (const v of bufferLines(file, readBuffer, range)) {
+      ids.lines = v.line;
+      if (v.line % 4096 === 0) signal?.throwIfAborted();
+      if (!datasetKeyAt(v, id)) continue;
+      if (ids.count === room) {
+        room *= 2;
+        ids = { ...ids, keys: grown(ids.keys, new Float64Array(room)), checks: grown(ids.checks, new Int32Array(room)), rels: grown(ids.rels, new Int32Array(room)) };
+      }
+      idHashes(id.buf, id.start, id.end, hashes);
+      ids.keys[ids.count] = hashes.key;
+      ids.checks[ids.count] = hashes.check;
+      ids.rels[ids.count++] = v.line;
+    }
+    onChunk(ids);
+  }
+}
+
+function grown<T extends Float64Array | Int32Array>(from: T, into: T): T {
+  into.set(from);
+  return into;
+}
+
 /** Takes chunks until none are left; `signal` is looked at every few thousand lines. */
 export function joinResultChunks(job: TableJoinJob, signal?: Aborting): TableJoinCounts {
   const table = IdTable.over(job.table);
@@ -84,6 +133,7 @@ export function joinResultChunks(job: TableJoinJob, signal?: Aborting): TableJoi
   let seen = 0;
   try {
     for (let c = Atomics.add(job.next, 0, 1); c < job.chunks.length; c = Atomics.add(job.next, 0, 1)) {
+      signal?.throwIfAborted();
       const chunk = job.chunks[c]!;
       const source = job.sources[chunk.src]!;
       for (const v of bufferLines(source.path, readBuffer, chunk)) {

@@ -1,10 +1,9 @@
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { IdTable, idHashes, MAX_LOAD } from '../core/id-table.js';
-import { datasetKeys, type Aborting } from '../core/join-keys.js';
 import { runsFolderPrefix } from '../core/stale-runs.js';
-import { resultChunks, type TableJoinCounts } from '../core/table-join.js';
-import { joinResultsOnThreads } from '../core/table-join-thread.js';
+import { fileChunks, type ChunkIds, type TableJoinCounts } from '../core/table-join.js';
+import { joinResultsOnThreads, readIdsOnThreads } from '../core/table-join-thread.js';
 import { bucketOutcomes } from '../core/outcome-buckets.js';
 import { failurePayload } from '../core/result-batch.js';
 import type { SortedEntry } from '../core/run-sorter.js';
@@ -35,10 +34,11 @@ export interface IdTableRead {
 export type TableRefusal = 'too many rows' | 'repeated id';
 
 /**
- * Reads the dataset's ids into a table of at most `maxBytes`; the reason it gave up instead,
- * at the first repeated key or once the table would outgrow `maxBytes`.
+ * Reads the dataset's ids into a table of at most `maxBytes` (on `threads` threads, chunk by
+ * chunk, put in the table in order by the calling one); the reason it gave up instead, at the
+ * first repeated key or once the table would outgrow `maxBytes`.
  */
-export function readIdTable(dataset: string, maxBytes: number, signal?: Aborting): IdTableRead | TableRefusal {
+export async function readIdTable(dataset: string, maxBytes: number, threads: number, signal?: AbortSignal): Promise<IdTableRead | TableRefusal> {
   const maxSlots = 2 ** Math.floor(Math.log2(Math.max(2, maxBytes / IdTable.SLOT_BYTES)));
   // Sized from the dataset's first lines: a table grown step by step leaves its smaller copies
   // resident until a collection finds them. Far too many lines: not worth a try.
@@ -47,23 +47,46 @@ export function readIdTable(dataset: string, maxBytes: number, signal?: Aborting
   let table = new IdTable(Math.min(maxSlots, 2 ** Math.ceil(Math.log2(Math.max(1024, (1.1 * lines) / MAX_LOAD)))));
   let keyed = new Uint8Array(1 << 16);
   let lastLine = 0;
-  const hashes = { key: 0, check: 0 };
-  for (const k of datasetKeys(dataset, signal)) {
-    if (!table.roomy) {
-      if (table.slots * 2 > maxSlots) return 'too many rows';
-      table = table.grown(table.slots * 2);
+  let refusal: TableRefusal | null = null;
+  // Chunks come in any order; their lines are numbered once those before them are in.
+  const waiting = new Map<number, ChunkIds>();
+  let nextChunk = 0;
+  let base = 0;
+  const add = (ids: ChunkIds): TableRefusal | null => {
+    for (let i = 0; i < ids.count; i++) {
+      const line = base + ids.rels[i]!;
+      if (!table.roomy) {
+        if (table.slots * 2 > maxSlots) return 'too many rows';
+        table = table.grown(table.slots * 2);
+      }
+      if (table.insert(ids.keys[i]!, ids.checks[i]!, line) !== 0) return 'repeated id';
+      if (line >= keyed.length) {
+        const bigger = new Uint8Array(Math.max(keyed.length * 2, line + 1));
+        bigger.set(keyed);
+        keyed = bigger;
+      }
+      keyed[line] = 1;
+      lastLine = line;
     }
-    idHashes(k.id.buf, k.id.start, k.id.end, hashes);
-    if (table.insert(hashes.key, hashes.check, k.line) !== 0) return 'repeated id';
-    if (k.line >= keyed.length) {
-      const bigger = new Uint8Array(Math.max(keyed.length * 2, k.line + 1));
-      bigger.set(keyed);
-      keyed = bigger;
-    }
-    keyed[k.line] = 1;
-    lastLine = k.line;
-  }
-  return { table, keyed, lastLine };
+    base += ids.lines;
+    return null;
+  };
+  await readIdsOnThreads(
+    dataset,
+    fileChunks([statSync(dataset).size]),
+    threads,
+    (ids) => {
+      if (refusal) return false;
+      waiting.set(ids.chunk, ids);
+      for (let next = waiting.get(nextChunk); next && !refusal; next = waiting.get(nextChunk)) {
+        waiting.delete(nextChunk++);
+        refusal = add(next);
+      }
+      return !refusal;
+    },
+    signal,
+  );
+  return refusal ?? { table, keyed, lastLine };
 }
 
 /** The dataset's lines, estimated from the length of its first ones. */
@@ -122,7 +145,7 @@ export async function joinByTable(options: TableJoinOptions): Promise<TableJoin>
       {
         table: ids.table.memory,
         sources: options.sources.map((s) => ({ path: s.path, order: s.order })),
-        chunks: resultChunks(options.sources.map((s) => s.size)),
+        chunks: fileChunks(options.sources.map((s) => s.size)),
         dir,
         linesPerBucket,
         ...(options.field ? { field: options.field } : {}),

@@ -225,7 +225,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
     // The join by table, when the ids fit (the usual dataset; merge-table.ts): ids, results, output.
     let outcomes: Iterable<SortedEntry>;
-    const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), readIdTable(options.dataset, memory.bytes / 2, signal));
+    const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), await readIdTable(options.dataset, memory.bytes / 2, threads, signal));
     if (ids !== null && typeof ids === 'object') {
       options.onStep?.('results');
       tableJoin = await joinByTable({ ids, sources, memory: memory.take(), tmpDir: options.tmpDir ?? tmpdir(), threads, pending, ...(options.answerField ? { field: options.answerField } : {}), ...(signal ? { signal } : {}) });

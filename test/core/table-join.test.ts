@@ -2,8 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IdTable, idHashes } from '../../src/core/id-table.js';
-import { resultChunks } from '../../src/core/table-join.js';
-import { joinResultsOnThreads } from '../../src/core/table-join-thread.js';
+import { datasetKeys } from '../../src/core/join-keys.js';
+import { fileChunks, type ChunkIds } from '../../src/core/table-join.js';
+import { joinResultsOnThreads, readIdsOnThreads } from '../../src/core/table-join-thread.js';
 import { tempDir } from '../helpers/server.js';
 import { explained, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
 
@@ -27,9 +28,9 @@ describe('joinResultsOnThreads', () => {
       return all.sort();
     };
     const whole = await tempDir('be-table-join-');
-    const one = await joinResultsOnThreads({ table: table.memory, sources, chunks: resultChunks([size]), dir: whole, linesPerBucket: 64 }, 0);
+    const one = await joinResultsOnThreads({ table: table.memory, sources, chunks: fileChunks([size]), dir: whole, linesPerBucket: 64 }, 0);
     const cut = await tempDir('be-table-join-');
-    const two = await joinResultsOnThreads({ table: table.memory, sources, chunks: resultChunks([size], 97), dir: cut, linesPerBucket: 64 }, 2);
+    const two = await joinResultsOnThreads({ table: table.memory, sources, chunks: fileChunks([size], 97), dir: cut, linesPerBucket: 64 }, 2);
     // Lines 350 to 399 answer strangers, but for the failures among them (every 7th: 8).
     expect(one).toEqual({ bad: 1, unmatched: 42, outcomes: 358 });
     expect(two).toEqual(one);
@@ -41,6 +42,39 @@ describe('joinResultsOnThreads', () => {
       const [bucket, rest] = r.split(' ', 2) as [string, string];
       const line = Number(rest.split('\t')[0]);
       expect(Math.floor((line - 1) / 64)).toBe(Number(bucket));
+    }
+  });
+});
+
+describe('readIdsOnThreads', () => {
+  it("numbers each keyed row as datasetKeys does, however the dataset is cut and shared, and stops when told", async () => {
+    const dir = await tempDir('be-table-ids-');
+    const rows = Array.from({ length: 500 }, (_, i) => (i % 11 === 0 ? '' : i % 13 === 0 ? 'not json' : i % 17 === 0 ? '{"no": "id"}' : JSON.stringify({ id: i % 19 === 0 ? i : `row ${i} مصر`, text: 'x'.repeat(i % 40) })));
+    const dataset = await writeLines(path.join(dir, 'data.jsonl'), ['\uFEFF{"id": "first"}', ...rows]);
+    const expected: Array<[number, number, number]> = [];
+    const into = { key: 0, check: 0 };
+    for (const k of datasetKeys(dataset)) {
+      idHashes(k.id.buf, k.id.start, k.id.end, into);
+      expected.push([k.line, into.key, into.check]);
+    }
+    const { size } = await stat(dataset);
+    for (const threads of [0, 2]) {
+      const chunks: ChunkIds[] = [];
+      await readIdsOnThreads(dataset, fileChunks([size], 101), threads, (ids) => chunks.push(ids) > 0);
+      chunks.sort((a, b) => a.chunk - b.chunk);
+      const got: Array<[number, number, number]> = [];
+      let base = 0;
+      for (const c of chunks) {
+        for (let i = 0; i < c.count; i++) got.push([base + c.rels[i]!, c.keys[i]!, c.checks[i]!]);
+        base += c.lines;
+      }
+      expect(got).toEqual(expected);
+      expect(base).toBe(rows.length + 1);
+      // Told to stop at the third chunk: no failure (on threads, chunks already posted still come).
+      let told = 0;
+      await readIdsOnThreads(dataset, fileChunks([size], 101), threads, () => ++told < 3);
+      if (threads === 0) expect(told).toBe(3);
+      else expect(told).toBeGreaterThanOrEqual(3);
     }
   });
 });

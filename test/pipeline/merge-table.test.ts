@@ -132,9 +132,11 @@ describe('merge: the join by table', () => {
     const dir = await tempDir('be-merge-table-');
     const results = await writeLines(path.join(dir, 'out.jsonl'), Array.from({ length: 5000 }, (_, i) => okLine(`r-${i}`, explained(`e ${i}`))));
     const repeated = await writeLines(path.join(dir, 'repeated.jsonl'), ['{"id": "r-1"}', '{"id": "r-2"}', '{"id": "r-1"}']);
-    const run = await mergeOnce({ dataset: repeated, results: [results], output: path.join(dir, 'repeated-out.jsonl') });
-    expect(run.join).toBe('sorted');
-    expect(run.summary).toMatchObject({ duplicateIdRows: 2, explained: 1 });
+    for (const parseThreads of [0, 2]) {
+      const run = await mergeOnce({ dataset: repeated, results: [results], output: path.join(dir, `repeated-${parseThreads}.jsonl`), parseThreads });
+      expect(run.join).toBe('sorted');
+      expect(run.summary).toMatchObject({ duplicateIdRows: 2, explained: 1 });
+    }
     const many = await writeLines(path.join(dir, 'many.jsonl'), Array.from({ length: 5000 }, (_, i) => `{"id": "r-${i}"}`));
     // 5,000 ids need 8,192 slots of 16 bytes (128 KiB): more than half of 192 KiB.
     const small = await mergeOnce({ dataset: many, results: [results], output: path.join(dir, 'small.jsonl'), sortMemory: 192 << 10, tmpDir: dir });
