@@ -80,7 +80,12 @@ export { defaultErrorsPath };
  * dataset + result files → the dataset with an explanation field on every row, in the dataset's
  * order, and an errors file naming every row without one and why. In bounded memory (one sort
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
- * fall out of the page cache on our VMs):
+ * fall out of the page cache on our VMs).
+ *
+ * Usually the join is by table (merge-table.ts): the dataset's ids into a table in half of the
+ * memory, each result line read once and its outcome put in a bucket of its row's line range,
+ * then the buckets put in row order one at a time in the other half, and step 5 below. When an
+ * id repeats or the ids do not fit, the sorted join does steps 1 to 4:
  *
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
