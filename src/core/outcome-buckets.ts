@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
 import { bufferLines } from './sync-lines.js';
 import { readDecimal } from './decimal.js';
 import { bucketFile } from './table-join.js';
@@ -47,6 +47,9 @@ export function* bucketOutcomes(options: OutcomeBucketsOptions): Generator<Sorte
       yield* sortedBucket(files, lo, hi, options);
       continue;
     }
+    // Gone once read: their page cache goes back to the system at once, and the output being
+    // written takes it (on our VMs, pages never used before cost several times more to write).
+    for (const f of files) rmSync(f);
     places.fill(-1);
     for (let at = 0; at < used; ) {
       const tab = nextTab(memory, at);
