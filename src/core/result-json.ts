@@ -39,6 +39,11 @@ function skipNumber(b: Uint8Array, i: number, end: number): number {
   return i;
 }
 
+/** A byte a string literal cannot hold as it is. */
+function isSpecial(c: number): boolean {
+  return c < 0x20 || c === QUOTE || c === BACKSLASH;
+}
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -84,25 +89,71 @@ export class JsonSkipper {
    * returns the end of the literal. `out` needs room for the literal's length.
    */
   decode(b: Uint8Array, i: number, end: number, out: Uint8Array, at: number): number {
-    for (i++; i < end; ) {
+    for (i++; ; ) {
+      const stop = this.special(b, i, end);
+      if (stop - i > 48) {
+        // Natively: its call (~50 ns) costs what a JS loop over about 48 bytes does.
+        out.set(new Uint8Array(b.buffer, b.byteOffset + i, stop - i), at);
+        at += stop - i;
+        i = stop;
+      } else while (i < stop) out[at++] = b[i++]!;
+      if (i >= end) return FAIL;
       const c = b[i]!;
-      // Most bytes: letters and non-ASCII (one comparison), then the rest of printable ASCII.
-      if (c > BACKSLASH || (c >= 0x20 && c !== QUOTE && c !== BACKSLASH)) {
-        out[at++] = c;
-        i++;
-      } else if (c === QUOTE) {
+      if (c === QUOTE) {
         this.written = at;
         return i + 1;
-      } else if (c === BACKSLASH) {
-        // A lone surrogate: not UTF-8 (the full parse reads such a line).
-        const cp = readEscape(b, i, end, this.size);
-        if (cp < 0) return FAIL;
-        if (cp < 0x20) this.controls++;
-        at = writeCodePoint(out, at, cp);
-        i += this.size[0]!;
-      } else return FAIL;
+      }
+      if (c !== BACKSLASH) return FAIL;
+      // A lone surrogate: not UTF-8 (the full parse reads such a line).
+      const cp = readEscape(b, i, end, this.size);
+      if (cp < 0) return FAIL;
+      if (cp < 0x20) this.controls++;
+      at = writeCodePoint(out, at, cp);
+      i += this.size[0]!;
     }
-    return FAIL;
+  }
+
+  /** The array {@link special} read last, its memory as 32-bit words from the one `b[0]` is in, and `b[0]`'s place in the first. */
+  #wordsOf: Uint8Array | null = null;
+  #words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  #head = 0;
+
+  /**
+   * The index of the first byte in `b[i, end)` that a string literal cannot hold as it is (a quote,
+   * a backslash or a control character), or `end`. Reads four bytes at a time where they fill a
+   * word of `b`'s memory: a test per word, about 3 times faster than one per byte.
+   */
+  special(b: Uint8Array, i: number, end: number): number {
+    // The words are remade for another array only: reading `buffer` and `byteOffset` cost 30 ns a call.
+    if (b !== this.#wordsOf && !this.#wordsFor(b)) {
+      for (; i < end; i++) if (isSpecial(b[i]!)) return i;
+      return end;
+    }
+    const head = this.#head;
+    for (; i < end && ((head + i) & 3) !== 0; i++) if (isSpecial(b[i]!)) return i;
+    const words = this.#words;
+    const last = (head + end) >> 2;
+    let w = (head + i) >> 2;
+    for (; w < last; w++) {
+      const v = words[w]!;
+      // Whether a byte is below 0x21 once XORed with 2 (a control character or `"`) or 0 once
+      // XORed with `\` (SWAR "has less than" and "has zero": exact for the word, not per byte).
+      const t = v ^ 0x02020202;
+      const u = v ^ 0x5c5c5c5c;
+      if ((((t - 0x21212121) & ~t) | ((u - 0x01010101) & ~u)) & 0x80808080) break;
+    }
+    for (i = w * 4 - head; i < end; i++) if (isSpecial(b[i]!)) return i;
+    return end;
+  }
+
+  /** Makes `b`'s words for {@link special}; false if `b` is too long for their int32 indexes (2 GiB: never a line here). */
+  #wordsFor(b: Uint8Array): boolean {
+    if (b.length > 0x7ffffff0) return false;
+    const head = b.byteOffset % 4;
+    this.#words = new Int32Array(b.buffer, b.byteOffset - head, (head + b.length) >> 2);
+    this.#head = head;
+    this.#wordsOf = b;
+    return true;
   }
 
   /** The end of the string literal whose opening quote is at `i`. */

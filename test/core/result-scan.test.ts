@@ -121,6 +121,37 @@ describe('result scan', () => {
     expect(fullParse(Buffer.from(cases['a raw tab in the content']!))).toBeNull();
   });
 
+  it('finds each quote, backslash and raw control character of a long string, wherever it lies (read a word at a time)', () => {
+    const scanner = new ResultScanner();
+    // Bytes before the line move it across the words of its buffer's memory.
+    const scanAt = (line: Buffer, shift: number): string | null => {
+      const framed = Buffer.concat([Buffer.alloc(shift, 0x22), line, Buffer.from('"\\')]);
+      const n = scanner.scan(framed, shift, shift + line.length);
+      return n === -1 ? null : scanner.output.toString('utf8', 0, n);
+    };
+    for (let at = 0; at < 12; at++) {
+      for (const shift of [0, 1, 2, 3]) {
+        for (const c of ['"', '\\', '\n', '\u0001']) {
+          const text = `${'x'.repeat(at)}${c} ${'y'.repeat(40)}`;
+          expect(scanAt(Buffer.from(withContent(explained(text))), shift), `${JSON.stringify(c)} at ${at}`).toBe(JSON.stringify(text.trim()));
+        }
+        const line = Buffer.from(withContent(explained(`${'x'.repeat(at)}A ${'y'.repeat(40)}`)));
+        for (const raw of [0x00, 0x09, 0x1f, 0x22, 0x5c]) {
+          const damaged = Buffer.from(line);
+          damaged[line.indexOf('A')] = raw;
+          expect(scanAt(damaged, shift), `${raw} at ${at}`).toBeNull();
+          // In a value of the line and in a key (a backslash may make an escape there: the scan may then agree).
+          for (const [word, what] of [['chat.completion', 'value'], ['finish_reason', 'key']]) {
+            const elsewhere = Buffer.from(line);
+            elsewhere[line.indexOf(word!) + (at % word!.length)] = raw;
+            const scanned = scanAt(elsewhere, shift);
+            if (scanned !== null || raw !== 0x5c) expect(scanned, `${raw} at ${at} in a ${what}`).toBe(raw === 0x5c ? fullParse(elsewhere) : null);
+          }
+        }
+      }
+    }
+  });
+
   it('passes JSON whitespace between the tokens of the line and of the answer', () => {
     const spaced = JSON.stringify(JSON.parse(withContent(' \n {"explanation" :\t"x" , "other": [1, {"a": null}]}\r\n ')), null, '\t').replace(/\n/g, ' \r');
     expect(scan(spaced)).toBe('"x"');
