@@ -92,8 +92,8 @@ export class JsonSkipper {
     for (i++; ; ) {
       const stop = this.special(b, i, end);
       if (stop - i > 48) {
-        // Natively: its call (~50 ns) costs what a JS loop over about 48 bytes does.
-        out.set(new Uint8Array(b.buffer, b.byteOffset + i, stop - i), at);
+        // Natively (special() has noted `b`'s memory): the call costs what a JS loop over about 48 bytes does.
+        out.set(new Uint8Array(this.#memory, this.#memoryAt + i, stop - i), at);
         at += stop - i;
         i = stop;
       } else while (i < stop) out[at++] = b[i++]!;
@@ -113,10 +113,16 @@ export class JsonSkipper {
     }
   }
 
-  /** The array {@link special} read last, its memory as 32-bit words from the one `b[0]` is in, and `b[0]`'s place in the first. */
+  /**
+   * The array {@link special} read last, and its memory: as 32-bit words from the one `b[0]` is in
+   * (null if `b` is too long for int32 indexes, 2 GiB: never a line here), `b[0]`'s place in the
+   * first, and as bytes (for {@link decode}'s copies).
+   */
   #wordsOf: Uint8Array | null = null;
-  #words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  #words: Int32Array<ArrayBufferLike> | null = null;
   #head = 0;
+  #memory: ArrayBufferLike = new ArrayBuffer(0);
+  #memoryAt = 0;
 
   /**
    * The index of the first byte in `b[i, end)` that a string literal cannot hold as it is (a quote,
@@ -124,36 +130,35 @@ export class JsonSkipper {
    * word of `b`'s memory: a test per word, about 3 times faster than one per byte.
    */
   special(b: Uint8Array, i: number, end: number): number {
-    // The words are remade for another array only: reading `buffer` and `byteOffset` cost 30 ns a call.
-    if (b !== this.#wordsOf && !this.#wordsFor(b)) {
-      for (; i < end; i++) if (isSpecial(b[i]!)) return i;
-      return end;
-    }
-    const head = this.#head;
-    for (; i < end && ((head + i) & 3) !== 0; i++) if (isSpecial(b[i]!)) return i;
+    // Made for another array only: reading `buffer` and `byteOffset` cost 30 ns a call.
+    if (b !== this.#wordsOf) this.#wordsFor(b);
     const words = this.#words;
-    const last = (head + end) >> 2;
-    let w = (head + i) >> 2;
-    for (; w < last; w++) {
-      const v = words[w]!;
-      // Whether a byte is below 0x21 once XORed with 2 (a control character or `"`) or 0 once
-      // XORed with `\` (SWAR "has less than" and "has zero": exact for the word, not per byte).
-      const t = v ^ 0x02020202;
-      const u = v ^ 0x5c5c5c5c;
-      if ((((t - 0x21212121) & ~t) | ((u - 0x01010101) & ~u)) & 0x80808080) break;
+    const head = this.#head;
+    if (words !== null) {
+      for (; i < end && ((head + i) & 3) !== 0; i++) if (isSpecial(b[i]!)) return i;
+      const last = (head + end) >> 2;
+      let w = (head + i) >> 2;
+      for (; w < last; w++) {
+        const v = words[w]!;
+        // Whether a byte is below 0x21 once XORed with 2 (a control character or `"`) or 0 once
+        // XORed with `\` (SWAR "has less than" and "has zero": exact for the word, not per byte).
+        const t = v ^ 0x02020202;
+        const u = v ^ 0x5c5c5c5c;
+        if ((((t - 0x21212121) & ~t) | ((u - 0x01010101) & ~u)) & 0x80808080) break;
+      }
+      i = w * 4 - head;
     }
-    for (i = w * 4 - head; i < end; i++) if (isSpecial(b[i]!)) return i;
+    for (; i < end; i++) if (isSpecial(b[i]!)) return i;
     return end;
   }
 
-  /** Makes `b`'s words for {@link special}; false if `b` is too long for their int32 indexes (2 GiB: never a line here). */
-  #wordsFor(b: Uint8Array): boolean {
-    if (b.length > 0x7ffffff0) return false;
+  #wordsFor(b: Uint8Array): void {
     const head = b.byteOffset % 4;
-    this.#words = new Int32Array(b.buffer, b.byteOffset - head, (head + b.length) >> 2);
-    this.#head = head;
     this.#wordsOf = b;
-    return true;
+    this.#words = b.length > 0x7ffffff0 ? null : new Int32Array(b.buffer, b.byteOffset - head, (head + b.length) >> 2);
+    this.#head = head;
+    this.#memory = b.buffer;
+    this.#memoryAt = b.byteOffset;
   }
 
   /** The end of the string literal whose opening quote is at `i`. */
