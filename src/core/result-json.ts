@@ -14,7 +14,8 @@ const BACKSLASH = 0x5c;
 export function skipSpace(b: Uint8Array, i: number, end: number): number {
   while (i < end) {
     const c = b[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    // Most bytes here are a token's first (one comparison).
+    if (c > 0x20 || (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) break;
     i++;
   }
   return i;
