@@ -81,9 +81,6 @@ export class JsonSkipper {
     this.maxDepth = maxDepth;
   }
 
-  /** Control characters {@link decode} has written (from escapes: a raw one fails), since set to 0. */
-  controls = 0;
-
   /**
    * Checks the string literal whose opening quote is at `b[i]` and writes its text as UTF-8 at
    * `out[at]` (its bytes as they are: they are not checked as UTF-8), up to {@link written};
@@ -108,7 +105,6 @@ export class JsonSkipper {
       // A lone surrogate: not UTF-8 (the full parse reads such a line).
       const cp = readEscape(b, i, end, this.size);
       if (cp < 0) return FAIL;
-      if (cp < 0x20) this.controls++;
       at = writeCodePoint(out, at, cp);
       i += this.size[0]!;
     }
