@@ -81,12 +81,17 @@ export class JsonSkipper {
     this.maxDepth = maxDepth;
   }
 
+  /** Where {@link decode} wrote a quote, a backslash or a control character, in order: the first `#specialCount`. */
+  #specials = new Int32Array(64);
+  #specialCount = 0;
+
   /**
    * Checks the string literal whose opening quote is at `b[i]` and writes its text as UTF-8 at
    * `out[at]` (its bytes as they are: they are not checked as UTF-8), up to {@link written};
    * returns the end of the literal. `out` needs room for the literal's length.
    */
   decode(b: Uint8Array, i: number, end: number, out: Uint8Array, at: number): number {
+    this.#specialCount = 0;
     for (i++; ; ) {
       const stop = this.special(b, i, end);
       if (stop - i > 48) {
@@ -105,9 +110,37 @@ export class JsonSkipper {
       // A lone surrogate: not UTF-8 (the full parse reads such a line).
       const cp = readEscape(b, i, end, this.size);
       if (cp < 0) return FAIL;
+      // Only an escape writes such a character (the runs copied hold none).
+      if (cp < 0x20 || cp === QUOTE || cp === BACKSLASH) this.#noteSpecial(at);
       at = writeCodePoint(out, at, cp);
       i += this.size[0]!;
     }
+  }
+
+  #noteSpecial(at: number): void {
+    if (this.#specialCount === this.#specials.length) {
+      const more = new Int32Array(this.#specials.length * 2);
+      more.set(this.#specials);
+      this.#specials = more;
+    }
+    this.#specials[this.#specialCount++] = at;
+  }
+
+  /**
+   * The first place after `at` where the text {@link decode} wrote last holds a quote, a backslash
+   * or a control character, or {@link written}: what {@link special} would find there, without
+   * reading the text again.
+   */
+  writtenSpecialAfter(at: number): number {
+    const specials = this.#specials;
+    let lo = 0;
+    let hi = this.#specialCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (specials[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.#specialCount ? specials[lo]! : this.written;
   }
 
   /**

@@ -22,8 +22,6 @@ import { isUnicodeSpace, trimmedLiteral } from './trimmed-literal.js';
  */
 export class ResultScanner {
   readonly #json = new JsonSkipper(MAX_DEPTH);
-  /** Reads the explanation in #work: a reader of its own keeps the words of its memory, as #json keeps the line's. */
-  readonly #workReader = new JsonSkipper(MAX_DEPTH);
   readonly #size = new Int32Array(2);
   readonly #field: Buffer | null;
   /** The answer decoded. */
@@ -173,11 +171,12 @@ export class ResultScanner {
    * The usual explanation: a string of the answer (`#work`) with no escape or control character,
    * whose text is then its bytes. Its literal is those bytes trimmed of spaces, in quotes, when
    * they are UTF-8 and do not end in a space beyond ASCII; FAIL leaves the string to
-   * {@link trimmedLiteral}.
+   * {@link trimmedLiteral}. Its end is where #json, decoding #work, noted it wrote a quote (or
+   * another character a literal cannot hold): the text is not read for it again.
    */
   #plainLiteral(i: number, end: number): number {
     const work = this.#work;
-    const close = this.#workReader.special(work, i + 1, end);
+    const close = this.#json.writtenSpecialAfter(i);
     if (close >= end || work[close] !== QUOTE) return FAIL;
     let from = i + 1;
     let to = close;

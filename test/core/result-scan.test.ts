@@ -36,7 +36,7 @@ const withContent = (content: string, finish = 'stop') => okLine('data/a.jpg', c
 
 describe('result scan', () => {
   it('reads the usual successful line: the explanation literal, byte for byte the full parse', () => {
-    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳']) {
+    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳', '"q"\\'.repeat(100)]) {
       const line = withContent(explained(text));
       expect(scan(line)).toBe(JSON.stringify(text));
     }
@@ -59,6 +59,15 @@ describe('result scan', () => {
     // The line itself escaping non-ASCII (Python's ensure_ascii).
     const ascii = withContent(explained('مرحبا 😀')).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     expect(scan(ascii)).toBe(JSON.stringify('مرحبا 😀'));
+    // Every character of the answer a \u escape in the line: its quotes, backslashes and control characters among them.
+    const allEscaped = (answer: string) => withContent('CONTENT').replace('"CONTENT"', `"${[...answer].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`);
+    for (const text of ['plain', ' q"uo\\te\n ', 'a\u0001b', 'x\\"y']) {
+      const line = allEscaped(`{"other": "\\"", "explanation": ${JSON.stringify(text)}, "after": "\\\\"}`);
+      expect(scan(line)).toBe(JSON.stringify(text.trim()));
+    }
+    // A control character left raw in the answer: not JSON.
+    expect(scan(allEscaped('{"explanation": "a\u0001b"}'))).toBeNull();
+    expect(fullParse(Buffer.from(allEscaped('{"explanation": "a\u0001b"}')))).toBeNull();
     for (const answer of ['{"explanation": "lone \\ud800 high"}', '{"explanation": "lone \\udc00 low"}', '{"explanation": "\\ud83d"}']) {
       const line = Buffer.from(withContent(answer));
       expect(scan(line)).toBeNull();
