@@ -81,8 +81,11 @@ export class JsonSkipper {
     this.maxDepth = maxDepth;
   }
 
-  /** Where {@link decode} wrote a quote, a backslash or a control character, in order: the first `#specialCount`. */
-  #specials = new Int32Array(64);
+  /**
+   * Where {@link decode} wrote a quote, a backslash or a control character, in order: the first
+   * `#specialCount`, unless it wrote more than this holds (the count is then past its length).
+   */
+  readonly #specials = new Int32Array(256);
   #specialCount = 0;
 
   /**
@@ -118,20 +121,17 @@ export class JsonSkipper {
   }
 
   #noteSpecial(at: number): void {
-    if (this.#specialCount === this.#specials.length) {
-      const more = new Int32Array(this.#specials.length * 2);
-      more.set(this.#specials);
-      this.#specials = more;
-    }
-    this.#specials[this.#specialCount++] = at;
+    if (this.#specialCount < this.#specials.length) this.#specials[this.#specialCount] = at;
+    this.#specialCount++;
   }
 
   /**
    * The first place after `at` where the text {@link decode} wrote last holds a quote, a backslash
    * or a control character, or {@link written}: what {@link special} would find there, without
-   * reading the text again.
+   * reading the text again. FAIL if there were too many such characters to note.
    */
   writtenSpecialAfter(at: number): number {
+    if (this.#specialCount > this.#specials.length) return FAIL;
     const specials = this.#specials;
     let lo = 0;
     let hi = this.#specialCount;

@@ -177,7 +177,7 @@ export class ResultScanner {
   #plainLiteral(i: number, end: number): number {
     const work = this.#work;
     const close = this.#json.writtenSpecialAfter(i);
-    if (close >= end || work[close] !== QUOTE) return FAIL;
+    if (close === FAIL || close >= end || work[close] !== QUOTE) return FAIL;
     let from = i + 1;
     let to = close;
     while (from < to && work[from] === 0x20) from++;

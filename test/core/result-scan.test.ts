@@ -36,7 +36,7 @@ const withContent = (content: string, finish = 'stop') => okLine('data/a.jpg', c
 
 describe('result scan', () => {
   it('reads the usual successful line: the explanation literal, byte for byte the full parse', () => {
-    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳', '"q"\\'.repeat(100)]) {
+    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳', '"q"\\'.repeat(20), '"'.repeat(300)]) {
       const line = withContent(explained(text));
       expect(scan(line)).toBe(JSON.stringify(text));
     }
@@ -65,6 +65,8 @@ describe('result scan', () => {
       const line = allEscaped(`{"other": "\\"", "explanation": ${JSON.stringify(text)}, "after": "\\\\"}`);
       expect(scan(line)).toBe(JSON.stringify(text.trim()));
     }
+    // More escaped quotes before the explanation than the decoder notes the places of.
+    expect(scan(withContent(`{"other": ${JSON.stringify('"'.repeat(300))}, "explanation": " plain "}`))).toBe('"plain"');
     // A control character left raw in the answer: not JSON.
     expect(scan(allEscaped('{"explanation": "a\u0001b"}'))).toBeNull();
     expect(fullParse(Buffer.from(allEscaped('{"explanation": "a\u0001b"}')))).toBeNull();
