@@ -238,7 +238,6 @@ const ANSWER = 5;
 // The bytes of JSON's structure, as constants of this module: imported from result-json.ts, the
 // scan took 15% longer (module bindings are not folded into the compiled loops as well).
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const OPEN_ARRAY = 0x5b;
