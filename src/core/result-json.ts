@@ -14,7 +14,8 @@ const BACKSLASH = 0x5c;
 export function skipSpace(b: Uint8Array, i: number, end: number): number {
   while (i < end) {
     const c = b[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    // Most bytes here are a token's first (one comparison).
+    if (c > 0x20 || (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) break;
     i++;
   }
   return i;
@@ -37,6 +38,11 @@ function skipNumber(b: Uint8Array, i: number, end: number): number {
     while (i < end && isDigit(b[i]!)) i++;
   }
   return i;
+}
+
+/** A byte a string literal cannot hold as it is. */
+function isSpecial(c: number): boolean {
+  return c < 0x20 || c === QUOTE || c === BACKSLASH;
 }
 
 function isDigit(c: number): boolean {
@@ -75,8 +81,12 @@ export class JsonSkipper {
     this.maxDepth = maxDepth;
   }
 
-  /** Control characters {@link decode} has written (from escapes: a raw one fails), since set to 0. */
-  controls = 0;
+  /**
+   * Where {@link decode} wrote a quote, a backslash or a control character, in order: the first
+   * `#specialCount`, unless it wrote more than this holds (the count is then past its length).
+   */
+  readonly #specials = new Int32Array(256);
+  #specialCount = 0;
 
   /**
    * Checks the string literal whose opening quote is at `b[i]` and writes its text as UTF-8 at
@@ -84,25 +94,101 @@ export class JsonSkipper {
    * returns the end of the literal. `out` needs room for the literal's length.
    */
   decode(b: Uint8Array, i: number, end: number, out: Uint8Array, at: number): number {
-    for (i++; i < end; ) {
+    this.#specialCount = 0;
+    for (i++; ; ) {
+      const stop = this.special(b, i, end);
+      if (stop - i > 48) {
+        // Natively (special() has noted `b`'s memory): the call costs what a JS loop over about 48 bytes does.
+        out.set(new Uint8Array(this.#memory, this.#memoryAt + i, stop - i), at);
+        at += stop - i;
+        i = stop;
+      } else while (i < stop) out[at++] = b[i++]!;
+      if (i >= end) return FAIL;
       const c = b[i]!;
-      // Most bytes: letters and non-ASCII (one comparison), then the rest of printable ASCII.
-      if (c > BACKSLASH || (c >= 0x20 && c !== QUOTE && c !== BACKSLASH)) {
-        out[at++] = c;
-        i++;
-      } else if (c === QUOTE) {
+      if (c === QUOTE) {
         this.written = at;
         return i + 1;
-      } else if (c === BACKSLASH) {
-        // A lone surrogate: not UTF-8 (the full parse reads such a line).
-        const cp = readEscape(b, i, end, this.size);
-        if (cp < 0) return FAIL;
-        if (cp < 0x20) this.controls++;
-        at = writeCodePoint(out, at, cp);
-        i += this.size[0]!;
-      } else return FAIL;
+      }
+      if (c !== BACKSLASH) return FAIL;
+      // A lone surrogate: not UTF-8 (the full parse reads such a line).
+      const cp = readEscape(b, i, end, this.size);
+      if (cp < 0) return FAIL;
+      // Only an escape writes such a character (the runs copied hold none).
+      if (cp < 0x20 || cp === QUOTE || cp === BACKSLASH) this.#noteSpecial(at);
+      at = writeCodePoint(out, at, cp);
+      i += this.size[0]!;
     }
-    return FAIL;
+  }
+
+  #noteSpecial(at: number): void {
+    if (this.#specialCount < this.#specials.length) this.#specials[this.#specialCount] = at;
+    this.#specialCount++;
+  }
+
+  /**
+   * The first place after `at` where the text {@link decode} wrote last holds a quote, a backslash
+   * or a control character, or {@link written}: what {@link special} would find there, without
+   * reading the text again. FAIL if there were too many such characters to note.
+   */
+  writtenSpecialAfter(at: number): number {
+    if (this.#specialCount > this.#specials.length) return FAIL;
+    const specials = this.#specials;
+    let lo = 0;
+    let hi = this.#specialCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (specials[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.#specialCount ? specials[lo]! : this.written;
+  }
+
+  /**
+   * The array {@link special} read last, and its memory: as 32-bit words from the one `b[0]` is in
+   * (null if `b` is too long for int32 indexes, 2 GiB: never a line here), `b[0]`'s place in the
+   * first, and as bytes (for {@link decode}'s copies).
+   */
+  #wordsOf: Uint8Array | null = null;
+  #words: Int32Array<ArrayBufferLike> | null = null;
+  #head = 0;
+  #memory: ArrayBufferLike = new ArrayBuffer(0);
+  #memoryAt = 0;
+
+  /**
+   * The index of the first byte in `b[i, end)` that a string literal cannot hold as it is (a quote,
+   * a backslash or a control character), or `end`. Reads four bytes at a time where they fill a
+   * word of `b`'s memory: a test per word, about 3 times faster than one per byte.
+   */
+  special(b: Uint8Array, i: number, end: number): number {
+    // Made for another array only: reading `buffer` and `byteOffset` cost 30 ns a call.
+    if (b !== this.#wordsOf) this.#wordsFor(b);
+    const words = this.#words;
+    const head = this.#head;
+    if (words !== null) {
+      for (; i < end && ((head + i) & 3) !== 0; i++) if (isSpecial(b[i]!)) return i;
+      const last = (head + end) >> 2;
+      let w = (head + i) >> 2;
+      for (; w < last; w++) {
+        const v = words[w]!;
+        // Whether a byte is below 0x21 once XORed with 2 (a control character or `"`) or 0 once
+        // XORed with `\` (SWAR "has less than" and "has zero": exact for the word, not per byte).
+        const t = v ^ 0x02020202;
+        const u = v ^ 0x5c5c5c5c;
+        if ((((t - 0x21212121) & ~t) | ((u - 0x01010101) & ~u)) & 0x80808080) break;
+      }
+      i = w * 4 - head;
+    }
+    for (; i < end; i++) if (isSpecial(b[i]!)) return i;
+    return end;
+  }
+
+  #wordsFor(b: Uint8Array): void {
+    const head = b.byteOffset % 4;
+    this.#wordsOf = b;
+    this.#words = b.length > 0x7ffffff0 ? null : new Int32Array(b.buffer, b.byteOffset - head, (head + b.length) >> 2);
+    this.#head = head;
+    this.#memory = b.buffer;
+    this.#memoryAt = b.byteOffset;
   }
 
   /** The end of the string literal whose opening quote is at `i`. */

@@ -26,6 +26,7 @@ export class ResultScanner {
   readonly #field: Buffer | null;
   /** The answer decoded. */
   #work = Buffer.alloc(0);
+  #workMemory = this.#work.buffer;
   /** The explanation's JSON literal. */
   #out = Buffer.alloc(0);
 
@@ -58,7 +59,10 @@ export class ResultScanner {
   scan(b: Uint8Array, start: number, end: number): number {
     if (this.#field === null || end - start > SCAN_MAX_LINE) return FAIL;
     // No decoded string is longer than its literal, no JSON.stringify literal of it longer either.
-    if (this.#work.length < end - start) this.#work = Buffer.allocUnsafeSlow(Math.max(end - start, 16 << 10));
+    if (this.#work.length < end - start) {
+      this.#work = Buffer.allocUnsafeSlow(Math.max(end - start, 16 << 10));
+      this.#workMemory = this.#work.buffer;
+    }
     if (this.#out.length < end - start + 2) this.#out = Buffer.allocUnsafeSlow(Math.max(end - start + 2, 16 << 10));
     this.#customId = false;
     this.#errorOk = true;
@@ -145,7 +149,6 @@ export class ResultScanner {
         this.#content = FAIL;
         if (i < end && b[i] === QUOTE) {
           // Checked and decoded in one pass (its bytes are most of the line).
-          this.#json.controls = 0;
           const after = this.#json.decode(b, i, end, this.#work, 0);
           if (after !== FAIL) this.#content = this.#json.written;
           return after;
@@ -153,7 +156,7 @@ export class ResultScanner {
       }
     } else if (part === ANSWER && bytesEqual(b, keyStart, keyEnd, this.#field!)) {
       if (i < end && b[i] === QUOTE) {
-        const plain = this.#json.controls === 0 ? this.#plainLiteral(i, end) : FAIL;
+        const plain = this.#plainLiteral(i, end);
         if (plain !== FAIL) return plain;
         const after = trimmedLiteral(b, i, end, this.#out, this.#size);
         this.#literal = after === FAIL ? FAIL : this.#size[1]!;
@@ -165,28 +168,30 @@ export class ResultScanner {
   }
 
   /**
-   * The usual explanation: a string of the answer (`#work`, holding no control character) with no
-   * escape, whose text is then its bytes. Its literal is those bytes trimmed of spaces, in quotes,
-   * when they are UTF-8 and do not end in a space beyond ASCII; FAIL leaves the string to
-   * {@link trimmedLiteral}.
+   * The usual explanation: a string of the answer (`#work`) with no escape or control character,
+   * whose text is then its bytes. Its literal is those bytes trimmed of spaces, in quotes, when
+   * they are UTF-8 and do not end in a space beyond ASCII; FAIL leaves the string to
+   * {@link trimmedLiteral}. Its end is where #json, decoding #work, noted it wrote a quote (or
+   * another character a literal cannot hold): the text is not read for it again.
    */
   #plainLiteral(i: number, end: number): number {
     const work = this.#work;
-    const close = work.indexOf(QUOTE, i + 1);
-    if (close === -1 || close >= end) return FAIL;
-    const escape = work.indexOf(BACKSLASH, i + 1);
-    if (escape !== -1 && escape < close) return FAIL;
+    const close = this.#json.writtenSpecialAfter(i);
+    if (close === FAIL || close >= end || work[close] !== QUOTE) return FAIL;
     let from = i + 1;
     let to = close;
     while (from < to && work[from] === 0x20) from++;
     while (to > from && work[to - 1] === 0x20) to--;
-    if (from === to || !isUtf8(work.subarray(from, to))) return FAIL;
+    if (from === to) return FAIL;
+    // A view, not work.subarray(): a Buffer's costs twice as much to make (#work starts its memory).
+    const text = new Uint8Array(this.#workMemory, from, to - from);
+    if (!isUtf8(text)) return FAIL;
     let last = to - 1;
     while ((work[last]! & 0xc0) === 0x80) last--;
     if ((work[from]! >= 0x80 && isUnicodeSpace(codePointOf(work, from, utf8Length(work, from, to)))) || (work[last]! >= 0x80 && isUnicodeSpace(codePointOf(work, last, to - last)))) return FAIL;
     const out = this.#out;
     out[0] = QUOTE;
-    work.copy(out, 1, from, to);
+    out.set(text, 1);
     out[to - from + 1] = QUOTE;
     this.#literal = to - from + 2;
     return close + 1;
@@ -233,7 +238,6 @@ const ANSWER = 5;
 // The bytes of JSON's structure, as constants of this module: imported from result-json.ts, the
 // scan took 15% longer (module bindings are not folded into the compiled loops as well).
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const OPEN_ARRAY = 0x5b;

@@ -36,7 +36,7 @@ const withContent = (content: string, finish = 'stop') => okLine('data/a.jpg', c
 
 describe('result scan', () => {
   it('reads the usual successful line: the explanation literal, byte for byte the full parse', () => {
-    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳']) {
+    for (const text of ['شرح الميم: العلم والشعار', 'plain', 'quotes " and \\ backslashes / slashes', 'tabs\tnew\nlines\r\b\f\u0001\u001f\u007f', 'emoji 👨‍👩‍👧‍👦 and \u2028 inside', 'Ünïcödé ½ ✓ 𝒳', '"q"\\'.repeat(20), '"'.repeat(300)]) {
       const line = withContent(explained(text));
       expect(scan(line)).toBe(JSON.stringify(text));
     }
@@ -59,6 +59,17 @@ describe('result scan', () => {
     // The line itself escaping non-ASCII (Python's ensure_ascii).
     const ascii = withContent(explained('مرحبا 😀')).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     expect(scan(ascii)).toBe(JSON.stringify('مرحبا 😀'));
+    // Every character of the answer a \u escape in the line: its quotes, backslashes and control characters among them.
+    const allEscaped = (answer: string) => withContent('CONTENT').replace('"CONTENT"', `"${[...answer].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`);
+    for (const text of ['plain', ' q"uo\\te\n ', 'a\u0001b', 'x\\"y']) {
+      const line = allEscaped(`{"other": "\\"", "explanation": ${JSON.stringify(text)}, "after": "\\\\"}`);
+      expect(scan(line)).toBe(JSON.stringify(text.trim()));
+    }
+    // More escaped quotes before the explanation than the decoder notes the places of.
+    expect(scan(withContent(`{"other": ${JSON.stringify('"'.repeat(300))}, "explanation": " plain "}`))).toBe('"plain"');
+    // A control character left raw in the answer: not JSON.
+    expect(scan(allEscaped('{"explanation": "a\u0001b"}'))).toBeNull();
+    expect(fullParse(Buffer.from(allEscaped('{"explanation": "a\u0001b"}')))).toBeNull();
     for (const answer of ['{"explanation": "lone \\ud800 high"}', '{"explanation": "lone \\udc00 low"}', '{"explanation": "\\ud83d"}']) {
       const line = Buffer.from(withContent(answer));
       expect(scan(line)).toBeNull();
@@ -119,6 +130,37 @@ describe('result scan', () => {
     expect(fullParse(Buffer.from(cases['a fenced answer']!))).toBe('"fenced"');
     expect(fullParse(Buffer.from(cases['deep nesting']!))).toBe('"fine"');
     expect(fullParse(Buffer.from(cases['a raw tab in the content']!))).toBeNull();
+  });
+
+  it('finds each quote, backslash and raw control character of a long string, wherever it lies (read a word at a time)', () => {
+    const scanner = new ResultScanner();
+    // Bytes before the line move it across the words of its buffer's memory.
+    const scanAt = (line: Buffer, shift: number): string | null => {
+      const framed = Buffer.concat([Buffer.alloc(shift, 0x22), line, Buffer.from('"\\')]);
+      const n = scanner.scan(framed, shift, shift + line.length);
+      return n === -1 ? null : scanner.output.toString('utf8', 0, n);
+    };
+    for (let at = 0; at < 12; at++) {
+      for (const shift of [0, 1, 2, 3]) {
+        for (const c of ['"', '\\', '\n', '\u0001']) {
+          const text = `${'x'.repeat(at)}${c} ${'y'.repeat(40)}`;
+          expect(scanAt(Buffer.from(withContent(explained(text))), shift), `${JSON.stringify(c)} at ${at}`).toBe(JSON.stringify(text.trim()));
+        }
+        const line = Buffer.from(withContent(explained(`${'x'.repeat(at)}A ${'y'.repeat(40)}`)));
+        for (const raw of [0x00, 0x09, 0x1f, 0x22, 0x5c]) {
+          const damaged = Buffer.from(line);
+          damaged[line.indexOf('A')] = raw;
+          expect(scanAt(damaged, shift), `${raw} at ${at}`).toBeNull();
+          // In a value of the line and in a key (a backslash may make an escape there: the scan may then agree).
+          for (const [word, what] of [['chat.completion', 'value'], ['finish_reason', 'key']]) {
+            const elsewhere = Buffer.from(line);
+            elsewhere[line.indexOf(word!) + (at % word!.length)] = raw;
+            const scanned = scanAt(elsewhere, shift);
+            if (scanned !== null || raw !== 0x5c) expect(scanned, `${raw} at ${at} in a ${what}`).toBe(raw === 0x5c ? fullParse(elsewhere) : null);
+          }
+        }
+      }
+    }
   });
 
   it('passes JSON whitespace between the tokens of the line and of the answer', () => {
