@@ -1,3 +1,5 @@
+import { skipSpace, startsWith } from './result-json.js';
+
 /**
  * The merge's join key of a row id: a 52-bit hash of the id as a JSON string literal. Both sides
  * of the join (dataset ids, result `custom_id`s) are sorted by it, as numbers (radix order, no
@@ -21,9 +23,12 @@ export interface LiteralRange {
  */
 export function plainLiteralAt(buf: Buffer, start: number, end: number, prefix: RegExp, range: LiteralRange, lookBytes = 128): boolean {
   const m = prefix.exec(buf.toString('latin1', start, Math.min(end, start + lookBytes)));
-  if (!m) return false;
-  const open = start + m[0].length;
-  if (buf[open] !== QUOTE) return false;
+  return m !== null && plainLiteralFrom(buf, start + m[0].length, end, range);
+}
+
+/** {@link plainLiteralAt} with the literal's place known: `open`, where its quote should be. */
+export function plainLiteralFrom(buf: Buffer, open: number, end: number, range: LiteralRange): boolean {
+  if (open < 0 || open >= end || buf[open] !== QUOTE) return false;
   let i = open + 1;
   let blank = true;
   // A multi-byte UTF-8 character never contains a byte below 0x80.
@@ -43,6 +48,47 @@ export function plainLiteralAt(buf: Buffer, start: number, end: number, prefix: 
   range.end = close;
   return true;
 }
+
+/**
+ * Where the value of a dataset line's `id` starts when it is the line's first key (`{"id": `,
+ * JSON whitespace around): read on the bytes, not through a decoded string and a RegExp. -1 when
+ * the line starts otherwise.
+ */
+export function afterIdKey(buf: Uint8Array, start: number, end: number): number {
+  let i = skipSpace(buf, start, end);
+  if (i >= end || buf[i] !== OPEN) return -1;
+  i = skipSpace(buf, i + 1, end);
+  return afterKey(buf, i, end, ID_KEY);
+}
+
+/**
+ * Where the value of a result line's `custom_id` starts when it comes first, or second after a
+ * plain `id` (`{"id": "batch_req_…", "custom_id": `: OpenAI, Azure, vLLM, ours); -1 otherwise.
+ */
+export function afterCustomIdKey(buf: Uint8Array, start: number, end: number): number {
+  let i = skipSpace(buf, start, end);
+  if (i >= end || buf[i] !== OPEN) return -1;
+  i = skipSpace(buf, i + 1, end);
+  const value = afterKey(buf, i, end, ID_KEY);
+  if (value !== -1) {
+    if (value >= end || buf[value] !== QUOTE) return -1;
+    for (i = value + 1; i < end && buf[i] !== QUOTE; i++) if (buf[i] === BACKSLASH) return -1;
+    i = skipSpace(buf, i + 1, end);
+    if (i >= end || buf[i] !== COMMA) return -1;
+    i = skipSpace(buf, i + 1, end);
+  }
+  return afterKey(buf, i, end, CUSTOM_ID_KEY);
+}
+
+/** After the key `key` (quotes included) at `i`, its colon and spaces: where its value starts; or -1. */
+function afterKey(buf: Uint8Array, i: number, end: number, key: Uint8Array): number {
+  if (!startsWith(buf, i, end, key)) return -1;
+  i = skipSpace(buf, i + key.length, end);
+  return i < end && buf[i] === COLON ? skipSpace(buf, i + 1, end) : -1;
+}
+
+const ID_KEY = Buffer.from('"id"');
+const CUSTOM_ID_KEY = Buffer.from('"custom_id"');
 
 /** The literal of an id that is not plain in its line (escaped, or a number in the dataset). */
 export function idLiteral(id: string): Buffer {
@@ -75,3 +121,5 @@ const TAB = 0x09;
 const CR = 0x0d;
 const COMMA = 0x2c;
 const CLOSE = 0x7d;
+const OPEN = 0x7b;
+const COLON = 0x3a;

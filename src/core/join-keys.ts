@@ -1,5 +1,5 @@
 import { bufferLines, type LineView } from './sync-lines.js';
-import { idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from './id-key.js';
+import { afterIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from './id-key.js';
 import { readDecimal, writeDecimal } from './decimal.js';
 import type { RunSorter, SortedEntry } from './run-sorter.js';
 import type { ResultSource } from '../stages/read-results.js';
@@ -213,8 +213,6 @@ class EntryGroup {
   }
 }
 
-/** `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row. */
-const ID_FIRST = /^\s*\{\s*"id"\s*:\s*/;
 
 /**
  * The dataset's keyed rows: the id literal and line of every row with a usable id (the rule of
@@ -238,7 +236,8 @@ export function datasetKeyAt(v: LineView, id: LiteralRange): boolean {
   let start = v.start;
   if (v.offset === 0 && v.buf[start] === 0xef && v.buf[start + 1] === 0xbb && v.buf[start + 2] === 0xbf) start += 3;
   if (start >= v.end) return false;
-  if (plainLiteralAt(v.buf, start, v.end, ID_FIRST, id)) return true;
+  // `{"id": ` at the start of most dataset lines: the id is read from there without parsing the row.
+  if (plainLiteralFrom(v.buf, afterIdKey(v.buf, start, v.end), v.end, id)) return true;
   let value: unknown;
   try {
     value = (JSON.parse(v.buf.toString('utf8', start, v.end)) as { id?: unknown } | null)?.id;

@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { bufferLines } from './sync-lines.js';
-import { idLiteral, plainLiteralAt, type LiteralRange } from './id-key.js';
+import { afterCustomIdKey, idLiteral, plainLiteralFrom, type LiteralRange } from './id-key.js';
 import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
 import { writeDecimal } from './decimal.js';
 import { ResultScanner } from './result-scan.js';
@@ -68,8 +68,6 @@ export function bucketFile(dir: string, b: number, worker: number): string {
   return path.join(dir, `bucket-${String(b).padStart(5, '0')}-${worker}.txt`);
 }
 
-/** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (as in index-results.ts). */
-const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
 
 /** The keyed rows of one chunk of the dataset: their lines counted from the chunk's first. */
 export interface ChunkIds {
@@ -139,7 +137,7 @@ export function joinResultChunks(job: TableJoinJob, signal?: Aborting): TableJoi
       for (const v of bufferLines(source.path, readBuffer, chunk)) {
         if (++seen % 4096 === 0) signal?.throwIfAborted();
         if (v.end === v.start) continue;
-        if (!plainLiteralAt(v.buf, v.start, v.end, PREFIX, id)) {
+        if (!plainLiteralFrom(v.buf, afterCustomIdKey(v.buf, v.start, v.end), v.end, id)) {
           const parsed = parsedId(v.buf, v.start, v.end);
           if (parsed === null) {
             counts.bad++;

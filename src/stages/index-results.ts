@@ -1,5 +1,5 @@
 import { bufferLines } from '../core/sync-lines.js';
-import { idLiteral, idOfLiteral, plainLiteralAt, type LiteralRange } from '../core/id-key.js';
+import { afterCustomIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../core/id-key.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';
 
@@ -22,8 +22,6 @@ export interface IndexResultsOptions {
   chunkBytes?: number;
 }
 
-/** Batch output lines start `{"id":"batch_req_…","custom_id":"…"` (OpenAI, Azure, vLLM, ours): read the id from there. */
-const PREFIX = /^\{\s*(?:"id"\s*:\s*"[^"\\]*"\s*,\s*)?"custom_id"\s*:\s*/;
 
 /** A line of a result file that is not a result line. */
 export interface BadResultLine {
@@ -68,7 +66,7 @@ export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generat
   const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
   for (const v of bufferLines(src.path, chunkBytes)) {
     if (v.end === v.start) continue;
-    if (!plainLiteralAt(v.buf, v.start, v.end, PREFIX, key.id)) {
+    if (!plainLiteralFrom(v.buf, afterCustomIdKey(v.buf, v.start, v.end), v.end, key.id)) {
       const id = parsedId(v.buf, v.start, v.end);
       if (id === null) {
         yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
