@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { bufferLines } from './sync-lines.js';
 import { readDecimal } from './decimal.js';
 import { bucketFile } from './table-join.js';
@@ -17,7 +18,7 @@ export interface OutcomeBucketsOptions {
   lastLine: number;
   /** The payload of a keyed row with no outcome (a failure payload whose id is taken from the row). */
   missing: Buffer;
-  /** A bucket is read into this; a larger one is sorted in it instead (spilling runs to `tmpDir`). */
+  /** Two buckets at a time, one in each half; a bucket larger than a half is sorted in it instead (spilling runs to `tmpDir`). */
   memory: Buffer;
   tmpDir: string;
   /** Told of each outcome beyond the first for a row (a resubmission's, a repeat). */
@@ -25,72 +26,99 @@ export interface OutcomeBucketsOptions {
 }
 
 /**
- * The outcomes of the join by table, one per keyed row in line order, as the merge's output step
- * takes them (`payload` views, valid until the next entry). A bucket is read whole into memory
- * and its outcomes put in row order (an array of their places, one per row of the bucket): no
- * sort. Where a row has several, the successful one wins, then the newest. A bucket larger than
+ * The outcomes of the join by table, one per keyed row in line order, bucket by bucket, as the
+ * merge's output step takes them (`payload` views, valid until the next entry). A bucket is read
+ * whole into one half of the memory while the rows of the one before are written from the other
+ * (by the thread pool: the main thread only waits when the next is not there yet), and its
+ * outcomes put in row order (an array of their places, one per row of the bucket): no sort.
+ * Where a row has several, the successful one wins, then the newest. A bucket larger than half
  * the memory (outcomes far longer than the results suggested) is sorted by an external sort in
- * the same memory instead.
+ * its half instead. Each bucket's files are removed once read.
  */
-export function* bucketOutcomes(options: OutcomeBucketsOptions): Generator<SortedEntry> {
-  const { linesPerBucket, memory } = options;
-  // Where each row's record starts and ends in `memory` (-1: none).
+export async function* bucketOutcomes(options: OutcomeBucketsOptions): AsyncGenerator<Iterable<SortedEntry>> {
+  const { linesPerBucket } = options;
+  const half = Math.floor(options.memory.length / 2);
+  const halves = [options.memory.subarray(0, half), options.memory.subarray(half, 2 * half)] as const;
+  // Where each row's record starts and ends in its half (-1: none).
   const places = new Int32Array(linesPerBucket);
   const ends = new Int32Array(linesPerBucket);
-  const entry: SortedEntry = { key: 0, buf: memory, start: 0, end: 0 };
-  for (let b = 0; b < options.buckets; b++) {
-    const lo = 1 + b * linesPerBucket;
-    const hi = Math.min(lo + linesPerBucket, options.lastLine + 1);
-    const files = Array.from({ length: options.writers }, (_, w) => bucketFile(options.dir, b, w)).filter((f) => existsSync(f));
-    const used = readInto(files, memory);
-    if (used === -1) {
-      yield* sortedBucket(files, lo, hi, options);
-      continue;
-    }
-    // Gone once read: their page cache goes back to the system at once, and the output being
-    // written takes it (on our VMs, pages never used before cost several times more to write).
-    for (const f of files) rmSync(f);
-    places.fill(-1);
-    for (let at = 0; at < used; ) {
-      const tab = nextTab(memory, at);
-      const line = readDecimal(memory, at, tab);
-      const end = memory.indexOf(NEWLINE, tab);
-      const was = places[line - lo]!;
-      if (was !== -1) options.onExtra();
-      if (was === -1 || better(memory, at, was)) {
-        places[line - lo] = at;
-        ends[line - lo] = end;
+  const filesOf = (b: number) => Array.from({ length: options.writers }, (_, w) => bucketFile(options.dir, b, w)).filter((f) => existsSync(f));
+  const removing: Array<Promise<void>> = [];
+  // Gone once read: their page cache goes back to the system, and the output being written
+  // takes it (on our VMs, pages never used before cost several times more to write).
+  const remove = (files: string[]) => removing.push(...files.map((f) => rm(f, { force: true })));
+  let files = filesOf(0);
+  let next = readBucket(files, halves[0]);
+  next.catch(() => {}); // awaited below
+  try {
+    for (let b = 0; b < options.buckets; b++) {
+      const lo = 1 + b * linesPerBucket;
+      const hi = Math.min(lo + linesPerBucket, options.lastLine + 1);
+      const memory = halves[b % 2]!;
+      const used = await next;
+      const these = files;
+      if (b + 1 < options.buckets) {
+        files = filesOf(b + 1);
+        next = readBucket(files, halves[(b + 1) % 2]!);
+        next.catch(() => {});
       }
-      at = end + 1;
+      if (used === -1) {
+        yield sortedBucket(these, lo, hi, { ...options, memory });
+        remove(these);
+        continue;
+      }
+      remove(these);
+      places.fill(-1);
+      for (let at = 0; at < used; ) {
+        const tab = nextTab(memory, at);
+        const line = readDecimal(memory, at, tab);
+        const end = memory.indexOf(NEWLINE, tab);
+        const was = places[line - lo]!;
+        if (was !== -1) options.onExtra();
+        if (was === -1 || better(memory, at, was)) {
+          places[line - lo] = at;
+          ends[line - lo] = end;
+        }
+        at = end + 1;
+      }
+      yield inRowOrder(memory, places, ends, lo, hi, options);
     }
-    for (let line = lo; line < hi; line++) {
-      const at = places[line - lo]!;
-      if (at !== -1) {
-        entry.buf = memory;
-        entry.start = nextTab(memory, nextTab(memory, at) + 1) + 1;
-        entry.end = ends[line - lo]!;
-      } else if (options.keyed[line] === 1) {
-        entry.buf = options.missing;
-        entry.start = 0;
-        entry.end = options.missing.length;
-      } else continue;
-      entry.key = line;
-      yield entry;
-    }
+  } finally {
+    await next.catch(() => {});
+    await Promise.allSettled(removing);
   }
 }
 
-/** Reads `files` one after the other into `memory`: the bytes read, or -1 when they do not fit. */
-function readInto(files: string[], memory: Buffer): number {
+/** A bucket's outcomes in row order, from their places; a keyed row with none gets `missing`. */
+function* inRowOrder(memory: Buffer, places: Int32Array, ends: Int32Array, lo: number, hi: number, options: OutcomeBucketsOptions): Generator<SortedEntry> {
+  const entry: SortedEntry = { key: 0, buf: memory, start: 0, end: 0 };
+  for (let line = lo; line < hi; line++) {
+    const at = places[line - lo]!;
+    if (at !== -1) {
+      entry.buf = memory;
+      entry.start = nextTab(memory, nextTab(memory, at) + 1) + 1;
+      entry.end = ends[line - lo]!;
+    } else if (options.keyed[line] === 1) {
+      entry.buf = options.missing;
+      entry.start = 0;
+      entry.end = options.missing.length;
+    } else continue;
+    entry.key = line;
+    yield entry;
+  }
+}
+
+/** Reads `files` one after the other into `memory`, on the thread pool: the bytes read, or -1 when they do not fit. */
+async function readBucket(files: string[], memory: Buffer): Promise<number> {
   let used = 0;
   for (const file of files) {
-    const fd = openSync(file, 'r');
+    const handle = await open(file, 'r');
     try {
-      const size = fstatSync(fd).size;
+      const { size } = await handle.stat();
       if (used + size > memory.length) return -1;
-      for (let n = 1; n > 0 && used < memory.length; used += n) n = readSync(fd, memory, used, memory.length - used, null);
+      for (let n = 1; n > 0 && used < memory.length; used += n) n = (await handle.read(memory, used, memory.length - used, null)).bytesRead;
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
   }
   return used;

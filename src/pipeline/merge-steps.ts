@@ -106,13 +106,14 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
 }
 
 /**
- * Step 5: the outcomes sorted by line, folded into the dataset's rows, written to `out`; `onRow`
- * is told of each row (and why it has no explanation). A row with several outcomes (`*<order>`
- * entries, a resubmission's) keeps a success, then the newest. Nothing is allocated for a row
- * with an explanation: outcomes are read where they lie in the sorted runs, rows are written
- * piece by piece.
+ * Step 5: the outcomes sorted by line, in parts that follow each other (the join by table's
+ * buckets; the sorted join's one sequence), folded into the dataset's rows, written to `out`;
+ * `onRow` is told of each row (and why it has no explanation). A row with several outcomes
+ * (`*<order>` entries, a resubmission's, all in one part) keeps a success, then the newest.
+ * Nothing is allocated for a row with an explanation: outcomes are read where they lie, rows are
+ * written piece by piece.
  */
-export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
+export async function writeRows(splicer: DatasetSplicer, parts: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
   const sink: RowSink = {
     piece: (buf, start, end) => out.write(buf, start, end),
     endRow: (_line, missing) => {
@@ -130,42 +131,46 @@ export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<Sorted
       signal?.throwIfAborted();
     }
   };
-  const ok: SpliceOutcome & { json: Buffer } = { json: EMPTY, start: 0, end: 0 };
-  const it = sorted[Symbol.iterator]();
-  let e = it.next();
-  try {
-    while (!e.done) {
-      const line = e.value.key as number;
-      const { buf, start, end } = e.value;
-      if (buf[start] !== STAR) {
-        // The entry is a view into the run reader's buffer, which the next entry may refill:
-        // the row is written before the next one is asked for.
-        let outcome: SpliceOutcome = ok;
-        if (buf[start] === QUOTE) {
-          ok.json = buf;
-          ok.start = start;
-          ok.end = end;
-        } else outcome = readFailure(buf, start, end);
-        // Awaited only when the output is full: a promise per row cost more than the row.
-        if (!splicer.writeUpTo(line, outcome, sink)) await until(() => splicer.writeUpTo(line, outcome, sink));
-        e = it.next();
-        continue;
+  const ok: { json: Buffer; start: number; end: number } = { json: EMPTY, start: 0, end: 0 };
+  for await (const sorted of parts) await writePart(sorted);
+  await until(() => splicer.writeRest(sink));
+
+  async function writePart(sorted: Iterable<SortedEntry>): Promise<void> {
+    const it = sorted[Symbol.iterator]();
+    let e = it.next();
+    try {
+      while (!e.done) {
+        const line = e.value.key as number;
+        const { buf, start, end } = e.value;
+        if (buf[start] !== STAR) {
+          // The entry is a view into the run reader's buffer, which the next entry may refill:
+          // the row is written before the next one is asked for.
+          let outcome: SpliceOutcome = ok;
+          if (buf[start] === QUOTE) {
+            ok.json = buf;
+            ok.start = start;
+            ok.end = end;
+          } else outcome = readFailure(buf, start, end);
+          // Awaited only when the output is full: a promise per row cost more than the row.
+          if (!splicer.writeUpTo(line, outcome, sink)) await until(() => splicer.writeUpTo(line, outcome, sink));
+          e = it.next();
+          continue;
+        }
+        // Candidates: copy the best so far (entries are views that the next one overwrites).
+        let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
+        for (; !e.done && e.value.key === line; e = it.next()) {
+          const v = e.value;
+          const tab = v.buf.indexOf(9, v.start);
+          const order = readDecimal(v.buf, v.start + 1, tab);
+          const isOk = v.buf[tab + 1] === QUOTE;
+          if (!best || (isOk && !best.ok) || (isOk === best.ok && order > best.order)) best = { ok: isOk, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
+        }
+        const outcome: SpliceOutcome = best!.ok ? { json: best!.bytes } : readFailure(best!.bytes, 0, best!.bytes.length);
+        await until(() => splicer.writeUpTo(line, outcome, sink));
       }
-      // Candidates: copy the best so far (entries are views that the next one overwrites).
-      let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
-      for (; !e.done && e.value.key === line; e = it.next()) {
-        const v = e.value;
-        const tab = v.buf.indexOf(9, v.start);
-        const order = readDecimal(v.buf, v.start + 1, tab);
-        const isOk = v.buf[tab + 1] === QUOTE;
-        if (!best || (isOk && !best.ok) || (isOk === best.ok && order > best.order)) best = { ok: isOk, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
-      }
-      const outcome: SpliceOutcome = best!.ok ? { json: best!.bytes } : readFailure(best!.bytes, 0, best!.bytes.length);
-      await until(() => splicer.writeUpTo(line, outcome, sink));
+    } finally {
+      it.return?.();
     }
-    await until(() => splicer.writeRest(sink));
-  } finally {
-    it.return?.();
   }
 }
 

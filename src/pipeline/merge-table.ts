@@ -14,8 +14,9 @@ import type { ResultSource } from '../stages/read-results.js';
  * (16 bytes a slot, at most 70% of them used: 1.4 million rows in 32 MiB), the ids are
  * looked up there instead of both sides being sorted and joined. The results are then read
  * once, on threads, each line's outcome going straight to a bucket of its row's line range; the
- * output step reads one bucket at a time into the other half of the memory and takes its
- * outcomes in row order (outcome-buckets.ts). Against the sorted join this saves the sorts of
+ * output step reads the buckets into the other half of the memory (one in each quarter: the next
+ * is read while the rows of one are written) and takes their outcomes in row order
+ * (outcome-buckets.ts). Against the sorted join this saves the sorts of
  * ids and pointers, the join, and the second read of the results (merge.ts tells the figures).
  *
  * When a dataset id is on two rows (or two ids share their 52-bit key) the table gives up and
@@ -107,7 +108,7 @@ function estimateLines(file: string): number {
 export interface TableJoinOptions {
   ids: IdTableRead;
   sources: ReadonlyArray<ResultSource & { size: number }>;
-  /** The sort memory: its second half holds a bucket at a time. */
+  /** The sort memory: its second half holds two buckets at a time. */
   memory: Buffer;
   tmpDir: string;
   threads: number;
@@ -120,7 +121,7 @@ export interface TableJoinOptions {
 export interface TableJoin {
   counts: TableJoinCounts;
   /** The outcome of every keyed row, in line order (views valid until the next). */
-  outcomes(onExtra: () => void): Generator<SortedEntry>;
+  outcomes(onExtra: () => void): AsyncGenerator<Iterable<SortedEntry>>;
   /** Removes the buckets. Safe to call more than once. */
   dispose(): void;
 }
@@ -132,10 +133,11 @@ export const MAX_BUCKETS = 256;
 export async function joinByTable(options: TableJoinOptions): Promise<TableJoin> {
   const { ids } = options;
   const half = Math.floor(options.memory.length / 2);
+  const quarter = Math.floor(half / 2);
   const resultBytes = options.sources.reduce((sum, s) => sum + s.size, 0);
   // An outcome is shorter than its result line but for its head (row and order, < 32 bytes):
-  // buckets sized on the results rarely outgrow half of the memory (a bucket that does is sorted).
-  const buckets = Math.min(MAX_BUCKETS, Math.max(1, Math.ceil((resultBytes * 1.1) / half)));
+  // buckets sized on the results rarely outgrow a quarter of the memory (a bucket that does is sorted).
+  const buckets = Math.min(MAX_BUCKETS, Math.max(1, Math.ceil((resultBytes * 1.1) / quarter)));
   const linesPerBucket = Math.max(1, Math.ceil(ids.lastLine / buckets));
   mkdirSync(options.tmpDir, { recursive: true });
   const dir = mkdtempSync(path.join(options.tmpDir, runsFolderPrefix()));
@@ -179,5 +181,5 @@ export async function joinByTable(options: TableJoinOptions): Promise<TableJoin>
 
 /** Whether buckets for results of `resultBytes` fit {@link MAX_BUCKETS} with this memory. */
 export function bucketsFit(resultBytes: number, memoryBytes: number): boolean {
-  return (resultBytes * 1.1) / Math.floor(memoryBytes / 2) <= MAX_BUCKETS;
+  return (resultBytes * 1.1) / Math.floor(memoryBytes / 4) <= MAX_BUCKETS;
 }

@@ -137,7 +137,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
     const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
     /** Steps 1 to 4 of the sorted join (see above): the outcomes, sorted by line. */
-    const sortedJoin = async (): Promise<Iterable<SortedEntry>> => {
+    const sortedJoin = async (): Promise<Array<Iterable<SortedEntry>>> => {
       // 1. Dataset ids, and 2. result pointers, as join entries. Large result files are indexed on
       // a thread of their own meanwhile, each side sorting in half of the sort memory.
       const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
@@ -225,11 +225,11 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       outcomes.flush();
       // The threads' heaps stay resident until they exit.
       await pool.close();
-      return outcomes.sorted();
+      return [outcomes.sorted()];
     };
 
     // The join by table, when the ids fit (the usual dataset; merge-table.ts): ids, results, output.
-    let outcomes: Iterable<SortedEntry>;
+    let outcomes: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>;
     const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), await readIdTable(options.dataset, memory.bytes / 2, threads, signal));
     if (ids !== null && typeof ids === 'object') {
       options.onStep?.('results');
