@@ -9,52 +9,47 @@
 /** The most of its slots a table fills. */
 export const MAX_LOAD = 0.7;
 
-export interface IdTableMemory {
-  keys: SharedArrayBuffer;
-  checks: SharedArrayBuffer;
-  lines: SharedArrayBuffer;
-}
+/** A table's memory, to hand to another thread. */
+export type IdTableMemory = SharedArrayBuffer;
 
 /** What {@link IdTable.find} returns for an id the table does not hold. */
 export const NOT_FOUND = -1;
 
 export class IdTable {
-  /** Bytes a slot takes: a key (float64), a check and a line (int32). */
+  /** Bytes a slot takes: a key (float64), then a check and a line (int32), side by side so that a probe reads one cache line. */
   static readonly SLOT_BYTES = 16;
 
+  /** Slot i's key at `#keys[2i]`. */
   #keys: Float64Array;
-  #checks: Int32Array;
-  /** 0: an empty slot (lines count from 1). */
-  #lines: Int32Array;
+  /** Slot i's check at `#ints[4i + 2]`, its line at `#ints[4i + 3]` (0: an empty slot; lines count from 1). */
+  #ints: Int32Array;
   #mask: number;
   #size = 0;
 
   constructor(slots: number) {
     if (slots < 2 || (slots & (slots - 1)) !== 0) throw new Error(`IdTable: ${slots} slots: expected a power of 2`);
-    const memory = { keys: new SharedArrayBuffer(slots * 8), checks: new SharedArrayBuffer(slots * 4), lines: new SharedArrayBuffer(slots * 4) };
-    this.#keys = new Float64Array(memory.keys);
-    this.#checks = new Int32Array(memory.checks);
-    this.#lines = new Int32Array(memory.lines);
+    const memory = new SharedArrayBuffer(slots * IdTable.SLOT_BYTES);
+    this.#keys = new Float64Array(memory);
+    this.#ints = new Int32Array(memory);
     this.#mask = slots - 1;
   }
 
   /** A table over the memory of another (on another thread): to be read only. */
   static over(memory: IdTableMemory): IdTable {
     const table = new IdTable(2);
-    table.#keys = new Float64Array(memory.keys);
-    table.#checks = new Int32Array(memory.checks);
-    table.#lines = new Int32Array(memory.lines);
-    table.#mask = table.#lines.length - 1;
+    table.#keys = new Float64Array(memory);
+    table.#ints = new Int32Array(memory);
+    table.#mask = memory.byteLength / IdTable.SLOT_BYTES - 1;
     table.#size = -1;
     return table;
   }
 
   get memory(): IdTableMemory {
-    return { keys: this.#keys.buffer as SharedArrayBuffer, checks: this.#checks.buffer as SharedArrayBuffer, lines: this.#lines.buffer as SharedArrayBuffer };
+    return this.#keys.buffer as SharedArrayBuffer;
   }
 
   get slots(): number {
-    return this.#lines.length;
+    return this.#mask + 1;
   }
 
   get size(): number {
@@ -75,31 +70,31 @@ export class IdTable {
     if (line < 1) throw new Error(`IdTable: line ${line}`);
     if (!this.roomy) throw new Error('IdTable: full (grow it first)');
     for (let i = slotOf(key) & this.#mask; ; i = (i + 1) & this.#mask) {
-      const there = this.#lines[i]!;
+      const there = this.#ints[4 * i + 3]!;
       if (there === 0) {
-        this.#keys[i] = key;
-        this.#checks[i] = check;
-        this.#lines[i] = line;
+        this.#keys[2 * i] = key;
+        this.#ints[4 * i + 2] = check;
+        this.#ints[4 * i + 3] = line;
         this.#size++;
         return 0;
       }
-      if (this.#keys[i] === key) return there;
+      if (this.#keys[2 * i] === key) return there;
     }
   }
 
   /** The line of the id with `key` and `check`, or {@link NOT_FOUND} (also for a key there with another check: another id). */
   find(key: number, check: number): number {
     for (let i = slotOf(key) & this.#mask; ; i = (i + 1) & this.#mask) {
-      const there = this.#lines[i]!;
+      const there = this.#ints[4 * i + 3]!;
       if (there === 0) return NOT_FOUND;
-      if (this.#keys[i] === key) return this.#checks[i] === check ? there : NOT_FOUND;
+      if (this.#keys[2 * i] === key) return this.#ints[4 * i + 2] === check ? there : NOT_FOUND;
     }
   }
 
   /** A table of `slots` slots holding the same entries. */
   grown(slots: number): IdTable {
     const bigger = new IdTable(slots);
-    for (let i = 0; i < this.#lines.length; i++) if (this.#lines[i] !== 0) bigger.insert(this.#keys[i]!, this.#checks[i]!, this.#lines[i]!);
+    for (let i = 0; i <= this.#mask; i++) if (this.#ints[4 * i + 3] !== 0) bigger.insert(this.#keys[2 * i]!, this.#ints[4 * i + 2]!, this.#ints[4 * i + 3]!);
     return bigger;
   }
 }

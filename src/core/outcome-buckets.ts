@@ -39,8 +39,9 @@ export async function* bucketOutcomes(options: OutcomeBucketsOptions): AsyncGene
   const { linesPerBucket } = options;
   const half = Math.floor(options.memory.length / 2);
   const halves = [options.memory.subarray(0, half), options.memory.subarray(half, 2 * half)] as const;
-  // Where each row's record starts and ends in its half (-1: none).
+  // Where each row's record starts (-1: none), its payload starts, and it ends, in its quarter.
   const places = new Int32Array(linesPerBucket);
+  const payloads = new Int32Array(linesPerBucket);
   const ends = new Int32Array(linesPerBucket);
   const filesOf = (b: number) => Array.from({ length: options.writers }, (_, w) => bucketFile(options.dir, b, w)).filter((f) => existsSync(f));
   const removing: Array<Promise<void>> = [];
@@ -77,11 +78,12 @@ export async function* bucketOutcomes(options: OutcomeBucketsOptions): AsyncGene
         if (was !== -1) options.onExtra();
         if (was === -1 || better(memory, at, was)) {
           places[line - lo] = at;
+          payloads[line - lo] = nextTab(memory, tab + 1) + 1;
           ends[line - lo] = end;
         }
         at = end + 1;
       }
-      yield inRowOrder(memory, places, ends, lo, hi, options);
+      yield inRowOrder(memory, places, payloads, ends, lo, hi, options);
     }
   } finally {
     await next.catch(() => {});
@@ -90,13 +92,13 @@ export async function* bucketOutcomes(options: OutcomeBucketsOptions): AsyncGene
 }
 
 /** A bucket's outcomes in row order, from their places; a keyed row with none gets `missing`. */
-function* inRowOrder(memory: Buffer, places: Int32Array, ends: Int32Array, lo: number, hi: number, options: OutcomeBucketsOptions): Generator<SortedEntry> {
+function* inRowOrder(memory: Buffer, places: Int32Array, payloads: Int32Array, ends: Int32Array, lo: number, hi: number, options: OutcomeBucketsOptions): Generator<SortedEntry> {
   const entry: SortedEntry = { key: 0, buf: memory, start: 0, end: 0 };
   for (let line = lo; line < hi; line++) {
     const at = places[line - lo]!;
     if (at !== -1) {
       entry.buf = memory;
-      entry.start = nextTab(memory, nextTab(memory, at) + 1) + 1;
+      entry.start = payloads[line - lo]!;
       entry.end = ends[line - lo]!;
     } else if (options.keyed[line] === 1) {
       entry.buf = options.missing;
