@@ -1,7 +1,9 @@
 // Benchmark: `batch-explain merge` of N dataset rows with N shuffled result lines (~700-byte
 // explanations), beside `LC_ALL=C sort` of the same result file just before it. Prints wall
 // time, CPU time, rows/s and peak RSS (VmHWM) for each.
-//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--sort-memory 64MiB,16MiB] [--dir DIR]
+//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--warmup 1] [--sort-memory 64MiB,16MiB] [--dir DIR]
+// The warm-up rounds (one sort and one merge of each memory, not counted) come first: on our VMs
+// the first command to write a gigabyte pays for memory the machine had not touched yet.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { generateResults } from './gen-results.mjs';
 
 const here = import.meta.dirname;
 const cli = path.join(here, '../dist/bin/batch-explain.js');
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '64MiB,16MiB' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warmup: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '64MiB,16MiB' }, dir: { type: 'string' } } });
 const rows = Number(values.rows);
 const dir = path.join(values.dir ?? path.join(tmpdir(), 'batch-explain-bench'), `merge-${rows}`);
 await mkdir(path.join(dir, 'results'), { recursive: true });
@@ -71,7 +73,10 @@ console.log('what                                     | wall s | cpu s | rows/s 
 console.log('-----------------------------------------|--------|-------|--------|------------');
 const line = (what, m) => console.log(`${what.padEnd(40)} | ${m.seconds.toFixed(2).padStart(6)} | ${m.cpu.toFixed(1).padStart(5)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
 const ratios = [];
-for (let r = 0; r < Number(values.runs); r++) {
+const warmups = Number(values.warmup);
+for (let r = -warmups; r < Number(values.runs); r++) {
+  if (r === -warmups && warmups > 0) console.log('(warm-up, not counted)');
+  if (r === 0 && warmups > 0) console.log('(measured)');
   for (const memory of values['sort-memory'].split(',')) {
     // The sort runs just before each merge: a ratio compares two runs under the same load.
     // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
@@ -85,8 +90,9 @@ for (let r = 0; r < Number(values.runs); r++) {
     await warm([dataset, results]);
     const merged = await measure(`"${cli}" merge --dataset "${dataset}" --results "${path.join(dir, 'results')}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
     line(`batch-explain merge, --sort-memory ${memory}`, merged);
-    if (r === 0) await checkOutput(out);
-    ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort (cpu ${(merged.cpu / sorted.cpu).toFixed(1)}×)`);
+    // Every merge's output of the first round is checked (a benchmark of a wrong program means nothing).
+    if (r === -warmups) await checkOutput(out);
+    if (r >= 0) ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort (cpu ${(merged.cpu / sorted.cpu).toFixed(1)}×)`);
     await rm(out, { force: true });
     await rm(`${out}.errors.jsonl`, { force: true });
   }

@@ -20,6 +20,8 @@ export interface StagedOutput {
 }
 
 const STAGE_BYTES = 1 << 20;
+/** Stages a file output has being written at once, at most. */
+const STAGES_WRITING = 4;
 
 /** A growable staging buffer. */
 class Stage {
@@ -72,19 +74,23 @@ export class StreamOutput implements StagedOutput {
 
 /**
  * A file written under a temporary name and renamed into place once complete and durable: a
- * reader never sees half of it, and a crash leaves the last complete one. Two stages take turns:
- * one fills while the other is written by the thread pool, so the copy into the page cache
- * overlaps the caller's work; and every `syncEvery` bytes the data is flushed to disk in the
- * background, so that closing does not wait for the whole file at once.
+ * reader never sees half of it, and a crash leaves the last complete one. Stages take turns: one
+ * fills while up to four full ones are written in order by the thread pool, so the copy into the
+ * page cache overlaps the caller's work and its pauses do not stop it at once (1 MiB stages: a
+ * larger block, out of the CPU's cache by the time it is written, cost the kernel more); and every
+ * `syncEvery` bytes the data is flushed to disk in the background, so that closing does not wait
+ * for the whole file at once.
  */
 export class PartialFileOutput implements StagedOutput {
   readonly #file: string;
   readonly #syncEvery: number;
   #handle: Promise<FileHandle>;
   #stage = new Stage();
-  #spare = new Stage();
+  /** Stages written in turn, oldest first (at most {@link STAGES_WRITING}), and stages free to fill. */
+  readonly #writing: Array<{ stage: Stage; done: Promise<void>; settled: boolean }> = [];
+  readonly #free: Stage[] = [];
+  #last: Promise<void> = Promise.resolve();
   #position = 0;
-  #writing: Promise<void> | null = null;
   #syncing: Promise<void> | null = null;
   #unsynced = 0;
   #failure: unknown = null;
@@ -105,17 +111,33 @@ export class PartialFileOutput implements StagedOutput {
     this.#stage.append(chunk, start, end);
   }
 
+  /**
+   * Hands the stage to the writes (one after the other, in order) and takes another to fill:
+   * waits only when {@link STAGES_WRITING} are being written, so that a slow write (the page
+   * cache's pauses) does not stop the caller at once.
+   */
   async drain(): Promise<void> {
-    await this.#writing;
     if (this.#failure) throw this.#failure;
     if (this.#stage.used === 0) return;
-    const block = this.#stage;
-    this.#stage = this.#spare;
-    this.#spare = block;
-    this.#stage.used = 0;
+    const stage = this.#stage;
     const position = this.#position;
-    this.#position += block.used;
-    this.#writing = this.#writeBlock(block.buf, block.used, position).catch((err: unknown) => void (this.#failure ??= err));
+    this.#position += stage.used;
+    const entry = { stage, done: Promise.resolve(), settled: false };
+    entry.done = this.#last
+      .then(() => this.#writeBlock(stage.buf, stage.used, position))
+      .catch((err: unknown) => void (this.#failure ??= err))
+      .finally(() => void (entry.settled = true));
+    this.#last = entry.done;
+    this.#writing.push(entry);
+    while (this.#writing[0]?.settled) this.#free.push(this.#writing.shift()!.stage);
+    if (this.#free.length === 0 && this.#writing.length >= STAGES_WRITING) {
+      const oldest = this.#writing.shift()!;
+      await oldest.done;
+      this.#free.push(oldest.stage);
+    }
+    this.#stage = this.#free.pop() ?? new Stage();
+    this.#stage.used = 0;
+    if (this.#failure) throw this.#failure;
   }
 
   async #writeBlock(buf: Buffer, length: number, position: number): Promise<void> {
@@ -133,7 +155,7 @@ export class PartialFileOutput implements StagedOutput {
 
   async close(): Promise<void> {
     await this.drain();
-    await this.#writing;
+    await this.#last;
     await this.#syncing;
     if (this.#failure) throw this.#failure;
     const handle = await this.#handle;
@@ -143,7 +165,7 @@ export class PartialFileOutput implements StagedOutput {
   }
 
   async discard(): Promise<void> {
-    await this.#writing;
+    await this.#last;
     await this.#syncing;
     await this.#handle.then((h) => h.close()).catch(() => {});
     await rm(this.#file + PARTIAL_SUFFIX, { force: true });

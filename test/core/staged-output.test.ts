@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,6 +45,27 @@ describe('PartialFileOutput', () => {
     await writeAll(out, pieces);
     await out.discard();
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('reports a write that fails among the blocks being written (a full disk: a 3 MiB tmpfs), and discards the rest', async () => {
+    const dir = await tempDir('be-out-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir]);
+    try {
+      const out = new PartialFileOutput(path.join(dir, 'out.jsonl'));
+      // 12 MiB in 1 MiB stages, several written at once: one of the writes runs out of room.
+      const writing = (async () => {
+        for (let i = 0; i < 12; i++) {
+          out.write(Buffer.alloc(1 << 20, 0x61 + i));
+          await out.drain();
+        }
+        await out.close();
+      })();
+      await expect(writing).rejects.toThrow(/ENOSPC/);
+      await out.discard();
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+    }
   });
 
   it('reports a file it cannot open at the first drain or close', async () => {
