@@ -82,6 +82,42 @@ export class IdTable {
     }
   }
 
+  /**
+   * Adds entries `from`… of a chunk's arrays (`keys[i]`, `checks[i]` → line `base + rels[i]`), in
+   * one loop: the main thread adds a million of them while the threads hash the next chunks.
+   * Returns where it stopped: `count` when all are in, else at an entry whose key is there
+   * already ({@link repeated} true) or for which there is no room.
+   */
+  insertMany(keys: Float64Array, checks: Int32Array, rels: Int32Array, from: number, count: number, base: number): number {
+    this.repeated = false;
+    const room = Math.floor(this.slots * MAX_LOAD) - this.#size;
+    const end = Math.min(count, from + Math.max(0, room));
+    const ints = this.#ints;
+    const stored = this.#keys;
+    const mask = this.#mask;
+    for (let n = from; n < end; n++) {
+      const key = keys[n]!;
+      for (let i = slotOf(key) & mask; ; i = (i + 1) & mask) {
+        if (ints[4 * i + 3] === 0) {
+          stored[2 * i] = key;
+          ints[4 * i + 2] = checks[n]!;
+          ints[4 * i + 3] = base + rels[n]!;
+          break;
+        }
+        if (stored[2 * i] === key) {
+          this.repeated = true;
+          this.#size += n - from;
+          return n;
+        }
+      }
+    }
+    this.#size += end - from;
+    return end;
+  }
+
+  /** Whether {@link insertMany} stopped at a key already there. */
+  repeated = false;
+
   /** The line of the id with `key` and `check`, or {@link NOT_FOUND} (also for a key there with another check: another id). */
   find(key: number, check: number): number {
     for (let i = slotOf(key) & this.#mask; ; i = (i + 1) & this.#mask) {

@@ -54,21 +54,20 @@ export async function readIdTable(dataset: string, maxBytes: number, threads: nu
   let nextChunk = 0;
   let base = 0;
   const add = (ids: ChunkIds): TableRefusal | null => {
-    for (let i = 0; i < ids.count; i++) {
-      const line = base + ids.rels[i]!;
-      if (!table.roomy) {
-        if (table.slots * 2 > maxSlots) return 'too many rows';
-        table = table.grown(table.slots * 2);
-      }
-      if (table.insert(ids.keys[i]!, ids.checks[i]!, line) !== 0) return 'repeated id';
-      if (line >= keyed.length) {
-        const bigger = new Uint8Array(Math.max(keyed.length * 2, line + 1));
-        bigger.set(keyed);
-        keyed = bigger;
-      }
-      keyed[line] = 1;
-      lastLine = line;
+    for (let at = 0; at < ids.count; ) {
+      at = table.insertMany(ids.keys, ids.checks, ids.rels, at, ids.count, base);
+      if (at === ids.count) break;
+      if (table.repeated) return 'repeated id';
+      if (table.slots * 2 > maxSlots) return 'too many rows';
+      table = table.grown(table.slots * 2);
     }
+    if (base + ids.lines >= keyed.length) {
+      const bigger = new Uint8Array(Math.max(keyed.length * 2, base + ids.lines + 1));
+      bigger.set(keyed);
+      keyed = bigger;
+    }
+    for (let i = 0; i < ids.count; i++) keyed[base + ids.rels[i]!] = 1;
+    if (ids.count > 0) lastLine = base + ids.rels[ids.count - 1]!;
     base += ids.lines;
     return null;
   };

@@ -33,6 +33,24 @@ describe('IdTable', () => {
     expect(view.find(first.key, first.check)).toBe(1);
   });
 
+  it('adds a chunk of entries at once: stops at a repeated key, or where the table is full', () => {
+    const keys = Float64Array.from([11, 22, 33, 44, 22, 55]);
+    const checks = Int32Array.from([1, 2, 3, 4, 5, 6]);
+    const rels = Int32Array.from([1, 2, 4, 5, 6, 7]);
+    let table = new IdTable(8);
+    // 70% of 8 slots: 5 entries fit; the fifth is a repeat of the second.
+    expect(table.insertMany(keys, checks, rels, 0, 6, 100)).toBe(4);
+    expect(table.repeated).toBe(true);
+    expect([11, 22, 33, 44].map((k, i) => table.find(k, i + 1))).toEqual([101, 102, 104, 105]);
+    table = new IdTable(4);
+    expect(table.insertMany(keys, checks, rels, 0, 6, 0)).toBe(2);
+    expect(table.repeated).toBe(false);
+    table = table.grown(16);
+    expect(table.insertMany(keys, checks, rels, 2, 4, 0)).toBe(4);
+    expect(table.size).toBe(4);
+    expect(table.find(44, 4)).toBe(5);
+  });
+
   it('refuses to fill past 70% of its slots, and a size that is not a power of 2', () => {
     const table = new IdTable(8);
     for (let k = 1; k <= 5; k++) table.insert(k, k, k);
