@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, read as readFile, readSync } from 'node:fs';
 
 /** A line of a file as a view into a reused buffer: valid only until the next line is asked for. */
 export interface LineView {
@@ -22,7 +22,7 @@ export interface LineView {
  * previous range's; the last one may end past `to`), numbered from 1 at the first of them: so
  * that threads can share a file, each a range of its own.
  */
-export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, range?: { from: number; to: number }): Generator<LineView> {
+export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, range?: { from: number; to: number }, read: FileRead = readSync): Generator<LineView> {
   const fd = openSync(file, 'r');
   try {
     // A caller's buffer, to reuse across files (a thread reading chunk after chunk would
@@ -44,7 +44,7 @@ export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, ran
           buf = bigger;
           view.buf = buf;
         }
-        const n = readSync(fd, buf, filled, buf.length - filled, base + filled);
+        const n = read(fd, buf, filled, buf.length - filled, base + filled);
         if (n === 0) eof = true;
         filled += n;
       }
@@ -86,6 +86,43 @@ export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, ran
     closeSync(fd);
   }
 }
+
+/** How {@link bufferLines} reads: `readSync`'s signature (the file is read front to back). */
+export type FileRead = (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
+
+/**
+ * A {@link FileRead} that reads ahead on the thread pool: while the caller works through one
+ * block, the next is read; a read it asks for is copied from there when it has come (the event
+ * loop must turn meanwhile: the merge's output awaits its writes every MiB), else read at once.
+ * For a file read front to back once, by the main thread, whose time is the merge's output's.
+ */
+export class ReadAhead {
+  /** Two blocks: one the reads are served from, the next being read (or read). */
+  readonly #slots = [0, 1].map(() => ({ buf: Buffer.allocUnsafeSlow(BLOCK), position: -1, length: 0, reading: false }));
+
+  read = (fd: number, buf: Buffer, offset: number, length: number, position: number): number => {
+    const served = this.#slots.find((s) => !s.reading && s.length > 0 && position >= s.position && position < s.position + s.length);
+    const n = served ? served.buf.copy(buf, offset, position - served.position, Math.min(served.length, position - served.position + length)) : readSync(fd, buf, offset, length, position);
+    // The block after the one served (or after what was read here), unless it is on its way.
+    const next = served ? served.position + served.length : position + n;
+    if (n > 0 && !this.#slots.some((s) => s.position === next && (s.reading || s.length > 0))) {
+      const free = this.#slots.find((s) => s !== served && !s.reading);
+      if (free) {
+        free.position = next;
+        free.length = 0;
+        free.reading = true;
+        readFile(fd, free.buf, 0, BLOCK, next, (err, bytes) => {
+          free.reading = false;
+          // A failed read ahead is left to the reads that follow (they read for themselves).
+          free.length = err ? 0 : bytes;
+        });
+      }
+    }
+    return n;
+  };
+}
+
+const BLOCK = 1 << 20;
 
 /** The lines of a file as strings (UTF-8), read synchronously. */
 export function* textLines(file: string): Generator<string> {

@@ -241,7 +241,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
-    const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject) });
+    const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject), readAhead: true });
     try {
       await writeRows(
         splicer,

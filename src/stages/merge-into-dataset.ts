@@ -1,4 +1,4 @@
-import { bufferLines, type LineView } from '../core/sync-lines.js';
+import { bufferLines, ReadAhead, type LineView } from '../core/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
 import { lineKey } from '../core/join-keys.js';
 import type { Stage } from '../types.js';
@@ -33,6 +33,8 @@ export interface MergeIntoDatasetOptions {
   field?: string;
   /** The build's rejects sorted by line: why a row with no outcome never made a request. */
   rejects?: Iterable<{ line: number; code: string; message: string }>;
+  /** Read the dataset ahead on the thread pool (the caller lets the event loop turn as it writes: the merge). */
+  readAhead?: boolean;
 }
 
 /** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal (`json[start, end)`, all of it by default), or why it has none (an empty `id`: the row's own). */
@@ -92,7 +94,7 @@ export class DatasetSplicer {
     this.#spaced = Buffer.concat([Buffer.from(', '), fieldBytes, Buffer.from(': ')]);
     this.#keyOnly = Buffer.concat([fieldBytes, Buffer.from(':')]);
     this.#fieldName = Buffer.from(this.#field);
-    this.#lines = bufferLines(options.dataset);
+    this.#lines = bufferLines(options.dataset, 1 << 20, undefined, options.readAhead ? new ReadAhead().read : undefined);
     this.#rejects = options.rejects?.[Symbol.iterator]();
   }
 

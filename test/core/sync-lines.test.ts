@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bufferLines } from '../../src/core/sync-lines.js';
+import { setImmediate as turn } from 'node:timers/promises';
+import { bufferLines, ReadAhead } from '../../src/core/sync-lines.js';
 import { tempDir } from '../helpers/server.js';
 
 /** The lines, each read before the next (the view is reused). */
@@ -48,5 +49,24 @@ describe('bufferLines', () => {
     ]);
     expect(read(file, 4, { from: 11, to: 12 })).toEqual([]);
     expect(read(file, 4, { from: 10, to: 12 })).toEqual([{ line: 1, offset: 10, text: 'd' }]);
+  });
+
+  it('gives the same lines reading ahead on the thread pool, whether the reads ahead have come or not', async () => {
+    const dir = await tempDir('be-lines-');
+    const file = path.join(dir, 'big.txt');
+    // ~5 MiB: several blocks read ahead, lines across their ends.
+    const lines = Array.from({ length: 30_000 }, (_, i) => `${i} ${'مصر أولاً '.repeat(i % 23)}`);
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const whole = read(file, 1 << 20);
+    for (const every of [1, 50, 5000]) {
+      const got: Array<{ offset: number; text: string }> = [];
+      let n = 0;
+      for (const v of bufferLines(file, 1 << 20, undefined, new ReadAhead().read)) {
+        got.push({ offset: v.offset, text: v.buf.toString('utf8', v.start, v.end) });
+        // The event loop turns now and then, as the merge's does when it writes.
+        if (++n % every === 0) await turn();
+      }
+      expect(got).toEqual(withoutNumbers(whole));
+    }
   });
 });
