@@ -33,7 +33,7 @@ export interface MergeOptions {
   field?: string;
   /** The JSON field of the explanation in the answers. Default `explanation`. */
   answerField?: string;
-  /** Memory of the sorts (one at a time), in bytes. Default 64 MiB. */
+  /** The working memory, in bytes: the table of ids and two buckets (merge-table.ts), or the sorts one at a time. Default 64 MiB. */
   sortMemory?: number;
   /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
   parseThreads?: number;
