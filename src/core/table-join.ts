@@ -1,12 +1,13 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { bufferLines } from './sync-lines.js';
-import { afterCustomIdKey, idLiteral, plainLiteralFrom, type LiteralRange } from './id-key.js';
+import type { LiteralRange } from './id-key.js';
 import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
 import { writeDecimal } from './decimal.js';
 import { ResultScanner } from './result-scan.js';
 import { outcomePayload } from './result-batch.js';
 import { resultFromLine } from '../stages/read-results.js';
+import { resultIdAt } from '../stages/index-results.js';
 import { datasetKeyAt, type Aborting } from './join-keys.js';
 
 /**
@@ -137,16 +138,9 @@ export function joinResultChunks(job: TableJoinJob, signal?: Aborting): TableJoi
       for (const v of bufferLines(source.path, readBuffer, chunk)) {
         if (++seen % 4096 === 0) signal?.throwIfAborted();
         if (v.end === v.start) continue;
-        if (!plainLiteralFrom(v.buf, afterCustomIdKey(v.buf, v.start, v.end), v.end, id)) {
-          const parsed = parsedId(v.buf, v.start, v.end);
-          if (parsed === null) {
-            counts.bad++;
-            continue;
-          }
-          const literal = idLiteral(parsed);
-          id.buf = literal;
-          id.start = 0;
-          id.end = literal.length;
+        if (!resultIdAt(v.buf, v.start, v.end, id)) {
+          counts.bad++;
+          continue;
         }
         idHashes(id.buf, id.start, id.end, hashes);
         const line = table.find(hashes.key, hashes.check);
@@ -188,15 +182,6 @@ const EMPTY = Buffer.alloc(0);
 const NEWLINE = Buffer.from('\n');
 const TAB = 9;
 
-/** The custom_id of a line of another shape, or null. */
-function parsedId(buf: Buffer, start: number, end: number): string | null {
-  try {
-    const v = JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown };
-    return typeof v?.custom_id === 'string' ? v.custom_id : null;
-  } catch {
-    return null;
-  }
-}
 
 /** One thread's bucket files, each written through a buffer of its own (opened when first written). */
 class BucketWriters {

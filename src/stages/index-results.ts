@@ -66,16 +66,9 @@ export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generat
   const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
   for (const v of bufferLines(src.path, chunkBytes)) {
     if (v.end === v.start) continue;
-    if (!plainLiteralFrom(v.buf, afterCustomIdKey(v.buf, v.start, v.end), v.end, key.id)) {
-      const id = parsedId(v.buf, v.start, v.end);
-      if (id === null) {
-        yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
-        continue;
-      }
-      const literal = idLiteral(id);
-      key.id.buf = literal;
-      key.id.start = 0;
-      key.id.end = literal.length;
+    if (!resultIdAt(v.buf, v.start, v.end, key.id)) {
+      yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
+      continue;
     }
     key.offset = v.offset;
     key.length = v.end - v.start;
@@ -86,12 +79,22 @@ export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generat
 
 const EMPTY = Buffer.alloc(0);
 
-/** The custom_id of a line of another shape, or null. */
-function parsedId(buf: Buffer, start: number, end: number): string | null {
+/**
+ * The `custom_id` literal of a result line into `id`: read where it lies at the start of the usual
+ * line, else from the parsed line; false for a line that has none (not a result line).
+ */
+export function resultIdAt(buf: Buffer, start: number, end: number, id: LiteralRange): boolean {
+  if (plainLiteralFrom(buf, afterCustomIdKey(buf, start, end), end, id)) return true;
+  let customId: unknown;
   try {
-    const v = JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown };
-    return typeof v?.custom_id === 'string' ? v.custom_id : null;
+    customId = (JSON.parse(buf.toString('utf8', start, end)) as { custom_id?: unknown } | null)?.custom_id;
   } catch {
-    return null;
+    return false;
   }
+  if (typeof customId !== 'string') return false;
+  const literal = idLiteral(customId);
+  id.buf = literal;
+  id.start = 0;
+  id.end = literal.length;
+  return true;
 }
