@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { bytesEqual, codePointOf, FAIL, JsonSkipper, NULL, skipSpace, startsWith, utf8Length } from './result-json.js';
+import { bytesEqual, FAIL, JsonSkipper, NULL, skipSpace, startsWith } from './result-json.js';
+import { codePointOf, utf8Length } from './json-chars.js';
 import { isUnicodeSpace, trimmedLiteral } from './trimmed-literal.js';
 
 /**

@@ -1,5 +1,6 @@
 /** The explanation literal of a result line, trimmed and re-escaped as the full parse would write it (the merge's result scan). */
-import { codePointOf, FAIL, readEscape, utf8Length, writeJsonChar } from './result-json.js';
+import { FAIL } from './result-json.js';
+import { codePointOf, readEscape, utf8Length, writeJsonChar } from './json-chars.js';
 
 // Local constants, as in result-scan.ts: imported bindings were folded less well into the loop.
 const QUOTE = 0x22;
