@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { PARTIAL_SUFFIX } from './shard-file.js';
-import { SyncFileWriter } from './sync-writer.js';
+import { copyBytes, SyncFileWriter } from './sync-writer.js';
 
 /**
  * Where a merge's rows go: pieces are staged in memory and handed on a large block at a time.
@@ -34,9 +34,7 @@ class Stage {
       this.buf.copy(bigger, 0, 0, this.used);
       this.buf = bigger;
     }
-    // Short pieces (separators, a newline) by hand: Buffer#copy costs more than such a copy.
-    if (end - start < 32) for (let i = start; i < end; i++) this.buf[this.used++] = chunk[i]!;
-    else this.used += chunk.copy(this.buf, this.used, start, end);
+    this.used = copyBytes(chunk, start, end, this.buf, this.used);
   }
 }
 

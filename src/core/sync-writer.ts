@@ -34,8 +34,7 @@ export class SyncFileWriter {
         return;
       }
     }
-    buf.copy(this.#stage, this.#used, start, end);
-    this.#used += length;
+    this.#used = copyBytes(buf, start, end, this.#stage, this.#used);
   }
 
   writeString(text: string): void {
@@ -79,4 +78,15 @@ export class SyncFileWriter {
 function writeFully(fd: number, buf: Buffer, start: number, end: number): void {
   // writeSync may write less than asked (a signal, a pipe): the rest follows.
   for (let at = start; at < end; ) at += writeSync(fd, buf, at, end - at);
+}
+
+/**
+ * Copies `src[start, end)` to `target[at]`; returns the end. Short pieces (separators, a line's
+ * head) by hand: `Buffer#copy` makes a view for a part of a buffer, which costs more than such a
+ * copy below some tens of bytes.
+ */
+export function copyBytes(src: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  if (end - start >= 32) return at + src.copy(target, at, start, end);
+  for (let i = start; i < end; i++) target[at++] = src[i]!;
+  return at;
 }

@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { bufferLines } from './sync-lines.js';
+import { SyncFileWriter } from './sync-writer.js';
 import type { LiteralRange } from './id-key.js';
 import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
 import { writeDecimal } from './decimal.js';
@@ -183,19 +183,19 @@ const NEWLINE = Buffer.from('\n');
 const TAB = 9;
 
 
-/** One thread's bucket files, each written through a buffer of its own (opened when first written). */
+/** One thread's bucket files, each written through a 32 KiB buffer of its own (opened when first written). */
 class BucketWriters {
   readonly #dir: string;
   readonly #worker: number;
-  readonly #writers: BucketWriter[] = [];
+  readonly #writers: SyncFileWriter[] = [];
 
   constructor(dir: string, worker: number) {
     this.#dir = dir;
     this.#worker = worker;
   }
 
-  for(b: number): BucketWriter {
-    return (this.#writers[b] ??= new BucketWriter(bucketFile(this.#dir, b, this.#worker)));
+  for(b: number): SyncFileWriter {
+    return (this.#writers[b] ??= new SyncFileWriter(bucketFile(this.#dir, b, this.#worker), { chunkBytes: 32 << 10 }));
   }
 
   close(): void {
@@ -213,52 +213,5 @@ class BucketWriters {
   /** Closes the files, unflushed (the merge removes the folder). */
   abandon(): void {
     for (const w of this.#writers) w?.abandon();
-  }
-}
-
-/** Bytes a bucket's buffer holds before it is written. */
-const BUCKET_BUFFER = 32 << 10;
-
-class BucketWriter {
-  readonly #fd: number;
-  readonly #buf = Buffer.allocUnsafeSlow(BUCKET_BUFFER);
-  #used = 0;
-
-  constructor(file: string) {
-    this.#fd = openSync(file, 'w');
-  }
-
-  write(src: Buffer, start: number, end: number): void {
-    if (this.#used + end - start > this.#buf.length) {
-      this.#flush();
-      if (end - start > this.#buf.length) {
-        for (let at = start; at < end; ) at += writeSync(this.#fd, src, at, end - at);
-        return;
-      }
-    }
-    // Short pieces by hand: Buffer#copy costs more than the copy below some tens of bytes.
-    if (end - start < 32) for (let i = start; i < end; i++) this.#buf[this.#used++] = src[i]!;
-    else this.#used += src.copy(this.#buf, this.#used, start, end);
-  }
-
-  #flush(): void {
-    for (let at = 0; at < this.#used; ) at += writeSync(this.#fd, this.#buf, at, this.#used - at);
-    this.#used = 0;
-  }
-
-  close(): void {
-    try {
-      this.#flush();
-    } finally {
-      closeSync(this.#fd);
-    }
-  }
-
-  abandon(): void {
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // Already closed.
-    }
   }
 }

@@ -132,11 +132,7 @@ export const MAX_BUCKETS = 256;
 export async function joinByTable(options: TableJoinOptions): Promise<TableJoin> {
   const { ids } = options;
   const half = Math.floor(options.memory.length / 2);
-  const quarter = Math.floor(half / 2);
-  const resultBytes = options.sources.reduce((sum, s) => sum + s.size, 0);
-  // An outcome is shorter than its result line but for its head (row and order, < 32 bytes):
-  // buckets sized on the results rarely outgrow a quarter of the memory (a bucket that does is sorted).
-  const buckets = Math.min(MAX_BUCKETS, Math.max(1, Math.ceil((resultBytes * 1.1) / quarter)));
+  const buckets = Math.min(MAX_BUCKETS, bucketsFor(options.sources.reduce((sum, s) => sum + s.size, 0), options.memory.length));
   const linesPerBucket = Math.max(1, Math.ceil(ids.lastLine / buckets));
   mkdirSync(options.tmpDir, { recursive: true });
   const dir = mkdtempSync(path.join(options.tmpDir, runsFolderPrefix()));
@@ -178,7 +174,16 @@ export async function joinByTable(options: TableJoinOptions): Promise<TableJoin>
   }
 }
 
+/**
+ * The buckets for results of `resultBytes`, each for a quarter of the memory: an outcome is
+ * shorter than its result line but for its head (row and order, < 32 bytes), so buckets sized on
+ * the results rarely outgrow it (a bucket that does is sorted).
+ */
+function bucketsFor(resultBytes: number, memoryBytes: number): number {
+  return Math.max(1, Math.ceil((resultBytes * 1.1) / Math.floor(memoryBytes / 4)));
+}
+
 /** Whether buckets for results of `resultBytes` fit {@link MAX_BUCKETS} with this memory. */
 export function bucketsFit(resultBytes: number, memoryBytes: number): boolean {
-  return (resultBytes * 1.1) / Math.floor(memoryBytes / 4) <= MAX_BUCKETS;
+  return bucketsFor(resultBytes, memoryBytes) <= MAX_BUCKETS;
 }
