@@ -1,18 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/id-key.js';
-import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type JoinedRow, type PointerKey } from '../core/join-keys.js';
-import { indexResultsOnThread } from '../core/result-index-thread.js';
 import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
+import { sortedJoin } from './merge-sorted.js';
 import { bucketsFit, joinByTable, readIdTable, type TableJoin } from './merge-table.js';
 import { tmpdir } from 'node:os';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
-import { ResultParsePool } from '../core/result-parse-pool.js';
-import { failurePayload } from '../core/result-batch.js';
+import type { ResultParsePool } from '../core/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
 import { hasPendingWork, type Manifest } from './manifest.js';
-import { BATCH_BYTES, mapEntries, readReject, readRejects, resolveResults, resultSources, writeRows } from './merge-steps.js';
+import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */
@@ -85,7 +83,7 @@ export { defaultErrorsPath };
  * Usually the join is by table (merge-table.ts): the dataset's ids into a table in half of the
  * memory, each result line read once and its outcome put in a bucket of its row's line range,
  * then the buckets put in row order one at a time in the other half, and step 5 below. When an
- * id repeats or the ids do not fit, the sorted join does steps 1 to 4:
+ * id repeats or the ids do not fit, the sorted join does steps 1 to 4 (merge-sorted.ts):
  *
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
@@ -136,98 +134,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     rejects.flush();
 
     const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
-    /** Steps 1 to 4 of the sorted join (see above): the outcomes, sorted by line. */
-    const sortedJoin = async (): Promise<Array<Iterable<SortedEntry>>> => {
-      // 1. Dataset ids, and 2. result pointers, as join entries. Large result files are indexed on
-      // a thread of their own meanwhile, each side sorting in half of the sort memory.
-      const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
-      let keys: RunSorter;
-      let pointers: RunSorter;
-      if ((options.indexThread ?? resultBytes >= PARSE_THREADS_FROM) && !options.idHash && memory.bytes >= 2 * MIN_HALF_BYTES) {
-        const arena = memory.take();
-        const half = Math.floor(arena.length / 16) * 8;
-        const stopIndex = new AbortController();
-        // Half of the arena here, as much again on the thread (the other half of this one stays untouched).
-        const indexing = indexResultsOnThread(sources, { memoryBytes: half, ...tmp }, signal ? AbortSignal.any([signal, stopIndex.signal]) : stopIndex.signal);
-        indexing.catch(() => {}); // awaited below
-        options.onStep?.('dataset ids');
-        try {
-          keys = new RunSorter({ memoryBytes: half, memory: SortMemory.over(arena.subarray(0, half)), ...tmp });
-          sorters.push(keys);
-          addDatasetKeys(options.dataset, keys, idHash, signal);
-          keys.flush();
-        } catch (err) {
-          // The thread stops and removes its runs.
-          stopIndex.abort();
-          await indexing.catch(() => {});
-          throw err;
-        }
-        options.onStep?.('result index');
-        const indexed = await indexing;
-        memory.give(arena);
-        pointers = RunSorter.attach(indexed.runs, { memoryBytes: memory.bytes, memory, ...tmp });
-        sorters.push(pointers);
-        counts.badResultLines += indexed.bad;
-      } else {
-        options.onStep?.('dataset ids');
-        keys = sorter();
-        addDatasetKeys(options.dataset, keys, idHash, signal);
-        keys.flush();
-        options.onStep?.('result index');
-        pointers = sorter();
-        counts.badResultLines += addResultKeys(sources, pointers, idHash, signal);
-        pointers.flush();
-      }
-
-      // 3. The join (ids whose hashes collide are told apart by their literals); rows by pointer
-      // (rows with no result first, key -1).
-      options.onStep?.('join');
-      const joined = sorter();
-      const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[]): JoinedRow[] => {
-        if (lefts.length === 0) {
-          counts.unmatchedResults += rights.length;
-          return [];
-        }
-        if (rights.length > 1) counts.extraResults += rights.length - 1;
-        if (lefts.length > 1) {
-          counts.duplicateIdRows += lefts.length;
-          const id = literalId(literal);
-          const lines = lefts.map((l) => l.line);
-          const message = `id ${JSON.stringify(id)} is on ${lefts.length} lines (${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', …' : ''}): which answer belongs to which row cannot be told`;
-          return lefts.map((l) => ({ key: -1, payload: `${l.line}\t${failurePayload(id, 'duplicate_id', null, message)}` }));
-        }
-        const line = lefts[0]!.line;
-        if (rights.length === 0) {
-          const id = literalId(literal);
-          const failure = pending ? failurePayload(id, 'pending', null, 'its batch is not finished or not downloaded yet') : failurePayload(id, 'no_result', null, 'no result line for this id');
-          return [{ key: -1, payload: `${line}\t${failure}` }];
-        }
-        // Several results (a resubmission's, a repeat): each is read, and the best kept at the end.
-        return rights.map((p) => ({ key: p.src * 2 ** 40 + p.offset, payload: rights.length > 1 ? `${line}\t${p.order}` : String(line) }));
-      };
-      joinEntries(keys.sorted(), pointers.sorted(), joined, (lefts, rights) => {
-        const only = lefts[0]?.literal ?? rights[0]!.literal;
-        if (lefts.every((l) => l.literal === only) && rights.every((r) => r.literal === only)) return joinId(only, lefts, rights);
-        // A hash collision: one join per id.
-        const byId = new Map<string, { lefts: DatasetKey[]; rights: PointerKey[] }>();
-        const group = (literal: string) => byId.get(literal) ?? byId.set(literal, { lefts: [], rights: [] }).get(literal)!;
-        for (const l of lefts) group(l.literal).lefts.push(l);
-        for (const r of rights) group(r.literal).rights.push(r);
-        return [...byId].flatMap(([literal, g]) => joinId(literal, g.lefts, g.rights));
-      }, signal);
-      joined.flush();
-
-      // 4. Result lines read in file order and parsed; outcomes by dataset line.
-      options.onStep?.('results');
-      const outcomes = sorter();
-      pool = new ResultParsePool({ threads, batchBytes: BATCH_BYTES, sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
-      counts.badResultLines += await resolveResults(joined.sorted(), sources, pool, outcomes, signal);
-      outcomes.flush();
-      // The threads' heaps stay resident until they exit.
-      await pool.close();
-      return [outcomes.sorted()];
-    };
-
     // The join by table, when the ids fit (the usual dataset; merge-table.ts): ids, results, output.
     let outcomes: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>;
     const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), await readIdTable(options.dataset, memory.bytes / 2, threads, signal));
@@ -237,7 +143,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       counts.badResultLines += tableJoin.counts.bad;
       counts.unmatchedResults += tableJoin.counts.unmatched;
       outcomes = tableJoin.outcomes(() => counts.extraResults++);
-    } else outcomes = await sortedJoin();
+    } else outcomes = [await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) })];
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
@@ -275,10 +181,8 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   return { ...counts, sources: sources.length, output: options.output, errorsPath, join: tableJoin ? 'table' : 'sorted' };
 }
 
-/** Results of at least this many bytes are parsed on threads (below, starting them costs more than it saves). */
+/** Results of at least this many bytes are read on threads (below, starting them costs more than it saves). */
 const PARSE_THREADS_FROM = 32 * 1024 * 1024;
-/** The least half of the sort memory to index results on a thread with. */
-const MIN_HALF_BYTES = 64 << 10;
 
 function openOutput(options: MergeOptions): StagedOutput {
   if (options.outputStream) return new StreamOutput(options.outputStream);
