@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
-import { Manifest, readTrackingFile } from '../../src/pipeline/manifest.js';
+import { Manifest } from '../../src/pipeline/manifest.js';
+import { readTrackingFile } from '../../src/pipeline/tracking-file.js';
 import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-flags.js';
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
