@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jobConfigDigest, type SubmitOptions } from '../../src/pipeline/submit.js';
+import { jobConfigDigest } from '../../src/pipeline/job-settings.js';
+import type { SubmitOptions } from '../../src/pipeline/submit.js';
 import type { Provider } from '../../src/pipeline/providers.js';
 
 const provider = { name: 'openai', endpoint: '/v1/chat/completions' } as unknown as Provider;
