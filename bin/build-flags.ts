@@ -3,7 +3,7 @@ import { loadPromptFile } from '../src/core/prompt.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
 import { BatchExplainError } from '../src/errors.js';
-import type { BuildOptions } from '../src/pipeline/build.js';
+import { checkDataset, type BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
 import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
@@ -79,11 +79,17 @@ export function positiveFlag(flag: string, value: number): number {
   return value;
 }
 
-/** Build options from flags: the prompt is read, the model falls back to the original `.env` name for Azure. */
-export async function buildOptionsFromArgs(args: DatasetArgs): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
+/**
+ * Build options from flags: the dataset is checked, the prompt read, the model falls back to the
+ * original `.env` name for Azure, then to the deployment a job recorded (`recordedModel`).
+ */
+export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: string): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
+  await checkDataset(args.dataset);
   const prompt = await loadPromptFile(args.prompt, path.join(packageRoot(), 'prompts'));
-  const model = args.model ?? (args.provider === 'azure' ? process.env.AZURE_ENGINE_NAME : 'gpt-4o');
-  if (!model) throw new BatchExplainError('E_OPTION', 'azure needs a deployment: pass --model or set AZURE_ENGINE_NAME');
+  const model = args.model ?? (args.provider === 'azure' ? (process.env.AZURE_ENGINE_NAME ?? recordedModel) : 'gpt-4o');
+  if (!model) {
+    throw new BatchExplainError('E_OPTION', 'azure needs a deployment: pass --model NAME, or set AZURE_ENGINE_NAME in the environment or in ./.env (read by default; --env-file FILE for another)');
+  }
   const t = args.temperature.trim().toLowerCase();
   const temperature = t === 'none' ? null : Number(t);
   if (temperature !== null && !(temperature >= 0 && temperature <= 2)) {

@@ -33,10 +33,10 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
     const summary = await runDirect({
       ...direct,
       build,
-      resultsDir: args['results-dir'],
-      rejectsPath: args.rejects ?? path.join(args['out-dir'], 'rejects.jsonl'),
+      resultsDir: args['results-dir'] ?? 'results',
+      rejectsPath: args.rejects ?? path.join(args['out-dir'] ?? 'batches', 'rejects.jsonl'),
       output: args.output,
-      errorsPath: args.errors ?? defaultErrorsPath(args.output, args['out-dir']),
+      errorsPath: args.errors ?? defaultErrorsPath(args.output, args['out-dir'] ?? 'batches'),
       ...mergeOutputOptions(args),
       maxRounds: args['max-rounds'],
       signal,

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
 import type { MergeSummary } from '../../src/pipeline/merge.js';
-import { Manifest } from '../../src/pipeline/manifest.js';
+import { mergeInputs } from '../job-args.js';
 import { bytesFlag, quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
@@ -19,7 +19,7 @@ export const mergeOutputFlags = {
 
 type MergeArgs = {
   dataset: string;
-  results: string[];
+  results?: string[];
   output: string;
   errors?: string;
   rejects?: string;
@@ -56,10 +56,10 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
     y
       .options({
         dataset: { type: 'string', demandOption: true, describe: 'The dataset file' },
-        results: { type: 'string', array: true, default: ['results'], describe: 'Result files or folders (--results_dir also works)' },
+        results: { type: 'string', array: true, describe: "Result files or folders (--results_dir also works); default: the job's downloads (the one job in ./batches…, or --manifest's), else ./results" },
         output: { type: 'string', default: '-', describe: 'The merged dataset: a file, or - for stdout' },
-        rejects: { type: 'string', describe: "The build's rejects file, to say why rows were never sent (e.g. batches/rejects.jsonl)" },
-        manifest: { type: 'string', describe: 'The job manifest: batch order (newest wins) and batches still running (pending)' },
+        rejects: { type: 'string', describe: "The build's rejects file, to say why rows were never sent (default: the job's)" },
+        manifest: { type: 'string', describe: "The job: only its batches' results are read (newest wins), batches still running count as pending" },
         ...mergeOutputFlags,
         strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row has no explanation' },
         quiet: quietFlag,
@@ -70,7 +70,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
   handler: (args) =>
     runCommand(async (signal) => {
       const { merge } = await import('../../src/pipeline/merge.js');
-      const manifest = args.manifest ? await Manifest.open(args.manifest) : undefined;
+      const { results, manifest, rejects } = await mergeInputs(args);
       const display = progressFromArgs(args, 'merge');
       let step: string | null = null;
       const startedAt = Date.now();
@@ -78,10 +78,10 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       try {
         const summary = await merge({
           dataset: args.dataset,
-          results: args.results,
+          results,
           output: args.output,
           ...(args.errors ? { errorsPath: args.errors } : {}),
-          ...(args.rejects ? { rejectsPath: args.rejects } : {}),
+          ...(rejects ? { rejectsPath: rejects } : {}),
           ...(manifest ? { manifest } : {}),
           field: args.field,
           answerField: args['answer-field'],

@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT } from '../../src/errors.js';
+import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { datasetFlags } from '../build-flags.js';
 import { providerFlags } from '../provider-flags.js';
 import { formatCount } from '../format.js';
@@ -14,7 +16,7 @@ import type { BatchState } from '../../src/pipeline/manifest.js';
 import { batchesSample, mergeSample } from '../progress-views.js';
 
 export type RunArgs = SubmitArgs & {
-  'results-dir': string;
+  'results-dir'?: string;
   output: string;
   errors?: string;
   field: string;
@@ -40,7 +42,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         ...submitFlags,
         ...mergeOutputFlags,
         ...directFlags,
-        'results-dir': { type: 'string', default: 'results', describe: 'Folder for downloaded results' },
+        'results-dir': { type: 'string', describe: "Folder for downloaded results (default: the job's folder's results/)" },
         output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
         ...deleteInputFlag,
@@ -50,6 +52,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
   handler: (args) =>
     (args.provider as string) === 'direct' ? runDirectHandler(args as unknown as RunDirectArgs) : runCommand(async (signal) => {
       const { run } = await import('../../src/pipeline/run.js');
+      await checkOutputFolder(args.output);
       const { log, provider, options, display, uploads, submitSample } = await openJob(args, 'run');
       // What the display shows follows the phase: the build and uploads, the batches, the merge's steps.
       let phase = 'submit';
@@ -61,7 +64,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         let last = '';
         const summary = await run({
           ...options,
-          resultsDir: args['results-dir'],
+          resultsDir: args['results-dir'] ?? path.join(options.outDir, 'results'),
           output: args.output,
           ...(args.errors ? { errorsPath: args.errors } : {}),
           field: args.field,
@@ -103,6 +106,14 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       }
     }, { resumeHint: JOB_RESUME_HINT }),
 };
+
+/** The merged output's folder must exist: found missing after hours of batches, it would fail the job at the end. */
+async function checkOutputFolder(output: string): Promise<void> {
+  if (output === '-') return;
+  const folder = path.dirname(path.resolve(output));
+  const isFolder = await stat(folder).then((s) => s.isDirectory(), () => false);
+  if (!isFolder) throw new BatchExplainError('E_OPTION', `--output ${output}: the folder ${path.dirname(output)} does not exist`);
+}
 
 export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
   command: 'resubmit',

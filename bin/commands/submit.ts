@@ -3,6 +3,7 @@ import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } from '../build-flags.js';
 import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
+import { chooseJob } from '../job-args.js';
 import { formatBuildSummary } from './build.js';
 import type { QuotaEvent } from '../../src/pipeline/quota.js';
 import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
@@ -19,10 +20,11 @@ export const pollFlags = {
   'max-poll-interval': { type: 'number', default: 60, describe: 'Longest wait between status polls, in seconds' },
 } as const;
 
-export type PollArgs = { provider: string; 'poll-interval'?: number; 'max-poll-interval': number };
+export type PollArgs = { 'poll-interval'?: number; 'max-poll-interval': number };
 
-export function pollOptions(args: PollArgs): { pollMs: number; maxPollMs: number } {
-  return { pollMs: Math.round((args['poll-interval'] ?? (args.provider === 'local' ? 0.5 : 5)) * 1000), maxPollMs: Math.round(args['max-poll-interval'] * 1000) };
+/** Poll waits from the flags; the first is shorter for the local provider (`provider`: the one in use). */
+export function pollOptions(args: PollArgs, provider: string): { pollMs: number; maxPollMs: number } {
+  return { pollMs: Math.round((args['poll-interval'] ?? (provider === 'local' ? 0.5 : 5)) * 1000), maxPollMs: Math.round(args['max-poll-interval'] * 1000) };
 }
 
 /** Input files deleted from the provider once their batch is finished and downloaded (retrieve, run). */
@@ -35,7 +37,7 @@ export const deleteInputFlag = {
 } as const;
 
 export const submitFlags = {
-  'out-dir': { type: 'string', default: 'batches', describe: 'Folder for shards, the manifest and rejects (--output_dir also works)' },
+  'out-dir': { type: 'string', describe: 'Folder of the job: shards, the manifest, rejects, results (default ./batches, or batches-2… when that holds another job; --output_dir also works)' },
   manifest: { type: 'string', describe: 'The job manifest (default <out-dir>/manifest.jsonl)' },
   workers: { type: 'number', default: 2, describe: 'Shards uploaded at once (while the next are built)' },
   'file-expiry-days': { type: 'number', default: 14, describe: 'expires_after of uploaded input files, in days (Azure: 14–30); 0 leaves it out' },
@@ -49,7 +51,7 @@ export const submitFlags = {
 export type SubmitArgs = DatasetArgs &
   ProviderArgs &
   PollArgs &
-  CostArgs & { 'out-dir': string; manifest?: string; workers: number; 'file-expiry-days': number; 'max-active-batches'?: number; 'max-enqueued-tokens'?: number; 'max-cost'?: number };
+  CostArgs & { 'out-dir'?: string; manifest?: string; workers: number; 'file-expiry-days': number; 'max-active-batches'?: number; 'max-enqueued-tokens'?: number; 'max-cost'?: number };
 
 /**
  * What submit, resubmit and run start with: a log on stderr, the environment file, the build
@@ -61,15 +63,16 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   const display = progressFromArgs(args, label);
   const log = (s: string) => void (args.quiet || display.log(s));
   loadEnvFile(args);
-  // Every flag is checked before the provider opens: the local one is a server in this process,
-  // which would keep it alive after a flag error.
-  const buildOptions = await buildOptionsFromArgs(args);
+  // Every flag is checked before the provider opens (the local one is a server in this process,
+  // which would keep it alive after a flag error) and before anything is written.
+  const job = await chooseJob(args, (provider, recordedModel) => buildOptionsFromArgs({ ...args, provider }, recordedModel));
+  const buildOptions = job.options;
   const cost = await costOptionsFromArgs(args);
   const maxCost = args['max-cost'];
   if (maxCost !== undefined && !(maxCost >= 0)) throw new BatchExplainError('E_OPTION', `--max-cost: expected an amount of USD of 0 or more, got ${maxCost}`);
   const maxActive = args['max-active-batches'] === undefined ? undefined : positiveFlag('--max-active-batches', args['max-active-batches']);
   const maxTokens = args['max-enqueued-tokens'] === undefined ? undefined : positiveFlag('--max-enqueued-tokens', args['max-enqueued-tokens']);
-  const polls = pollOptions(args);
+  const polls = pollOptions(args, job.provider);
   if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
     log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
   }
@@ -81,14 +84,16 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   };
   const progress = buildProgress();
   const uploads = { done: 0 };
-  const provider = await providerFromArgs(args, log);
+  const provider = await providerFromArgs(args, log, job.job, job.manifestPath);
+  if (job.job) log(`${label}: resuming the job in ${job.outDir} (started ${job.job.at})`);
+  else if (job.passedOver.length > 0) log(`${label}: a new job, in ${job.outDir} (${job.passedOver.join(', ')} ${job.passedOver.length === 1 ? 'holds another job' : 'hold other jobs'})`);
   const options = {
     ...buildOptions,
     progress,
     ...(maxCost === undefined ? { onBuilt: (shards: ShardRecord[]) => void printEstimate(shards) } : { beforeUpload: (shards: ShardRecord[]) => checkMaxCost(printEstimate(shards), maxCost) }),
     provider,
-    outDir: args['out-dir'],
-    ...(args.manifest === undefined ? {} : { manifestPath: args.manifest }),
+    outDir: job.outDir,
+    manifestPath: job.manifestPath,
     workers: args.workers,
     fileExpirySeconds: args['file-expiry-days'] > 0 ? Math.round(args['file-expiry-days'] * 86_400) : null,
     ...(maxActive === undefined ? {} : { maxActiveBatches: maxActive }),
@@ -98,7 +103,7 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   };
   /** The build's figures and the shards submitted: what submit (and run's first phase) shows. */
   const submitSample = buildSampler(progress, args.dataset, () => `${formatCount(uploads.done)} submitted`);
-  return { log, provider, options, display, uploads, submitSample };
+  return { log, provider, options, display, uploads, submitSample, job };
 }
 
 export const submitCommand: CommandModule<object, SubmitArgs> = {
@@ -131,7 +136,8 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
         else log('submit: the build of an earlier run is complete; its shards were reused');
         const created = summary.submitted.filter((s) => !s.skipped).length;
         log(`submit: ${summary.submitted.length} shard(s) submitted (${created} now, ${summary.submitted.length - created} earlier); manifest ${summary.manifestPath}`);
-        log(`next: batch-explain retrieve --wait --manifest ${summary.manifestPath}${args.provider === 'local' ? '' : ` --provider ${args.provider}`}`);
+        // The job's provider, base URL and API version are in its manifest: the hint needs no more.
+        log(`next: batch-explain retrieve --wait --manifest ${summary.manifestPath}`);
         return args.strict && (summary.build?.rejects.total ?? 0) > 0 ? EXIT.REJECTS : EXIT.OK;
       } finally {
         display.stop();

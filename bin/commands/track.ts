@@ -7,6 +7,7 @@ import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
+import { findJobManifest } from '../job-args.js';
 import { deleteInputFlag, pollFlags, pollOptions } from './submit.js';
 import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 import type { BatchState } from '../../src/pipeline/manifest.js';
@@ -16,7 +17,7 @@ import { batchesSample } from '../progress-views.js';
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
 const trackFlags = {
-  manifest: { type: 'string', describe: 'The job manifest (default batches/manifest.jsonl)' },
+  manifest: { type: 'string', describe: 'The job manifest (default: the one job in ./batches, ./batches-2…)' },
   'tracking-file': { type: 'string', describe: "The original scripts' batch_id,path file, instead of a manifest" },
   quiet: quietFlag,
 } as const;
@@ -34,7 +35,7 @@ async function openTracked(args: TrackArgs): Promise<Manifest> {
     for (const [id, b] of tracked.batches) if (!manifest.state.batches.has(id)) manifest.state.batches.set(id, b);
     return manifest;
   }
-  const file = args.manifest ?? path.join('batches', 'manifest.jsonl');
+  const file = await findJobManifest(args.manifest);
   const manifest = await Manifest.open(file);
   if (manifest.state.batches.size === 0) throw new BatchExplainError('E_INPUT', `${file}: no batches recorded (run submit first, or pass --manifest / --tracking-file)`);
   return manifest;
@@ -59,7 +60,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       try {
         const { batchStatus } = await import('../../src/pipeline/status.js');
         const rows = await batchStatus(provider.client, manifest, { signal });
@@ -86,7 +87,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     }),
 };
 
-type RetrieveArgs = TrackArgs & { 'out-dir': string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles; 'progress-interval': number };
+type RetrieveArgs = TrackArgs & { 'out-dir'?: string; wait: boolean; 'poll-interval'?: number; 'max-poll-interval': number; 'delete-input-files': DeleteInputFiles; 'progress-interval': number };
 
 export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
@@ -96,19 +97,19 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
       .options({
         ...providerFlags,
         ...trackFlags,
-        'out-dir': { type: 'string', default: 'results', describe: 'Folder for <batch>.output.jsonl and <batch>.errors.jsonl (--output_dir also works)' },
+        'out-dir': { type: 'string', describe: "Folder for <batch>.output.jsonl and <batch>.errors.jsonl (default: the job's folder's results/, ./results with --tracking-file; --output_dir also works)" },
         wait: { type: 'boolean', default: false, describe: 'Poll until every batch is finished' },
         ...pollFlags,
         ...deleteInputFlag,
         ...progressFlags,
       })
-      .example('$0 retrieve --wait', 'the batches of ./batches/manifest.jsonl into ./results')
+      .example('$0 retrieve --wait', "the batches of the job in ./batches into its folder's results/")
       .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       // A terminal gets a live bar of the batches; elsewhere a line each time the figures change.
       const display = progressFromArgs(args, 'retrieve');
       let latest: readonly BatchState[] = [];
@@ -119,9 +120,9 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         const summary = await retrieve({
           client: provider.client,
           manifest,
-          outDir: args['out-dir'],
+          outDir: args['out-dir'] ?? (args['tracking-file'] !== undefined ? 'results' : path.join(path.dirname(manifest.path), 'results')),
           wait: args.wait,
-          ...pollOptions(args),
+          ...pollOptions(args, provider.name),
           deleteInputFiles: args['delete-input-files'],
           signal,
           onDownload: (id, kind, f) => args.quiet || display.log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
@@ -166,7 +167,7 @@ export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }
     runCommand(async () => {
       const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       try {
         const { cancelBatches } = await import('../../src/pipeline/status.js');
         const results = await cancelBatches(provider.client, manifest, args.ids?.length ? args.ids : undefined);

@@ -1,4 +1,5 @@
-import { readdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
@@ -176,6 +177,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const { dataset, outDir } = options;
   const name = dataset === '-' ? '-' : dataset;
   const rejectsPath = options.rejectsPath ?? path.join(outDir ?? '.', 'rejects.jsonl');
+  if (!options.datasetStream) await checkDataset(dataset);
   if (outDir !== undefined) await prepareOutDir(outDir, options.overwrite ?? false);
 
   const rejects = rejectsSink({ path: rejectsPath });
@@ -203,6 +205,21 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     throw err;
   }
   return buildSummary(source.stats, shards, rejects.counts, rejectsPath);
+}
+
+/**
+ * Refuses, before anything is written, a dataset that cannot be read: a missing path, a folder,
+ * a file without read permission. `-` (stdin) and pipes (`<(zcat data.jsonl.gz)`) pass.
+ */
+export async function checkDataset(dataset: string): Promise<void> {
+  if (dataset === '-') return;
+  const info = await stat(dataset).catch((err: NodeJS.ErrnoException) => {
+    throw new BatchExplainError('E_INPUT', err.code === 'ENOENT' ? `${dataset}: no such file` : `${dataset}: cannot be read (${err.code ?? err.message})`);
+  });
+  if (info.isDirectory()) throw new BatchExplainError('E_INPUT', `${dataset}: is a folder; give the dataset file (JSONL)`);
+  await access(dataset, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+    throw new BatchExplainError('E_INPUT', `${dataset}: cannot be read (${err.code ?? err.message})`);
+  });
 }
 
 /** Removes `.partial` leftovers of a crashed run; refuses to mix with shards of an earlier build unless told to replace them. */

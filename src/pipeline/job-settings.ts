@@ -2,11 +2,27 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { SubmitOptions } from './submit.js';
 
+/** What {@link jobSettings} reads: the submit options, of which only the provider's name. */
+export type JobSettingsInput = Omit<SubmitOptions, 'provider'> & { provider: { name: string } };
+
 /**
  * A digest of everything that shapes the requests: a manifest belongs to one job, and a re-run
  * with another prompt, model or budget must not be mistaken for a resume.
  */
-export function jobConfigDigest(options: SubmitOptions): string {
+export function jobConfigDigest(options: JobSettingsInput): string {
+  return digestOf(jobSettings(options));
+}
+
+/** The digest of settings as {@link jobSettings} gives them (or as a manifest recorded them). */
+export function digestOf(settings: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(settings)).digest('hex');
+}
+
+/**
+ * Everything that shapes the requests, as a plain object in a fixed key order (unset settings
+ * left out): what a job's manifest records and its digest is taken of.
+ */
+export function jobSettings(options: JobSettingsInput): Record<string, unknown> {
   const { provider, template, textPrefix, model, url, maxTokens, tokenParam, temperature, detail, responseFormat, explanationField, maxBytes, maxRequests, maxShardTokens, tokenModel, maxImageBytes, imageRoot, resize, imageUrls, remote, confine } = options;
   const dataset = options.jobDataset ?? options.dataset;
   const config = {
@@ -35,5 +51,5 @@ export function jobConfigDigest(options: SubmitOptions): string {
     allowPrivate: imageUrls === 'fetch' && remote?.allowPrivate ? true : undefined,
     confine: confine ? true : undefined,
   };
-  return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
 }

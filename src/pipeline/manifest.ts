@@ -14,7 +14,12 @@ export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'exp
  */
 
 export type ManifestEvent =
-  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string }
+  /**
+   * The job's start. `config` is the digest of the settings that shape the requests; `settings`
+   * (absent in older logs) holds them, to name what differs when another job meets this one.
+   * `base_url` and `api_version` say where the batches are (never a key), for the later commands.
+   */
+  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string; settings?: Record<string, unknown>; prompt?: string; base_url?: string; api_version?: string }
   | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
   | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
   | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }
@@ -226,25 +231,20 @@ export class Manifest {
 
   /** Reads the log (if any) and opens it for appending. */
   static async open(file: string, options: ManifestOptions = {}): Promise<Manifest> {
-    const state = emptyState();
-    if (existsSync(file)) {
-      const text = await readFile(file, 'utf8');
-      // Every event is written with its newline in one write: text after the last newline is a
-      // write cut short by a crash, never acknowledged, and is dropped.
-      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-      for (const [i, line] of complete.split('\n').entries()) {
-        if (line.trim() === '') continue;
-        let event: ManifestEvent;
-        try {
-          event = JSON.parse(line);
-        } catch (err) {
-          throw new Error(`${file}: line ${i + 1} is not valid JSON (${(err as Error).message}); the manifest was edited or damaged`);
-        }
-        apply(state, event);
-      }
-      if (complete.length < text.length) await truncate(file, Buffer.byteLength(complete));
-    }
+    const { state, text, complete } = await readLog(file);
+    if (complete < text.length) await truncate(file, Buffer.byteLength(text.slice(0, complete)));
     return new Manifest(file, state, options);
+  }
+
+  /** Empties the log: for a job whose start sent nothing (see `sentNothing`), replaced by another. */
+  async reset(): Promise<void> {
+    await this.#queue;
+    await this.#handle?.close();
+    this.#handle = null;
+    await truncate(this.path, 0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    Object.assign(this.state, emptyState());
   }
 
   /** Writes an event and fdatasyncs it; resolves once it is on disk, then folds it in. */
@@ -270,4 +270,29 @@ export class Manifest {
     await this.#handle?.close();
     this.#handle = null;
   }
+}
+
+/** The state a manifest's log holds, read without opening it for writing (nothing is changed). */
+export async function readManifestState(file: string): Promise<ManifestState> {
+  return (await readLog(file)).state;
+}
+
+async function readLog(file: string): Promise<{ state: ManifestState; text: string; complete: number }> {
+  const state = emptyState();
+  if (!existsSync(file)) return { state, text: '', complete: 0 };
+  const text = await readFile(file, 'utf8');
+  // Every event is written with its newline in one write: text after the last newline is a
+  // write cut short by a crash, never acknowledged, and is dropped.
+  const complete = text.lastIndexOf('\n') + 1;
+  for (const [i, line] of text.slice(0, complete).split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let event: ManifestEvent;
+    try {
+      event = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`${file}: line ${i + 1} is not valid JSON (${(err as Error).message}); the manifest was edited or damaged`);
+    }
+    apply(state, event);
+  }
+  return { state, text, complete };
 }

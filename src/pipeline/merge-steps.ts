@@ -194,11 +194,8 @@ export function* readRejects(file: string): Generator<{ line: number; code: stri
   }
 }
 
-/**
- * The result files to read, oldest first: files of batches the manifest knows come in the order
- * the batches were created (a resubmission's after the first), then other files by time.
- */
-export async function resultSources(paths: string[], manifest?: Manifest): Promise<Array<ResultSource & { size: number }>> {
+/** Result files: the files named, and the `*.jsonl` files of the folders named (not partial downloads, nor a manifest). */
+export async function listResultFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
     const s = await stat(p).catch(() => null);
@@ -207,8 +204,22 @@ export async function resultSources(paths: string[], manifest?: Manifest): Promi
       for (const name of (await readdir(p)).sort()) if (name.endsWith('.jsonl') && !name.endsWith(PARTIAL_SUFFIX) && name !== 'manifest.jsonl') files.push(path.join(p, name));
     } else files.push(p);
   }
+  return files;
+}
+
+/** The batch a result file is of, from its name (`<batch>.output.jsonl`, the original `batch_output_<batch>.jsonl`). */
+export function batchIdOfFile(file: string): string {
+  return path.basename(file).replace(/^batch_output_/, '').split('.')[0]!;
+}
+
+/**
+ * The result files to read, oldest first: files of batches the manifest knows come in the order
+ * the batches were created (a resubmission's after the first), then other files by time.
+ */
+export async function resultSources(paths: string[], manifest?: Manifest): Promise<Array<ResultSource & { size: number }>> {
+  const files = await listResultFiles(paths);
   const batchOrder = new Map([...(manifest?.state.batches.keys() ?? [])].map((id, i) => [id, i]));
-  const withTimes = await Promise.all(files.map(async (f) => ({ f, ...(await stat(f).then((s) => ({ mtime: s.mtimeMs, size: s.size }))), batch: batchOrder.get(path.basename(f).replace(/^batch_output_/, '').split('.')[0]!) })));
+  const withTimes = await Promise.all(files.map(async (f) => ({ f, ...(await stat(f).then((s) => ({ mtime: s.mtimeMs, size: s.size }))), batch: batchOrder.get(batchIdOfFile(f)) })));
   withTimes.sort((a, b) => (a.batch ?? Infinity) - (b.batch ?? Infinity) || a.mtime - b.mtime || a.f.localeCompare(b.f));
   return withTimes.map((w, order) => ({ path: w.f, order, size: w.size }));
 }

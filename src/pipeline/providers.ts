@@ -19,6 +19,8 @@ export interface ProviderOptions {
   localServer?: Partial<BatchServerOptions>;
   /** Overrides the base URL (OpenAI: `OPENAI_BASE_URL`; Azure: the resource endpoint). */
   baseUrl?: string;
+  /** Azure: overrides `AZURE_API_VERSION` (a job's recorded version, for the commands after submit). */
+  apiVersion?: string;
   /** The client's own retries of a request (429, 5xx, network). Default 2. */
   maxRetries?: number;
   /** Per-request timeout in ms. Default 600,000. */
@@ -35,6 +37,10 @@ export interface Provider {
   readonly model?: string;
   /** Where requests go, without credentials: for messages. */
   readonly describe: string;
+  /** The API's base URL without credentials or query (not for `local`, whose port changes): recorded in a job's manifest. */
+  readonly baseUrl?: string;
+  /** Azure's dated `api-version` (absent for the v1 API): recorded in a job's manifest. */
+  readonly apiVersion?: string;
   /** The in-process server of the `local` provider. */
   readonly server?: BatchServer;
   close(): Promise<void>;
@@ -78,12 +84,13 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
       client: new OpenAI({ ...common, apiKey, baseURL }),
       endpoint: '/v1/chat/completions',
       describe: `OpenAI at ${safeUrl(baseURL)}`,
+      baseUrl: safeUrl(baseURL),
       async close() {},
     };
   }
   const apiKey = env.AZURE_API_KEY ?? env.AZURE_OPENAI_API_KEY;
   const endpoint = options.baseUrl ?? env.AZURE_API_URL ?? env.AZURE_OPENAI_ENDPOINT;
-  const apiVersion = env.AZURE_API_VERSION ?? env.OPENAI_API_VERSION;
+  const apiVersion = options.apiVersion ?? env.AZURE_API_VERSION ?? env.OPENAI_API_VERSION;
   const missing = [!apiKey && 'AZURE_API_KEY', !endpoint && 'AZURE_API_URL'].filter(Boolean);
   if (missing.length) throw new BatchExplainError('E_OPTION', `provider azure needs ${missing.join(' and ')} (in the environment or an --env-file)`);
   const deployment = env.AZURE_ENGINE_NAME ?? env.AZURE_OPENAI_DEPLOYMENT;
@@ -99,6 +106,8 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
     endpoint: '/chat/completions',
     ...(deployment ? { model: deployment } : {}),
     describe: `Azure OpenAI at ${safeUrl(base)} (${v1 ? 'v1 API' : `api-version ${apiVersion}`})`,
+    baseUrl: safeUrl(base),
+    ...(v1 ? {} : { apiVersion: apiVersion! }),
     async close() {},
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Manifest, requeuedShards } from './manifest.js';
+import { downloadedFiles } from './job.js';
 import { merge, type MergeOptions, type MergeSummary } from './merge.js';
 import { defaultErrorsPath } from '../core/errors-path.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
@@ -7,7 +8,7 @@ import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
 export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
-  /** Folder for downloaded results. */
+  /** Folder for downloaded results (the merge reads the files the manifest records, not the folder). */
   resultsDir: string;
   /** The merged dataset: a file, or `-` for stdout. */
   output: string;
@@ -90,7 +91,8 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       options.onPhase?.('merge');
       merged = await merge({
         dataset: options.dataset,
-        results: [options.resultsDir],
+        // The job's own downloads, never the folder's other files: another job may have put results there.
+        results: downloadedFiles(manifest.state),
         output: options.output,
         errorsPath,
         rejectsPath: options.rejectsPath ?? path.join(options.outDir, 'rejects.jsonl'),

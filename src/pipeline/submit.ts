@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { jobConfigDigest } from './job-settings.js';
+import { digestOf, jobSettings } from './job-settings.js';
+import { isEmptyStart, otherJobMessage } from './job.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +9,7 @@ import { readJsonl } from '../stages/read-jsonl.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
-import { buildSummary, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
+import { buildSummary, checkDataset, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
@@ -77,16 +78,17 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
   const manifest = await Manifest.open(manifestPath, options.manifestOptions);
   try {
-    const config = jobConfigDigest(options);
-    const run = manifest.state.run;
-    if (run && run.config !== config) {
-      throw new BatchExplainError(
-        'E_OPTION',
-        `${manifestPath} belongs to another job (dataset, prompt, model or limits differ from run ${run.run_id} of ${run.at}); use another --out-dir (or --manifest), or the same settings to resume`,
-      );
+    const settings = jobSettings(options);
+    const config = digestOf(settings);
+    if (manifest.state.run && manifest.state.run.config !== config) {
+      // A start that recorded nothing but itself (it failed before a shard was written) holds nothing: it makes way.
+      if (!isEmptyStart(manifest.state)) throw new BatchExplainError('E_OPTION', otherJobMessage(manifestPath, manifest.state, settings, options.templateSource && path.basename(options.templateSource)));
+      await manifest.reset();
     }
+    const run = manifest.state.run;
     const runId = run?.run_id ?? randomUUID();
     if (!run) {
+      await checkDataset(options.dataset);
       await manifest.append({
         type: 'run',
         run_id: runId,
@@ -95,6 +97,10 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         endpoint: options.provider.endpoint,
         model: options.model,
         dataset: options.dataset,
+        settings,
+        ...(options.templateSource === undefined ? {} : { prompt: path.basename(options.templateSource) }),
+        ...(options.provider.baseUrl === undefined ? {} : { base_url: options.provider.baseUrl }),
+        ...(options.provider.apiVersion === undefined ? {} : { api_version: options.provider.apiVersion }),
       });
     }
     const round = options.round ?? 0;

@@ -48,7 +48,7 @@ describe('merge, run and resubmit through the CLI', () => {
       const again = await runCli(['resubmit', ...common, '--from', 'm.jsonl.errors.jsonl'], { cwd, env });
       expect(again.stderr).toMatch(/resubmit: round 1: 3 rows/);
       expect((await runCli(['retrieve', '--provider', 'openai', '--wait', '--poll-interval', '0.1'], { cwd, env })).code).toBe(0);
-      const merged = await runCli(['merge', '--dataset', memes, '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', 'm2.jsonl'], { cwd });
+      const merged = await runCli(['merge', '--dataset', memes, '--manifest', 'batches/manifest.jsonl', '--output', 'm2.jsonl'], { cwd });
       expect(merged.stderr).toMatch(/7 rows = 7 explained/);
     } finally {
       await server.close();

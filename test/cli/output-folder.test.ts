@@ -61,7 +61,7 @@ describe('output folder problems', () => {
   it('disk full (a 64 KiB tmpfs) under merge: ENOSPC in one line, no merged file, no temporary left; with room, the same command completes', { timeout: 120_000 }, async () => {
     const cwd = await finishedJob();
     const { dir, filler } = await fullDisk(2048);
-    const args = ['merge', '--dataset', memes, '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', path.join(dir, 'merged.jsonl'), '--quiet'];
+    const args = ['merge', '--dataset', memes, '--manifest', 'batches/manifest.jsonl', '--output', path.join(dir, 'merged.jsonl'), '--quiet'];
     const full = await runCli(args, { cwd });
     expectOneLineError(full, /^batch-explain: .*ENOSPC: no space left on device/);
     expect(await readdir(dir)).toEqual(['filler']);
@@ -101,9 +101,9 @@ describe('output folder problems', () => {
   it('a read-only output folder (a read-only bind mount): merge and retrieve fail in one line (EROFS) and write nothing', { timeout: 120_000 }, async () => {
     const cwd = await finishedJob();
     const ro = await readOnlyDir();
-    const merged = await runCli(['merge', '--dataset', memes, '--results', 'results', '--output', path.join(ro, 'merged.jsonl'), '--quiet'], { cwd });
+    const merged = await runCli(['merge', '--dataset', memes, '--results', path.join('batches', 'results'), '--output', path.join(ro, 'merged.jsonl'), '--quiet'], { cwd });
     expectOneLineError(merged, /^batch-explain: .*EROFS: read-only file system/);
-    await rm(path.join(cwd, 'results'), { recursive: true });
+    await rm(path.join(cwd, 'batches', 'results'), { recursive: true });
     await rm(path.join(cwd, 'batches/manifest.jsonl'));
     const resubmitted = await runCli(['submit', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--max-requests', '3', '--quiet'], { cwd });
     expect(resubmitted.code, resubmitted.stderr).toBe(0);
@@ -115,7 +115,7 @@ describe('output folder problems', () => {
   it('an output path through a file where a folder should be: one line (ENOTDIR or EEXIST), nothing written', { timeout: 120_000 }, async () => {
     const cwd = await finishedJob();
     await writeFile(path.join(cwd, 'not-a-folder'), 'x');
-    const merged = await runCli(['merge', '--dataset', memes, '--results', 'results', '--output', 'not-a-folder/merged.jsonl', '--quiet'], { cwd });
+    const merged = await runCli(['merge', '--dataset', memes, '--results', path.join('batches', 'results'), '--output', 'not-a-folder/merged.jsonl', '--quiet'], { cwd });
     expectOneLineError(merged, /^batch-explain: .*(ENOTDIR|EEXIST)/);
     for (const outDir of ['not-a-folder', 'not-a-folder/results']) {
       const retrieved = await runCli(['retrieve', '--out-dir', outDir, '--quiet'], { cwd });

@@ -66,7 +66,7 @@ describe('progress', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain(ESC);
     expect(run.stderr).toMatch(/run: batches 3 completed; requests 7 done, 0 failed of 7/);
-    const merged = inTerminal(['merge', '--dataset', path.join(fixtures, 'memes.jsonl'), '--results', 'results', '--output', 'again.jsonl'], job);
+    const merged = inTerminal(['merge', '--dataset', path.join(fixtures, 'memes.jsonl'), '--results', path.join('batches', 'results'), '--output', 'again.jsonl'], job);
     expect(merged.code, merged.output).toBe(0);
     expect(stripAnsi(merged.output)).toMatch(/merge [█░]{40} \d+% \| step \d of 5: /);
     expect(stripAnsi(merged.output)).toMatch(/merge: 7 rows = 7 explained/);

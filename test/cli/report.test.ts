@@ -63,7 +63,7 @@ describe('batch-explain report', () => {
     const round = (await readFile(path.join(cwd, 'batches/round-1.dataset.jsonl'), 'utf8')).trim().split('\n').map((l) => String(JSON.parse(l).id));
     expect(round).toEqual(flaggedIds);
     expect((await runCli(['retrieve', '--wait', '--poll-interval', '0.1'], { cwd })).code).toBe(0);
-    const remerged = await runCli(['merge', '--dataset', 'memes.jsonl', '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', 'merged2.jsonl'], { cwd });
+    const remerged = await runCli(['merge', '--dataset', 'memes.jsonl', '--manifest', 'batches/manifest.jsonl', '--output', 'merged2.jsonl'], { cwd });
     expect(remerged.stderr).toMatch(/7 rows = 7 explained/);
     expect(remerged.stderr).toMatch(new RegExp(`${flaggedIds.length} extra result lines? for ids already answered`));
   });

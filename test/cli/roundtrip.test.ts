@@ -54,7 +54,7 @@ describe('the round trip through the CLI', () => {
     const retrieved = await runCli(['retrieve', '--wait', '--poll-interval', '0.1'], { cwd });
     expect(retrieved.code).toBe(0);
     expect(retrieved.stderr).toMatch(/retrieve: 3 completed; requests 7 done, 0 failed of 7/);
-    const results = (await readdir(path.join(cwd, 'results'))).filter((n) => n.endsWith('.output.jsonl'));
+    const results = (await readdir(path.join(cwd, 'batches', 'results'))).filter((n) => n.endsWith('.output.jsonl'));
     expect(results).toHaveLength(3);
     // The original scripts' tracking file: batch_id,path per line.
     const ids = parsed.batches.map((b: { batchId: string }) => b.batchId);
@@ -91,7 +91,7 @@ describe('the round trip through the CLI', () => {
       expect(await readFile(path.join(cwd, 'results', names.find((n) => n.endsWith('.errors.jsonl'))!), 'utf8')).toBe('');
       const wrong = await runCli(['status', '--provider', 'azure'], { cwd, env: { AZURE_API_KEY: 'sk-wrong', AZURE_API_URL: server.url, AZURE_API_VERSION: '2024-10-21' } });
       expect(wrong.stdout).toMatch(/unknown \(401/);
-      const merged = await runCli(['merge', '--dataset', memes, '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', 'merged.jsonl'], { cwd });
+      const merged = await runCli(['merge', '--dataset', memes, '--manifest', 'batches/manifest.jsonl', '--output', 'merged.jsonl'], { cwd });
       expect(merged.code, merged.stderr).toBe(0);
       for (const text of [submitted.stdout, submitted.stderr, retrieved.stdout, retrieved.stderr, wrong.stdout, wrong.stderr, merged.stdout, merged.stderr]) expect(text).not.toContain(key);
       for (const file of await allFiles(cwd)) if (!file.endsWith('.env')) expect(await readFile(file, 'utf8'), file).not.toContain(key);
@@ -120,6 +120,6 @@ describe('the round trip through the CLI', () => {
   it('status without a manifest says what to do', async () => {
     const r = await runCli(['status'], { cwd: await tempDir() });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no batches recorded \(run submit first/);
+    expect(r.stderr).toMatch(/no job here: .*\(run submit first/);
   });
 });

@@ -65,7 +65,7 @@ describe('security through the CLI', () => {
     }
     const names = (await filesUnder(cwd)).map((f) => path.relative(cwd, f));
     for (const expected of ['merged.jsonl', 'merged.jsonl.errors.jsonl', 'batches/manifest.jsonl', 'batches/rejects.jsonl', 'batches/batch_00001.jsonl']) expect(names).toContain(expected);
-    expect(names.filter((n) => n.startsWith('results/') && n.endsWith('.errors.jsonl')).length, names.join(' ')).toBeGreaterThan(0);
+    expect(names.filter((n) => n.startsWith('batches/results/') && n.endsWith('.errors.jsonl')).length, names.join(' ')).toBeGreaterThan(0);
     expect(names.filter((n) => n.startsWith('batches/r1_')).length, names.join(' ')).toBeGreaterThan(0);
     const read = await expectKeyNowhere(key, texts, [cwd, serverDir]);
     expect(read).toBeGreaterThan(15);
