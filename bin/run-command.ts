@@ -58,6 +58,9 @@ export function retriesExhaustedLine(err: RetriesExhaustedError): string {
   return `the API still failed after ${err.attempts} attempt${err.attempts === 1 ? '' : 's'} (last: ${err.description}). Nothing is lost: run the same command again to resume`;
 }
 
+/** Exit codes of the errors that have one of their own (any other: 1). */
+const EXIT_OF_CODE: Partial<Record<BatchExplainError['code'], number>> = { E_OPTION: EXIT.USAGE, E_MAX_COST: EXIT.OVER_COST, E_NO_REQUESTS: EXIT.NO_REQUESTS };
+
 function report(err: unknown): number {
   if (err instanceof RetriesExhaustedError) {
     process.stderr.write(`batch-explain: ${retriesExhaustedLine(err)}\n`);
@@ -65,7 +68,7 @@ function report(err: unknown): number {
   }
   if (err instanceof BatchExplainError) {
     process.stderr.write(`batch-explain: ${err.message}\n`);
-    return err.code === 'E_OPTION' ? EXIT.USAGE : err.code === 'E_MAX_COST' ? EXIT.OVER_COST : EXIT.FAILURE;
+    return EXIT_OF_CODE[err.code] ?? EXIT.FAILURE;
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') {

@@ -10,6 +10,8 @@ export const EXIT = {
   REJECTS: 3,
   /** The estimated cost is over `--max-cost` (or cannot be estimated): nothing was uploaded. */
   OVER_COST: 4,
+  /** No row became a request: the dataset is empty, or every row was rejected (see the rejects file). */
+  NO_REQUESTS: 5,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -23,6 +25,8 @@ export type ErrorCode =
   | 'E_LINE_TOO_LONG'
   /** The estimated cost is over --max-cost. */
   | 'E_MAX_COST'
+  /** No row of the dataset became a request. */
+  | 'E_NO_REQUESTS'
   | 'E_COUNTS';
 
 /** An error with a stable code; its message is written for the user, not for a stack trace. */

@@ -41,6 +41,8 @@ export function formatMergeSummary(s: MergeSummary): string {
     lines.push(`  without, by reason: ${Object.entries(s.byReason).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${formatCount(n)}`).join(', ')}`);
     lines.push(`  errors file: ${s.errorsPath}`);
   }
+  const notJson = s.byReason.not_json ?? 0;
+  if (notJson) lines.push(`  ${formatCount(notJson)} ${notJson === 1 ? 'line is' : 'lines are'} not JSON objects: left out of the output (which stays JSONL); their text is in the errors file (not_json)`);
   if (s.duplicateIdRows) lines.push(`  ${formatCount(s.duplicateIdRows)} rows share an id with another row: left without an explanation (duplicate_id)`);
   if (s.extraResults) lines.push(`  ${formatCount(s.extraResults)} extra result lines for ids already answered (resubmissions or repeats): a success wins, then the newest`);
   if (s.unmatchedResults) lines.push(`  ${formatCount(s.unmatchedResults)} result lines match no dataset row (another dataset's results?)`);

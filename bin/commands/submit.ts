@@ -78,6 +78,8 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   }
   // The estimate of a round's shards once its build is complete; with --max-cost, checked before any upload.
   const printEstimate = (shards: ShardRecord[]) => {
+    // No shard: the build failed for want of a single request, and says so; an estimate of nothing is noise.
+    if (shards.length === 0) return null;
     const e = estimateCost(shards, { model: buildOptions.tokenModel ?? buildOptions.model, maxTokens: buildOptions.maxTokens ?? 4096, ...cost });
     log(`estimate:\n${formatEstimate(e, 20).trimEnd()}`);
     return e;
@@ -90,7 +92,10 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   const options = {
     ...buildOptions,
     progress,
-    ...(maxCost === undefined ? { onBuilt: (shards: ShardRecord[]) => void printEstimate(shards) } : { beforeUpload: (shards: ShardRecord[]) => checkMaxCost(printEstimate(shards), maxCost) }),
+    ...(maxCost === undefined ? { onBuilt: (shards: ShardRecord[]) => void printEstimate(shards) } : { beforeUpload: (shards: ShardRecord[]) => {
+          const estimate = printEstimate(shards);
+          if (estimate) checkMaxCost(estimate, maxCost);
+        } }),
     provider,
     outDir: job.outDir,
     manifestPath: job.manifestPath,

@@ -15,6 +15,7 @@ import { toRequestLine, type ToRequestLineOptions } from '../stages/to-request-l
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
 import type { OnReject, ShardRecord } from '../types.js';
+import { noRequestsError } from './no-requests.js';
 
 export interface BuildOptions extends ToRequestLineOptions {
   /** Dataset file, or `-` for stdin. */
@@ -204,7 +205,10 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     await rejects.discard();
     throw err;
   }
-  return buildSummary(source.stats, shards, rejects.counts, rejectsPath);
+  const summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
+  // Zero requests is a failure, not an empty success: the rejects file says why, row by row.
+  if (summary.requests === 0) throw await noRequestsError(dataset, summary);
+  return summary;
 }
 
 /**

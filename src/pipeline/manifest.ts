@@ -244,6 +244,7 @@ export class Manifest {
     await truncate(this.path, 0).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+    delete this.state.run;
     Object.assign(this.state, emptyState());
   }
 

@@ -120,6 +120,7 @@ export async function writeRows(splicer: DatasetSplicer, parts: AsyncIterable<It
       out.write(NEWLINE);
       onRow(missing);
     },
+    dropRow: (_line, missing) => onRow(missing),
     get full() {
       return out.full;
     },

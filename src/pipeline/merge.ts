@@ -147,7 +147,8 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
-    const splicer = new DatasetSplicer({ dataset: options.dataset, field, rejects: mapEntries(rejects.sorted(), readReject), readAhead: true });
+    // Without the build's rejects, the splicer checks each line's JSON itself (the build's verdict is not known).
+    const splicer = new DatasetSplicer({ dataset: options.dataset, field, ...(options.rejectsPath ? { rejects: mapEntries(rejects.sorted(), readReject) } : {}), readAhead: true });
     try {
       await writeRows(
         splicer,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { digestOf, jobSettings } from './job-settings.js';
 import { isEmptyStart, otherJobMessage } from './job.js';
+import { noRequestsError } from './no-requests.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -143,7 +144,8 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     };
 
     const reusable = await builtShards(manifest, round);
-    if (reusable) {
+    // A build of no request is no build to reuse: built again, it fails again, saying why.
+    if (reusable && reusable.length > 0) {
       options.onBuilt?.(reusable);
       await options.beforeUpload?.(reusable);
       await pipeline(async function* () {
@@ -211,7 +213,10 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       throw err;
     }
     await drain();
-    return { build: summary, runId, manifestPath, submitted: [...submitted.values()] };
+    const built = summary as BuildSummary | null;
+    // Zero requests is a failure, not an empty success (a resubmission's round may find every row refused again).
+    if (round === 0 && built && built.requests === 0) throw await noRequestsError(options.dataset, built);
+    return { build: built, runId, manifestPath, submitted: [...submitted.values()] };
   } finally {
     await manifest.close();
   }

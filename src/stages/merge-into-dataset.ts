@@ -1,6 +1,8 @@
 import { bufferLines, ReadAhead, type LineView } from '../core/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
 import { lineKey } from '../core/join-keys.js';
+import { lineText, whyNotAnObject } from '../core/json-line-check.js';
+import { JsonSkipper } from '../core/result-json.js';
 import type { Stage } from '../types.js';
 
 /** The outcome for one dataset row, from the join: its explanation, or why there is none. */
@@ -22,8 +24,22 @@ export interface RowOutcome {
  */
 export interface MergedRow {
   line: number;
+  /** Empty for a row left out of the output (`dropped`). */
   parts: Buffer[];
-  missing?: { line: number; id: string | null; reason: string; code?: string; message?: string };
+  missing?: MissingRow;
+  /** A line that is not a JSON object: it is not written to the output (which must stay JSONL), only to the errors file. */
+  dropped?: true;
+}
+
+/** A row without an explanation, as the errors file has it. A `not_json` line brings its text (`text_base64` when it is not UTF-8). */
+export interface MissingRow {
+  line: number;
+  id: string | null;
+  reason: string;
+  code?: string;
+  message?: string;
+  text?: string;
+  text_base64?: string;
 }
 
 export interface MergeIntoDatasetOptions {
@@ -44,6 +60,8 @@ export type SpliceOutcome = { json: Buffer; start?: number; end?: number } | { i
 export interface RowSink {
   piece(buf: Buffer, start: number, end: number): void;
   endRow(line: number, missing: MergedRow['missing']): void;
+  /** A row left out of the output (a line that is not a JSON object): nothing was written for it. */
+  dropRow(line: number, missing: MissingRow): void;
   /** Stops {@link DatasetSplicer.writeUpTo} between rows (until the caller has made room). */
   readonly full: boolean;
 }
@@ -52,9 +70,10 @@ export interface RowSink {
  * Stage: row outcomes sorted by line → the dataset's rows in their own order, each with the
  * explanation field added and every other byte of the line kept: the field is spliced in before
  * the closing brace of the line's bytes (or its value replaced, when the line has it already).
- * Every non-blank line comes out exactly once: a row with no outcome (its line was not JSON, or it
- * had no usable id) comes out with `null` (or as it was, when not a JSON object) and a reason,
- * the build's reject for that line when known. Holds one line.
+ * Every non-blank line comes out exactly once: a row with no outcome (it had no usable id) comes
+ * out with `null` and a reason, the build's reject for that line when known. A line that is not a
+ * JSON object (not JSON, not UTF-8, or JSON of another kind) comes out `dropped`, with reason
+ * `not_json` and its text, so that the output is JSONL that any reader takes. Holds one line.
  */
 export function mergeIntoDataset(options: MergeIntoDatasetOptions): Stage<RowOutcome, MergedRow> {
   return async function* mergeIntoDatasetStage(outcomes) {
@@ -86,6 +105,7 @@ export class DatasetSplicer {
   readonly #rejects: Iterator<{ line: number; code: string; message: string }> | undefined;
   #reject: IteratorResult<{ line: number; code: string; message: string }> | undefined;
   #next: LineView | null = null;
+  readonly #skipper = new JsonSkipper();
 
   constructor(options: MergeIntoDatasetOptions) {
     this.#field = options.field ?? 'generated_explanation';
@@ -171,8 +191,13 @@ export class DatasetSplicer {
     while (s < v.end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
     if (s === v.end) return false; // blank: not a row
     const json = outcome && 'json' in outcome ? outcome : null;
-    if (buf[s] !== 123) sink.piece(buf, start, v.end);
-    else if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, sink);
+    // A line's reject is read ahead of its outcome's: the build's verdict that it is not an object.
+    const notJson = whyNotAnObject(buf, start, v.end, this.#rejectFor(line)?.code, json !== null && this.#rejects !== undefined, this.#skipper);
+    if (notJson !== null) {
+      sink.dropRow(line, { line, id: null, reason: 'not_json', message: notJson, ...lineText(buf, start, v.end) });
+      return true;
+    }
+    if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, sink);
     else this.#splice(buf, start, v.end, NULL, 0, NULL.length, sink);
     if (json) {
       sink.endRow(line, undefined);
@@ -244,6 +269,10 @@ class CollectingSink implements RowSink {
   endRow(line: number, missing: MergedRow['missing']): void {
     this.#rows.push(missing ? { line, parts: this.#parts, missing } : { line, parts: this.#parts });
     this.#parts = [];
+  }
+
+  dropRow(line: number, missing: MissingRow): void {
+    this.#rows.push({ line, parts: [], missing, dropped: true });
   }
 
   take(): MergedRow[] {

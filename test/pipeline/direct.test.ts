@@ -42,9 +42,10 @@ describe('direct mode against the local server', () => {
     expect(send!.retries).toBeGreaterThanOrEqual(send!.rateLimited);
     expect([...answered.values()].every((n) => n === 1)).toBe(true);
     expect(answered.size).toBe(30);
-    expect(summary.merge).toMatchObject({ rows: 32, explained: 30, byReason: { not_sent: 2 } });
+    expect(summary.merge).toMatchObject({ rows: 32, explained: 30, byReason: { not_sent: 1, not_json: 1 } });
     const merged = (await readFile(path.join(dir, 'merged.jsonl'), 'utf8')).trim().split('\n');
-    expect(merged).toHaveLength(32);
+    // The line that is not JSON goes to the errors file only.
+    expect(merged).toHaveLength(31);
     expect(JSON.parse(merged[0]!).generated_explanation).toMatch(/offline responder/);
   });
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +35,13 @@ describe('hostile input, fuzzed', () => {
         const dataset = path.join(dir, `d${run}.jsonl`);
         const outDir = path.join(dir, `out${run++}`);
         await writeFile(dataset, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
-        const summary = await build({ dataset, template: 'Explain {}.', outDir, model: 'm', imageRoot: fixtures, confine: true });
+        // No request at all is a failure (E_NO_REQUESTS), its rejects file kept: the counts are checked from it.
+        const summary = await build({ dataset, template: 'Explain {}.', outDir, model: 'm', imageRoot: fixtures, confine: true }).catch(async (err: { code?: string }) => {
+          expect(err.code).toBe('E_NO_REQUESTS');
+          const rejectsPath = path.join(outDir, 'rejects.jsonl');
+          const total = (await readFile(rejectsPath, 'utf8')).split('\n').filter(Boolean).length;
+          return { rows: total, requests: 0, rejects: { total }, rejectsPath };
+        });
         const nonBlank = (await readFile(dataset, 'latin1')).split('\n').filter((l) => !/^[ \t\r]*$/.test(l)).length;
         expect(summary.rows).toBe(nonBlank);
         expect(summary.requests + summary.rejects.total).toBe(summary.rows);
@@ -74,20 +81,23 @@ describe('hostile input, fuzzed', () => {
           const datasetLines = (await readFile(dataset)).toString('latin1').split('\n').filter((l) => !/^[ \t\r]*$/.test(l));
           const outLines = (await readFile(output)).toString('latin1').split('\n').filter((l) => l !== '');
           expect(summary.rows).toBe(datasetLines.length);
-          expect(outLines).toHaveLength(datasetLines.length);
-          // A line that is not a JSON object comes out as it went in; an object gains the field.
-          datasetLines.forEach((line, i) => {
-            let value: unknown;
+          // A line that is not a JSON object (or not UTF-8) goes to the errors file only; an object gains the field.
+          const objects = datasetLines.filter((line) => {
+            const bytes = Buffer.from(line, 'latin1');
+            if (!isUtf8(bytes)) return false;
             try {
-              value = JSON.parse(Buffer.from(line, 'latin1').toString('utf8'));
+              const value: unknown = JSON.parse(bytes.toString('utf8'));
+              return typeof value === 'object' && value !== null && !Array.isArray(value);
             } catch {
-              value = undefined;
+              return false;
             }
-            if (typeof value !== 'object' || value === null || Array.isArray(value)) expect(outLines[i]).toBe(line.replace(/\r$/, ''));
-            else expect(JSON.parse(Buffer.from(outLines[i]!, 'latin1').toString('utf8'))).toHaveProperty('generated_explanation');
           });
+          expect(outLines).toHaveLength(objects.length);
+          // The output is JSONL any reader takes: every line a JSON object with the field.
+          for (const out of outLines) expect(JSON.parse(Buffer.from(out, 'latin1').toString('utf8'))).toHaveProperty('generated_explanation');
           const missing = Object.values(summary.byReason).reduce((a, b) => a + b, 0);
           expect(summary.explained + missing).toBe(summary.rows);
+          expect(summary.byReason.not_json ?? 0).toBe(datasetLines.length - objects.length);
           const errors = (await readFile(`${output}.errors.jsonl`, 'utf8')).split('\n').filter(Boolean);
           expect(errors).toHaveLength(missing);
         },
@@ -103,7 +113,7 @@ describe('hostile input, fuzzed', () => {
     const built = await build({ dataset, template: 'Explain {}.', outDir: path.join(dir, 'out'), model: 'm', imageRoot: fixtures });
     expect(built).toMatchObject({ rows: 3, blankLines: 1, requests: 1, rejects: { total: 2 } });
     const merged = await merge({ dataset, results: [dataset], output: path.join(dir, 'm.jsonl'), rejectsPath: built.rejectsPath });
-    expect(merged).toMatchObject({ rows: 3, explained: 0, byReason: { not_sent: 2, no_result: 1 } });
+    expect(merged).toMatchObject({ rows: 3, explained: 0, byReason: { not_json: 2, no_result: 1 } });
   });
 });
 

@@ -64,22 +64,17 @@ describe('merge', () => {
     const output = path.join(dir, 'merged.jsonl');
     const summary = await merge({ dataset, results: [path.join(dir, 'results')], output, rejectsPath: rejects, sortMemory: 2_000 });
     const lines = parse(await readFile(output, 'utf8'));
-    expect(lines).toHaveLength(14);
+    // The line that is not JSON is left out: the output is JSONL every reader takes.
+    expect(lines).toHaveLength(13);
     expect(lines[0]).toBe('{"id": "a", "img_path": "x.jpg", "class_label": "propaganda", "text": "مصر أولاً", "score": 1.0, "generated_explanation": "new answer for a"}');
     expect(lines[1]).toBe('{"id":"b","img_path":"y.jpg","class_label":["p","q"],"nested":{"generated_explanation":"keep me"},"generated_explanation":"بيان ب"}');
-    expect(lines[4]).toBe('not json at all');
-    const values = lines.map((l) => {
-      try {
-        return JSON.parse(l).generated_explanation;
-      } catch {
-        return 'unparsed';
-      }
-    });
-    expect(values).toEqual(['new answer for a', 'بيان ب', 'answer three', null, 'unparsed', 'f explained', null, null, null, 'j succeeded on the second try', null, null, null, null]);
+    const values = lines.map((l) => JSON.parse(l).generated_explanation);
+    expect(values).toEqual(['new answer for a', 'بيان ب', 'answer three', null, 'f explained', null, null, null, 'j succeeded on the second try', null, null, null, null]);
     const errors = parse(await readFile(`${output}.errors.jsonl`, 'utf8')).map((l) => JSON.parse(l));
+    expect(errors.find((e) => e.line === 6)).toEqual({ line: 6, id: null, reason: 'not_json', message: 'the line is not a JSON object', text: 'not json at all' });
     expect(errors.map((e) => [e.line, e.id, e.reason, e.code ?? null])).toEqual([
       [5, 'd', 'batch_expired', 'batch_expired'],
-      [6, null, 'not_sent', 'E_BAD_JSON'],
+      [6, null, 'not_json', null],
       [8, 'g', 'missing_field', null],
       [9, 'h', 'truncated', null],
       [10, 'i', 'content_filter', null],
@@ -91,7 +86,7 @@ describe('merge', () => {
     expect(summary).toMatchObject({
       rows: 14,
       explained: 5,
-      byReason: { batch_expired: 1, not_sent: 2, missing_field: 1, truncated: 1, content_filter: 1, duplicate_id: 2, no_result: 1 },
+      byReason: { batch_expired: 1, not_json: 1, not_sent: 1, missing_field: 1, truncated: 1, content_filter: 1, duplicate_id: 2, no_result: 1 },
       duplicateIdRows: 2,
       extraResults: 2,
       unmatchedResults: 1,

@@ -28,11 +28,13 @@ describe('mergeIntoDataset', () => {
     expect(rows.map((r) => r.text)).toEqual([
       '{"id": "a",  "text": "نص \\u0645", "n": 1.50, "generated_explanation": "شرح \\"quoted\\""}',
       '{"id":"b","generated_explanation":"new","x":[1,{"y":2}]}',
-      'not json',
+      // Not a JSON object: no bytes in the output, its text in the errors file.
+      '',
       '{"id": "c", "generated_explanation": null}',
       '{"no_id": true, "generated_explanation": null}',
     ]);
-    expect(rows.map((r) => r.missing && [r.missing.line, r.missing.reason, r.missing.code ?? null])).toEqual([undefined, undefined, [3, 'not_sent', null], [5, 'api_error', 'http_500'], [6, 'not_sent', 'E_MISSING_FIELD']]);
+    expect(rows.map((r) => r.missing && [r.missing.line, r.missing.reason, r.missing.code ?? null])).toEqual([undefined, undefined, [3, 'not_json', null], [5, 'api_error', 'http_500'], [6, 'not_sent', 'E_MISSING_FIELD']]);
+    expect(rows[2]!.missing).toMatchObject({ text: 'not json', message: 'the line is not a JSON object' });
   });
 
   it("names a row left unsent by its id only when the dataset's rule takes it (validateRow's: a non-empty string or a safe integer)", async () => {
@@ -71,6 +73,9 @@ describe('mergeIntoDataset', () => {
         rows.push({ line, text: Buffer.concat(current).toString('utf8'), missing });
         current = [];
         sinceEmptied++;
+      },
+      dropRow: () => {
+        throw new Error('every line of this dataset is a JSON object');
       },
       get full() {
         return sinceEmptied >= 5;
