@@ -10,6 +10,7 @@ import { sendCommand } from './commands/direct.js';
 import { submitCommand } from './commands/submit.js';
 import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
 import { EXIT } from '../src/errors.js';
+import { say } from './terminal.js';
 
 export interface CliOptions {
   /** Help text width. Default the terminal's, at most 110 (100 when stderr is not a terminal). */
@@ -45,7 +46,7 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
     .fail((msg, err) => {
       if (!exitProcess) throw err ?? new Error(msg);
       // Flag errors (unknown flag, bad value, failed check): one line, exit 2, no stack.
-      process.stderr.write(`batch-explain: ${msg ?? err?.message}\nRun with --help for the options.\n`);
+      say(`batch-explain: ${msg ?? err?.message}\nRun with --help for the options.\n`);
       process.exit(EXIT.USAGE);
     })
     .help()

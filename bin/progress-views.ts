@@ -50,12 +50,11 @@ export function batchesSample(batches: readonly BatchState[]): ProgressSample {
   return { text, ...(total > 0 ? { fraction: (completed + failed) / total } : {}) };
 }
 
-/** The steps of a merge, in order (MergeStep). */
-const MERGE_STEPS = ['dataset ids', 'result index', 'join', 'results', 'output'] as const;
-
-/** Which step of a merge is running, and for how long. */
+/**
+ * Which step of a merge is running, and for how long. No fraction (so no bar and no ETA): the
+ * steps differ in length by orders of magnitude, and the join by table skips two of them.
+ */
 export function mergeSample(step: string | null, startedAt: number): ProgressSample {
-  const at = step === null ? 0 : Math.max(0, MERGE_STEPS.indexOf(step as (typeof MERGE_STEPS)[number]));
   const seconds = Math.round((Date.now() - startedAt) / 1000);
-  return { text: `step ${at + 1} of ${MERGE_STEPS.length}: ${step ?? 'starting'} | ${seconds}s`, fraction: at / MERGE_STEPS.length };
+  return { text: `step: ${step ?? 'starting'} | ${seconds}s` };
 }

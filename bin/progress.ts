@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
+import { escapeControls } from '../src/core/terminal-text.js';
 
 /** What a progress display shows at one moment: a line of figures, and how far along when known. */
 export interface ProgressSample {
@@ -61,10 +62,11 @@ function ttyProgress(label: string, stream: NodeJS.WriteStream): Progress {
       fps: 1000 / REDRAW_MS,
       etaBuffer: 50,
       format: (options, params, payload: { text: string; known: boolean }) => {
-        if (!payload.known) return `${label} | ${payload.text}`;
+        const text = escapeControls(payload.text);
+        if (!payload.known) return `${label} | ${text}`;
         const bar = cliProgress.Format.BarFormat(params.progress, options);
         const eta = Number.isFinite(params.eta) && params.value > 0 ? ` | ETA ${formatDuration(params.eta)}` : '';
-        return `${label} ${bar} ${Math.floor(params.progress * 100)}% | ${payload.text}${eta}`;
+        return `${label} ${bar} ${Math.floor(params.progress * 100)}% | ${text}${eta}`;
       },
     },
     cliProgress.Presets.shades_classic,
@@ -86,8 +88,8 @@ function ttyProgress(label: string, stream: NodeJS.WriteStream): Progress {
       timer ??= setInterval(draw, REDRAW_MS).unref();
     },
     log(line) {
-      if (bar) bars.log(`${line}\n`);
-      else stream.write(`${line}\n`);
+      if (bar) bars.log(`${escapeControls(line, true)}\n`);
+      else stream.write(`${escapeControls(line, true)}\n`);
     },
     stop() {
       if (timer) clearInterval(timer);
@@ -112,11 +114,11 @@ function plainProgress(label: string, stream: NodeJS.WriteStream, intervalMs: nu
           const elapsed = (Date.now() - startedAt) / 1000;
           line += ` | ${Math.floor(Math.min(1, s.fraction) * 100)}%, ETA ${formatDuration((elapsed * (1 - s.fraction)) / s.fraction)}`;
         }
-        stream.write(`${line}\n`);
+        stream.write(`${escapeControls(line, true)}\n`);
       }, intervalMs).unref();
     },
     log(line) {
-      stream.write(`${line}\n`);
+      stream.write(`${escapeControls(line, true)}\n`);
     },
     stop() {
       if (timer) clearInterval(timer);

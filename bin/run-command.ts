@@ -1,5 +1,6 @@
 import { RetriesExhaustedError } from '../src/core/retry.js';
 import { BatchExplainError, EXIT, describeApiError } from '../src/errors.js';
+import { say } from './terminal.js';
 
 /**
  * Runs a command's body with what every command needs: an AbortSignal fired by SIGINT/SIGTERM
@@ -16,7 +17,7 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   const onSignal = (name: NodeJS.Signals) => {
     if (signalName) process.exit(name === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM); // second signal: leave now
     signalName = name;
-    process.stderr.write(`\nbatch-explain: ${name} received, stopping (send it again to quit at once)\n`);
+    say(`\nbatch-explain: ${name} received, stopping (send it again to quit at once)\n`);
     controller.abort(new BatchExplainError('E_INPUT', `stopped by ${name}`));
   };
   process.on('SIGINT', onSignal);
@@ -42,7 +43,7 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   }
   if (signalName) {
     code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
-    process.stderr.write(`batch-explain: stopped by ${signalName}. ${options.resumeHint ?? 'Nothing was left half-written: run the same command again.'}\n`);
+    say(`batch-explain: stopped by ${signalName}. ${options.resumeHint ?? 'Nothing was left half-written: run the same command again.'}\n`);
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -63,31 +64,31 @@ const EXIT_OF_CODE: Partial<Record<BatchExplainError['code'], number>> = { E_OPT
 
 function report(err: unknown): number {
   if (err instanceof RetriesExhaustedError) {
-    process.stderr.write(`batch-explain: ${retriesExhaustedLine(err)}\n`);
+    say(`batch-explain: ${retriesExhaustedLine(err)}\n`);
     return EXIT.FAILURE;
   }
   if (err instanceof BatchExplainError) {
-    process.stderr.write(`batch-explain: ${err.message}\n`);
+    say(`batch-explain: ${err.message}\n`);
     return EXIT_OF_CODE[err.code] ?? EXIT.FAILURE;
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') {
-    process.stderr.write('batch-explain: stopped\n');
+    say('batch-explain: stopped\n');
     return EXIT.FAILURE;
   }
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number') {
     // The API refused a request (a 4xx that another try would not fix): its own message says why.
-    process.stderr.write(`batch-explain: the API refused a request: ${describeApiError(err)}\n`);
+    say(`batch-explain: the API refused a request: ${describeApiError(err)}\n`);
     return EXIT.FAILURE;
   }
   if (e?.code && e.syscall) {
     // An operating-system error (disk full, permission, missing folder): its own message says it.
-    process.stderr.write(`batch-explain: ${e.message}\n`);
+    say(`batch-explain: ${e.message}\n`);
     return EXIT.FAILURE;
   }
-  process.stderr.write(`batch-explain: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env.BATCH_EXPLAIN_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
-  else process.stderr.write('(set BATCH_EXPLAIN_DEBUG=1 to see where)\n');
+  say(`batch-explain: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.BATCH_EXPLAIN_DEBUG) say(`${e?.stack ?? ''}\n`);
+  else say('(set BATCH_EXPLAIN_DEBUG=1 to see where)\n');
   return EXIT.FAILURE;
 }

@@ -6,6 +6,7 @@ import { runCommand } from '../run-command.js';
 import { formatBytes, formatCount } from '../format.js';
 import { progressFromArgs } from '../progress.js';
 import { buildSampler } from '../progress-views.js';
+import { say } from '../terminal.js';
 
 const buildOnlyFlags = {
   provider: { choices: ['local', 'azure', 'openai'], default: 'local', describe: 'Where the batches will go; sets the line url and request cap' },
@@ -33,7 +34,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     runCommand(async (signal) => {
       const toStdout = args.out === '-';
       const outDir = toStdout ? undefined : (args['out-dir'] ?? 'batches');
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const log = (s: string) => args.quiet || say(`${s}\n`);
       const counters = buildProgress();
       const display = progressFromArgs(args, 'build');
       display.start(buildSampler(counters, args.dataset));
@@ -46,16 +47,13 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
           progress: counters,
         });
         display.stop();
-        if (!args.quiet) process.stderr.write(formatBuildSummary(summary));
+        if (!args.quiet) say(formatBuildSummary(summary));
         return args.strict && summary.rejects.total > 0 ? EXIT.REJECTS : EXIT.OK;
       } catch (err) {
         display.stop();
-        if (signal.aborted && outDir !== undefined) {
-          log(`batch-explain: build stopped; finished shards are complete, the unfinished one was removed. Re-run with --overwrite to build again.`);
-        }
         throw err;
       }
-    }),
+    }, { resumeHint: args.out === '-' ? undefined : 'Finished shards are complete, the unfinished one was removed: re-run with --overwrite to build again.' }),
 };
 
 export function formatBuildSummary(s: BuildSummary): string {

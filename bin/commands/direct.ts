@@ -9,6 +9,7 @@ import { runCommand } from '../run-command.js';
 import { formatMergeSummary, mergeOutputOptions } from './merge.js';
 import { defaultErrorsPath } from '../../src/core/errors-path.js';
 import type { RunArgs } from './run.js';
+import { say } from '../terminal.js';
 
 /** Every so often while requests go out, a progress line on stderr. */
 const PROGRESS_MS = 10_000;
@@ -19,7 +20,7 @@ export type RunDirectArgs = Omit<RunArgs, 'provider'> & DirectArgs & { provider:
 /** `run --provider direct`: the dataset's requests straight to `<base-url>/chat/completions`, then merge. */
 export function runDirectHandler(args: RunDirectArgs): Promise<void> {
   return runCommand(async (signal) => {
-    const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
+    const log = (s: string) => void (args.quiet || say(`${s}\n`));
     loadEnvFile(args);
     // Request lines as for OpenAI (`/v1/chat/completions`, gpt-4o unless --model): vLLM's own batch runner takes them so too.
     const build = await buildOptionsFromArgs({ ...args, provider: 'openai' });
@@ -74,7 +75,7 @@ export const sendCommand: CommandModule<object, SendArgs> = {
       .example('$0 build --dataset data.jsonl --prompt p.txt --model llava --out - | $0 send --requests - --base-url http://127.0.0.1:11434/v1', 'straight from the build, to Ollama') as unknown as Argv<SendArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => void (args.quiet || process.stderr.write(`${s}\n`));
+      const log = (s: string) => void (args.quiet || say(`${s}\n`));
       loadEnvFile(args);
       const { options: direct, keyNote } = await directOptionsFromArgs(args);
       const [{ sendRequestLines }, { checkedEndpoint }, { safeUrl }, { rm }] = await Promise.all([

@@ -4,6 +4,7 @@ import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-f
 import { costFlags, costOptionsFromArgs, formatEstimate, formatUsd, type CostArgs } from '../cost-flags.js';
 import { runCommand } from '../run-command.js';
 import { formatCount } from '../format.js';
+import { say, print, printJson } from '../terminal.js';
 
 type EstimateArgs = DatasetArgs & CostArgs & { json: boolean };
 
@@ -26,12 +27,12 @@ export const estimateCommand: CommandModule<object, EstimateArgs> = {
       const { estimate } = await import('../../src/pipeline/estimate.js');
       const { build, estimate: e } = await estimate({ ...(await buildOptionsFromArgs(args)), ...(await costOptionsFromArgs(args)), signal });
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ rows: build.rows, rejected: build.rejects.total, rejects_by_code: build.rejects.byCode, ...e })}\n`);
+        printJson(`${JSON.stringify({ rows: build.rows, rejected: build.rejects.total, rejects_by_code: build.rejects.byCode, ...e })}\n`);
       } else {
-        process.stdout.write(formatEstimate(e));
+        print(formatEstimate(e));
         if (!args.quiet) {
           const rejected = build.rejects.total ? ` + ${formatCount(build.rejects.total)} rejected (${Object.entries(build.rejects.byCode).map(([c, n]) => `${c} ${n}`).join(', ')})` : '';
-          process.stderr.write(`estimate: ${formatCount(build.rows)} rows = ${formatCount(build.requests)} requests${rejected}; ~${formatUsd(e.cost)}\n`);
+          say(`estimate: ${formatCount(build.rows)} rows = ${formatCount(build.requests)} requests${rejected}; ~${formatUsd(e.cost)}\n`);
         }
       }
       return args.strict && build.rejects.total > 0 ? EXIT.REJECTS : EXIT.OK;

@@ -7,6 +7,7 @@ import { formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
 import { progressFlags, progressFromArgs } from '../progress.js';
 import { mergeSample } from '../progress-views.js';
+import { say } from '../terminal.js';
 
 export const mergeOutputFlags = {
   errors: { type: 'string', describe: 'Every row without an explanation and why (default <output>.errors.jsonl; merge-errors.jsonl with stdout)' },
@@ -94,7 +95,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
           signal,
         });
         display.stop();
-        if (!args.quiet) process.stderr.write(formatMergeSummary(summary));
+        if (!args.quiet) say(formatMergeSummary(summary));
         return args.strict && summary.explained < summary.rows ? EXIT.REJECTS : EXIT.OK;
       } finally {
         display.stop();

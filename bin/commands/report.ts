@@ -8,6 +8,7 @@ import type { QualityCheckOptions } from '../../src/stages/quality-check.js';
 import { bytesFlag } from '../flags.js';
 import { formatBytes, formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
+import { print, printJson } from '../terminal.js';
 
 /** Flags of `report` that `view` shares: the merged file and the checks. */
 export const qualityFlags = {
@@ -137,7 +138,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         ...(args.flags?.length ? { flaggedFlags: args.flags as Flag[] } : {}),
         signal,
       });
-      process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result));
+      args.json ? printJson(`${JSON.stringify(result, null, 2)}\n`) : print(formatReport(result));
       return EXIT.OK;
     }),
 };

@@ -98,7 +98,6 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         return args.strict && summary.merge.explained < summary.merge.rows ? EXIT.REJECTS : EXIT.OK;
       } catch (err) {
         display.stop();
-        if (signal.aborted) log('batch-explain: run stopped; the manifest keeps what was done. Run the same command again to resume.');
         throw err;
       } finally {
         display.stop();

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { bytesFlag, quietFlag } from '../flags.js';
 import { runCommand } from '../run-command.js';
 import { EXIT } from '../../src/errors.js';
+import { say, print } from '../terminal.js';
 
 const flags = {
   port: { type: 'number', default: 8765, describe: 'Port; 0 takes any free port (printed on start)' },
@@ -133,9 +134,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         },
       });
       // The URL on stdout (for scripts: `url=$(batch-explain serve --port 0 | head -1)`), the rest on stderr.
-      process.stdout.write(`${server.url}\n`);
+      print(`${server.url}\n`);
       if (!args.quiet) {
-        process.stderr.write(
+        say(
           `batch-explain serve: listening on ${server.url} (OpenAI: ${server.url}/v1; Azure: ${server.url}/openai/v1/ or ?api-version=…), ` +
             `data in ${args['data-dir']}, answers from the ${responder.name} responder${apiKey ? ', API key required' : ''}\n`,
         );

@@ -13,6 +13,7 @@ import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
 import type { BatchState } from '../../src/pipeline/manifest.js';
 import { progressFlags, progressFromArgs } from '../progress.js';
 import { batchesSample } from '../progress-views.js';
+import { say, print, printJson } from '../terminal.js';
 
 /** `status`, `retrieve` and `cancel`: commands on the batches a manifest (or an original tracking file) knows. */
 
@@ -58,7 +59,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
       .example("$0 status --json | jq '.totals'", 'requests done, failed and total, for scripts') as unknown as Argv<TrackArgs & { json: boolean }>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       try {
@@ -68,16 +69,16 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
         const byStatus: Record<string, number> = {};
         for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
         if (args.json) {
-          process.stdout.write(`${JSON.stringify({ batches: rows, totals, by_status: byStatus })}\n`);
+          printJson(`${JSON.stringify({ batches: rows, totals, by_status: byStatus })}\n`);
         } else {
           const lines = [['batch', 'status', 'done', 'failed', 'total', 'age', 'downloaded', 'shard']];
           for (const r of rows) lines.push([r.batchId, r.requeued ? `${r.status} (re-queued)` : r.status, formatCount(r.completed), formatCount(r.failed), formatCount(r.total), age(r.ageSeconds), r.downloaded ? 'yes' : 'no', r.shard ?? '']);
           const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-          for (const l of lines) process.stdout.write(`${l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-          process.stdout.write(
+          for (const l of lines) print(`${l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+          print(
             `\n${rows.length} batch(es): ${Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ')}; requests ${formatCount(totals.completed)} done, ${formatCount(totals.failed)} failed of ${formatCount(totals.total)}\n`,
           );
-          for (const r of rows) if (r.errors) process.stdout.write(`${r.batchId}: ${r.errors}\n`);
+          for (const r of rows) if (r.errors) print(`${r.batchId}: ${r.errors}\n`);
         }
         return EXIT.OK;
       } finally {
@@ -107,7 +108,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
       .example('$0 retrieve --provider azure --env_file .env --tracking_file batch_tracking.txt --output_dir ./results', 'the original scripts\' tracking file') as unknown as Argv<RetrieveArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       // A terminal gets a live bar of the batches; elsewhere a line each time the figures change.
@@ -145,7 +146,6 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
         return EXIT.OK;
       } catch (err) {
         display.stop();
-        if (signal.aborted) log('batch-explain: retrieve stopped; downloads so far are kept. Run it again to continue.');
         throw err;
       } finally {
         await manifest.close();
@@ -165,13 +165,13 @@ export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }
       .example('$0 cancel batch_abc123 --provider azure --env-file .env', 'one batch') as unknown as Argv<TrackArgs & { ids?: string[] }>,
   handler: (args) =>
     runCommand(async () => {
-      const log = (s: string) => args.quiet || process.stderr.write(`${s}\n`);
+      const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       try {
         const { cancelBatches } = await import('../../src/pipeline/status.js');
         const results = await cancelBatches(provider.client, manifest, args.ids?.length ? args.ids : undefined);
-        for (const r of results) process.stdout.write(`${r.batchId}  ${r.status}\n`);
+        for (const r of results) print(`${r.batchId}  ${r.status}\n`);
         if (results.length === 0) log('cancel: no unfinished batch');
         return results.some((r) => r.status.startsWith('not cancelled')) ? EXIT.FAILURE : EXIT.OK;
       } finally {

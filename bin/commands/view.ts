@@ -3,6 +3,7 @@ import { EXIT } from '../../src/errors.js';
 import { formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
 import { qualityFlags, qualityOptions, type QualityArgs } from './report.js';
+import { say, print } from '../terminal.js';
 
 type ViewArgs = QualityArgs & { 'image-root'?: string; confine: boolean; port: number; quiet: boolean };
 
@@ -22,7 +23,7 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
   handler: (args) =>
     runCommand(async (signal) => {
       const { startViewer } = await import('../../src/viewer/server.js');
-      if (!args.quiet) process.stderr.write(`view: indexing ${args.input}…\n`);
+      if (!args.quiet) say(`view: indexing ${args.input}…\n`);
       const viewer = await startViewer({
         ...(await qualityOptions(args)),
         ...(args['image-root'] ? { imageRoot: args['image-root'] } : {}),
@@ -31,10 +32,10 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
         signal,
       });
       // The URL on stdout (for scripts), the rest on stderr.
-      process.stdout.write(`${viewer.url}/\n`);
+      print(`${viewer.url}/\n`);
       if (!args.quiet) {
         const s = viewer.summary;
-        process.stderr.write(
+        say(
           `view: ${formatCount(s.rows)} rows (${formatCount(s.explained)} explained, ${formatCount(s.flaggedRows)} flagged) indexed in ${viewer.indexSeconds.toFixed(1)} s; ` +
             `open ${viewer.url}/ (Ctrl-C stops)${viewer.thumbnails ? '' : '; sharp is not installed: thumbnails are the original images'}\n`,
         );

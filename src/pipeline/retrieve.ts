@@ -35,7 +35,7 @@ export interface RetrieveOptions {
    */
   deleteInputFiles?: DeleteInputFiles;
   signal?: AbortSignal;
-  /** Told after each round of polling. */
+  /** Told of the batches as the manifest has them: at the start, as each batch's status comes back, and after each round. */
   onProgress?: (batches: BatchState[]) => void;
   /** Told of every file downloaded. */
   onDownload?: (batchId: string, kind: 'output' | 'error', file: DownloadedFile) => void;
@@ -72,6 +72,8 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   /** Batches whose input file could not be deleted: tried once per call. */
   const undeletable = new Set<string>();
 
+  // What the manifest knows already, before the first status comes back.
+  options.onProgress?.([...manifest.state.batches.values()]);
   while (true) {
     const todo = [...manifest.state.batches.values()].filter((b) => !isDone(b));
     const queue = [...todo];
@@ -80,6 +82,8 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
     };
     const refresh = async (b: BatchState) => {
       const batch = await refreshBatch(client, manifest, b, retry);
+      // Told as each batch is seen, not once a round: a round of many downloads takes a while.
+      options.onProgress?.([...manifest.state.batches.values()]);
       const counts = batch.request_counts ?? undefined;
       if (!TERMINAL_STATUSES.has(batch.status)) return;
       const downloaded: { output?: DownloadedFile; error?: DownloadedFile } = {};

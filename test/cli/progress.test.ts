@@ -68,7 +68,9 @@ describe('progress', () => {
     expect(run.stderr).toMatch(/run: batches 3 completed; requests 7 done, 0 failed of 7/);
     const merged = inTerminal(['merge', '--dataset', path.join(fixtures, 'memes.jsonl'), '--results', path.join('batches', 'results'), '--output', 'again.jsonl'], job);
     expect(merged.code, merged.output).toBe(0);
-    expect(stripAnsi(merged.output)).toMatch(/merge [█░]{40} \d+% \| step \d of 5: /);
+    // The step and its time, no bar and no ETA: the steps differ in length by orders of magnitude.
+    expect(stripAnsi(merged.output)).toMatch(/merge \| step: [a-z ]+ \| \d+s/);
+    expect(stripAnsi(merged.output)).not.toMatch(/ETA/);
     expect(stripAnsi(merged.output)).toMatch(/merge: 7 rows = 7 explained/);
   });
 });
