@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import dotenv from 'dotenv';
-import { BatchExplainError } from '../src/errors.js';
+import { BatchExplainError, describeApiError } from '../src/errors.js';
 import { safeUrl } from '../src/core/endpoint-policy.js';
 import type { Provider, ProviderName } from '../src/pipeline/providers.js';
 import type { RunEvent } from '../src/pipeline/job.js';
@@ -11,10 +11,18 @@ export const providerFlags = {
   'base-url': { type: 'string', describe: "Override the API URL (OPENAI_BASE_URL; the Azure resource endpoint); default the job's" },
   'local-data-dir': { type: 'string', describe: "Data folder of the local provider's server (default .batch-explain/local-server)" },
   'request-timeout': { type: 'number', default: 600, describe: 'Seconds an API call may take before it is abandoned and retried' },
+  'api-retries': { type: 'number', default: 6, describe: 'Retries of an API call that failed for a passing reason (network, 429, 5xx), each said on stderr with its wait (1 s doubling, or Retry-After)' },
 } as const;
 
 /** `env-file` is false after `--no-env-file`. */
-export type ProviderArgs = { provider?: ProviderName; 'env-file'?: string | false; 'base-url'?: string; 'local-data-dir'?: string; 'request-timeout'?: number };
+export type ProviderArgs = { provider?: ProviderName; 'env-file'?: string | false; 'base-url'?: string; 'local-data-dir'?: string; 'request-timeout'?: number; 'api-retries'?: number };
+
+/** `--api-retries`, checked: a whole number of 0 or more. */
+export function apiRetries(args: Pick<ProviderArgs, 'api-retries'>): number | undefined {
+  const n = args['api-retries'];
+  if (n !== undefined && !(Number.isSafeInteger(n) && n >= 0)) throw new BatchExplainError('E_OPTION', `--api-retries: expected a whole number of 0 or more, got ${n}`);
+  return n;
+}
 
 /** The `.env` read when no `--env-file` is given, as the original scripts read theirs. */
 export const DEFAULT_ENV_FILE = '.env';
@@ -88,6 +96,29 @@ export async function providerFromArgs(args: ProviderArgs, log: (s: string) => v
   });
   log(`batch-explain: ${provider.describe}`);
   return provider;
+}
+
+/**
+ * A log of each retry of an API call: the host, what failed and the wait, so that an unreachable
+ * host shows as such, not as a slowing rate.
+ */
+export function retryLog(label: string, provider: Provider, log: (s: string) => void): (err: unknown, attempt: number, waitMs: number) => void {
+  const host = hostOf(provider.client.baseURL);
+  return (err, attempt, waitMs) => log(`${label}: ${host}: ${describeApiError(err)}; try ${attempt + 1} in ${formatWait(waitMs)}`);
+}
+
+/** The host a client talks to, for messages (no credentials, no path). */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return safeUrl(url);
+  }
+}
+
+/** A retry's wait in words. */
+export function formatWait(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function trimSlash(url: string): string {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { datasetFlags } from '../build-flags.js';
-import { providerFlags } from '../provider-flags.js';
+import { hostOf, providerFlags } from '../provider-flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
@@ -80,7 +80,11 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
             if (next === 'merge') mergeStarted.at = Date.now();
             log(`run: ${next}`);
           },
-          onUpload: (e) => void (e.type === 'created' || e.type === 'found' || e.type === 'skipped' ? uploads.done++ : 0),
+          onUpload: (e) => {
+            if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') uploads.done++;
+            // A retry is said each time: an unreachable host must not look like a slow upload.
+            else if (e.type === 'retry') log(`run: shard ${e.shard.index}: ${hostOf(provider.client.baseURL)}: ${e.detail}`);
+          },
           onRetrieveProgress: (latest) => {
             batches = latest;
             if (display.live) return;

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } from '../build-flags.js';
-import { providerFlags, providerFromArgs, loadEnvFile, type ProviderArgs } from '../provider-flags.js';
+import { apiRetries, hostOf, providerFlags, providerFromArgs, loadEnvFile, retryLog, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { chooseJob } from '../job-args.js';
 import { formatBuildSummary } from './build.js';
@@ -73,6 +73,7 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   const maxActive = args['max-active-batches'] === undefined ? undefined : positiveFlag('--max-active-batches', args['max-active-batches']);
   const maxTokens = args['max-enqueued-tokens'] === undefined ? undefined : positiveFlag('--max-enqueued-tokens', args['max-enqueued-tokens']);
   const polls = pollOptions(args, job.provider);
+  const retries = apiRetries(args);
   if (maxTokens !== undefined && (buildOptions.maxShardTokens ?? Infinity) > maxTokens) {
     log(`batch-explain: shards are not cut at --max-enqueued-tokens ${maxTokens}; one estimated over it is submitted only while nothing else of the job runs (pass --max-shard-tokens ${maxTokens} to a new job to cut them)`);
   }
@@ -105,6 +106,8 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
     ...(maxTokens === undefined ? {} : { maxEnqueuedTokens: maxTokens }),
     ...polls,
     onQuota: (e: QuotaEvent) => log(`submit: shard ${e.shard.index} ${e.type === 'held' ? 'held back' : 'goes alone'}: ${e.detail}`),
+    onRetry: retryLog(label, provider, log),
+    ...(retries === undefined ? {} : { retries }),
   };
   /** The build's figures and the shards submitted: what submit (and run's first phase) shows. */
   const submitSample = buildSampler(progress, args.dataset, () => `${formatCount(uploads.done)} submitted`);
@@ -132,7 +135,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
               uploads.done++;
               log(`submit: shard ${e.shard.index} (${e.shard.rows} requests) → ${e.type === 'skipped' ? 'already submitted' : `batch ${e.detail}${e.type === 'found' ? ' (found again after an interruption)' : ''}`}`);
-            } else if (e.type === 'retry') log(`submit: shard ${e.shard.index}: retrying after ${e.detail}`);
+            } else if (e.type === 'retry') log(`submit: shard ${e.shard.index}: ${hostOf(provider.client.baseURL)}: ${e.detail}`);
             else if (e.type === 'requeued') log(`submit: shard ${e.shard.index} re-queued (token_limit_exceeded): ${e.detail}`);
           },
         });

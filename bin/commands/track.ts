@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { Manifest } from '../../src/pipeline/manifest.js';
 import { readTrackingFile } from '../../src/pipeline/tracking-file.js';
-import { providerFlags, providerFromArgs, type ProviderArgs } from '../provider-flags.js';
+import { apiRetries, providerFlags, providerFromArgs, retryLog, type ProviderArgs } from '../provider-flags.js';
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
@@ -112,6 +112,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
       const manifest = await openTracked(args);
       const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
       // A terminal gets a live bar of the batches; elsewhere a line each time the figures change.
+      const retries = apiRetries(args);
       const display = progressFromArgs(args, 'retrieve');
       let latest: readonly BatchState[] = [];
       if (display.live) display.start(() => batchesSample(latest));
@@ -126,6 +127,8 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           ...pollOptions(args, provider.name),
           deleteInputFiles: args['delete-input-files'],
           signal,
+          onRetry: retryLog('retrieve', provider, (s) => void (args.quiet || display.log(s))),
+          ...(retries === undefined ? {} : { retries }),
           onDownload: (id, kind, f) => args.quiet || display.log(`retrieve: ${id} ${kind} → ${f.path} (${formatCount(f.lines)} lines)`),
           onProgress: (batches) => {
             latest = batches;

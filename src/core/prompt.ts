@@ -14,7 +14,8 @@ export const LABEL_PLACEHOLDER = '{}';
 /** The original scripts' separator between the prompt and the meme's text. */
 export const DEFAULT_TEXT_PREFIX = '\nText extracted: ';
 
-export type PromptRenderer = (label: string, text: string | undefined) => string;
+/** Renders a row's prompt; `head(label)` is the prompt up to where a row's text goes (the prefix included). */
+export type PromptRenderer = ((label: string, text: string | undefined) => string) & { head(label: string): string };
 
 /**
  * Compiles a template once: it is split at each `{}` so rendering is a join. A template without
@@ -29,7 +30,10 @@ export function compilePrompt(template: string, options: { textPrefix?: string; 
       `prompt${options.source ? ` ${options.source}` : ''} has no {} placeholder for the label; add {} where the label belongs`,
     );
   }
-  return (label, text) => parts.join(label) + textPrefix + (text ?? '');
+  // A row without text (absent, null or blank) gets no prefix: a dangling "Text extracted: " would
+  // tell the model there was text, and that it was empty.
+  const render = (label: string, text: string | undefined) => (text === undefined || text.trim() === '' ? parts.join(label) : parts.join(label) + textPrefix + text);
+  return Object.assign(render, { head: (label: string) => parts.join(label) + textPrefix });
 }
 
 /**

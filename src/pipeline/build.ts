@@ -134,7 +134,7 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
       ...(options.templateSource === undefined ? {} : { templateSource: options.templateSource }),
       ...(options.textPrefix === undefined ? {} : { textPrefix: options.textPrefix }),
     }),
-    toRequestLine({ ...options, promptHead: (label) => promptHead(label, undefined) }),
+    toRequestLine({ ...options, promptHead: (label) => promptHead.head(label) }),
   );
 }
 

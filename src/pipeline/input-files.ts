@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import { callSignal } from '../core/call-signal.js';
 import { isUnfinished, TERMINAL_STATUSES, type BatchState, type Manifest } from './manifest.js';
-import { withRetry } from './retry.js';
+import { withRetry, type RetryOptions } from './retry.js';
 
 /**
  * Which uploaded input files to delete once their batch is finished and downloaded:
@@ -24,7 +24,7 @@ export async function deleteInputFile(
   manifest: Manifest,
   b: BatchState,
   policy: DeleteInputFiles,
-  retry: { retries?: number; signal?: AbortSignal },
+  retry: { retries?: number; signal?: AbortSignal; onRetry?: RetryOptions['onRetry'] },
 ): Promise<{ deleted: boolean; warning?: string }> {
   const fileId = b.inputFileId;
   if (policy === 'never' || fileId === undefined || b.sha256 === undefined || b.requeued || b.inputDeleted) return { deleted: false };

@@ -21,7 +21,10 @@ export interface ProviderOptions {
   baseUrl?: string;
   /** Azure: overrides `AZURE_API_VERSION` (a job's recorded version, for the commands after submit). */
   apiVersion?: string;
-  /** The client's own retries of a request (429, 5xx, network). Default 2. */
+  /**
+   * The client's own retries of a request, unseen by the caller. Default 0: the pipelines retry
+   * every API call themselves (withRetry: Retry-After obeyed, backoff), and say so each time.
+   */
   maxRetries?: number;
   /** Per-request timeout in ms. Default 600,000. */
   timeoutMs?: number;
@@ -60,7 +63,7 @@ export const DEFAULT_LOCAL_DATA_DIR = path.join('.batch-explain', 'local-server'
  */
 export async function openProvider(options: ProviderOptions): Promise<Provider> {
   const env = options.env ?? process.env;
-  const common = { maxRetries: options.maxRetries ?? 2, timeout: options.timeoutMs ?? 600_000, fetch: streamingFetch() };
+  const common = { maxRetries: options.maxRetries ?? 0, timeout: options.timeoutMs ?? 600_000, fetch: streamingFetch() };
   if (options.provider === 'local') {
     const dataDir = path.resolve(options.localDataDir ?? DEFAULT_LOCAL_DATA_DIR);
     const { startBatchServer } = await import('../server/server.js');

@@ -4,6 +4,7 @@ import { optionError } from '../errors.js';
 import type { ShardRecord } from '../types.js';
 import { refreshBatch } from './batch-refresh.js';
 import { isUnfinished, shardKey, type BatchState, type Manifest } from './manifest.js';
+import type { RetryOptions } from './retry.js';
 
 export interface QuotaLimits {
   /** Unfinished batches of the job at once (validating, in_progress, finalizing, cancelling). Default: no limit. */
@@ -20,6 +21,8 @@ export interface QuotaGateOptions extends QuotaLimits {
   /** Default 60 s (Azure asks for at least 60 s between status calls). */
   maxPollMs?: number;
   retries?: number;
+  /** Told before each retry of a status call (see RetryOptions.onRetry). */
+  onRetry?: RetryOptions['onRetry'];
   /** Told when a shard is held back (and why), and when one is over the token limit on its own. */
   onEvent?: (event: { type: 'held' | 'alone'; shard: ShardRecord; detail: string }) => void;
 }
@@ -103,7 +106,7 @@ export class QuotaGate {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     const work = async () => {
       for (let b = todo.shift(); b && !both.aborted; b = todo.shift()) {
-        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }) });
+        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }), ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}) });
       }
     };
     let first: { error: unknown } | null = null;

@@ -8,7 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { requeuedShards, TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest, type ShardState } from './manifest.js';
-import { withRetry } from './retry.js';
+import { withRetry, type RetryOptions } from './retry.js';
 import { callSignal } from '../core/call-signal.js';
 import { refreshBatch } from './batch-refresh.js';
 import { deleteInputFile, type DeleteInputFiles } from './input-files.js';
@@ -37,6 +37,8 @@ export interface RetrieveOptions {
   signal?: AbortSignal;
   /** Told of the batches as the manifest has them: at the start, as each batch's status comes back, and after each round. */
   onProgress?: (batches: BatchState[]) => void;
+  /** Told before each retry of an API call: its failure and the wait (for a visible log). */
+  onRetry?: RetryOptions['onRetry'];
   /** Told of every file downloaded. */
   onDownload?: (batchId: string, kind: 'output' | 'error', file: DownloadedFile) => void;
 }
@@ -68,7 +70,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   const warnings: string[] = [];
   let poll = options.pollMs ?? 5000;
   const maxPoll = options.maxPollMs ?? 60_000;
-  const retry = { retries: options.retries ?? 6, ...(options.signal ? { signal: options.signal } : {}) };
+  const retry = { retries: options.retries ?? 6, ...(options.signal ? { signal: options.signal } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
   /** Batches whose input file could not be deleted: tried once per call. */
   const undeletable = new Set<string>();
 

@@ -79,6 +79,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.deleteInputFiles === undefined ? {} : { deleteInputFiles: options.deleteInputFiles }),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onRetrieveProgress ? { onProgress: options.onRetrieveProgress } : {}),
+        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
       });
       warnings.push(...got.warnings);
       const waiting = requeuedShards(manifest.state);

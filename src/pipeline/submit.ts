@@ -16,6 +16,7 @@ import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type Mani
 import type { Provider } from './providers.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
 import { readAhead } from '../core/read-ahead.js';
+import type { RetryOptions } from './retry.js';
 
 export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'>, QuotaLimits {
   provider: Provider;
@@ -28,6 +29,8 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   fileExpirySeconds?: number | null;
   retries?: number;
   onUpload?: UploadShardsOptions['onEvent'];
+  /** Told before each retry of a status call while shards are held back (uploads' retries are `onUpload` events). */
+  onRetry?: RetryOptions['onRetry'];
   /** Told when a shard is held back by the quota limits. */
   onQuota?: (event: QuotaEvent) => void;
   /**
@@ -109,7 +112,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const gate = new QuotaGate({
       client: options.provider.client,
       manifest,
-      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries']),
+      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries', 'onRetry']),
       ...(options.onQuota ? { onEvent: options.onQuota } : {}),
     });
     const upload = uploadShards({

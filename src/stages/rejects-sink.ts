@@ -1,6 +1,5 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 import { optionError } from '../errors.js';
 import { PARTIAL_SUFFIX, syncDirectory } from '../core/shard-file.js';
 import path from 'node:path';
@@ -54,6 +53,21 @@ export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
   const counts: RejectCounts = { total: 0, byCode: {}, first: [] };
   let failure: Error | null = null;
   (out as NodeJS.EventEmitter).on('error', (err: Error) => (failure ??= err));
+  // One wait for the file to drain, shared by every reject refused meanwhile: a wait each (concurrent
+  // stages refuse many rows at once) would leave a listener each, past Node's leak warning at 11.
+  let draining: Promise<void> | null = null;
+  const drained = () =>
+    (draining ??= new Promise<void>((resolve) => {
+      const events = out as NodeJS.EventEmitter;
+      const done = () => {
+        events.off('drain', done);
+        events.off('error', done);
+        draining = null;
+        resolve();
+      };
+      events.on('drain', done);
+      events.on('error', done);
+    }));
 
   return {
     counts,
@@ -70,7 +84,7 @@ export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
         message: reject.message,
         ...(reject.file === undefined ? {} : { file: reject.file }),
       });
-      if (!out.write(`${line}\n`)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+      if (!out.write(`${line}\n`)) await drained();
       if (failure) throw failure;
     },
     async close() {

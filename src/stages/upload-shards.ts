@@ -12,6 +12,7 @@ import { isTokenLimitError, tokenLimitFailure } from '../pipeline/batch-refresh.
 import { isTransient, withRetry } from '../pipeline/retry.js';
 import type { ShardRecord, Stage } from '../types.js';
 import { callSignal } from '../core/call-signal.js';
+import { describeApiError } from '../errors.js';
 
 export interface UploadShardsOptions {
   client: OpenAI;
@@ -114,7 +115,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
           callSignal(signal),
         );
       },
-      { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
+      { retries: o.retries, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('upload', err, waitMs) }) },
     );
     await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: file.id, bytes: file.bytes });
     o.onEvent?.({ type: 'uploaded', shard, detail: file.id });
@@ -195,13 +196,18 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
           throw err;
         }
       },
-      { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `create: ${(err as Error).message}` }) },
+      { retries: o.retries, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('create', err, waitMs) }) },
     );
     if (typeof created !== 'string') throw created.refused;
     return created;
   }
 
   return { submitOne, workers: o.workers };
+}
+
+/** A retry in words: the call, its failure and the wait before the next try. */
+function retryDetail(call: string, err: unknown, waitMs: number): string {
+  return `${call}: ${describeApiError(err)}; next try in ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
 }
 
 /**

@@ -14,9 +14,11 @@ describe('compilePrompt', () => {
     expect(render('a {b} $& $1', undefined)).toBe('a {b} $& $1 / a {b} $& $1');
   });
 
-  it('appends the prefix even without text, as the original scripts', () => {
-    expect(compilePrompt('is {}')('hateful', undefined)).toBe('is hateful\nText extracted: ');
+  it('leaves the prefix out when the row has no text (absent, null or blank): no dangling "Text extracted: "', () => {
+    expect(compilePrompt('is {}')('hateful', undefined)).toBe('is hateful');
+    expect(compilePrompt('is {}')('hateful', '  ')).toBe('is hateful');
     expect(compilePrompt('is {}', { textPrefix: '\nOCR: ' })('hateful', 'نص')).toBe('is hateful\nOCR: نص');
+    expect(compilePrompt('is {}').head('hateful')).toBe('is hateful\nText extracted: ');
   });
 
   it('refuses a template without {} at start-up, naming it', () => {

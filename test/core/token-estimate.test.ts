@@ -152,7 +152,7 @@ describe('prompt tokens', () => {
           const render = compilePrompt(template, { textPrefix });
           const estimate = requestTokenEstimator({ model: 'gpt-4o', countText: counting });
           // Told the head (as build does), or finding it in each prompt: the same count.
-          const told = requestTokenEstimator({ model: 'gpt-4o', countText: counting, promptHead: (l) => render(l, undefined) });
+          const told = requestTokenEstimator({ model: 'gpt-4o', countText: counting, promptHead: (l) => render.head(l) });
           for (const [l, t] of rows) {
             const prompt = render(l, t);
             const input = { prompt, label: l, ...(t === undefined ? {} : { text: t }) };

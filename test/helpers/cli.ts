@@ -12,7 +12,8 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], options: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return runShell(process.execPath, [CLI, ...args], options);
+  // `--` as in the command's shebang: node would otherwise take a `--env-file` among the arguments as its own.
+  return runShell(process.execPath, ['--', CLI, ...args], options);
 }
 
 export function runShell(command: string, args: string[], options: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {

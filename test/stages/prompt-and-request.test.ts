@@ -16,7 +16,8 @@ describe('applyPrompt stage', () => {
     const out = await toArray(applyPrompt<(typeof tagged)[number]>({ template: 'Label {} — answer {"explanation": "..."}' })(fromArray(tagged)));
     expect(out.map((r) => r.prompt)).toEqual([
       'Label propaganda — answer {"explanation": "..."}\nText extracted: مصر أولاً',
-      'Label not-propaganda — answer {"explanation": "..."}\nText extracted: ',
+      // No text: no dangling prefix.
+      'Label not-propaganda — answer {"explanation": "..."}',
     ]);
     expect(out.map((r) => r.extra)).toEqual(['A', 'B']);
   });
