@@ -7,15 +7,17 @@ import { formatBytes, formatCount } from '../format.js';
 import { progressFromArgs } from '../progress.js';
 import { buildSampler } from '../progress-views.js';
 import { say } from '../terminal.js';
+import { loadEnvFile, providerFlags } from '../provider-flags.js';
 
 const buildOnlyFlags = {
   provider: { choices: ['local', 'azure', 'openai'], default: 'local', describe: 'Where the batches will go; sets the line url and request cap' },
   'out-dir': { type: 'string', describe: 'Folder for shard files (default ./batches; --output_dir also works)' },
   out: { type: 'string', describe: 'Write request lines to stdout instead: --out -' },
   overwrite: { type: 'boolean', default: false, describe: 'Replace shard files left in --out-dir by an earlier build' },
+  'env-file': providerFlags['env-file'],
 } as const;
 
-type BuildArgs = DatasetArgs & { 'out-dir'?: string; out?: string; overwrite: boolean };
+type BuildArgs = DatasetArgs & { 'out-dir'?: string; out?: string; overwrite: boolean; 'env-file'?: string | false };
 
 export const buildCommand: CommandModule<object, BuildArgs> = {
   command: 'build',
@@ -32,6 +34,8 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       .example('cat data.jsonl | $0 build --dataset - --prompt p.txt --out - | head -1', 'request lines on stdout') as unknown as Argv<BuildArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
+      // The deployment of `--provider azure` may be in ./.env (AZURE_ENGINE_NAME), as for submit.
+      loadEnvFile(args);
       const toStdout = args.out === '-';
       const outDir = toStdout ? undefined : (args['out-dir'] ?? 'batches');
       const log = (s: string) => args.quiet || say(`${s}\n`);

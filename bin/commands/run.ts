@@ -150,7 +150,10 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         display.stop();
         if (r.idsNotFound) log(`resubmit: warning: ${formatCount(r.idsNotFound)} ids of ${args.ids} are on no row of ${args.dataset}`);
         if (r.rows === 0) log('resubmit: no row to send again');
-        else log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait, then merge`);
+        else {
+          const manifest = r.submitted!.manifestPath;
+          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output FILE`);
+        }
         return EXIT.OK;
       } finally {
         display.stop();
