@@ -73,6 +73,10 @@ export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline
 export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
 export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
+export { chooseJobFolder, downloadedFiles, jobFolders, jobsOfResultFiles, settingsDiff, type ChosenFolder, type JobFolder, type ResultJob } from './pipeline/job.js';
+export { jobSettings, jobConfigDigest } from './pipeline/job-settings.js';
+export { escapeControls } from './core/terminal-text.js';
+export { sniffFormat, fieldsOfFirstRows, type SniffedFormat } from './core/dataset-sniff.js';
 export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './pipeline/quota.js';
 export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './pipeline/input-files.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';

@@ -77,9 +77,10 @@ describe('batch-explain build with image flags (CLI)', () => {
     expect(await images(fetched.stdout)).toEqual([{ id: 'a', mime: 'image/png', width: 64, height: 64 }]);
     expect(JSON.parse(await readFile(rejects, 'utf8'))).toMatchObject({ id: 'b', code: 'E_REMOTE_FETCH', message: expect.stringMatching(/HTTP 404/) });
     const hits = server.hits.get('/face.png');
+    // Every row refused: no request at all is a failure (exit 5), the counts in its message.
     const strict = await runCli([...base, '--remote-images']);
-    expect(strict.stderr).toMatch(/0 requests \+ 2 rejected/);
-    expect(strict.stderr).toMatch(/E_REMOTE_REFUSED 2/);
+    expect(strict.code).toBe(5);
+    expect(strict.stderr).toMatch(/2 rows, all rejected \(E_REMOTE_REFUSED 2\)/);
     const passed = await runCli([...base, '--image-urls', 'passthrough']);
     expect(await images(passed.stdout)).toEqual([
       { id: 'a', url: server.url('/face.png') },
@@ -87,6 +88,7 @@ describe('batch-explain build with image flags (CLI)', () => {
     ]);
     expect(server.hits.get('/face.png')).toBe(hits);
     const off = await runCli(base);
+    expect(off.code).toBe(5);
     expect(off.stderr).toMatch(/E_REMOTE_IMAGE 2/);
   });
 });

@@ -25,7 +25,9 @@ async function handCount(imageTokens: number): Promise<number> {
   let total = 0;
   for (const row of rows) {
     const label = Array.isArray(row.class_label) ? row.class_label.join(', ') : row.class_label;
-    const prompt = `${template.split('{}').join(label)}\nText extracted: ${row.text ?? ''}`;
+    // A row without text gets the prompt alone (no dangling prefix).
+    const head = template.split('{}').join(label);
+    const prompt = row.text ? `${head}\nText extracted: ${row.text}` : head;
     total += 4 + 3 + encode(prompt).length + imageTokens;
   }
   return total;
