@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { JsonSkipper } from './result-json.js';
+import type { JsonSkipper } from './result-json.js';
+import type { LineView } from './sync-lines.js';
 
 /** Whether a dataset line can go into the merged output: JSONL that every reader (jq, pandas) takes. */
 
@@ -8,12 +9,13 @@ const NOT_AN_OBJECT = new Set(['E_BAD_JSON', 'E_NOT_OBJECT']);
 
 /**
  * Why `buf[start, end)` (a line, BOM removed) is not a JSON object, or null. Cheap checks on every
- * line: UTF-8 (natively) and the braces at both ends; then the build's verdict on it (`rejectCode`).
- * The grammar is checked in full (by `skipper`, bytes only) unless `trusted`: the row made a request
- * and the build's rejects are known, so the build parsed the line.
+ * line: UTF-8 (`utf8`, checked by the caller a block at a time: {@link Utf8Blocks}) and the braces
+ * at both ends; then the build's verdict on it (`rejectCode`). The grammar is checked in full (by
+ * `skipper`, on the bytes, allocating nothing) unless `trusted`: the row made a request and the
+ * build's rejects are known, so the build parsed the line.
  */
-export function whyNotAnObject(buf: Buffer, start: number, end: number, rejectCode: string | undefined, trusted: boolean, skipper: JsonSkipper): string | null {
-  if (!isUtf8(buf.subarray(start, end))) return 'the line is not valid UTF-8';
+export function whyNotAnObject(buf: Buffer, start: number, end: number, utf8: boolean, rejectCode: string | undefined, trusted: boolean, skipper: JsonSkipper): string | null {
+  if (!utf8) return 'the line is not valid UTF-8';
   let first = start;
   while (first < end && isSpace(buf[first]!)) first++;
   let last = end;
@@ -34,6 +36,34 @@ export function whyNotAnObject(buf: Buffer, start: number, end: number, rejectCo
 export function lineText(buf: Buffer, start: number, end: number): { text: string } | { text_base64: string } {
   const bytes = buf.subarray(start, end);
   return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { text_base64: bytes.toString('base64') };
+}
+
+/**
+ * UTF-8 validity of a file's lines as {@link bufferLines} gives them, checked natively a block at a
+ * time (from a line to the last whole line read): one view allocated per block, not per line (the
+ * merge allocates nothing per row). A block with a bad line is checked line by line to its end.
+ * Valid UTF-8 cut at a newline (ASCII) is valid on both sides, so a valid block's lines are.
+ */
+export class Utf8Blocks {
+  /** File offset up to which the lines are known valid, and up to which they are checked one by one. */
+  #validTo = -1;
+  #oneByOneTo = -1;
+
+  valid(v: LineView, start: number): boolean {
+    const lineEnd = v.offset + (v.end - v.start);
+    if (lineEnd <= this.#validTo) return true;
+    if (lineEnd > this.#oneByOneTo) {
+      const last = v.buf.lastIndexOf(10, v.filled - 1);
+      const blockEnd = Math.max(last, v.end);
+      const blockTo = v.offset + (blockEnd - v.start);
+      if (isUtf8(v.buf.subarray(start, blockEnd))) {
+        this.#validTo = blockTo;
+        return true;
+      }
+      this.#oneByOneTo = blockTo;
+    }
+    return isUtf8(v.buf.subarray(start, v.end));
+  }
 }
 
 function isSpace(byte: number): boolean {

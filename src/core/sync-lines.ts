@@ -10,6 +10,8 @@ export interface LineView {
   offset: number;
   /** 1-based line number. */
   line: number;
+  /** Where the bytes read so far end in `buf` (lines after this one may be there, whole or cut). */
+  filled: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, ran
     const to = range ? range.to : Infinity;
     let line = 0;
     let eof = false;
-    const view: LineView = { buf, start: 0, end: 0, offset: 0, line: 0 };
+    const view: LineView = { buf, start: 0, end: 0, offset: 0, line: 0, filled: 0 };
     while (true) {
       if (!eof) {
         if (filled === buf.length) {
@@ -74,6 +76,7 @@ export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, ran
         view.end = end;
         view.offset = base + start;
         view.line = line;
+        view.filled = filled;
         yield view;
         start = nl + 1;
       }

@@ -1,7 +1,7 @@
 import { bufferLines, ReadAhead, type LineView } from '../core/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
 import { lineKey } from '../core/join-keys.js';
-import { lineText, whyNotAnObject } from '../core/json-line-check.js';
+import { lineText, Utf8Blocks, whyNotAnObject } from '../core/json-line-check.js';
 import { JsonSkipper } from '../core/result-json.js';
 import type { Stage } from '../types.js';
 
@@ -106,6 +106,7 @@ export class DatasetSplicer {
   #reject: IteratorResult<{ line: number; code: string; message: string }> | undefined;
   #next: LineView | null = null;
   readonly #skipper = new JsonSkipper();
+  readonly #utf8 = new Utf8Blocks();
 
   constructor(options: MergeIntoDatasetOptions) {
     this.#field = options.field ?? 'generated_explanation';
@@ -192,7 +193,7 @@ export class DatasetSplicer {
     if (s === v.end) return false; // blank: not a row
     const json = outcome && 'json' in outcome ? outcome : null;
     // A line's reject is read ahead of its outcome's: the build's verdict that it is not an object.
-    const notJson = whyNotAnObject(buf, start, v.end, this.#rejectFor(line)?.code, json !== null && this.#rejects !== undefined, this.#skipper);
+    const notJson = whyNotAnObject(buf, start, v.end, this.#utf8.valid(v, start), this.#rejectFor(line)?.code, json !== null && this.#rejects !== undefined, this.#skipper);
     if (notJson !== null) {
       sink.dropRow(line, { line, id: null, reason: 'not_json', message: notJson, ...lineText(buf, start, v.end) });
       return true;
