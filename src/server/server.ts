@@ -1,17 +1,18 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
 import { BatchRunner } from './batch-runner.js';
-import { Faults, type FaultOptions, type HttpFault } from './faults.js';
+import { Faults, type FaultOptions } from './faults.js';
 import { HttpError, sendError, sendJson, withoutNulls } from './http.js';
 import { offlineResponder, type Responder } from './responders.js';
 import { cancelBatch, createBatch, getBatch, listBatches } from './routes/batches.js';
 import { chatCompletions } from './routes/chat.js';
 import { getFile, listFiles, sendContent, uploadFile } from './routes/files.js';
 import { Store } from './store.js';
+import { answerClientError, decodePart, givenKey, injected, keyChecker, MAX_HEADER_BYTES, parseUrl } from './request-helpers.js';
+
+export { keyChecker };
 
 export interface BatchServerOptions {
   /** Folder for files and batches; kept across restarts. */
@@ -215,66 +216,3 @@ async function inTurn(budget: ByteBudget, res: ServerResponse, work: () => Promi
 /** How long an idle keep-alive connection is kept: past what clients keep them (undici 4 s), as proxies do. */
 const KEEP_ALIVE_MS = 65_000;
 
-/** Largest request head (request line and headers). Node's default, 16 KiB, written down. */
-const MAX_HEADER_BYTES = 16 * 1024;
-
-function parseUrl(target: string): URL {
-  try {
-    return new URL(target, 'http://local');
-  } catch {
-    throw new HttpError(400, `Malformed request target: ${JSON.stringify(target.slice(0, 64))}`);
-  }
-}
-
-/** A path segment, percent-decoded; a malformed escape is the client's error, not a 500. */
-function decodePart(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new HttpError(400, `Malformed percent-encoding in the path: ${JSON.stringify(part.slice(0, 64))}`);
-  }
-}
-
-function injected(fault: HttpFault, retryAfterSeconds: number): HttpError {
-  if (fault === 429) {
-    return new HttpError(429, 'Rate limit reached for requests (injected fault).', {
-      code: 'rate_limit_exceeded',
-      headers: { 'retry-after': String(retryAfterSeconds), 'retry-after-ms': String(retryAfterSeconds * 1000) },
-    });
-  }
-  const text = { 500: 'The server had an error while processing your request', 502: 'Bad gateway', 503: 'The server is overloaded or not ready yet' }[fault];
-  return new HttpError(fault, `${text} (injected fault).`);
-}
-
-/** Answers what Node's HTTP parser refused (431 for headers over the limit, else 400) as a JSON error, then closes. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
-    socket.destroy();
-    return;
-  }
-  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
-  const message = status === 431 ? `The request's headers are over the limit of ${MAX_HEADER_BYTES} bytes.` : status === 408 ? 'The request took too long.' : 'The request could not be parsed as HTTP.';
-  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
-}
-
-/**
- * A check of keys against `key`. Both sides are hashed to 32-byte sha256 digests and compared with
- * `timingSafeEqual`, so neither the time taken nor the length of what was sent tells anything about
- * the key, and a key of another length is an ordinary mismatch, not an exception.
- */
-export function keyChecker(key: string): (given: string | undefined) => boolean {
-  const expected = digest(key);
-  return (given) => given !== undefined && timingSafeEqual(digest(given), expected);
-}
-
-/** The key a request carries: `Authorization: Bearer …`, or Azure's `api-key` header. */
-function givenKey(req: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const azure = req.headers['api-key'];
-  return bearer ?? (typeof azure === 'string' ? azure : undefined);
-}
