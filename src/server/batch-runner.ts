@@ -4,7 +4,8 @@ import { positiveInteger } from '../core/options.js';
 import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
 import { HttpError } from './http.js';
-import { newRequestId, nowSeconds } from './ids.js';
+import { nowSeconds } from './ids.js';
+import { answerLine, expiredLine } from './batch-lines.js';
 import { BatchOutput, type OutputKind } from './batch-output.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
@@ -205,19 +206,10 @@ export class BatchRunner {
     let expired = false;
     const inflight = new Set<Promise<void>>();
     const answer = async (customId: string, body: Record<string, unknown>) => {
-      const requestId = newRequestId();
-      const lineId = `batch_req_${requestId.slice(4)}`;
-      if (faults.options.lineDelayMs > 0) await new Promise((r) => setTimeout(r, faults.options.lineDelayMs));
-      const result = faults.lineFails()
-        ? { status: 500, body: { error: { message: 'The server had an error processing your request (injected fault).', type: 'server_error', param: null, code: null } } }
-        : await responder.respond(body);
-      const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
-      if (result.status === 200) counts.completed++;
+      const line = await answerLine(customId, body, { faults, responder });
+      if (line.ok) counts.completed++;
       else counts.failed++;
-      // Injected: an output line damaged, or counted as completed but never written.
-      const fate = result.status === 200 ? faults.outputLine() : 'write';
-      if (fate === 'drop') return;
-      await emit(result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line);
+      if (line.text !== null) await emit(line.kind, line.text);
     };
 
     for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
@@ -227,15 +219,7 @@ export class BatchRunner {
         expired = true;
         // Not started before the window closed: reported as the API does.
         counts.failed++;
-        await emit(
-          'err',
-          JSON.stringify({
-            id: `batch_req_${newRequestId().slice(4)}`,
-            custom_id: req.custom_id,
-            response: null,
-            error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
-          }),
-        );
+        await emit('err', expiredLine(req.custom_id));
         continue;
       }
       if (cancelled.aborted || this.#stopping || output.error) break;
