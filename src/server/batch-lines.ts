@@ -1,3 +1,4 @@
+import { chatBodyProblem } from './chat-body.js';
 import type { Faults } from './faults.js';
 import { newRequestId } from './ids.js';
 import type { OutputKind } from './batch-output.js';
@@ -8,25 +9,37 @@ export interface AnsweredLine {
   ok: boolean;
   kind: OutputKind;
   text: string | null;
+  /** The answer's token counts, for the batch's `usage`. */
+  usage?: { prompt_tokens: number; completion_tokens: number };
 }
 
 /**
- * Answers one request line of a batch with the responder (or an injected 500), as the line of
- * the output or error file the Batch API writes for it.
+ * Answers one request line of a batch with the responder (or an injected 500, or the 400 of a
+ * body the API refuses), as the line of the output or error file the Batch API writes for it.
  */
-export async function answerLine(customId: string, body: Record<string, unknown>, o: { faults: Faults; responder: Responder }): Promise<AnsweredLine> {
+export async function answerLine(customId: string, body: Record<string, unknown>, o: { faults: Faults; responder: Responder; chat: boolean }): Promise<AnsweredLine> {
   const { faults, responder } = o;
   const requestId = newRequestId();
   const lineId = `batch_req_${requestId.slice(4)}`;
   if (faults.options.lineDelayMs > 0) await new Promise((r) => setTimeout(r, faults.options.lineDelayMs));
-  const result = faults.lineFails()
+  // A body the API would refuse is a 400 line, with the API's message (the other lines go on).
+  const problem = o.chat ? chatBodyProblem(body, { batch: true }) : null;
+  const result = problem
+    ? { status: 400, body: { error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: problem.code } } }
+    : faults.lineFails()
     ? { status: 500, body: { error: { message: 'The server had an error processing your request (injected fault).', type: 'server_error', param: null, code: null } } }
     : await responder.respond(body);
   const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
   const ok = result.status === 200;
   // Injected: an output line damaged, or counted as completed but never written.
   const fate = ok ? faults.outputLine() : 'write';
-  return { ok, kind: ok ? 'out' : 'err', text: fate === 'drop' ? null : fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line };
+  const usage = ok ? (result.body as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } })?.usage : undefined;
+  return {
+    ok,
+    kind: ok ? 'out' : 'err',
+    text: fate === 'drop' ? null : fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line,
+    ...(usage ? { usage: { prompt_tokens: Number(usage.prompt_tokens) || 0, completion_tokens: Number(usage.completion_tokens) || 0 } } : {}),
+  };
 }
 
 /** The error line of a request not started before the completion window closed, as the API reports it. */
