@@ -3,6 +3,7 @@ import type { Faults } from './faults.js';
 import { newRequestId } from './ids.js';
 import type { OutputKind } from './batch-output.js';
 import type { Responder } from './responders.js';
+import { maxOutputTokens, type Flavor } from './rules.js';
 
 /** One line of a batch answered: the output or error line it writes (null: left out by an injected fault). */
 export interface AnsweredLine {
@@ -17,13 +18,15 @@ export interface AnsweredLine {
  * Answers one request line of a batch with the responder (or an injected 500, or the 400 of a
  * body the API refuses), as the line of the output or error file the Batch API writes for it.
  */
-export async function answerLine(customId: string, body: Record<string, unknown>, o: { faults: Faults; responder: Responder; chat: boolean }): Promise<AnsweredLine> {
+export async function answerLine(customId: string, body: Record<string, unknown>, o: { faults: Faults; responder: Responder; chat: boolean; flavor: Flavor }): Promise<AnsweredLine> {
   const { faults, responder } = o;
   const requestId = newRequestId();
   const lineId = `batch_req_${requestId.slice(4)}`;
   if (faults.options.lineDelayMs > 0) await new Promise((r) => setTimeout(r, faults.options.lineDelayMs));
   // A body the API would refuse is a 400 line, with the API's message (the other lines go on).
-  const problem = o.chat ? chatBodyProblem(body, { batch: true }) : null;
+  // The model's output cap is known by model name: OpenAI's routes (Azure's deployments are named freely).
+  const cap = o.flavor === 'openai' && typeof body.model === 'string' ? maxOutputTokens(body.model) : undefined;
+  const problem = o.chat ? chatBodyProblem(body, { batch: true, maxOutputTokens: cap }) : null;
   const result = problem
     ? { status: 400, body: { error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: problem.code } } }
     : faults.lineFails()

@@ -208,7 +208,7 @@ export class BatchRunner {
     let expired = false;
     const inflight = new Set<Promise<void>>();
     const answer = async (customId: string, body: Record<string, unknown>) => {
-      const line = await answerLine(customId, body, { faults, responder, chat: /chat\/completions$/.test(b.endpoint) });
+      const line = await answerLine(customId, body, { faults, responder, chat: /chat\/completions$/.test(b.endpoint), flavor: record.flavor });
       if (line.ok) counts.completed++;
       else counts.failed++;
       if (line.usage) addUsage(b, line.usage);

@@ -69,7 +69,7 @@ function checkContent(content: unknown, role: string, at: string): BodyProblem |
 }
 
 /** The first problem of a chat completions body, or null when it is one the API answers. */
-export function chatBodyProblem(body: Record<string, unknown>, options: { batch: boolean }): BodyProblem | null {
+export function chatBodyProblem(body: Record<string, unknown>, options: { batch: boolean; maxOutputTokens?: number | undefined }): BodyProblem | null {
   for (const key of Object.keys(body)) if (!PARAMETERS.has(key)) return { message: `Unrecognized request argument supplied: ${key}`, param: null, code: null };
   if (typeof body.model !== 'string') return body.model === undefined ? { message: "Missing required parameter: 'model'.", param: 'model', code: 'missing_required_parameter' } : invalidType('model', 'a string', body.model);
   const messages = body.messages;
@@ -88,6 +88,13 @@ export function chatBodyProblem(body: Record<string, unknown>, options: { batch:
     if (problem) return problem;
   }
   if (body.stream === true && options.batch) return { message: 'Streaming is not supported in the Batch API: remove "stream" or set it to false.', param: 'stream', code: 'invalid_value' };
+  const cap = options.maxOutputTokens;
+  for (const name of ['max_tokens', 'max_completion_tokens']) {
+    const asked = body[name];
+    if (cap !== undefined && typeof asked === 'number' && asked > cap) {
+      return { message: `${name} is too large: ${asked}. This model supports at most ${cap} completion tokens, whereas you provided ${asked}.`, param: name, code: 'invalid_value' };
+    }
+  }
   return (
     numberIn(body, 'temperature', 0, 2, false) ??
     numberIn(body, 'top_p', 0, 1, false) ??

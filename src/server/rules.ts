@@ -40,6 +40,19 @@ export const DEFAULT_MODELS: readonly string[] = [
   'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.1', 'o1', 'o3', 'o3-mini', 'o4-mini',
 ];
 
+/**
+ * Most completion tokens a request may ask of a model (OpenAI's model pages); more is a 400 of that
+ * line ("max_tokens is too large: …"). Longest prefix first; unlisted models are not checked.
+ */
+const MAX_OUTPUT_TOKENS: Array<[string, number]> = [
+  ['gpt-4o-mini', 16_384], ['gpt-4o', 16_384], ['gpt-4.1', 32_768], ['gpt-4-turbo', 4096], ['gpt-4', 8192],
+  ['gpt-3.5-turbo', 4096], ['gpt-5', 128_000], ['o1', 100_000], ['o3', 100_000], ['o4-mini', 100_000],
+];
+
+export function maxOutputTokens(model: string): number | undefined {
+  return MAX_OUTPUT_TOKENS.find(([prefix]) => model === prefix || model.startsWith(`${prefix}-`) || model.startsWith(`${prefix}.`))?.[1];
+}
+
 /** Whether `model` is in `known` (null: any model), directly or as a dated snapshot of one. */
 export function modelKnown(known: ReadonlySet<string> | null, model: string): boolean {
   return known === null || known.has(model) || known.has(model.replace(/-\d{4}-\d{2}-\d{2}$/, ''));

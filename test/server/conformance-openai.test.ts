@@ -91,10 +91,11 @@ describe('local server, OpenAI rules (/v1), through the official client', () => 
         JSON.stringify({ ...good, custom_id: 'string-messages', body: { ...good.body, messages: 'hello' } }),
         JSON.stringify({ ...good, custom_id: 'streamed', body: { ...good.body, stream: true } }),
         JSON.stringify({ ...good, custom_id: 'hot', body: { ...good.body, temperature: 5 } }),
+        JSON.stringify({ ...good, custom_id: 'long', body: { ...good.body, max_tokens: 20_000 } }),
       ];
       const file = await client.files.create({ file: createReadStream(await jsonlFile(lines)), purpose: 'batch' });
       const done = await waitForBatch(client, (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
-      expect(done).toMatchObject({ status: 'completed', request_counts: { total: 4, completed: 1, failed: 3 } });
+      expect(done).toMatchObject({ status: 'completed', request_counts: { total: 5, completed: 1, failed: 4 } });
       const errors = new Map(parseLines(await fileText(client, done.error_file_id!)).map((l) => [l.custom_id, l]));
       for (const line of errors.values()) {
         expect(schemaErrors('lines', 'BatchRequestOutput', line)).toEqual([]);
@@ -108,6 +109,7 @@ describe('local server, OpenAI rules (/v1), through the official client', () => 
       });
       expect(errors.get('streamed').response.body.error.param).toBe('stream');
       expect(errors.get('hot').response.body.error.code).toBe('decimal_above_max_value');
+      expect(errors.get('long').response.body.error.message).toBe('max_tokens is too large: 20000. This model supports at most 16384 completion tokens, whereas you provided 20000.');
     } finally {
       await server.close();
     }
