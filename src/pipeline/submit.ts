@@ -11,6 +11,8 @@ import { buildSummary, countShard, prepareOutDir, requestStages, type BuildOptio
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
+import { modelChecker } from './first-batch.js';
+import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
 import { readAhead } from '../core/read-ahead.js';
 
@@ -110,6 +112,7 @@ export function jobConfigDigest(options: SubmitOptions): string {
  */
 export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
+  checkShardLimits(options.provider.name, options.maxBytes, options.maxRequests);
   const manifest = await Manifest.open(manifestPath, options.manifestOptions);
   try {
     const config = jobConfigDigest(options);
@@ -147,6 +150,11 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       runId,
       gate,
       ...pick(options, ['workers', 'fileExpirySeconds', 'retries']),
+      model: options.model,
+      limits: PROVIDER_FILE_LIMITS[options.provider.name],
+      // Azure's data plane has no look-up of deployments: an unknown one is refused at the first create.
+      ...(options.provider.name === 'azure' ? {} : { checkModel: modelChecker(options.provider.client, options.model, options.provider.describe, options.signal) }),
+      ...(options.pollMs === undefined ? {} : { processing: { pollMs: Math.min(options.pollMs, 1000), ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }) } }),
       ...(options.onUpload ? { onEvent: options.onUpload } : {}),
     });
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.

@@ -1,3 +1,4 @@
+import { PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
 import { HttpError } from './http.js';
 
 /**
@@ -8,7 +9,7 @@ import { HttpError } from './http.js';
 export type Flavor = 'openai' | 'azure';
 
 /** 200 MB (209,715,200 B) per batch input file: OpenAI (spec `POST /files`) and Azure (global-batch-limits). */
-export const MAX_INPUT_FILE_BYTES = 209_715_200;
+export const MAX_INPUT_FILE_BYTES = PROVIDER_FILE_LIMITS.openai.bytes;
 
 /** `expires_after.seconds` of files and `output_expires_after.seconds`: OpenAI 1 h–30 d (spec); Azure 14–30 d (Azure batch docs). */
 export const EXPIRY_SECONDS: Record<Flavor, { min: number; max: number }> = {
