@@ -77,7 +77,10 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
             if (next === 'merge') mergeStarted.at = Date.now();
             log(`run: ${next}`);
           },
-          onUpload: (e) => void (e.type === 'created' || e.type === 'found' || e.type === 'skipped' ? uploads.done++ : 0),
+          onUpload: (e) => {
+            if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') uploads.done++;
+            else if (e.type === 'processing') log(`run: shard ${e.shard.index}: waiting for the provider to process its upload (${e.detail})`);
+          },
           onRetrieveProgress: (latest) => {
             batches = latest;
             if (display.live) return;
