@@ -3,9 +3,9 @@ import { callSignal } from '../core/call-signal.js';
 import { BatchExplainError } from '../errors.js';
 
 /**
- * The job's first batch goes alone: the other shards wait for it before they upload, so a model
- * or deployment the provider does not know stops the job after one upload (none, where the model
- * can be checked first), not after every shard has been uploaded.
+ * The job's first batch goes alone: the other shards wait for it before they upload, so a
+ * deployment the provider does not know stops the job after one upload, not after every shard has
+ * been uploaded. Used where the model cannot be checked first (Azure: see `modelChecker`).
  */
 export class FirstBatchGate {
   #outcome: Promise<void> | null = null;

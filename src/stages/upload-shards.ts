@@ -135,6 +135,8 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       { retries: o.retries, signal, onRetry: (err) => o.onEvent?.({ type: 'retry', shard, detail: `upload: ${(err as Error).message}` }) },
     );
     await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: file.id, bytes: file.bytes });
+    // Processed at upload (OpenAI's files are): no look needed before the batch.
+    if ((file as { status?: string }).status === 'processed') await manifest.append({ type: 'file_processed', sha256: shard.sha256, ...roundField(shard), file_id: file.id });
     o.onEvent?.({ type: 'uploaded', shard, detail: file.id });
     return file.id;
   }
@@ -160,11 +162,12 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       );
       if (!exists) fileId = undefined;
     }
-    // The job's first batch is made before any other shard is uploaded: a model or deployment the
-    // provider does not know stops the job after one upload (none, where the model can be checked).
-    const pioneer = !fileId && manifest.state.batches.size === 0 && (await first.enter());
+    // An unknown model or deployment must stop the job before a second upload: where the model can
+    // be checked (checkModel), it is, once, before any upload; where not (Azure), the job's first
+    // batch is made before any other shard is uploaded.
+    if (!fileId && manifest.state.batches.size === 0 && o.checkModel) await (modelChecked ??= o.checkModel());
+    const pioneer = !fileId && !o.checkModel && manifest.state.batches.size === 0 && (await first.enter());
     try {
-      if (pioneer) await o.checkModel?.();
       fileId ??= await upload(shard, signal);
       const result = await createWhenReady(shard, fileId, signal);
       if (pioneer) first.done();
@@ -174,6 +177,8 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       throw err;
     }
   }
+
+  let modelChecked: Promise<void> | undefined;
 
   /** Waits for the upload to be processed (once: recorded), then creates its batch, within the quota gate. */
   async function createWhenReady(shard: ShardRecord, fileId: string, signal: AbortSignal): Promise<SubmittedShard> {

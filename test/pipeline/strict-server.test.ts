@@ -112,7 +112,7 @@ describe('the client survives the rules of the real services', () => {
       const statuses = [...provider.server!.store.batches.values()].map((r) => [r.batch.status, r.batch.request_counts]);
       expect(statuses).toContainEqual(['expired', { total: 7, completed: 3, failed: 4 }]);
       expect(statuses).toContainEqual(['completed', { total: 4, completed: 4, failed: 0 }]);
-      // Leave nothing behind: once merged, the job's input, output and error files are gone from the local server.
+      // Leave nothing behind: once merged, the job's output and error files are gone from the local server (its input files once their batches were done).
       expect([...provider.server!.store.files.values()]).toEqual([]);
     } finally {
       await provider.close();
