@@ -43,6 +43,28 @@ describe('the client survives the rules of the real services', () => {
     }
   });
 
+  it('azure: a job stopped while its upload is pending resumes without uploading again', async () => {
+    const dir = await tempDir('be-strict-');
+    const server = await startBatchServer({ dataDir: path.join(dir, 'server'), fileProcessingMs: { azure: 300 } });
+    const provider = await openProvider({ provider: 'azure', env: azureEnv(server), maxRetries: 0 });
+    try {
+      const stop = new AbortController();
+      const options = runOptions(provider, dir, { model: 'gpt-4o-batch', deleteInputFiles: 'never' });
+      await expect(run({ ...options, signal: stop.signal, onUpload: (e) => void (e.type === 'processing' && stop.abort(new Error('stopped'))) })).rejects.toThrow();
+      expect(batchFiles(server)).toHaveLength(1);
+      expect(server.store.batches.size).toBe(0);
+      const summary = await run(options);
+      expect(summary.merge).toMatchObject({ rows: 7, explained: 7 });
+      expect(batchFiles(server)).toHaveLength(1);
+      const events = (await readFile(path.join(dir, 'batches', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type);
+      expect(events.filter((t) => t === 'uploaded')).toHaveLength(1);
+      expect(events.filter((t) => t === 'file_processed')).toHaveLength(1);
+    } finally {
+      await provider.close();
+      await server.close();
+    }
+  });
+
   it('an unknown model stops the job before anything is uploaded, naming the model', async () => {
     const dir = await tempDir('be-strict-');
     const provider = await openProvider({ provider: 'local', localDataDir: path.join(dir, 'server'), maxRetries: 0 });
