@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { PROVIDER_FILE_LIMITS } from '../src/core/provider-limits.js';
 import { loadPromptFile } from '../src/core/prompt.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
@@ -10,7 +11,7 @@ import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.
 import { progressFlags, type ProgressArgs } from './progress.js';
 
 /** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
-export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: 100_000, openai: 50_000, local: 50_000 };
+export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: PROVIDER_FILE_LIMITS.azure.requests, openai: PROVIDER_FILE_LIMITS.openai.requests, local: PROVIDER_FILE_LIMITS.local.requests };
 
 /** Flags shared by every command that builds requests from a dataset (build, submit, run). */
 export const datasetFlags = {

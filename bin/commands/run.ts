@@ -84,6 +84,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') uploads.done++;
             // A retry is said each time: an unreachable host must not look like a slow upload.
             else if (e.type === 'retry') log(`run: shard ${e.shard.index}: ${hostOf(provider.client.baseURL)}: ${e.detail}`);
+            else if (e.type === 'processing') log(`run: shard ${e.shard.index}: waiting for the provider to process its upload (${e.detail})`);
           },
           onRetrieveProgress: (latest) => {
             batches = latest;

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { bytesFlag, quietFlag } from '../flags.js';
 import { runCommand } from '../run-command.js';
-import { EXIT } from '../../src/errors.js';
+import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { say, print } from '../terminal.js';
 
 const flags = {
@@ -16,7 +16,11 @@ const flags = {
   'max-running-batches': { type: 'number', default: 16, describe: 'Batches processed at once; the others wait their turn' },
   'max-uploads': { type: 'number', default: 32, describe: 'Uploads received at once; the others wait' },
   'max-requests': { type: 'number', describe: 'Requests per batch file (default 50000 on OpenAI paths, 100000 on Azure paths)' },
-  'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload', 512_000_000),
+  'max-file-bytes': bytesFlag('max-file-bytes', 'Largest upload (the 200 MB of a batch input file)', 209_715_200),
+  'file-processing-ms': { type: 'number', describe: 'Milliseconds an upload stays pending before it is processed (default 1500 on Azure routes, 0 on /v1)' },
+  models: { type: 'string', describe: "Models the /v1 routes know, comma-separated, or 'any' (default: the common batch models; 'any' with --upstream)" },
+  deployments: { type: 'string', describe: 'Deployments the Azure routes know, comma-separated (default: any name given)' },
+  'clock-scale': { type: 'number', default: 1, describe: "How much faster the server's clock runs (86400: the 24 h window and 30-day expiries pass a day a second)" },
   'max-body-bytes': bytesFlag('max-body-bytes', 'Largest JSON request body', 64 * 1024 * 1024),
   'fault-429': { type: 'number', default: 0, describe: 'Fraction of requests answered 429 with Retry-After' },
   'fault-storm-429': { type: 'number', default: 0, describe: 'The first N requests are all answered 429 (a storm)' },
@@ -54,6 +58,10 @@ type ServeArgs = {
   'max-uploads': number;
   'max-requests'?: number;
   'max-file-bytes': number;
+  'file-processing-ms'?: number;
+  models?: string;
+  deployments?: string;
+  'clock-scale': number;
   'max-body-bytes': number;
   'fault-429': number;
   'fault-storm-429': number;
@@ -99,7 +107,17 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
             ...(process.env.UPSTREAM_API_KEY ? { apiKey: process.env.UPSTREAM_API_KEY } : {}),
           })
         : offlineResponder();
+      const { scaledClock } = await import('../../src/server/clock.js');
+      if (!(args['clock-scale'] > 0)) throw new BatchExplainError('E_OPTION', `--clock-scale must be a positive number, got ${args['clock-scale']}`);
+      if (args['file-processing-ms'] !== undefined && !(args['file-processing-ms'] >= 0)) throw new BatchExplainError('E_OPTION', `--file-processing-ms must be 0 or more, got ${args['file-processing-ms']}`);
+      const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+      const models = args.models === 'any' || (args.models === undefined && args.upstream) ? null : list(args.models);
+      const processing = args['file-processing-ms'];
       const server = await startBatchServer({
+        ...(models === undefined ? {} : { models }),
+        ...(args.deployments ? { deployments: list(args.deployments)! } : {}),
+        ...(processing === undefined ? {} : { fileProcessingMs: { openai: processing, azure: processing } }),
+        clock: scaledClock(args['clock-scale']),
         dataDir: args['data-dir'],
         host: args.host,
         port: args.port,

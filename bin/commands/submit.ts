@@ -137,6 +137,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
               log(`submit: shard ${e.shard.index} (${e.shard.rows} requests) → ${e.type === 'skipped' ? 'already submitted' : `batch ${e.detail}${e.type === 'found' ? ' (found again after an interruption)' : ''}`}`);
             } else if (e.type === 'retry') log(`submit: shard ${e.shard.index}: ${hostOf(provider.client.baseURL)}: ${e.detail}`);
             else if (e.type === 'requeued') log(`submit: shard ${e.shard.index} re-queued (token_limit_exceeded): ${e.detail}`);
+            else if (e.type === 'processing') log(`submit: shard ${e.shard.index}: waiting for the provider to process its upload (${e.detail})`);
           },
         });
         display.stop();

@@ -32,7 +32,9 @@ export type ManifestEvent =
   /** A batch for the shard failed on the enqueued-token quota (at create: no batch_id): the shard waits for another. */
   | { type: 'requeued'; at: string; sha256: string; round?: number; batch_id?: string; reason: string; message: string }
   /** An input file deleted from the provider (after its batch finished), or found gone. */
-  | { type: 'input_deleted'; at: string; batch_id: string; file_id: string };
+  | { type: 'input_deleted'; at: string; batch_id: string; file_id: string }
+  /** An upload seen `processed`: a batch can be made from it (Azure refuses one on a pending file). */
+  | { type: 'file_processed'; at: string; sha256: string; round?: number; file_id: string };
 
 export interface DownloadedFile {
   path: string;
@@ -53,6 +55,8 @@ export interface ShardState {
   uploadName?: string;
   /** Times a batch for it failed on the token quota; with no `batchId`, it waits for a new one. */
   requeues?: number;
+  /** Its upload seen `processed` (a resume does not wait again). */
+  processedFileId?: string;
 }
 
 export interface BatchState {
@@ -180,6 +184,11 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
     case 'input_deleted':
       batchOf(state, e.batch_id).inputDeleted = true;
       break;
+    case 'file_processed': {
+      const s = shardOf(state, e);
+      if (s) s.processedFileId = e.file_id;
+      break;
+    }
   }
 }
 

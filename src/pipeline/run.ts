@@ -3,6 +3,7 @@ import { Manifest, requeuedShards } from './manifest.js';
 import { downloadedFiles } from './job.js';
 import { merge, type MergeOptions, type MergeSummary } from './merge.js';
 import { defaultErrorsPath } from '../core/errors-path.js';
+import { deleteJobFiles } from './local-cleanup.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
@@ -106,6 +107,8 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.onMergeStep ? { onStep: options.onMergeStep } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      // The local server keeps nothing of a merged job (its results are on disk).
+      if (options.provider.name === 'local') warnings.push(...(await deleteJobFiles(options.provider.client, manifest, { ...(options.signal ? { signal: options.signal } : {}) })).warnings);
     } finally {
       await manifest.close();
     }

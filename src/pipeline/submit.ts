@@ -14,6 +14,8 @@ import { buildSummary, checkDataset, countShard, prepareOutDir, requestStages, t
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
+import { modelChecker } from './first-batch.js';
+import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
 import { readAhead } from '../core/read-ahead.js';
 import type { RetryOptions } from './retry.js';
@@ -80,6 +82,7 @@ export interface SubmitSummary {
  */
 export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   const manifestPath = options.manifestPath ?? path.join(options.outDir, 'manifest.jsonl');
+  checkShardLimits(options.provider.name, options.maxBytes, options.maxRequests);
   const manifest = await Manifest.open(manifestPath, options.manifestOptions);
   try {
     const settings = jobSettings(options);
@@ -122,6 +125,11 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       runId,
       gate,
       ...pick(options, ['workers', 'fileExpirySeconds', 'retries']),
+      model: options.model,
+      limits: PROVIDER_FILE_LIMITS[options.provider.name],
+      // Azure's data plane has no look-up of deployments: an unknown one is refused at the first create.
+      ...(options.provider.name === 'azure' ? {} : { checkModel: modelChecker(options.provider.client, options.model, options.provider.describe, options.signal) }),
+      ...(options.pollMs === undefined ? {} : { processing: { pollMs: Math.min(options.pollMs, 1000), ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }) } }),
       ...(options.onUpload ? { onEvent: options.onUpload } : {}),
     });
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.

@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
-import { batchFileId, nowSeconds } from './ids.js';
+import { batchFileId } from './ids.js';
+import { DEFAULT_FILE_EXPIRY_SECONDS } from './rules.js';
 import type { BatchRecord, Store } from './store.js';
 
 /** Completed lines waiting in a window before one is written, picked at random: output order is not input order, as with the real API. */
@@ -91,7 +92,10 @@ export class BatchOutput {
       return null;
     }
     const filename = `${record.batch.id}_${kind === 'out' ? 'output' : 'error'}.jsonl`;
-    await this.#store.saveFile({ id, object: 'file', bytes, created_at: nowSeconds(), filename, purpose: 'batch_output', status: 'processed' });
+    const created = this.#store.now();
+    // Output files expire too: `output_expires_after` if the batch asked, else 30 days (Batch guide).
+    const expiresAt = created + (record.outputExpirySeconds ?? DEFAULT_FILE_EXPIRY_SECONDS);
+    await this.#store.saveFile({ id, object: 'file', bytes, created_at: created, expires_at: expiresAt, filename, purpose: 'batch_output', status: 'processed' });
     return id;
   }
 

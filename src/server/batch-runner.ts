@@ -4,7 +4,7 @@ import { positiveInteger } from '../core/options.js';
 import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
 import type { Faults } from './faults.js';
 import { HttpError } from './http.js';
-import { newRequestId, nowSeconds } from './ids.js';
+import { answerLine, expiredLine } from './batch-lines.js';
 import { BatchOutput, type OutputKind } from './batch-output.js';
 import type { Responder } from './responders.js';
 import { TERMINAL, type BatchRecord, type Store } from './store.js';
@@ -20,6 +20,8 @@ export interface RunnerOptions {
   maxRequests?: { openai: number; azure: number };
   /** Batches processed at once; the others wait their turn in their status. Default 16. */
   maxRunning?: number;
+  /** Models the OpenAI routes know; null: any. Default null. */
+  models?: ReadonlySet<string> | null;
 }
 
 /**
@@ -50,7 +52,7 @@ export class BatchRunner {
   readonly #admitted = new Set<BatchRecord>();
 
   constructor(options: RunnerOptions) {
-    this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, maxRunning: DEFAULT_MAX_RUNNING, ...options };
+    this.#o = { concurrency: 8, maxRequests: { openai: 50_000, azure: 100_000 }, maxRunning: DEFAULT_MAX_RUNNING, models: null, ...options };
     positiveInteger('concurrency', this.#o.concurrency);
     positiveInteger('maxRunningBatches', this.#o.maxRunning);
     this.#turns = new ByteBudget(this.#o.maxRunning);
@@ -122,7 +124,7 @@ export class BatchRunner {
         }
         // An internal failure must not leave the batch hanging: it fails with the reason.
         record.batch.status = 'failed';
-        record.batch.failed_at = nowSeconds();
+        record.batch.failed_at = this.#o.store.now();
         record.batch.errors = { object: 'list', data: [{ code: 'server_error', message: `local server: ${(err as Error).message}`, param: null, line: null }] };
         await this.#o.store.saveBatch(record).catch(() => {});
       })
@@ -156,6 +158,7 @@ export class BatchRunner {
       const result = await validateBatchFile(input, {
         endpoint: b.endpoint,
         maxRequests: this.#o.maxRequests[record.flavor],
+        ...(record.flavor === 'openai' ? { exactUrl: true, models: this.#o.models } : {}),
         ...(limit === undefined ? {} : { countTokens: this.#countTokens }),
       });
       if (this.#stopping) return;
@@ -168,9 +171,9 @@ export class BatchRunner {
       if (limit !== undefined && tokenLimitAt === 'validation' && this.#enqueued(record, ['in_progress', 'finalizing', 'cancelling']) + result.tokens > limit) {
         return this.#fail(record, [{ code: 'token_limit_exceeded', message: tokenLimitMessage(result.model, limit), param: null, line: null }]);
       }
-      if (cancelled.aborted) return this.#finish(record, 'cancelled', null);
+      if (cancelled.aborted || (b.status as string) === 'cancelling') return this.#finish(record, 'cancelled', null);
       b.status = 'in_progress';
-      b.in_progress_at = nowSeconds();
+      b.in_progress_at = store.now();
       await store.saveBatch(record);
     }
     if (b.status === 'in_progress' || b.status === 'cancelling' || b.status === 'finalizing') await this.#process(record, cancelled);
@@ -205,37 +208,23 @@ export class BatchRunner {
     let expired = false;
     const inflight = new Set<Promise<void>>();
     const answer = async (customId: string, body: Record<string, unknown>) => {
-      const requestId = newRequestId();
-      const lineId = `batch_req_${requestId.slice(4)}`;
-      if (faults.options.lineDelayMs > 0) await new Promise((r) => setTimeout(r, faults.options.lineDelayMs));
-      const result = faults.lineFails()
-        ? { status: 500, body: { error: { message: 'The server had an error processing your request (injected fault).', type: 'server_error', param: null, code: null } } }
-        : await responder.respond(body);
-      const line = JSON.stringify({ id: lineId, custom_id: customId, response: { status_code: result.status, request_id: requestId, body: result.body }, error: null });
-      if (result.status === 200) counts.completed++;
+      const line = await answerLine(customId, body, { faults, responder, chat: /chat\/completions$/.test(b.endpoint), flavor: record.flavor });
+      if (line.ok) counts.completed++;
       else counts.failed++;
-      // Injected: an output line damaged, or counted as completed but never written.
-      const fate = result.status === 200 ? faults.outputLine() : 'write';
-      if (fate === 'drop') return;
-      await emit(result.status === 200 ? 'out' : 'err', fate === 'malformed' ? line.slice(0, Math.floor(line.length / 2)) : line);
+      if (line.usage) addUsage(b, line.usage);
+      if (line.text !== null) await emit(line.kind, line.text);
     };
 
     for await (const { text } of fileLines(store.contentPath(b.input_file_id))) {
       if (text.trim() === '') continue;
       const req = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
-      if (expired || (expireAfter !== undefined && counts.completed + counts.failed + inflight.size >= expireAfter)) {
+      // OpenAI's 24 h window (on the server's clock); Azure does not expire jobs. Lines in flight finish.
+      const windowOver = record.flavor === 'openai' && typeof b.expires_at === 'number' && store.now() >= b.expires_at;
+      if (expired || windowOver || (expireAfter !== undefined && counts.completed + counts.failed + inflight.size >= expireAfter)) {
         expired = true;
         // Not started before the window closed: reported as the API does.
         counts.failed++;
-        await emit(
-          'err',
-          JSON.stringify({
-            id: `batch_req_${newRequestId().slice(4)}`,
-            custom_id: req.custom_id,
-            response: null,
-            error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
-          }),
-        );
+        await emit('err', expiredLine(req.custom_id));
         continue;
       }
       if (cancelled.aborted || this.#stopping || output.error) break;
@@ -254,9 +243,12 @@ export class BatchRunner {
       return;
     }
 
-    b.status = 'finalizing';
-    b.finalizing_at = nowSeconds();
-    await store.saveBatch(record);
+    // A cancelled batch goes from cancelling to cancelled, never through finalizing.
+    if (!cancelled.aborted) {
+      b.status = 'finalizing';
+      b.finalizing_at = store.now();
+      await store.saveBatch(record);
+    }
     b.output_file_id = await output.register(record, 'out', counts.completed);
     b.error_file_id = await output.register(record, 'err', counts.failed);
     await this.#finish(record, cancelled.aborted ? 'cancelled' : expired ? 'expired' : 'completed', null);
@@ -265,7 +257,7 @@ export class BatchRunner {
   async #finish(record: BatchRecord, status: 'completed' | 'cancelled' | 'expired', _reason: null): Promise<void> {
     const b = record.batch;
     b.status = status;
-    const at = nowSeconds();
+    const at = this.#o.store.now();
     if (status === 'completed') b.completed_at = at;
     if (status === 'cancelled') b.cancelled_at = at;
     if (status === 'expired') b.expired_at = at;
@@ -275,10 +267,17 @@ export class BatchRunner {
   async #fail(record: BatchRecord, errors: Array<{ code: string; message: string; param: string | null; line: number | null }>): Promise<void> {
     const b = record.batch;
     b.status = 'failed';
-    b.failed_at = nowSeconds();
+    b.failed_at = this.#o.store.now();
     b.errors = { object: 'list', data: errors };
     await this.#o.store.saveBatch(record);
   }
+}
+
+function addUsage(b: BatchRecord['batch'], usage: { prompt_tokens: number; completion_tokens: number }): void {
+  const u = (b.usage ??= { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 });
+  u.input_tokens += usage.prompt_tokens;
+  u.output_tokens += usage.completion_tokens;
+  u.total_tokens += usage.prompt_tokens + usage.completion_tokens;
 }
 
 function tokenLimitMessage(model: string, limit: number): string {

@@ -1,14 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** OpenAI's error body: `{error: {message, type, param, code}}` (the spec's `ErrorResponse`). */
+/**
+ * An error answer. On OpenAI routes the body is the spec's `ErrorResponse`, `{error: {message,
+ * type, param, code}}`; on Azure routes `code` is Azure's (`azureCode`, else the status as a
+ * string, as Azure's gateway answers: `{"error":{"code":"404","message":"Resource not found"}}`),
+ * the other members kept so the body still validates against the spec. `body` replaces the whole
+ * body where a service answers in another shape (Azure's `model_not_found` at create).
+ */
 export class HttpError extends Error {
   readonly status: number;
   readonly type: string;
   readonly param: string | null;
   readonly errorCode: string | null;
+  readonly azureCode: string | null;
   readonly headers: Record<string, string>;
-  constructor(status: number, message: string, options: { type?: string; param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
+  readonly body: unknown;
+  constructor(
+    status: number,
+    message: string,
+    options: { type?: string; param?: string | null; code?: string | null; azureCode?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ) {
     super(message);
+    this.azureCode = options.azureCode ?? null;
+    this.body = options.body;
     this.status = status;
     this.type = options.type ?? (status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error');
     this.param = options.param ?? null;
@@ -23,8 +37,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.errorCode } }, err.headers);
+export function sendError(res: ServerResponse, err: HttpError, flavor: 'openai' | 'azure' = 'openai'): void {
+  if (err.body !== undefined) return sendJson(res, err.status, err.body, err.headers);
+  const code = flavor === 'azure' ? (err.azureCode ?? err.errorCode ?? String(err.status)) : err.errorCode;
+  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code } }, err.headers);
 }
 
 /** Reads a JSON body of at most `limit` bytes; a larger one is a 413, bad JSON a 400, another content-type a 415. */

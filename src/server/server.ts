@@ -1,17 +1,21 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ByteBudget } from '../core/byte-budget.js';
 import { positiveInteger } from '../core/options.js';
 import { BatchRunner } from './batch-runner.js';
-import { Faults, type FaultOptions, type HttpFault } from './faults.js';
-import { HttpError, sendError, sendJson, withoutNulls } from './http.js';
+import { Faults, type FaultOptions } from './faults.js';
+import type { Clock } from './clock.js';
+import { HttpError, sendError, sendJson } from './http.js';
+import { newRequestId } from './ids.js';
+import { AZURE_BATCH_API_VERSIONS, DEFAULT_FILE_PROCESSING_MS, DEFAULT_MODELS, MAX_INPUT_FILE_BYTES, modelKnown, unknownModelMessage as unknownModel, type Flavor } from './rules.js';
 import { offlineResponder, type Responder } from './responders.js';
 import { cancelBatch, createBatch, getBatch, listBatches } from './routes/batches.js';
 import { chatCompletions } from './routes/chat.js';
 import { getFile, listFiles, sendContent, uploadFile } from './routes/files.js';
-import { Store } from './store.js';
+import { publicFile, Store } from './store.js';
+import { answerClientError, decodePart, givenKey, injected, keyChecker, MAX_HEADER_BYTES, parseUrl } from './request-helpers.js';
+
+export { keyChecker };
 
 export interface BatchServerOptions {
   /** Folder for files and batches; kept across restarts. */
@@ -27,8 +31,16 @@ export interface BatchServerOptions {
   faults?: FaultOptions;
   /** Lines answered at once per batch. Default 8. */
   concurrency?: number;
-  /** Largest upload. Default 512 MB (OpenAI's file limit). */
+  /** Largest upload. Default 209,715,200 B: the 200 MB of a batch input file (OpenAI and Azure). */
   maxFileBytes?: number;
+  /** Wall-clock ms an uploaded file stays `pending` (Azure routes) or `uploaded` (OpenAI routes) before it is `processed`. Default 1500 on Azure routes, 0 on `/v1`. */
+  fileProcessingMs?: Partial<Record<Flavor, number>>;
+  /** Models the OpenAI routes know (others fail validation with `model_not_found`). Default {@link DEFAULT_MODELS}; null: any. */
+  models?: readonly string[] | null;
+  /** Deployments the Azure routes know (others are refused at create). Default null: any name given. */
+  deployments?: readonly string[] | null;
+  /** The server's clock (timestamps, the OpenAI 24 h window, file expiry). Default the wall clock; see `scaledClock`. */
+  clock?: Clock;
   /** Largest JSON body (a chat request with a large image). Default 64 MiB. */
   maxBodyBytes?: number;
   /** Requests per batch file. Default 50,000 (OpenAI) and 100,000 (Azure paths). */
@@ -75,7 +87,10 @@ export function routeOf(url: URL): Route | null {
   if (p.startsWith('/v1/')) return { flavor: 'openai', path: p.slice(3) };
   if (p.startsWith('/openai/v1/')) return { flavor: 'azure', path: p.slice(10) };
   if (p.startsWith('/openai/')) {
-    if (!url.searchParams.get('api-version')) throw new HttpError(400, 'Missing required query parameter: api-version (or use the /openai/v1/ paths).', { param: 'api-version' });
+    const version = url.searchParams.get('api-version');
+    if (!version) throw new HttpError(404, 'Resource not found', { param: 'api-version', azureCode: '404' });
+    // Azure's answer to a version it does not serve (reported: {"error":{"code":"BadRequest","message":"API version not supported"}}).
+    if (!AZURE_BATCH_API_VERSIONS.has(version)) throw new HttpError(400, 'API version not supported', { param: 'api-version', azureCode: 'BadRequest' });
     return { flavor: 'azure', path: p.slice(7) };
   }
   return null;
@@ -86,8 +101,12 @@ export function routeOf(url: URL): Route | null {
  * shapes, on node:http. The official `openai` client works against it unchanged.
  */
 export async function startBatchServer(options: BatchServerOptions): Promise<BatchServer> {
-  const store = new Store(options.dataDir);
+  const store = new Store(options.dataDir, options.clock);
   store.sweepOrphans();
+  await store.sweepExpired();
+  const models = options.models === null ? null : new Set(options.models ?? DEFAULT_MODELS);
+  const deployments = options.deployments ? new Set(options.deployments) : null;
+  const processingMs = { ...DEFAULT_FILE_PROCESSING_MS, ...options.fileProcessingMs };
   const faults = new Faults(options.faults);
   const responder = options.responder ?? offlineResponder();
   const runner = new BatchRunner({
@@ -97,8 +116,9 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxRequests === undefined ? {} : { maxRequests: options.maxRequests }),
     ...(options.maxRunningBatches === undefined ? {} : { maxRunning: options.maxRunningBatches }),
+    models,
   });
-  const maxFileBytes = options.maxFileBytes ?? 512_000_000;
+  const maxFileBytes = options.maxFileBytes ?? MAX_INPUT_FILE_BYTES;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
   // Each upload in progress holds a file open: bounded, so a crowd of clients cannot run the server out of descriptors.
   const uploads = new ByteBudget(positiveInteger('maxUploads', options.maxUploads ?? DEFAULT_MAX_UPLOADS));
@@ -106,10 +126,12 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = parseUrl(req.url ?? '/');
+    res.setHeader('x-request-id', newRequestId());
     const route = routeOf(url);
     if (!route) throw new HttpError(404, `Unknown path ${url.pathname}: use /v1/…, /openai/v1/… or /openai/…?api-version=…`);
     if (keyOk && !keyOk(givenKey(req))) {
-      throw new HttpError(401, 'Incorrect API key provided.', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } });
+      const azure = route.flavor === 'azure' ? 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' : null;
+      throw new HttpError(401, azure ?? 'Incorrect API key provided.', { code: 'invalid_api_key', azureCode: '401', headers: { 'www-authenticate': 'Bearer' } });
     }
     const slow = faults.slowness(route.path);
     if (slow > 0) await new Promise((r) => setTimeout(r, slow));
@@ -120,9 +142,11 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     const parts = route.path.split('/').filter(Boolean).map(decodePart);
     const [resource, id, action] = parts;
     if (resource === 'files') {
-      if (parts.length === 1 && m === 'POST') return inTurn(uploads, res, () => uploadFile(req, res, store, maxFileBytes, faults));
+      if (parts.length === 1 && m === 'POST') {
+        return inTurn(uploads, res, () => uploadFile(req, res, store, { maxBytes: maxFileBytes, faults, flavor: route.flavor, processingMs: processingMs[route.flavor] }));
+      }
       if (parts.length === 1 && m === 'GET') return sendJson(res, 200, listFiles(store, url.searchParams));
-      if (parts.length === 2 && m === 'GET') return sendJson(res, 200, getFile(store, id!));
+      if (parts.length === 2 && m === 'GET') return sendJson(res, 200, publicFile(getFile(store, id!)));
       if (parts.length === 2 && m === 'DELETE') {
         getFile(store, id!);
         await store.deleteFile(id!);
@@ -131,16 +155,17 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
       if (parts.length === 3 && action === 'content' && m === 'GET') return sendContent(res, store, id!, faults);
     }
     if (resource === 'batches') {
-      if (parts.length === 1 && m === 'POST') return createBatch(req, res, store, runner, route.flavor);
+      if (parts.length === 1 && m === 'POST') return createBatch(req, res, store, runner, route.flavor, deployments);
       if (parts.length === 1 && m === 'GET') return sendJson(res, 200, listBatches(store, url.searchParams));
-      if (parts.length === 2 && m === 'GET') return sendJson(res, 200, withoutNulls(getBatch(store, id!).batch));
+      if (parts.length === 2 && m === 'GET') return sendJson(res, 200, getBatch(store, id!).batch);
       if (parts.length === 3 && action === 'cancel' && m === 'POST') return cancelBatch(res, store, runner, id!);
     }
+    if (resource === 'models' && parts.length === 2 && m === 'GET' && route.flavor === 'openai') return sendJson(res, 200, getModel(models, id!, store.now()));
     if (route.path === '/chat/completions' && m === 'POST') return chatCompletions(req, res, responder, maxBodyBytes);
     if (resource === 'deployments' && parts[2] === 'chat' && parts[3] === 'completions' && parts.length === 4 && m === 'POST') {
       return chatCompletions(req, res, responder, maxBodyBytes, id);
     }
-    throw new HttpError(404, `Unknown route ${m} ${url.pathname}`);
+    throw new HttpError(404, route.flavor === 'azure' ? 'Resource not found' : `Unknown route ${m} ${url.pathname}`);
   }
 
   const server: Server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
@@ -156,7 +181,7 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
       }
       // Drain what the client still sends, so it reads our answer instead of a reset connection.
       req.resume();
-      sendError(res, httpError);
+      sendError(res, httpError, (req.url ?? '').startsWith('/openai') ? 'azure' : 'openai');
     });
   });
   server.requestTimeout = 0; // uploads of hundreds of MB take their time
@@ -175,6 +200,9 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
   // for that client, not the end of the server: Node would throw it as an unhandled 'error'.
   server.on('error', () => {});
   runner.resumeAll();
+  // Files past their expires_at go, as on the services: repeated local jobs do not pile up.
+  const sweeper = setInterval(() => void store.sweepExpired().catch(() => {}), SWEEP_EVERY_MS);
+  sweeper.unref();
   const address = server.address() as AddressInfo;
   const port = address.port;
   const host = options.host ?? '127.0.0.1';
@@ -185,11 +213,21 @@ export async function startBatchServer(options: BatchServerOptions): Promise<Bat
     store,
     runner,
     async close() {
+      clearInterval(sweeper);
       await runner.stopAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** How often expired files are looked for (wall clock). */
+const SWEEP_EVERY_MS = 1000;
+
+/** `GET /v1/models/{id}`: a model the OpenAI routes know, or OpenAI's 404. */
+function getModel(models: ReadonlySet<string> | null, id: string, now: number): unknown {
+  if (!modelKnown(models, id)) throw new HttpError(404, unknownModel(id), { param: 'model', code: 'model_not_found' });
+  return { id, object: 'model', created: now, owned_by: 'batch-explain-local' };
 }
 
 /** Uploads received at once (each holds a file open). */
@@ -215,66 +253,3 @@ async function inTurn(budget: ByteBudget, res: ServerResponse, work: () => Promi
 /** How long an idle keep-alive connection is kept: past what clients keep them (undici 4 s), as proxies do. */
 const KEEP_ALIVE_MS = 65_000;
 
-/** Largest request head (request line and headers). Node's default, 16 KiB, written down. */
-const MAX_HEADER_BYTES = 16 * 1024;
-
-function parseUrl(target: string): URL {
-  try {
-    return new URL(target, 'http://local');
-  } catch {
-    throw new HttpError(400, `Malformed request target: ${JSON.stringify(target.slice(0, 64))}`);
-  }
-}
-
-/** A path segment, percent-decoded; a malformed escape is the client's error, not a 500. */
-function decodePart(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new HttpError(400, `Malformed percent-encoding in the path: ${JSON.stringify(part.slice(0, 64))}`);
-  }
-}
-
-function injected(fault: HttpFault, retryAfterSeconds: number): HttpError {
-  if (fault === 429) {
-    return new HttpError(429, 'Rate limit reached for requests (injected fault).', {
-      code: 'rate_limit_exceeded',
-      headers: { 'retry-after': String(retryAfterSeconds), 'retry-after-ms': String(retryAfterSeconds * 1000) },
-    });
-  }
-  const text = { 500: 'The server had an error while processing your request', 502: 'Bad gateway', 503: 'The server is overloaded or not ready yet' }[fault];
-  return new HttpError(fault, `${text} (injected fault).`);
-}
-
-/** Answers what Node's HTTP parser refused (431 for headers over the limit, else 400) as a JSON error, then closes. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
-    socket.destroy();
-    return;
-  }
-  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
-  const message = status === 431 ? `The request's headers are over the limit of ${MAX_HEADER_BYTES} bytes.` : status === 408 ? 'The request took too long.' : 'The request could not be parsed as HTTP.';
-  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
-}
-
-/**
- * A check of keys against `key`. Both sides are hashed to 32-byte sha256 digests and compared with
- * `timingSafeEqual`, so neither the time taken nor the length of what was sent tells anything about
- * the key, and a key of another length is an ordinary mismatch, not an exception.
- */
-export function keyChecker(key: string): (given: string | undefined) => boolean {
-  const expected = digest(key);
-  return (given) => given !== undefined && timingSafeEqual(digest(given), expected);
-}
-
-/** The key a request carries: `Authorization: Bearer …`, or Azure's `api-key` header. */
-function givenKey(req: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const azure = req.headers['api-key'];
-  return bearer ?? (typeof azure === 'string' ? azure : undefined);
-}

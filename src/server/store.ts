@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BATCH_ID, FILE_ID } from './ids.js';
+import { seconds, systemClock, type Clock } from './clock.js';
 
 /**
  * The server's state on disk: `files/<id>.jsonl` (content) and `files/<id>.json` (the File
@@ -18,7 +19,22 @@ export interface FileObject {
   expires_at?: number;
   filename: string;
   purpose: 'batch' | 'batch_output' | string;
-  status: 'uploaded' | 'processed' | 'error';
+  /** As stored: `processed` (or `error`); shown as `pending` (Azure) or `uploaded` (OpenAI) until `local.readyAtMs`. */
+  status: 'uploaded' | 'processed' | 'error' | 'pending';
+  /** The server's own bookkeeping, never shown: when the file is processed (wall clock), and the routes it came through. */
+  local?: { readyAtMs: number; flavor: 'openai' | 'azure' };
+}
+
+/** The File object as the API shows it: the status of the moment, the bookkeeping left out. */
+export function publicFile(file: FileObject): Omit<FileObject, 'local'> {
+  const { local, ...shown } = file;
+  if (local && Date.now() < local.readyAtMs && shown.status === 'processed') shown.status = local.flavor === 'azure' ? 'pending' : 'uploaded';
+  return shown;
+}
+
+/** Whether a file can be used for a batch yet. */
+export function fileReady(file: FileObject): boolean {
+  return publicFile(file).status === 'processed';
 }
 
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
@@ -27,8 +43,8 @@ export interface BatchObject {
   id: string;
   object: 'batch';
   endpoint: string;
-  model?: string;
-  errors?: { object: 'list'; data: Array<{ code: string; message: string; param: string | null; line: number | null }> };
+  model?: string | null;
+  errors?: { object: 'list'; data: Array<{ code: string; message: string; param: string | null; line: number | null }> } | null;
   input_file_id: string;
   completion_window: string;
   status: BatchStatus;
@@ -44,7 +60,16 @@ export interface BatchObject {
   cancelling_at?: number | null;
   cancelled_at?: number | null;
   request_counts: { total: number; completed: number; failed: number };
+  usage?: BatchUsage;
   metadata?: Record<string, string> | null;
+}
+
+export interface BatchUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
 }
 
 /** What the runner keeps beside the Batch object. */
@@ -56,6 +81,8 @@ export interface BatchRecord {
   enqueuedTokens?: number;
   /** Creation order (several batches share a second of `created_at`). */
   seq: number;
+  /** `output_expires_after.seconds` asked at create: the output and error files expire that long after they are written. */
+  outputExpirySeconds?: number;
 }
 
 export const TERMINAL: ReadonlySet<BatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
@@ -64,9 +91,11 @@ export class Store {
   readonly dir: string;
   readonly files = new Map<string, FileObject>();
   readonly batches = new Map<string, BatchRecord>();
+  readonly clock: Clock;
 
-  constructor(dir: string) {
+  constructor(dir: string, clock: Clock = systemClock) {
     this.dir = path.resolve(dir);
+    this.clock = clock;
     mkdirSync(path.join(this.dir, 'files'), { recursive: true });
     mkdirSync(path.join(this.dir, 'batches'), { recursive: true });
     for (const name of readdirSync(path.join(this.dir, 'files'))) {
@@ -96,13 +125,30 @@ export class Store {
     for (const name of readdirSync(batches)) if (name.endsWith('.tmp')) rmSync(path.join(batches, name), { force: true });
   }
 
-  /** Path of a file's content; only for ids of the right shape. */
+  /** The server's time in seconds (the API's timestamps), on its clock. */
+  now(): number {
+    return seconds(this.clock);
+  }
+
+  /**
+   * Deletes the files whose `expires_at` has passed, as the services do, but for the input
+   * file of a batch still running. Returns the ids deleted.
+   */
+  async sweepExpired(): Promise<string[]> {
+    const now = this.now();
+    const inUse = new Set([...this.batches.values()].filter((r) => !TERMINAL.has(r.batch.status)).map((r) => r.batch.input_file_id));
+    const gone = [...this.files.values()].filter((f) => f.expires_at !== undefined && f.expires_at <= now && !inUse.has(f.id)).map((f) => f.id);
+    for (const id of gone) await this.deleteFile(id);
+    return gone;
+  }
+
   nextSeq(): number {
     let max = 0;
     for (const r of this.batches.values()) max = Math.max(max, r.seq ?? 0);
     return max + 1;
   }
 
+  /** Path of a file's content; only for ids of the right shape. */
   contentPath(id: string): string {
     if (!FILE_ID.test(id)) throw new Error(`bad file id ${id}`);
     return path.join(this.dir, 'files', `${id}.jsonl`);

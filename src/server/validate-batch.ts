@@ -1,5 +1,6 @@
 import { fileLines } from '../core/file-lines.js';
 import { estimateTokens } from './responders.js';
+import { modelKnown, unknownModelMessage } from './rules.js';
 
 export interface BatchErrorItem {
   code: string;
@@ -28,7 +29,15 @@ export function sameEndpoint(a: string, b: string): boolean {
  */
 export async function validateBatchFile(
   file: string,
-  options: { endpoint: string; maxRequests: number; countTokens?: (body: Record<string, unknown>) => number | Promise<number> },
+  options: {
+    endpoint: string;
+    maxRequests: number;
+    countTokens?: (body: Record<string, unknown>) => number | Promise<number>;
+    /** OpenAI: each line's `url` is the batch's endpoint exactly (Azure takes `/chat/completions` and `/v1/chat/completions` alike). */
+    exactUrl?: boolean;
+    /** Models known (OpenAI routes): another fails the batch with `model_not_found`. Default null: any. */
+    models?: ReadonlySet<string> | null;
+  },
 ): Promise<Validation> {
   const errors: BatchErrorItem[] = [];
   const ids = new Set<string>();
@@ -60,7 +69,7 @@ export async function validateBatchFile(
     if (ids.has(req.custom_id)) fail('duplicate_custom_id', `The custom_id for this request is a duplicate of another request: ${req.custom_id}`, line, 'custom_id');
     ids.add(req.custom_id);
     if (req.method !== 'POST') fail('invalid_request', "Invalid 'method': only POST is supported.", line, 'method');
-    if (typeof req.url !== 'string' || !sameEndpoint(req.url, options.endpoint)) {
+    if (typeof req.url !== 'string' || !(options.exactUrl ? req.url === options.endpoint : sameEndpoint(req.url, options.endpoint))) {
       fail('url_mismatch', `The provided URL '${String(req.url)}' does not match the batch endpoint '${options.endpoint}'.`, line, 'url');
     }
     const body = req.body as Record<string, unknown> | undefined;
@@ -72,7 +81,10 @@ export async function validateBatchFile(
       fail('invalid_request', "Missing required parameter: 'body.model'.", line, 'body.model');
       continue;
     }
-    if (model === undefined) model = body.model;
+    if (model === undefined) {
+      model = body.model;
+      if (!modelKnown(options.models ?? null, model)) fail('model_not_found', unknownModelMessage(model), line, 'body.model');
+    }
     else if (body.model !== model) fail('model_mismatch', `The model '${body.model}' differs from the model '${model}' of earlier lines; a batch uses one model.`, line, 'body.model');
     tokens += options.countTokens ? await options.countTokens(body) : estimateTokens(body);
   }

@@ -10,6 +10,8 @@ import { roundField, shardKey, type Manifest } from '../pipeline/manifest.js';
 import { QuotaGate } from '../pipeline/quota.js';
 import { isTokenLimitError, tokenLimitFailure } from '../pipeline/batch-refresh.js';
 import { isTransient, withRetry } from '../pipeline/retry.js';
+import { isFileNotReadyError, waitForFileProcessed, type FileReadyOptions } from '../pipeline/file-ready.js';
+import { FirstBatchGate, isBodilessRefusal, refusedCreateError } from '../pipeline/first-batch.js';
 import type { ShardRecord, Stage } from '../types.js';
 import { callSignal } from '../core/call-signal.js';
 import { describeApiError } from '../errors.js';
@@ -33,8 +35,19 @@ export interface UploadShardsOptions {
    * without limits, which still pauses creation after a `token_limit_exceeded`.
    */
   gate?: QuotaGate;
+  /** What the provider takes in one input file: a shard over it is never uploaded (`E_INPUT`). Default no check. */
+  limits?: { bytes: number; requests: number };
+  /** The model or deployment of the lines: named in the message when the provider refuses it. */
+  model?: string;
+  /**
+   * Checked once, before the job's first upload, so that an unknown model stops the job before
+   * anything is uploaded (see `modelChecker`: OpenAI and the local server).
+   */
+  checkModel?: () => Promise<void>;
+  /** Waits between looks at an upload not processed yet (Azure keeps them pending a while). Default 1 s doubling to 15 s. */
+  processing?: Pick<FileReadyOptions, 'pollMs' | 'maxPollMs' | 'timeoutMs'>;
   /** Told of each step, for progress and logs. */
-  onEvent?: (event: { type: 'uploading' | 'uploaded' | 'created' | 'found' | 'skipped' | 'retry' | 'requeued'; shard: ShardRecord; detail?: string }) => void;
+  onEvent?: (event: { type: 'uploading' | 'uploaded' | 'processing' | 'created' | 'found' | 'skipped' | 'retry' | 'requeued'; shard: ShardRecord; detail?: string }) => void;
 }
 
 export interface SubmittedShard {
@@ -83,10 +96,15 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
   positiveInteger('workers', o.workers);
   const { client, manifest } = o;
   const gate = o.gate ?? new QuotaGate({ client, manifest, retries: o.retries });
+  const first = new FirstBatchGate();
 
   async function upload(shard: ShardRecord, signal: AbortSignal): Promise<string> {
     const size = (await stat(shard.path)).size;
     if (size !== shard.bytes) throw new BatchExplainError('E_INPUT', `shard ${shard.path} is ${size} bytes, the manifest says ${shard.bytes}: it changed since it was built`);
+    const limits = o.limits;
+    if (limits && (size > limits.bytes || shard.rows > limits.requests)) {
+      throw new BatchExplainError('E_INPUT', `shard ${shard.path} (${size} bytes, ${shard.rows} requests) is over the provider's limit of ${limits.bytes} bytes and ${limits.requests} requests per input file: not uploaded; build it again with a smaller --max-bytes / --max-requests`);
+    }
     // Named after its content: an upload that finished after its run was killed, before its id was
     // recorded, is found by that name and reused rather than uploaded again (an Azure resource
     // holds 500 files at most).
@@ -118,6 +136,8 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       { retries: o.retries, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('upload', err, waitMs) }) },
     );
     await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: file.id, bytes: file.bytes });
+    // Processed at upload (OpenAI's files are): no look needed before the batch.
+    if ((file as { status?: string }).status === 'processed') await manifest.append({ type: 'file_processed', sha256: shard.sha256, ...roundField(shard), file_id: file.id });
     o.onEvent?.({ type: 'uploaded', shard, detail: file.id });
     return file.id;
   }
@@ -143,12 +163,38 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
       );
       if (!exists) fileId = undefined;
     }
-    fileId ??= await upload(shard, signal);
+    // An unknown model or deployment must stop the job before a second upload: where the model can
+    // be checked (checkModel), it is, once, before any upload; where not (Azure), the job's first
+    // batch is made before any other shard is uploaded.
+    if (!fileId && manifest.state.batches.size === 0 && o.checkModel) await (modelChecked ??= o.checkModel());
+    const pioneer = !fileId && !o.checkModel && manifest.state.batches.size === 0 && (await first.enter());
+    try {
+      fileId ??= await upload(shard, signal);
+      const result = await createWhenReady(shard, fileId, signal);
+      if (pioneer) first.done();
+      return result;
+    } catch (err) {
+      if (pioneer) first.failed(err);
+      throw err;
+    }
+  }
+
+  let modelChecked: Promise<void> | undefined;
+
+  /** Waits for the upload to be processed (once: recorded), then creates its batch, within the quota gate. */
+  async function createWhenReady(shard: ShardRecord, fileId: string, signal: AbortSignal): Promise<SubmittedShard> {
+    await processed(shard, fileId, signal);
     for (;;) {
       const release = await gate.admit(shard, signal);
       try {
         return await record(shard, fileId, await createOnce(shard, fileId, signal), 'created');
       } catch (err) {
+        // Processed again after all (the provider's view changes): wait for it, then create again.
+        if (isFileNotReadyError(err)) {
+          await waitForFileProcessed(client, fileId, processingOptions(shard, signal));
+          continue;
+        }
+        if (isBodilessRefusal(err)) throw refusedCreateError(shard.index, o.model, err as Error);
         if (!isTokenLimitError(err)) throw err;
         const message = (err as Error).message;
         await manifest.append({ type: 'requeued', sha256: shard.sha256, ...roundField(shard), reason: 'token_limit_exceeded', message });
@@ -159,6 +205,22 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
         release();
       }
     }
+  }
+
+  function processingOptions(shard: ShardRecord, signal: AbortSignal): FileReadyOptions {
+    return {
+      ...o.processing,
+      signal,
+      retries: o.retries,
+      onWait: (status, waited) => o.onEvent?.({ type: 'processing', shard, detail: `${status} for ${Math.round(waited / 1000)} s` }),
+    };
+  }
+
+  /** Resolves once the shard's upload is processed by the provider, recorded in the manifest so a resume does not look again. */
+  async function processed(shard: ShardRecord, fileId: string, signal: AbortSignal): Promise<void> {
+    if (manifest.state.shards.get(shardKey(shard))?.processedFileId === fileId) return;
+    await waitForFileProcessed(client, fileId, processingOptions(shard, signal));
+    await manifest.append({ type: 'file_processed', sha256: shard.sha256, ...roundField(shard), file_id: fileId });
   }
 
   function requeuedBatches(): Set<string> {

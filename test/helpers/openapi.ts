@@ -21,7 +21,8 @@ function ajvFor(which: Which): Ajv {
     ajv = which === 'current' ? (new Ajv2020({ strict: false, allErrors: true }) as unknown as Ajv) : new Ajv({ strict: false, allErrors: true });
     (addFormats as unknown as (a: Ajv) => void)(ajv);
     // Both files still use OpenAPI 3.0's `nullable` in places.
-    const schemas = fromOpenApi30(spec[which].schemas);
+    const schemas = fromOpenApi30(spec[which].schemas) as Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+    for (const name of NULL_WHEN_UNSET) if (schemas[name]) schemas[name] = optionalsNullable(schemas[name]);
     ajv.addSchema({ $id: 'spec', components: { schemas } });
     ajvs[which] = ajv;
   }
@@ -42,6 +43,19 @@ export function schemaValidator(which: Which, name: string): ValidateFunction {
 export function schemaErrors(which: Which, name: string, value: unknown): string[] {
   const v = schemaValidator(which, name);
   return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+/**
+ * Objects whose optional properties are null until set: the spec's own example of a Batch shows
+ * `"errors": null`, `"output_file_id": null`, `"failed_at": null`..., and the API answers so, but
+ * its types do not say nullable. Required properties stay non-null.
+ */
+const NULL_WHEN_UNSET = ['Batch'];
+
+function optionalsNullable<T extends { properties?: Record<string, unknown>; required?: string[] }>(schema: T): T {
+  const required = new Set(schema.required ?? []);
+  const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, v]) => [k, required.has(k) ? v : { anyOf: [v, { type: 'null' }] }]));
+  return { ...schema, properties };
 }
 
 /** OpenAPI 3.0's `nullable: true` as JSON Schema: Ajv accepts the keyword only beside `type`. */

@@ -31,7 +31,9 @@ describe('local server: auth, Azure shapes, chat, faults, restarts, hostile requ
     const { server } = await startTestServer();
     try {
       const dated = new AzureOpenAI({ endpoint: server.url, apiKey: 'k', apiVersion: '2024-10-21', maxRetries: 0 });
-      const file = await dated.files.create({ file: await toFile(Buffer.from(`${requestLine('a', { url: '/chat/completions' })}\n`), 'a.jsonl'), purpose: 'batch' });
+      const uploaded = await dated.files.create({ file: await toFile(Buffer.from(`${requestLine('a', { url: '/chat/completions' })}\n`), 'a.jsonl'), purpose: 'batch' });
+      expect(uploaded.status).toBe('pending');
+      const file = await dated.files.waitForProcessing(uploaded.id, { pollInterval: 50 });
       const batch = await dated.batches.create({ input_file_id: file.id, endpoint: '/chat/completions' as never, completion_window: '24h' });
       const done = await waitForBatch(dated as unknown as OpenAI, batch.id);
       expect(done).toMatchObject({ status: 'completed', request_counts: { total: 1, completed: 1, failed: 0 } });
@@ -45,7 +47,7 @@ describe('local server: auth, Azure shapes, chat, faults, restarts, hostile requ
       });
       expect(schemaErrors('current', 'CreateChatCompletionResponse', chat)).toEqual([]);
       const noVersion = await request(`${server.url}/openai/batches`);
-      expect(noVersion.statusCode).toBe(400);
+      expect(noVersion.statusCode).toBe(404);
     } finally {
       await server.close();
     }

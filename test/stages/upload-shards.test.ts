@@ -37,4 +37,21 @@ describe('uploadShards', () => {
     expect(manifest.state.shards.get(sha256)).toMatchObject({ fileId: earlier.id, batchId: submitted!.batchId });
     await manifest.close();
   });
+
+  it('never uploads a shard over the provider limits it is given', async () => {
+    const { client, server } = await started;
+    const dir = await tempDir('be-upload-');
+    const text = `${requestLine('r1')}\n${requestLine('r2')}\n`;
+    const shardPath = path.join(dir, 'batch_00001.jsonl');
+    await writeFile(shardPath, text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const shard: ShardRecord = { path: shardPath, index: 1, rows: 2, bytes: Buffer.byteLength(text), sha256, first_line: 1, last_line: 2 };
+    const manifest = await Manifest.open(path.join(dir, 'manifest.jsonl'));
+    await manifest.append({ type: 'shard', run_id: 'run-1', shard });
+    const files = server.store.files.size;
+    const stage = uploadShards({ client, manifest, endpoint: '/v1/chat/completions', runId: 'run-1', limits: { bytes: 1_000_000, requests: 1 } });
+    await expect(toArray(stage(fromArray([shard])))).rejects.toThrow(/over the provider's limit of 1000000 bytes and 1 requests per input file: not uploaded/);
+    expect(server.store.files.size).toBe(files);
+    await manifest.close();
+  });
 });

@@ -4,13 +4,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { HttpError, sendJson } from '../http.js';
-import { FILE_ID, newFileId, nowSeconds } from '../ids.js';
+import { FILE_ID, newFileId } from '../ids.js';
 import type { Faults } from '../faults.js';
-import type { FileObject, Store } from '../store.js';
+import { checkExpiresAfter, DEFAULT_FILE_EXPIRY_SECONDS, type Flavor } from '../rules.js';
+import { publicFile, type FileObject, type Store } from '../store.js';
 
 /** Room for the multipart framing and the small fields around the file part. */
 const MULTIPART_SLACK = 64 * 1024;
 const PURPOSES = new Set(['batch', 'fine-tune', 'assistants', 'vision', 'user_data', 'evals']);
+
+export interface UploadOptions {
+  maxBytes: number;
+  faults?: Faults;
+  /** The routes' rules: Azure files are `pending` for `processingMs`, their `expires_after` 14–30 days. */
+  flavor: Flavor;
+  /** Wall-clock milliseconds before the file is `processed`. */
+  processingMs: number;
+}
 
 /**
  * `POST /files` (multipart): the file part is streamed to disk as it arrives, never held in
@@ -18,7 +28,8 @@ const PURPOSES = new Set(['batch', 'fine-tune', 'assistants', 'vision', 'user_da
  * Injected faults: the connection reset halfway (nothing kept), or the answer lost after the file
  * was stored (the client must find it by name rather than upload it again).
  */
-export async function uploadFile(req: IncomingMessage, res: ServerResponse, store: Store, maxBytes: number, faults?: Faults): Promise<void> {
+export async function uploadFile(req: IncomingMessage, res: ServerResponse, store: Store, o: UploadOptions): Promise<void> {
+  const { maxBytes, faults } = o;
   const type = req.headers['content-type'] ?? '';
   if (!type.startsWith('multipart/form-data')) throw new HttpError(400, "Uploads must be multipart/form-data with a 'file' part.", { param: 'file' });
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -75,28 +86,36 @@ export async function uploadFile(req: IncomingMessage, res: ServerResponse, stor
     await rm(partial, { force: true });
     throw new HttpError(400, `Invalid value for 'purpose': ${JSON.stringify(purpose ?? null)}.`, { param: 'purpose' });
   }
-  const created = nowSeconds();
-  const seconds = Number(fields['expires_after[seconds]'] ?? fields['expires_after.seconds']);
-  const file: FileObject = { id, object: 'file', bytes, created_at: created, filename, purpose, status: 'processed' };
-  if (Number.isFinite(seconds) && seconds > 0) {
-    if (seconds < 3600 || seconds > 2_592_000) {
-      await rm(partial, { force: true });
-      throw new HttpError(400, "Invalid 'expires_after.seconds': must be between 3600 and 2592000.", { param: 'expires_after.seconds' });
-    }
-    file.expires_at = created + seconds;
+  const created = store.now();
+  let seconds: number | undefined;
+  try {
+    seconds = checkExpiresAfter(
+      fields['expires_after[anchor]'] ?? fields['expires_after.anchor'],
+      fields['expires_after[seconds]'] ?? fields['expires_after.seconds'],
+      o.flavor,
+      'expires_after',
+    );
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
   }
+  // Batch input files expire after 30 days unless told otherwise (spec `FileExpirationAfter`).
+  seconds ??= purpose === 'batch' ? DEFAULT_FILE_EXPIRY_SECONDS : undefined;
+  const file: FileObject = { id, object: 'file', bytes, created_at: created, filename, purpose, status: 'processed' };
+  if (seconds !== undefined) file.expires_at = created + seconds;
+  if (o.processingMs > 0) file.local = { readyAtMs: Date.now() + o.processingMs, flavor: o.flavor };
   await rename(partial, store.contentPath(id));
   await store.saveFile(file);
   if (faults?.loseUploadAnswer()) {
     res.socket?.destroy();
     return;
   }
-  sendJson(res, 200, file);
+  sendJson(res, 200, publicFile(file));
 }
 
 export function getFile(store: Store, id: string): FileObject {
   const file = FILE_ID.test(id) ? store.files.get(id) : undefined;
-  if (!file) throw new HttpError(404, `No such File object: ${id}`, { param: 'id', code: null });
+  if (!file) throw new HttpError(404, `No such File object: ${id}`, { param: 'id', code: null, azureCode: 'notFound' });
   return file;
 }
 
@@ -129,7 +148,7 @@ export function listFiles(store: Store, query: URLSearchParams): unknown {
     const i = files.findIndex((f) => f.id === after);
     files = i === -1 ? [] : files.slice(i + 1);
   }
-  const page = files.slice(0, limit);
+  const page = files.slice(0, limit).map(publicFile);
   // first_id and last_id are required strings in the spec, even for an empty page.
   return { object: 'list', data: page, first_id: page[0]?.id ?? '', last_id: page.at(-1)?.id ?? '', has_more: files.length > limit };
 }
