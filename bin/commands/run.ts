@@ -25,6 +25,7 @@ export type RunArgs = SubmitArgs & {
   'tmp-dir'?: string;
   'parse-threads'?: number;
   'max-rounds': number;
+  'expired-rounds': number;
   'delete-input-files': DeleteInputFiles;
 };
 
@@ -45,6 +46,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         'results-dir': { type: 'string', describe: "Folder for downloaded results (default: the job's folder's results/)" },
         output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
+        'expired-rounds': { type: 'number', default: 3, describe: "Resubmit rows whose batch expired (OpenAI's 24 h window: never answered, not billed) up to this many times, whatever --max-rounds says" },
         ...deleteInputFlag,
       })
       .example('$0 run --dataset fixtures/memes.jsonl --prompt armeme_explanation_english --output merged.jsonl', 'end to end with the local server')
@@ -73,6 +75,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           ...(args['tmp-dir'] ? { tmpDir: args['tmp-dir'] } : {}),
           ...(args['parse-threads'] === undefined ? {} : { parseThreads: args['parse-threads'] }),
           maxRounds: args['max-rounds'],
+          expiredRounds: positiveOrZero('--expired-rounds', args['expired-rounds']),
           deleteInputFiles: args['delete-input-files'],
           signal,
           onPhase: (next) => {
@@ -110,6 +113,11 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       }
     }, { resumeHint: JOB_RESUME_HINT }),
 };
+
+function positiveOrZero(flag: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new BatchExplainError('E_OPTION', `${flag}: expected a whole number of 0 or more, got ${value}`);
+  return value;
+}
 
 /** The merged output's folder must exist: found missing after hours of batches, it would fail the job at the end. */
 async function checkOutputFolder(output: string): Promise<void> {

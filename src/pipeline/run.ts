@@ -8,6 +8,9 @@ import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
+/** Rounds `run` gives rows whose batch expired, by default. */
+export const EXPIRED_ROUNDS = 3;
+
 export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
   /** Folder for downloaded results (the merge reads the files the manifest records, not the folder). */
   resultsDir: string;
@@ -20,6 +23,11 @@ export interface RunOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> 
   answerField?: string;
   /** Resubmissions of rows that failed for a reason another try may fix. Default 0. */
   maxRounds?: number;
+  /**
+   * Resubmissions of rows whose batch expired (OpenAI's 24 h window), whatever `maxRounds` says:
+   * they were never answered (nor billed), and a new batch is the documented remedy. Default 3.
+   */
+  expiredRounds?: number;
   /** See RetrieveOptions.deleteInputFiles. Default `completed`. */
   deleteInputFiles?: RetrieveOptions['deleteInputFiles'];
   sortMemory?: number;
@@ -113,10 +121,11 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       await manifest.close();
     }
     const rounds = Math.max(0, ...(await Manifest.open(manifestPath)).state.rounds.keys());
-    const retryable = RETRYABLE.reduce((n, r) => n + (merged.byReason[r] ?? 0), 0);
-    if (retryable === 0 || rounds >= (options.maxRounds ?? 0)) return { submit: submitted, merge: merged, rounds, warnings };
-    options.onPhase?.(`resubmit round ${rounds + 1} (${retryable} rows)`);
-    const again = await resubmit({ ...options, manifestPath, from: errorsPath, reasons: RETRYABLE, retryableStatusOnly: true });
+    const reasons = rounds < (options.maxRounds ?? 0) ? RETRYABLE : rounds < (options.expiredRounds ?? EXPIRED_ROUNDS) ? ['batch_expired'] : [];
+    const retryable = reasons.reduce((n, r) => n + (merged.byReason[r] ?? 0), 0);
+    if (retryable === 0) return { submit: submitted, merge: merged, rounds, warnings };
+    options.onPhase?.(`resubmit round ${rounds + 1} (${retryable} rows${reasons.length === 1 ? ' whose batch expired' : ''})`);
+    const again = await resubmit({ ...options, manifestPath, from: errorsPath, reasons, retryableStatusOnly: true });
     if (again.rows === 0) return { submit: submitted, merge: merged, rounds, warnings };
   }
 }

@@ -35,6 +35,21 @@ describe('merge, run and resubmit through the CLI', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'e.jsonl'), 'utf8'))).toMatchObject({ line: 2, id: 'b', reason: 'no_result' });
   });
 
+  it('run resubmits the rows whose batch expired by itself (OpenAI keeps the finished lines), and says so', async () => {
+    const cwd = await tempDir('be-cli-expired-');
+    const { startBatchServer } = await import('../../src/server/server.js');
+    const server = await startBatchServer({ dataDir: path.join(cwd, 'srv'), faults: { expireAfterLines: 4 }, concurrency: 1 });
+    try {
+      const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${server.url}/v1` };
+      const r = await runCli(['run', '--provider', 'openai', '--dataset', memes, '--prompt', 'hateful_memes_explanation', '--output', 'm.jsonl', '--poll-interval', '0.1'], { cwd, env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/run: resubmit round 1 \(3 rows whose batch expired\)/);
+      expect(r.stderr).toMatch(/7 rows = 7 explained/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('resubmit after a run with expired rows, then retrieve and merge', async () => {
     const cwd = await tempDir('be-cli-resubmit-');
     // An OpenAI-compatible server that expires batches after 4 lines.
@@ -43,7 +58,8 @@ describe('merge, run and resubmit through the CLI', () => {
     try {
       const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${server.url}/v1` };
       const common = ['--provider', 'openai', '--dataset', memes, '--prompt', 'hateful_memes_explanation'];
-      const first = await runCli(['run', ...common, '--output', 'm.jsonl', '--poll-interval', '0.1'], { cwd, env });
+      // --expired-rounds 0: the run leaves its expired rows for the resubmit by hand below.
+      const first = await runCli(['run', ...common, '--output', 'm.jsonl', '--poll-interval', '0.1', '--expired-rounds', '0'], { cwd, env });
       expect(first.stderr).toMatch(/7 rows = 4 explained \+ 3 without an explanation[\s\S]*batch_expired 3/);
       const again = await runCli(['resubmit', ...common, '--from', 'm.jsonl.errors.jsonl'], { cwd, env });
       expect(again.stderr).toMatch(/resubmit: round 1: 3 rows/);
