@@ -39,7 +39,8 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   try {
     code = await body(controller.signal);
   } catch (err) {
-    code = stdoutClosed || isEpipe(err) ? EXIT.OK : report(stdoutError ?? err);
+    // Stopped by a signal: the abort's own error says nothing more than the line below.
+    code = stdoutClosed || isEpipe(err) ? EXIT.OK : signalName ? EXIT.FAILURE : report(stdoutError ?? err);
   }
   if (signalName) {
     code = signalName === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -237,6 +238,25 @@ describe('jobs through the CLI', () => {
     } finally {
       await server.close();
     }
+  }, 60_000);
+
+  it('Ctrl-C says it stops, then that it stopped and how to go on: once each, no internal error', async () => {
+    const cwd = await withFixtures('be-jobs-sigint-');
+    const child = spawn(process.execPath, ['--', CLI, 'run', '--dataset', 'memes.jsonl', '--prompt', 'armeme_explanation_english', '--output', 'o.jsonl'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (!sent && stderr.includes('run: retrieve')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    expect(stderr.match(/SIGINT received, stopping/g)).toHaveLength(1);
+    expect(stderr.match(/stopped by SIGINT\. The manifest keeps what was done: run the same command again to resume/g)).toHaveLength(1);
+    expect(stderr).not.toMatch(/internal error|stopped$/m);
   }, 60_000);
 
   it('retries are visible: each names the host, the cause and the wait', async () => {
