@@ -20,6 +20,8 @@ export interface QuotaGateOptions extends QuotaLimits {
   /** Default 60 s (Azure asks for at least 60 s between status calls). */
   maxPollMs?: number;
   retries?: number;
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   /** Told when a shard is held back (and why), and when one is over the token limit on its own. */
   onEvent?: (event: { type: 'held' | 'alone'; shard: ShardRecord; detail: string }) => void;
 }
@@ -103,7 +105,7 @@ export class QuotaGate {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     const work = async () => {
       for (let b = todo.shift(); b && !both.aborted; b = todo.shift()) {
-        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }) });
+        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }), minTimeoutMs: this.#o.minRetryDelayMs });
       }
     };
     let first: { error: unknown } | null = null;

@@ -24,6 +24,8 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   workers?: number;
   fileExpirySeconds?: number | null;
   retries?: number;
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   onUpload?: UploadShardsOptions['onEvent'];
   /** Told when a shard is held back by the quota limits. */
   onQuota?: (event: QuotaEvent) => void;
@@ -137,7 +139,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const gate = new QuotaGate({
       client: options.provider.client,
       manifest,
-      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries']),
+      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries', 'minRetryDelayMs']),
       ...(options.onQuota ? { onEvent: options.onQuota } : {}),
     });
     const upload = uploadShards({
@@ -146,7 +148,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       endpoint: options.provider.endpoint,
       runId,
       gate,
-      ...pick(options, ['workers', 'fileExpirySeconds', 'retries']),
+      ...pick(options, ['workers', 'fileExpirySeconds', 'retries', 'minRetryDelayMs']),
       ...(options.onUpload ? { onEvent: options.onUpload } : {}),
     });
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.
