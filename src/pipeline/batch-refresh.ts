@@ -29,8 +29,8 @@ export function tokenLimitFailure(batch: { status: string; errors?: { data?: Arr
  * status, counts, files and errors. A batch that failed on the token quota while it was its
  * shard's batch re-queues the shard (a `requeued` event): the failure is not the shard's result.
  */
-export async function refreshBatch(client: OpenAI, manifest: Manifest, b: BatchState, options: { signal?: AbortSignal; retries?: number; onRetry?: RetryOptions['onRetry'] } = {}): Promise<OpenAI.Batches.Batch> {
-  const retry = { ...(options.retries === undefined ? {} : { retries: options.retries }), ...(options.signal ? { signal: options.signal } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
+export async function refreshBatch(client: OpenAI, manifest: Manifest, b: BatchState, options: { signal?: AbortSignal; retries?: number; minTimeoutMs?: number | undefined; onRetry?: RetryOptions['onRetry'] } = {}): Promise<OpenAI.Batches.Batch> {
+  const retry = { ...(options.retries === undefined ? {} : { retries: options.retries }), minTimeoutMs: options.minTimeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
   const batch = await withRetry(() => client.batches.retrieve(b.batchId, callSignal(options.signal)), retry);
   const counts = batch.request_counts ?? undefined;
   if (batch.status !== b.status || JSON.stringify(counts) !== JSON.stringify(b.requestCounts)) {

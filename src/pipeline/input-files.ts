@@ -24,7 +24,7 @@ export async function deleteInputFile(
   manifest: Manifest,
   b: BatchState,
   policy: DeleteInputFiles,
-  retry: { retries?: number; signal?: AbortSignal; onRetry?: RetryOptions['onRetry'] },
+  retry: { retries?: number; signal?: AbortSignal; minTimeoutMs?: number | undefined; onRetry?: RetryOptions['onRetry'] },
 ): Promise<{ deleted: boolean; warning?: string }> {
   const fileId = b.inputFileId;
   if (policy === 'never' || fileId === undefined || b.sha256 === undefined || b.requeued || b.inputDeleted) return { deleted: false };

@@ -23,6 +23,8 @@ export interface QuotaGateOptions extends QuotaLimits {
   retries?: number;
   /** Told before each retry of a status call (see RetryOptions.onRetry). */
   onRetry?: RetryOptions['onRetry'];
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   /** Told when a shard is held back (and why), and when one is over the token limit on its own. */
   onEvent?: (event: { type: 'held' | 'alone'; shard: ShardRecord; detail: string }) => void;
 }
@@ -106,7 +108,7 @@ export class QuotaGate {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     const work = async () => {
       for (let b = todo.shift(); b && !both.aborted; b = todo.shift()) {
-        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }), ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}) });
+        await refreshBatch(this.#o.client, this.#o.manifest, b, { signal: both, ...(this.#o.retries === undefined ? {} : { retries: this.#o.retries }), minTimeoutMs: this.#o.minRetryDelayMs, ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}) });
       }
     };
     let first: { error: unknown } | null = null;

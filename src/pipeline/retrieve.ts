@@ -28,6 +28,8 @@ export interface RetrieveOptions {
   /** Batches looked at once. Default 4. */
   concurrency?: number;
   retries?: number;
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   /**
    * Which input files to delete from the provider once their batch is finished and downloaded:
    * `completed` (every finished batch's), `failed` (of batches that failed, not counting those
@@ -70,7 +72,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   const warnings: string[] = [];
   let poll = options.pollMs ?? 5000;
   const maxPoll = options.maxPollMs ?? 60_000;
-  const retry = { retries: options.retries ?? 6, ...(options.signal ? { signal: options.signal } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
+  const retry = { retries: options.retries ?? 6, minTimeoutMs: options.minRetryDelayMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
   /** Batches whose input file could not be deleted: tried once per call. */
   const undeletable = new Set<string>();
 

@@ -39,7 +39,7 @@ export interface RetryOptions {
   retries?: number;
   signal?: AbortSignal;
   /** First backoff wait. Default 1 s. */
-  minTimeoutMs?: number;
+  minTimeoutMs?: number | undefined;
   /** Told before each wait. */
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
 }

@@ -85,6 +85,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
         ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }),
         ...(options.retries === undefined ? {} : { retries: options.retries }),
+        minRetryDelayMs: options.minRetryDelayMs,
         ...(options.deleteInputFiles === undefined ? {} : { deleteInputFiles: options.deleteInputFiles }),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onRetrieveProgress ? { onProgress: options.onRetrieveProgress } : {}),

@@ -30,6 +30,8 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   workers?: number;
   fileExpirySeconds?: number | null;
   retries?: number;
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   onUpload?: UploadShardsOptions['onEvent'];
   /** Told before each retry of a status call while shards are held back (uploads' retries are `onUpload` events). */
   onRetry?: RetryOptions['onRetry'];
@@ -115,7 +117,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const gate = new QuotaGate({
       client: options.provider.client,
       manifest,
-      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries', 'onRetry']),
+      ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries', 'onRetry', 'minRetryDelayMs']),
       ...(options.onQuota ? { onEvent: options.onQuota } : {}),
     });
     const upload = uploadShards({
@@ -124,7 +126,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       endpoint: options.provider.endpoint,
       runId,
       gate,
-      ...pick(options, ['workers', 'fileExpirySeconds', 'retries']),
+      ...pick(options, ['workers', 'fileExpirySeconds', 'retries', 'minRetryDelayMs']),
       model: options.model,
       limits: PROVIDER_FILE_LIMITS[options.provider.name],
       // Azure's data plane has no look-up of deployments: an unknown one is refused at the first create.

@@ -30,6 +30,8 @@ export interface UploadShardsOptions {
   fileExpirySeconds?: number | null;
   /** Retries of a transient failure. Default 6. */
   retries?: number;
+  /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
+  minRetryDelayMs?: number;
   /**
    * Holds batch creation back within the job's quota limits (see QuotaGate). Default: a gate
    * without limits, which still pauses creation after a `token_limit_exceeded`.
@@ -95,7 +97,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
   const o = { workers: 2, fileExpirySeconds: DEFAULT_FILE_EXPIRY_SECONDS, retries: 6, ...options };
   positiveInteger('workers', o.workers);
   const { client, manifest } = o;
-  const gate = o.gate ?? new QuotaGate({ client, manifest, retries: o.retries });
+  const gate = o.gate ?? new QuotaGate({ client, manifest, retries: o.retries, minRetryDelayMs: o.minRetryDelayMs });
   const first = new FirstBatchGate();
 
   async function upload(shard: ShardRecord, signal: AbortSignal): Promise<string> {
@@ -133,7 +135,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
           callSignal(signal),
         );
       },
-      { retries: o.retries, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('upload', err, waitMs) }) },
+      { retries: o.retries, minTimeoutMs: o.minRetryDelayMs, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('upload', err, waitMs) }) },
     );
     await manifest.append({ type: 'uploaded', sha256: shard.sha256, ...roundField(shard), file_id: file.id, bytes: file.bytes });
     // Processed at upload (OpenAI's files are): no look needed before the batch.
@@ -152,9 +154,9 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
     if (fileId) {
       // Uploaded by an earlier run that may have created the batch before it stopped (batches
       // that failed on the token quota are not it: the shard waits for a new one).
-      const found = await findBatchForFile(client, fileId, signal, requeuedBatches());
+      const found = await findBatchForFile(client, fileId, signal, requeuedBatches(), o.minRetryDelayMs);
       if (found) return record(shard, fileId, found, 'found');
-      const exists = await withRetry(() => client.files.retrieve(fileId!, callSignal(signal)), { retries: o.retries, signal }).then(
+      const exists = await withRetry(() => client.files.retrieve(fileId!, callSignal(signal)), { retries: o.retries, minTimeoutMs: o.minRetryDelayMs, signal }).then(
         () => true,
         (err: { status?: number }) => {
           if (err?.status === 404) return false;
@@ -238,7 +240,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
     const created = await withRetry<string | { refused: Error }>(
       async (attempt) => {
         if (attempt > 1) {
-          const found = await findBatchForFile(client, fileId, signal, requeuedBatches());
+          const found = await findBatchForFile(client, fileId, signal, requeuedBatches(), o.minRetryDelayMs);
           if (found) return found;
         }
         try {
@@ -258,7 +260,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
           throw err;
         }
       },
-      { retries: o.retries, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('create', err, waitMs) }) },
+      { retries: o.retries, minTimeoutMs: o.minRetryDelayMs, signal, onRetry: (err, _attempt, waitMs) => o.onEvent?.({ type: 'retry', shard, detail: retryDetail('create', err, waitMs) }) },
     );
     if (typeof created !== 'string') throw created.refused;
     return created;
@@ -277,7 +279,7 @@ function retryDetail(call: string, err: unknown, waitMs: number): string {
  * `input_file_id` (one upload makes one batch, but for batches failed on the token quota, which
  * are passed over, as are those in `exclude`). Listing stops at batches older than the file.
  */
-export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal, exclude: ReadonlySet<string> = new Set()): Promise<string | null> {
+export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal, exclude: ReadonlySet<string> = new Set(), minTimeoutMs?: number): Promise<string | null> {
   return withRetry(
     async () => {
       let notBefore = 0;
@@ -293,7 +295,7 @@ export async function findBatchForFile(client: OpenAI, fileId: string, signal?: 
       }
       return null;
     },
-    { ...(signal ? { signal } : {}) },
+    { minTimeoutMs, ...(signal ? { signal } : {}) },
   );
 }
 

@@ -5,13 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { needsRoot } from '../helpers/root.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const memes = path.join(fixtures, 'memes.jsonl');
 
 /**
  * Real file systems, not mocks: a tiny tmpfs for a full disk and a read-only bind mount for a
- * read-only folder (both need root, which the test machines and CI run as).
+ * read-only folder (both need root, which the test machines and CI run as; elsewhere those tests
+ * are skipped, saying so).
  */
 const mounts: string[] = [];
 function mount(args: string[], dir: string): void {
@@ -58,7 +60,8 @@ function expectOneLineError(r: CliResult, pattern: RegExp): void {
 }
 
 describe('output folder problems', () => {
-  it('disk full (a 64 KiB tmpfs) under merge: ENOSPC in one line, no merged file, no temporary left; with room, the same command completes', { timeout: 120_000 }, async () => {
+  it('disk full (a 64 KiB tmpfs) under merge: ENOSPC in one line, no merged file, no temporary left; with room, the same command completes', { timeout: 120_000 }, async (ctx) => {
+    needsRoot(ctx, 'mount a 64 KiB tmpfs');
     const cwd = await finishedJob();
     const { dir, filler } = await fullDisk(2048);
     const args = ['merge', '--dataset', memes, '--manifest', 'batches/manifest.jsonl', '--output', path.join(dir, 'merged.jsonl'), '--quiet'];
@@ -72,7 +75,8 @@ describe('output folder problems', () => {
     expect((await readdir(dir)).sort()).toEqual(['merged.jsonl', 'merged.jsonl.errors.jsonl']);
   });
 
-  it('disk full under retrieve: ENOSPC in one line, no half download kept or recorded; with room, retrieve completes', { timeout: 120_000 }, async () => {
+  it('disk full under retrieve: ENOSPC in one line, no half download kept or recorded; with room, retrieve completes', { timeout: 120_000 }, async (ctx) => {
+    needsRoot(ctx, 'mount a 64 KiB tmpfs');
     const cwd = await tempDir('be-out-retrieve-');
     const submitted = await runCli(['submit', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--max-requests', '3', '--quiet'], { cwd });
     expect(submitted.code, submitted.stderr).toBe(0);
@@ -98,7 +102,8 @@ describe('output folder problems', () => {
     expect(lines).toBe(7);
   });
 
-  it('a read-only output folder (a read-only bind mount): merge and retrieve fail in one line (EROFS) and write nothing', { timeout: 120_000 }, async () => {
+  it('a read-only output folder (a read-only bind mount): merge and retrieve fail in one line (EROFS) and write nothing', { timeout: 120_000 }, async (ctx) => {
+    needsRoot(ctx, 'make a read-only bind mount');
     const cwd = await finishedJob();
     const ro = await readOnlyDir();
     const merged = await runCli(['merge', '--dataset', memes, '--results', path.join('batches', 'results'), '--output', path.join(ro, 'merged.jsonl'), '--quiet'], { cwd });

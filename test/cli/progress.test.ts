@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 describe('progress', () => {
-  it('on a terminal: a live bar with rows, MB, shards, percent and ETA, cleared before the summary', () => {
+  it('on a terminal: a live bar with rows, MB, shards and percent (and ETA), cleared before the summary', () => {
     const r = inTerminal(['build', '--dataset', dataset, '--prompt', 'armeme_explanation_english', '--out-dir', path.join(dir, 'tty-out'), '--max-requests', '500'], dir);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(`${ESC}[?25l`); // cursor hidden while the bar shows
@@ -43,7 +43,9 @@ describe('progress', () => {
     const frames = r.output.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '\n').split(/\r|\n/).filter((l) => l.startsWith('build '));
     expect(frames.length).toBeGreaterThan(0);
     expect(frames[0]).toMatch(/^build [█░]{40} \d+% \| [\d,]+ rows \([\d,]+\/s\) \| [\d.]+ MB of [\d.]+ MB read \| \d+ shards?, [\d.]+ MB/);
-    expect(frames.some((f) => / \| ETA \d+s$/.test(f.trimEnd()))).toBe(true);
+    // Whether a frame with an ETA is drawn depends on how long the build takes here: the ETA is
+    // checked frame by frame on a fake clock (progress-frames.test.ts); here only its form.
+    for (const f of frames) expect(f.trimEnd()).toMatch(/^build [█░]{40} \d+% \| .* MB( \| ETA \d+s)?$/);
     // The summary follows, on its own lines, after the bar is cleared.
     expect(stripAnsi(r.output)).toMatch(/build: 2,000 rows read = 2,000 requests \+ 0 rejected/);
   });

@@ -65,9 +65,10 @@ describe('remoteImageFetcher', () => {
   });
 
   it('does not count the wait for the memory budget against the deadline: no timeout, one request', async () => {
-    const f = await fetcher({ timeoutMs: 400, retries: 2 });
+    // A deadline of 1 s (not shorter: outside the waits, a download must finish within it on a busy machine).
+    const f = await fetcher({ timeoutMs: 1000, retries: 2 });
     // The budget is full for three times the deadline or more, once per download.
-    const slowReserve = (ms = 1200) => {
+    const slowReserve = (ms = 3000) => {
       let waited = false;
       const reserved: number[] = [];
       const reserve = async (n: number) => {
@@ -97,7 +98,7 @@ describe('remoteImageFetcher', () => {
     expect(c.ok && c.data.equals(JPEG)).toBe(true);
     expect(hits('/pause.jpg')).toBe(1);
     // The deadline still holds outside the waits.
-    expect(await f.fetch(server.url('/hang.png'), slowReserve().reserve)).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 0.4 s (3 attempts)' });
+    expect(await f.fetch(server.url('/hang.png'), slowReserve().reserve)).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 1 s (3 attempts)' });
   });
 
   it('waits what Retry-After asks for instead of the backoff, not on top of it', { timeout: 60_000 }, async () => {

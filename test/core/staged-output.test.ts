@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { PartialFileOutput, StreamOutput, type StagedOutput } from '../../src/core/staged-output.js';
 import { tempDir } from '../helpers/server.js';
+import { needsRoot } from '../helpers/root.js';
 
 /**
  * Writes `pieces` the way the merge does: as ranges of a buffer it reuses at once (the bytes
@@ -47,7 +48,8 @@ describe('PartialFileOutput', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('reports a write that fails among the blocks being written (a full disk: a 3 MiB tmpfs), and discards the rest', async () => {
+  it('reports a write that fails among the blocks being written (a full disk: a 3 MiB tmpfs), and discards the rest', async (ctx) => {
+    needsRoot(ctx, 'mount a 3 MiB tmpfs');
     const dir = await tempDir('be-out-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir]);
     try {

@@ -36,6 +36,7 @@ describe('jobConfigDigest: a manifest belongs to one job', () => {
       { imageUrls: 'reject' },
       { confine: false },
       { retries: 3 },
+      { minRetryDelayMs: 10 },
     ];
     for (const extra of same) expect(jobConfigDigest({ ...base, ...extra }), JSON.stringify(extra)).toBe(digest);
     expect(jobConfigDigest({ ...base, resize: { target: { maxSide: 2048 }, concurrency: 1 } })).toBe(jobConfigDigest({ ...base, resize: { target: { maxSide: 2048 }, concurrency: 4 } }));

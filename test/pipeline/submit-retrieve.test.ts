@@ -25,12 +25,13 @@ async function job(localServer: Partial<BatchServerOptions> = {}) {
     outDir: path.join(dir, 'batches'),
     maxRequests: 2,
     retries: 8,
+    minRetryDelayMs: 10, // injected failures back off for milliseconds, not seconds
     ...extra,
   });
   /** Retrieves with --wait and returns every custom_id found in the output and error files. */
   const fetchAll = async (provider: Provider) => {
     const manifest = await Manifest.open(path.join(dir, 'batches/manifest.jsonl'));
-    const summary = await retrieve({ client: provider.client, manifest, outDir: path.join(dir, 'results'), wait: true, pollMs: 20, maxPollMs: 100, retries: 8 });
+    const summary = await retrieve({ client: provider.client, manifest, outDir: path.join(dir, 'results'), wait: true, pollMs: 20, maxPollMs: 100, retries: 8, minRetryDelayMs: 10 });
     await manifest.close();
     const found: string[] = [];
     for (const name of await readdir(path.join(dir, 'results'))) {

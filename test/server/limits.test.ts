@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { toFile } from 'openai';
 import { jsonlFile, requestLine, startTestServer, waitForBatch } from '../helpers/server.js';
 import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 
 const loadBench = fileURLToPath(new URL('../../bench/load.mjs', import.meta.url));
 
@@ -36,10 +37,11 @@ describe('local server limits', () => {
   });
 
   it('receives at most maxUploads at once: the next upload waits, unread, until one is done', { timeout: 60_000 }, async () => {
-    const { server, client } = await startTestServer({ maxUploads: 1 });
+    const { server, client, dataDir } = await startTestServer({ maxUploads: 1 });
     try {
-      // A slow upload holds the only turn: its body comes in two halves.
+      // A slow upload holds the only turn: its body comes in two halves, cut inside the file's content.
       const body = `--x\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--x\r\nContent-Disposition: form-data; name="file"; filename="slow.jsonl"\r\n\r\n${requestLine('slow')}\n\r\n--x--\r\n`;
+      const cut = body.indexOf('\r\n\r\n', body.indexOf('filename=')) + 4 + 10;
       const socket = connect(server.port, '127.0.0.1');
       const answer = new Promise<string>((resolve) => {
         let text = '';
@@ -48,13 +50,14 @@ describe('local server limits', () => {
           if (text.includes('"id"')) resolve(text);
         });
       });
-      socket.write(`POST /v1/files HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=x\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`);
-      await new Promise((r) => setTimeout(r, 200));
+      socket.write(`POST /v1/files HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=x\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, cut)}`);
+      // It has the turn once the server writes its content (not after some time: the machine may be busy).
+      await expect.poll(async () => (await readdir(path.join(dataDir, 'files'))).some((f) => f.endsWith('.partial')), { timeout: 30_000, interval: 10 }).toBe(true);
       let second: string | null = null;
       const pending = client.files.create({ file: await toFile(Buffer.from(requestLine('next')), 'next.jsonl'), purpose: 'batch' }).then((f) => (second = f.id));
       await new Promise((r) => setTimeout(r, 500));
       expect(second).toBeNull();
-      socket.write(body.slice(100));
+      socket.write(body.slice(cut));
       expect(await answer).toMatch(/^HTTP\/1.1 200/);
       await pending;
       expect(second).toMatch(/^file-/);

@@ -185,8 +185,8 @@ describe('local server security', () => {
       socket.write(`--x\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n${'y'.repeat(500)}`);
       await new Promise((r) => setTimeout(r, 300));
       socket.destroy();
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await readdir(path.join(dataDir, 'files'))).filter((f) => f.includes('partial'))).toEqual([]);
+      // Cleaned up once the server sees the connection gone: waited for, not timed.
+      await expect.poll(async () => (await readdir(path.join(dataDir, 'files'))).filter((f) => f.includes('partial')), { timeout: 30_000 }).toEqual([]);
       expect((await client.batches.list()).data).toEqual([]);
       expect((await client.files.list()).data).toEqual([]);
     } finally {

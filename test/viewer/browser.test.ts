@@ -1,28 +1,17 @@
 /// <reference lib="dom" />
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
+import { bundledChromium } from '../helpers/chromium.js';
 import { tempDir } from '../helpers/server.js';
 
-// End-to-end: the viewer in headless Chromium (Debian's package, driven by playwright-core).
-// Without Chromium these tests fail on purpose, saying how to install it: they are not skipped.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// End-to-end: the viewer in headless Chromium, the one npm installs (@sparticuz/chromium, a dev
+// dependency: no system browser), driven by playwright-core.
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const screenshot = fileURLToPath(new URL('../../docs/viewer.png', import.meta.url));
-
-const MISSING = `Chromium is not installed at ${CHROMIUM}: the viewer's browser tests need it. Install it with \`sudo apt-get install -y chromium\` (Debian/Ubuntu; .ci/run does this), or set CHROMIUM_PATH to a Chromium binary.`;
-
-/** A browser test: it fails (it is not skipped) where Chromium is missing. */
-function it(name: string, body: () => Promise<void>): void {
-  vitestIt(name, async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(MISSING);
-    await body();
-  });
-}
 
 describe('the viewer in a browser', { timeout: 120_000 }, () => {
   let viewer: Viewer;
@@ -32,14 +21,15 @@ describe('the viewer in a browser', { timeout: 120_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) return; // every test fails, saying so
     dir = await tempDir('be-browser-');
+    const browser = await bundledChromium();
     // Relative paths (from the package folder, where vitest runs): as a user would type them, and as the screenshot shows.
     const input = path.relative(process.cwd(), path.join(fixtures, 'merged.jsonl'));
     viewer = await startViewer({ input, errors: `${input}.errors.jsonl`, script: 'arabic', port: 0 });
     // Flags that keep Chromium off the network (there is none here) and out of the user's profile.
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
+      executablePath: browser.executablePath,
+      env: browser.env,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1400, height: 1050 },
