@@ -76,7 +76,7 @@ export type DatasetArgs = {
 
 /** A flag that must be a positive integer, checked with a message naming it. */
 export function positiveFlag(flag: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new BatchExplainError('E_OPTION', `${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new BatchExplainError('E_OPTION', `${flag}: expected a positive integer, got ${Number.isNaN(value) ? 'something that is not a number' : JSON.stringify(value)}`);
   return value;
 }
 
@@ -103,7 +103,7 @@ export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: st
     provider: args.provider,
     model,
     ...(args.url === undefined ? {} : { url: args.url }),
-    maxTokens: args['max-tokens'],
+    maxTokens: positiveFlag('--max-tokens', args['max-tokens']),
     tokenParam: args['token-param'],
     temperature,
     ...(args.detail === undefined ? {} : { detail: args.detail }),
@@ -114,11 +114,11 @@ export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: st
     ...(args['image-root'] === undefined ? {} : { imageRoot: args['image-root'] }),
     ...(args.confine ? { confine: true } : {}),
     maxBytes: args['max-bytes'],
-    maxRequests: args['max-requests'] ?? MAX_REQUESTS_BY_PROVIDER[args.provider],
+    maxRequests: args['max-requests'] === undefined ? MAX_REQUESTS_BY_PROVIDER[args.provider] : positiveFlag('--max-requests', args['max-requests']),
     ...(args['max-shard-tokens'] === undefined ? {} : { maxShardTokens: positiveFlag('--max-shard-tokens', args['max-shard-tokens']) }),
     ...(args['token-model'] === undefined ? {} : { tokenModel: args['token-model'] }),
     maxImageBytes: args['max-image-bytes'],
-    concurrency: args.concurrency,
+    concurrency: positiveFlag('--concurrency', args.concurrency),
     readers: args.readers,
     ...imageOptionsFromArgs(args),
   };

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BatchExplainError } from '../src/errors.js';
 import { jobConfigDigest } from '../src/pipeline/job-settings.js';
-import { chooseJobFolder, describeJob, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job.js';
-import { Manifest, readManifestState } from '../src/pipeline/manifest.js';
+import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job.js';
+import { Manifest, readManifestState, type ManifestState } from '../src/pipeline/manifest.js';
 import { batchIdOfFile, listResultFiles } from '../src/pipeline/merge-steps.js';
 import type { ProviderName } from '../src/pipeline/providers.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
@@ -17,6 +17,8 @@ export interface JobChoice<O> {
   provider: ProviderName;
   /** The job's start, when the folder holds it already (a resume). */
   job?: RunEvent;
+  /** What the folder's manifest holds (empty for a new job). */
+  state?: ManifestState;
   /** Folders passed over because they hold other jobs (the job got a folder of its own). */
   passedOver: string[];
   /** The build options, for the chosen provider. */
@@ -52,7 +54,11 @@ export async function chooseJob<O extends Omit<BuildOptions, 'outDir' | 'output'
     throw new BatchExplainError('E_OPTION', `these settings are those of ${matches.length} jobs sent to different providers: ${matches.map((m) => `${m.folder.outDir} (${m.provider})`).join(', ')}; pass --provider to say which`);
   }
   const match = matches[0];
-  if (match) return { outDir: match.folder.outDir, manifestPath: match.folder.manifestPath, provider: match.provider, job: match.folder.state.run!, passedOver: [], options: match.options };
+  if (match) {
+    const change = await datasetChange(match.folder.state.run!, match.options.dataset);
+    if (change) throw new BatchExplainError('E_OPTION', datasetChangedMessage(change, match.folder.outDir));
+    return { outDir: match.folder.outDir, manifestPath: match.folder.manifestPath, provider: match.provider, job: match.folder.state.run!, state: match.folder.state, passedOver: [], options: match.options };
+  }
 
   const provider = flags.provider ?? 'local';
   const options = await optionsFor(provider);
@@ -92,7 +98,14 @@ export interface MergeInputs {
  */
 export async function mergeInputs(args: { results?: string[]; manifest?: string; rejects?: string }): Promise<MergeInputs> {
   let manifestPath = args.manifest;
-  if (manifestPath === undefined && args.results === undefined) {
+  let results = args.results;
+  if (manifestPath !== undefined && !existsSync(manifestPath)) throw new BatchExplainError('E_INPUT', `--manifest ${manifestPath}: no such file`);
+  // A job's folder given as results: that job's downloads (its shards are no results).
+  if (manifestPath === undefined && results?.length === 1 && existsSync(path.join(results[0]!, MANIFEST_NAME))) {
+    manifestPath = path.join(results[0]!, MANIFEST_NAME);
+    results = undefined;
+  }
+  if (manifestPath === undefined && results === undefined) {
     const jobs = (await jobFolders()).filter((f) => f.state.batches.size > 0);
     if (jobs.length === 0) {
       if (existsSync('results')) return { results: ['results'], ...(args.rejects ? { rejects: args.rejects } : {}) };
@@ -101,23 +114,23 @@ export async function mergeInputs(args: { results?: string[]; manifest?: string;
     manifestPath = await findJobManifest(undefined);
   }
   if (manifestPath === undefined) {
-    const files = await listResultFiles(args.results!);
+    const files = await listResultFiles(results!);
     const jobs = await jobsOfResultFiles(files);
     if (jobs.length > 1) {
       throw new BatchExplainError(
         'E_OPTION',
-        `${args.results!.join(', ')} hold${args.results!.length === 1 ? 's' : ''} the results of ${jobs.length} jobs, which must not be mixed; say which with --manifest:\n` +
+        `${results!.join(', ')} hold${results!.length === 1 ? 's' : ''} the results of ${jobs.length} jobs, which must not be mixed; say which with --manifest:\n` +
           jobs.map((j) => `  --manifest ${j.manifestPath}   ${describeJob({ outDir: path.dirname(j.manifestPath), manifestPath: j.manifestPath, state: j.state, number: 1 }).slice(j.manifestPath.length + 1)}`).join('\n'),
       );
     }
-    return { results: args.results!, ...(args.rejects ? { rejects: args.rejects } : {}) };
+    return { results: results!, ...(args.rejects ? { rejects: args.rejects } : {}) };
   }
   const manifest = await Manifest.open(manifestPath);
   const own = (f: string) => manifest.state.batches.has(batchIdOfFile(f));
-  const results = args.results === undefined ? downloadedFiles(manifest.state) : (await listResultFiles(args.results)).filter(own);
+  const files = results === undefined ? downloadedFiles(manifest.state) : (await listResultFiles(results)).filter(own);
   const jobRejects = path.join(path.dirname(manifestPath), 'rejects.jsonl');
   const rejects = args.rejects ?? (existsSync(jobRejects) ? jobRejects : undefined);
-  return { results, manifest, ...(rejects ? { rejects } : {}) };
+  return { results: files, manifest, ...(rejects ? { rejects } : {}) };
 }
 
 async function explicitFolder(flags: { 'out-dir'?: string; manifest?: string }): Promise<JobFolder> {

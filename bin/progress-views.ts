@@ -41,7 +41,7 @@ export function batchesSample(batches: readonly BatchState[]): ProgressSample {
   for (const b of batches) {
     const status = b.requeued ? 're-queued' : (b.status ?? 'created');
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-    total += b.requestCounts?.total ?? 0;
+    total += b.requestCounts?.total ?? b.rows ?? 0;
     completed += b.requestCounts?.completed ?? 0;
     failed += b.requestCounts?.failed ?? 0;
   }

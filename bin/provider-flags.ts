@@ -50,12 +50,13 @@ const KEY_VARIABLES: Record<'azure' | 'openai', string[]> = { azure: ['AZURE_API
  * The provider a command uses: `--provider`, else the one the job recorded, else local. A flag
  * that contradicts the job is refused: the job's batches are where it sent them.
  */
-export function providerName(args: Pick<ProviderArgs, 'provider' | 'base-url'>, job?: RunEvent, manifestPath = 'the manifest'): ProviderName {
+export function providerName(args: Pick<ProviderArgs, 'provider' | 'base-url'>, job?: RunEvent, manifestPath = 'the manifest', mayMove = false): ProviderName {
   const recorded = job?.provider as ProviderName | undefined;
   if (args.provider !== undefined && recorded !== undefined && args.provider !== recorded) {
     throw new BatchExplainError('E_OPTION', `--provider ${args.provider}: the job of ${manifestPath} was submitted to ${recorded}; leave --provider out (the job's is used) or pass --provider ${recorded}`);
   }
-  if (args['base-url'] !== undefined && job?.base_url !== undefined && trimSlash(safeUrl(args['base-url'])) !== trimSlash(job.base_url)) {
+  // A job the provider confirmed nothing of (its first URL did not answer, or was wrong) may move.
+  if (!mayMove && args['base-url'] !== undefined && job?.base_url !== undefined && trimSlash(safeUrl(args['base-url'])) !== trimSlash(job.base_url)) {
     throw new BatchExplainError('E_OPTION', `--base-url ${args['base-url']}: the job of ${manifestPath} was submitted to ${job.base_url}; leave --base-url out (the job's is used)`);
   }
   return args.provider ?? recorded ?? 'local';
@@ -65,9 +66,9 @@ export function providerName(args: Pick<ProviderArgs, 'provider' | 'base-url'>, 
  * Opens the provider from the flags and, for a job's later commands, what its manifest recorded
  * (provider, base URL, API version; never a key: keys come from the environment or `.env`).
  */
-export async function providerFromArgs(args: ProviderArgs, log: (s: string) => void, job?: RunEvent, manifestPath?: string): Promise<Provider> {
+export async function providerFromArgs(args: ProviderArgs, log: (s: string) => void, job?: RunEvent, manifestPath?: string, mayMove = false): Promise<Provider> {
   const envFile = loadEnvFile(args);
-  const name = providerName(args, job, manifestPath);
+  const name = providerName(args, job, manifestPath, mayMove);
   const version = job?.api_version ?? process.env.AZURE_API_VERSION ?? process.env.OPENAI_API_VERSION;
   if (name === 'azure' && version && /^\d{4}-\d{2}-\d{2}/.test(version) && version < '2024-07-01') {
     log(`batch-explain: AZURE_API_VERSION ${version} predates the Batch API (2024-07-01-preview); use 2024-10-21 or v1`);
@@ -86,12 +87,13 @@ export async function providerFromArgs(args: ProviderArgs, log: (s: string) => v
   const timeout = args['request-timeout'];
   if (timeout !== undefined && !(timeout > 0)) throw new BatchExplainError('E_OPTION', `--request-timeout: expected a number of seconds above 0, got ${timeout}`);
   const baseUrl = args['base-url'] ?? job?.base_url;
+  const localDataDir = args['local-data-dir'] ?? job?.local_data_dir;
   const { openProvider } = await import('../src/pipeline/providers.js');
   const provider = await openProvider({
     provider: name,
     ...(baseUrl === undefined ? {} : { baseUrl }),
     ...(job?.api_version === undefined ? {} : { apiVersion: job.api_version }),
-    ...(args['local-data-dir'] === undefined ? {} : { localDataDir: args['local-data-dir'] }),
+    ...(localDataDir === undefined ? {} : { localDataDir }),
     ...(timeout === undefined ? {} : { timeoutMs: Math.round(timeout * 1000) }),
   });
   log(`batch-explain: ${provider.describe}`);

@@ -22,6 +22,8 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>,
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Logs whose reader went away (`2>&1 | head`): the job goes on unlogged, not killed mid-upload.
+  process.stderr.on('error', () => {});
   let stdoutError: Error | null = null;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {

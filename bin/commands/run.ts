@@ -125,6 +125,7 @@ async function checkOutputFolder(output: string): Promise<void> {
   const folder = path.dirname(path.resolve(output));
   const isFolder = await stat(folder).then((s) => s.isDirectory(), () => false);
   if (!isFolder) throw new BatchExplainError('E_OPTION', `--output ${output}: the folder ${path.dirname(output)} does not exist`);
+  if (await stat(output).then((s) => s.isDirectory(), () => false)) throw new BatchExplainError('E_OPTION', `--output ${output}: is a folder; name the merged file`);
 }
 
 export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
@@ -161,7 +162,7 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         if (r.rows === 0) log('resubmit: no row to send again');
         else {
           const manifest = r.submitted!.manifestPath;
-          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output FILE`);
+          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output dataset_with_explanations.jsonl`);
         }
         return EXIT.OK;
       } finally {

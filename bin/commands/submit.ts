@@ -4,6 +4,7 @@ import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } fr
 import { apiRetries, hostOf, providerFlags, providerFromArgs, loadEnvFile, retryLog, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { chooseJob } from '../job-args.js';
+import { nothingConfirmed } from '../../src/pipeline/job.js';
 import { formatBuildSummary } from './build.js';
 import type { QuotaEvent } from '../../src/pipeline/quota.js';
 import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
@@ -87,7 +88,7 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   };
   const progress = buildProgress();
   const uploads = { done: 0 };
-  const provider = await providerFromArgs(args, log, job.job, job.manifestPath);
+  const provider = await providerFromArgs(args, log, job.job, job.manifestPath, job.state !== undefined && nothingConfirmed(job.state));
   if (job.job) log(`${label}: resuming the job in ${job.outDir} (started ${job.job.at})`);
   else if (job.passedOver.length > 0) log(`${label}: a new job, in ${job.outDir} (${job.passedOver.join(', ')} ${job.passedOver.length === 1 ? 'holds another job' : 'hold other jobs'})`);
   const options = {

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { Manifest } from '../../src/pipeline/manifest.js';
 import { readTrackingFile } from '../../src/pipeline/tracking-file.js';
+import { nothingConfirmed } from '../../src/pipeline/job.js';
 import { apiRetries, providerFlags, providerFromArgs, retryLog, type ProviderArgs } from '../provider-flags.js';
 import { quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
@@ -37,6 +39,7 @@ async function openTracked(args: TrackArgs): Promise<Manifest> {
     return manifest;
   }
   const file = await findJobManifest(args.manifest);
+  if (!existsSync(file)) throw new BatchExplainError('E_INPUT', `--manifest ${file}: no such file`);
   const manifest = await Manifest.open(file);
   if (manifest.state.batches.size === 0) throw new BatchExplainError('E_INPUT', `${file}: no batches recorded (run submit first, or pass --manifest / --tracking-file)`);
   return manifest;
@@ -61,7 +64,7 @@ export const statusCommand: CommandModule<object, TrackArgs & { json: boolean }>
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path, nothingConfirmed(manifest.state));
       try {
         const { batchStatus } = await import('../../src/pipeline/status.js');
         const rows = await batchStatus(provider.client, manifest, { signal });
@@ -110,7 +113,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
     runCommand(async (signal) => {
       const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path, nothingConfirmed(manifest.state));
       // A terminal gets a live bar of the batches; elsewhere a line each time the figures change.
       const retries = apiRetries(args);
       const display = progressFromArgs(args, 'retrieve');
@@ -170,7 +173,7 @@ export const cancelCommand: CommandModule<object, TrackArgs & { ids?: string[] }
     runCommand(async () => {
       const log = (s: string) => args.quiet || say(`${s}\n`);
       const manifest = await openTracked(args);
-      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path);
+      const provider = await providerFromArgs(args, log, manifest.state.run, manifest.path, nothingConfirmed(manifest.state));
       try {
         const { cancelBatches } = await import('../../src/pipeline/status.js');
         const results = await cancelBatches(provider.client, manifest, args.ids?.length ? args.ids : undefined);

@@ -71,6 +71,8 @@ export class ErrorsCursor {
       if (value === null || typeof value !== 'object' || typeof entry.reason !== 'string') {
         throw new BatchExplainError('E_INPUT', `${this.path} line ${v.line}: field "reason" missing (an errors file of merge has {"line", "id", "reason", "message"} lines)`);
       }
+      // A line that was not a JSON object is in the errors file only, not in the merged file.
+      if (entry.reason === 'not_json') continue;
       this.entries++;
       return { value: value as { reason: string }, at: v.line, offset: v.offset };
     }

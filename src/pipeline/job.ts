@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readManifestState, type ManifestEvent, type ManifestState } from './manifest.js';
@@ -53,10 +55,57 @@ export function isEmptyStart(state: ManifestState): boolean {
 /** What a job sent to its provider, in words: whether a folder is safe to reuse. */
 export function sentToProvider(state: ManifestState): string {
   const shards = [...state.shards.values()];
-  const uploaded = shards.filter((s) => s.fileId !== undefined || s.uploadName !== undefined).length;
+  const uploaded = shards.filter((s) => s.fileId !== undefined).length;
+  const started = shards.filter((s) => s.fileId === undefined && s.uploadName !== undefined).length;
   if (state.batches.size > 0) return `${state.batches.size} batch${state.batches.size === 1 ? '' : 'es'} created`;
   if (uploaded > 0) return `${uploaded} shard${uploaded === 1 ? '' : 's'} uploaded, no batch created`;
+  if (started > 0) return `no upload confirmed (${started} started; the provider may hold a file), no batch created`;
   return `nothing uploaded (${shards.length} shard${shards.length === 1 ? '' : 's'} built)`;
+}
+
+/** Whether a job has sent nothing that the provider confirmed: no file id, no batch. */
+export function nothingConfirmed(state: ManifestState): boolean {
+  return state.batches.size === 0 && ![...state.shards.values()].some((s) => s.fileId !== undefined);
+}
+
+/** A dataset file as a job started from it: size, time of change, and the digest of its bytes. */
+export interface DatasetFingerprint {
+  bytes: number;
+  mtime_ms: number;
+  sha256: string;
+}
+
+/** The fingerprint of a dataset file (read once, streamed), or null for stdin and pipes. */
+export async function datasetFingerprint(file: string): Promise<DatasetFingerprint | null> {
+  if (file === '-') return null;
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) return null;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return { bytes: info.size, mtime_ms: Math.round(info.mtimeMs), sha256: hash.digest('hex') };
+}
+
+/**
+ * How a job's dataset changed since the job started from it, or null. Size and time first; when
+ * either differs, the bytes (a file copied or touched is the same dataset). A job resumed on an
+ * edited dataset would put its answers on rows they were not made for.
+ */
+export async function datasetChange(run: RunEvent, file: string): Promise<string | null> {
+  const was = run.dataset_file;
+  if (!was || file === '-') return null;
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) return null;
+  if (info.size === was.bytes && Math.round(info.mtimeMs) === was.mtime_ms) return null;
+  if (info.size === was.bytes && (await datasetFingerprint(file))?.sha256 === was.sha256) return null;
+  return `${file} changed since the job started from it (${was.bytes.toLocaleString('en-US')} → ${info.size.toLocaleString('en-US')} bytes, modified ${new Date(info.mtimeMs).toISOString()})`;
+}
+
+/** The refusal of a job whose dataset changed: what to do instead. */
+export function datasetChangedMessage(change: string, outDir: string): string {
+  return (
+    `${change}: the job in ${outDir}'s answers would not fit the rows as they are now. ` +
+    `To send the dataset as it is now, start a new job with --out-dir and a new folder (every row is sent again); to finish the job in ${outDir}, put the file back as it was`
+  );
 }
 
 /** The settings that differ between a job's record and new ones, as `name: old → new`. */

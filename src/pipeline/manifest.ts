@@ -39,6 +39,8 @@ export interface BatchState {
   inputFileId?: string;
   /** Path of the shard file, for messages. */
   shardPath?: string;
+  /** Its shard's requests: the batch's total before the API reports `request_counts`. */
+  rows?: number;
   status?: string;
   requestCounts?: { total: number; completed: number; failed: number };
   outputFileId?: string | null;
@@ -125,7 +127,7 @@ export function apply(state: ManifestState, e: ManifestEvent): void {
     case 'batch': {
       const s = shardOf(state, e);
       if (s) s.batchId = e.batch_id;
-      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, ...roundField(s?.shard ?? e), inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path } : {}) });
+      state.batches.set(e.batch_id, { batchId: e.batch_id, sha256: e.sha256, ...roundField(s?.shard ?? e), inputFileId: e.input_file_id, ...(s ? { shardPath: s.shard.path, rows: s.shard.rows } : {}) });
       break;
     }
     case 'status': {

@@ -44,6 +44,8 @@ export interface Provider {
   readonly baseUrl?: string;
   /** Azure's dated `api-version` (absent for the v1 API): recorded in a job's manifest. */
   readonly apiVersion?: string;
+  /** `local`: the server's data folder (absolute), recorded in a job's manifest so that a later command anywhere finds its batches. */
+  readonly localDataDir?: string;
   /** The in-process server of the `local` provider. */
   readonly server?: BatchServer;
   close(): Promise<void>;
@@ -74,13 +76,14 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
       client: new OpenAI({ ...common, apiKey, baseURL: `${server.url}/v1` }),
       endpoint: '/v1/chat/completions',
       describe: `local server ${server.url} (data in ${dataDir})`,
+      localDataDir: dataDir,
       server,
       close: () => server.close(),
     };
   }
   if (options.provider === 'openai') {
     const apiKey = env.OPENAI_API_KEY;
-    if (!apiKey) throw new BatchExplainError('E_OPTION', 'provider openai needs OPENAI_API_KEY (in the environment or an --env-file)');
+    if (!apiKey) throw new BatchExplainError('E_OPTION', 'provider openai needs OPENAI_API_KEY (in the environment, in ./.env, read by default, or in --env-file FILE)');
     const baseURL = options.baseUrl ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
     return {
       name: 'openai',
@@ -95,7 +98,7 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
   const endpoint = options.baseUrl ?? env.AZURE_API_URL ?? env.AZURE_OPENAI_ENDPOINT;
   const apiVersion = options.apiVersion ?? env.AZURE_API_VERSION ?? env.OPENAI_API_VERSION;
   const missing = [!apiKey && 'AZURE_API_KEY', !endpoint && 'AZURE_API_URL'].filter(Boolean);
-  if (missing.length) throw new BatchExplainError('E_OPTION', `provider azure needs ${missing.join(' and ')} (in the environment or an --env-file)`);
+  if (missing.length) throw new BatchExplainError('E_OPTION', `provider azure needs ${missing.join(' and ')} (in the environment, in ./.env, read by default, or in --env-file FILE)`);
   const deployment = env.AZURE_ENGINE_NAME ?? env.AZURE_OPENAI_DEPLOYMENT;
   const base = endpoint!.replace(/\/+$/, '');
   const v1 = /\/openai\/v1$/.test(base) || apiVersion === undefined || ['v1', 'latest', 'preview'].includes(apiVersion);

@@ -79,7 +79,9 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   // What the manifest knows already, before the first status comes back.
   options.onProgress?.([...manifest.state.batches.values()]);
   while (true) {
-    const todo = [...manifest.state.batches.values()].filter((b) => !isDone(b));
+    // Done and downloaded, unless a downloaded file is gone or changed (it is downloaded again).
+    const todo: BatchState[] = [];
+    for (const b of manifest.state.batches.values()) if (!isDone(b) || !(await downloadsIntact(b))) todo.push(b);
     const queue = [...todo];
     const work = async () => {
       for (let b = queue.shift(); b; b = queue.shift()) await refresh(b);
@@ -96,7 +98,8 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
         ['error', batch.error_file_id, 'errors'],
       ] as const) {
         if (!id) continue;
-        const target = path.join(options.outDir, `${b.batchId}.${suffix}.jsonl`);
+        // Absolute: the job's later commands may run from another folder.
+        const target = path.resolve(options.outDir, `${b.batchId}.${suffix}.jsonl`);
         const file = (await alreadyDownloaded(b.downloaded?.[kind], target)) ?? (await withRetry(() => download(client, id, target, options.signal), retry));
         downloaded[kind] = file;
         options.onDownload?.(b.batchId, kind, file);
@@ -131,12 +134,20 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   }
 }
 
+/** Whether every file recorded as downloaded for `b` is there, of its recorded size. */
+async function downloadsIntact(b: BatchState): Promise<boolean> {
+  for (const f of [b.downloaded?.output, b.downloaded?.error]) {
+    if (f && (await stat(f.path).then((s) => s.size, () => -1)) !== f.bytes) return false;
+  }
+  return true;
+}
+
 function isDone(b: BatchState): boolean {
   return b.downloaded !== undefined && TERMINAL_STATUSES.has(b.status ?? '');
 }
 
 async function alreadyDownloaded(recorded: DownloadedFile | undefined, target: string): Promise<DownloadedFile | null> {
-  if (!recorded || recorded.path !== target) return null;
+  if (!recorded || path.resolve(recorded.path) !== target) return null;
   const size = await stat(target).then((s) => s.size, () => -1);
   return size === recorded.bytes ? recorded : null;
 }

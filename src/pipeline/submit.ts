@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { digestOf, jobSettings } from './job-settings.js';
-import { isEmptyStart, otherJobMessage } from './job.js';
+import { datasetChange, datasetChangedMessage, datasetFingerprint, isEmptyStart, nothingConfirmed, otherJobMessage } from './job.js';
 import { noRequestsError } from './no-requests.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -96,8 +96,17 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     }
     const run = manifest.state.run;
     const runId = run?.run_id ?? randomUUID();
-    if (!run) {
+    const jobDataset = options.jobDataset ?? options.dataset;
+    if (run) {
+      const change = await datasetChange(run, jobDataset);
+      if (change) throw new BatchExplainError('E_OPTION', datasetChangedMessage(change, options.outDir));
+      // Nothing confirmed by the provider yet: the job may move to another base URL (a first one that did not answer).
+      if (options.provider.baseUrl !== undefined && options.provider.baseUrl !== run.base_url && nothingConfirmed(manifest.state)) {
+        await manifest.append({ ...withoutTime(run), base_url: options.provider.baseUrl, ...(options.provider.apiVersion === undefined ? {} : { api_version: options.provider.apiVersion }) });
+      }
+    } else {
       await checkDataset(options.dataset);
+      const fingerprint = await datasetFingerprint(jobDataset);
       await manifest.append({
         type: 'run',
         run_id: runId,
@@ -110,6 +119,8 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         ...(options.templateSource === undefined ? {} : { prompt: path.basename(options.templateSource) }),
         ...(options.provider.baseUrl === undefined ? {} : { base_url: options.provider.baseUrl }),
         ...(options.provider.apiVersion === undefined ? {} : { api_version: options.provider.apiVersion }),
+        ...(options.provider.localDataDir === undefined ? {} : { local_data_dir: options.provider.localDataDir }),
+        ...(fingerprint ? { dataset_file: fingerprint } : {}),
       });
     }
     const round = options.round ?? 0;
@@ -233,6 +244,12 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
   } finally {
     await manifest.close();
   }
+}
+
+/** A recorded event as `append` takes it again (it stamps its own time). */
+function withoutTime<E extends { at: string }>(event: E): Omit<E, 'at'> {
+  const { at: _at, ...rest } = event;
+  return rest;
 }
 
 /** The options among `keys` that are set. */

@@ -75,7 +75,6 @@ describe('crash consistency', () => {
     let seed = 20261125;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     let kills = 0;
-    let finished = 0;
     for (let attempt = 0; kills < KILLS && attempt < 200; attempt++) {
       // Anywhere from the end of start-up to the end of an uninterrupted run.
       const outcome = await runKilledAfter(dir, startup + Math.floor(random() * Math.max(50, duration - startup)));
@@ -87,11 +86,11 @@ describe('crash consistency', () => {
       // new job (in this one, nothing would be left to do but the merge).
       expect(outcome).toBe(0);
       await expectAsUninterrupted(dir, expected);
-      finished++;
       dir = await tempDir('be-crash-');
     }
     expect(kills).toBe(KILLS);
-    expect(finished).toBeGreaterThan(0);
+    // How many jobs finished between kills depends on the machine's speed (none, on a quiet one):
+    // each that did was checked above; the last job is finished and checked below either way.
     const last = await runCli(args, { cwd: dir });
     expect(last.code, last.stderr).toBe(0);
     await expectAsUninterrupted(dir, expected);
