@@ -14,12 +14,18 @@ import { toRequestLine, type ToRequestLineOptions } from '../stages/to-request-l
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
 import type { OnReject, ShardRecord } from '../types.js';
+import type { FieldMapping } from '../core/dataset/mapping.js';
+import type { DatasetFormat } from '../core/dataset/formats.js';
 
 export interface BuildOptions extends ToRequestLineOptions {
   /** Dataset file, or `-` for stdin. */
   dataset: string;
   /** An open stream to read instead of the file (the name stays `dataset`). */
   datasetStream?: NodeJS.ReadableStream;
+  /** The dataset's format. Default: by the file's extension, JSONL otherwise and for stdin. */
+  format?: DatasetFormat;
+  /** Where the id, image, label and text are in the dataset's rows. Default `id`, `img_path`, `class_label`, `text`. */
+  mapping?: FieldMapping;
   /** Prompt template text (`{}` = label). */
   template: string;
   /** Where the template came from, for messages. */
@@ -109,7 +115,7 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
   });
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
-    validateRow({ onReject, file: name }),
+    validateRow({ ...options.mapping, onReject, file: name }),
     resolveImage({
       onReject,
       file: name,
