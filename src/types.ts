@@ -131,7 +131,9 @@ export type Outcome<T> = { row: T; reject?: undefined } | { row?: undefined; rej
 export type OnReject = (reject: Reject) => void | Promise<void>;
 
 export const REJECT_CODES = {
-  E_BAD_JSON: 'the line is not valid JSON',
+  E_BAD_JSON: 'the line is not valid JSON (in a JSON document: the document breaks off or is malformed at that record)',
+  E_BAD_CSV: 'a CSV/TSV record with another number of fields than the header, or malformed quoting',
+  E_BAD_PARQUET: 'a Parquet row group that cannot be decoded (each of its rows is rejected)',
   E_NOT_OBJECT: 'the line is JSON but not an object',
   E_MISSING_FIELD: 'a required field is missing or null',
   E_FIELD_TYPE: 'a field has the wrong type',

@@ -5,7 +5,8 @@ import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { composeStages } from '../core/compose.js';
 import { compilePrompt } from '../core/prompt.js';
-import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
+import type { ReadJsonlStats } from '../stages/read-jsonl.js';
+import { readDataset } from './read-dataset.js';
 import { validateRow } from '../stages/validate-row.js';
 import { resolveImage, type ImageUrls } from '../stages/resolve-image.js';
 import { encodeImage, type EncodeImageOptions } from '../stages/encode-image.js';
@@ -174,7 +175,7 @@ export function buildSummary(stats: ReadJsonlStats, shards: ShardRecord[], rejec
 }
 
 /**
- * dataset → shard files (or request lines on a stream) and a rejects file. Wires readJsonl →
+ * dataset → shard files (or request lines on a stream) and a rejects file. Wires the format's reader →
  * {@link requestStages} → byteBudgetBatcher. Every non-blank line ends as a request or a reject;
  * the summary's counts are checked to add up.
  */
@@ -187,7 +188,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const rejects = rejectsSink({ path: rejectsPath });
   const onReject = rejects.onReject;
   const shards: ShardRecord[] = [];
-  const source = readJsonl({ ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }), name, onReject });
+  const source = readDataset({ dataset, ...(options.datasetStream ? { stream: options.datasetStream } : {}), ...(options.format ? { format: options.format } : {}), name, onReject });
   if (options.progress) options.progress.read = source.stats;
   try {
     await pipeline(

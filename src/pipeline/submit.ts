@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
-import { readJsonl } from '../stages/read-jsonl.js';
+import { readDataset } from './read-dataset.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
@@ -189,7 +189,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const rejectsPath = options.rejectsPath ?? path.join(options.outDir, round === 0 ? 'rejects.jsonl' : `r${round}_rejects.jsonl`);
     const rejects = rejectsSink({ path: rejectsPath });
     const { onReject } = rejects;
-    const source = readJsonl({ path: options.dataset, name, onReject });
+    const source = readDataset({ dataset: options.dataset, ...(options.format ? { format: options.format } : {}), name, onReject });
     if (options.progress) options.progress.read = source.stats;
     const shards: ShardRecord[] = [];
     const buildOptions: BuildOptions = {

@@ -28,7 +28,7 @@ export function checkRow(record: JsonlRecord, options: ValidateRowOptions): Chec
   const o = { ...DEFAULTS, ...options };
   const v = record.value;
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    return fail('E_NOT_OBJECT', `expected a JSON object, got ${kind(v)}`);
+    return fail('E_NOT_OBJECT', `expected a JSON object, got ${kind(v)}`, record.key);
   }
   const row = v as Record<string, unknown>;
 
@@ -72,12 +72,17 @@ export function checkRow(record: JsonlRecord, options: ValidateRowOptions): Chec
   const label = mapLabel(rawLabel, o.labelField, o.labelMap, o.labelVote);
   if (!label.ok) return fail(label.code, label.message, id);
 
+  // The first text field with text; a blank one is passed over for a later one (Memotion's
+  // text_corrected is sometimes empty where text_ocr is not) but kept when none has text.
   let text: string | undefined;
   for (const field of o.textFields) {
     const t = fieldAt(row, field);
     if (t === undefined || t === null) continue;
-    if (typeof t === 'string') text = t;
-    else if (typeof t === 'number' && Number.isFinite(t)) text = String(t);
+    if (typeof t === 'string') {
+      text ??= t;
+      if (t.trim() === '') continue;
+      text = t;
+    } else if (typeof t === 'number' && Number.isFinite(t)) text = String(t);
     else return fail('E_FIELD_TYPE', `field "${field}" must be a string, got ${kind(t)}`, id);
     break;
   }

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
-import { hatefulMemes } from '../helpers/datasets.js';
+import { hatefulMemes, hubParquet, IMAGES, mami, memotion, mmhs150k } from '../helpers/datasets.js';
 
 async function jsonLines(file: string): Promise<Record<string, unknown>[]> {
   return (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -20,6 +20,75 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(rows.map((x) => [x.id, x.label, x.img])).toEqual([[42953, 0, 'img/42953.png'], [10387, 1, 'img/10387.png']]);
     expect(rows[0]!.generated_explanation).toMatch(/human label "not-hateful"/);
     expect(rows[1]!.generated_explanation).toMatch(/human label "hateful"/);
+  });
+
+  it.each([
+    ['mmhs150k', mmhs150k, [['1114679353714016256', 'religious hate'], ['1063020048816660480', 'not hateful']]],
+    ['memotion', memotion, [['image_1.jpg', 'not offensive'], ['image_2.jpeg', 'very offensive'], ['image_3.JPG', 'slightly offensive']]],
+    ['mami', mami, [['1.jpg', 'not misogynous'], ['10.jpg', 'misogynous']]],
+  ] as const)('--preset %s: read in its own format, every row a request with its label mapped', async (preset, make, expected) => {
+    const cwd = await tempDir(`be-ds-${preset}-`);
+    const dataset = await make(cwd);
+    const r = await runCli(['build', '--preset', preset, '--dataset', dataset, '--out', '-'], { cwd });
+    expect(r.stderr).toMatch(new RegExp(`${expected.length} rows read = ${expected.length} requests \\+ 0 rejected`));
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.custom_id, /as: (.*)\n/.exec(l.body.messages[0].content[1].text)?.[1]])).toEqual(expected.map(([id, label]) => [id, label]));
+    for (const l of lines) expect(l.body.messages[0].content[1].text).toMatch(/Text extracted: \S/);
+  });
+
+  it('a Hugging Face Parquet shard with images embedded as {bytes, path}: no file read, the MIME type from the bytes', async () => {
+    const cwd = await tempDir('be-ds-parquet-');
+    const dataset = await hubParquet(cwd);
+    const r = await runCli(['build', '--preset', 'armeme', '--image-field', 'image', '--dataset', dataset, '--out', '-'], { cwd });
+    expect(r.stderr).toMatch(/3 rows read = 3 requests \+ 0 rejected/);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.custom_id, l.body.messages[0].content[0].image_url.url.slice(0, 22)])).toEqual([
+      ['armeme-0001', 'data:image/jpeg;base64'],
+      ['armeme-0002', 'data:image/png;base64,'],
+      ['armeme-0003', 'data:image/webp;base64'],
+    ]);
+  });
+
+  it('CSV and JSON come from stdin too, with --format (or the preset\'s)', async () => {
+    const cwd = await tempDir('be-ds-stdin-');
+    const csv = await readFile(await memotion(cwd));
+    const r = await runCli(['build', '--preset', 'memotion', '--dataset', '-', '--out', '-'], { cwd, input: csv });
+    expect(r.stderr).toMatch(/3 rows read = 3 requests \+ 0 rejected/);
+    const json = await readFile(await mmhs150k(cwd));
+    const j = await runCli(['build', '--preset', 'mmhs150k', '--dataset', '-', '--format', 'json', '--out', '-'], { cwd, input: json });
+    expect(j.stderr).toMatch(/2 rows read = 2 requests \+ 0 rejected/);
+  });
+
+  it('bad input in each format is rejected with its position, never a crash; the counts add up', async () => {
+    const cwd = await tempDir('be-ds-bad-');
+    const prompt = ['--prompt', 'hateful_memes_explanation', '--out', '-', '--label-field', 'label', '--label-map', '0=not-hateful,1=hateful', '--image-field', 'img'];
+    await writeFile(path.join(cwd, 'face.png'), await readFile(path.join(IMAGES, 'face.png')));
+    await writeFile(path.join(cwd, 'cut.json'), '[{"id": 1, "img": "face.png", "label": 0},\n {"id": 2, "img": "face.png", "label": 1},\n {"id": 3, "img": "fa');
+    const cut = await runCli(['build', '--dataset', 'cut.json', ...prompt], { cwd });
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toMatch(/3 rows read = 2 requests \+ 1 rejected/);
+    expect(cut.stderr).toMatch(/cut\.json:3: E_BAD_JSON the JSON document is cut off or malformed at element 3 of the array/);
+    await writeFile(path.join(cwd, 'keyed.json'), '{"1": {"img": "face.png", "label": 0}, "2": "face.png"}');
+    const keyed = await runCli(['build', '--dataset', 'keyed.json', ...prompt], { cwd });
+    expect(keyed.stderr).toMatch(/2 rows read = 1 request \+ 1 rejected/);
+    expect(keyed.stderr).toMatch(/keyed\.json:2: E_NOT_OBJECT expected a JSON object, got the string "face.png"/);
+    await writeFile(path.join(cwd, 'ragged.csv'), 'id,img,label\n1,face.png,0\n2,face.png\n3,face.png,1\n');
+    const ragged = await runCli(['build', '--dataset', 'ragged.csv', ...prompt], { cwd });
+    expect(ragged.stderr).toMatch(/3 rows read = 2 requests \+ 1 rejected/);
+    expect(ragged.stderr).toMatch(/ragged\.csv:3: E_BAD_CSV line 3: 2 fields where the header has 3/);
+    const parquet = await hubParquet(cwd, [
+      { id: 'a', image: 'face.png', label: 'hateful', text: 't' },
+      { id: 'b', image: Buffer.from('<html>not an image</html>'), label: 'hateful', text: 't' },
+    ]);
+    const notImage = await runCli(['build', '--dataset', parquet, '--prompt', 'hateful_memes_explanation', '--out', '-', '--image-field', 'image'], { cwd });
+    expect(notImage.stderr).toMatch(/2 rows read = 1 request \+ 1 rejected/);
+    expect(notImage.stderr).toMatch(/:2: E_IMAGE_FORMAT image embedded in row 2 \("b\.bin"\): /);
+    await truncate(parquet, 200);
+    const truncated = await runCli(['build', '--dataset', parquet, '--prompt', 'hateful_memes_explanation', '--out', '-', '--image-field', 'image'], { cwd });
+    expect(truncated.code).toBe(1);
+    expect(truncated.stderr).toMatch(/not a readable Parquet file \(cut short, or another format\?\)/);
+    expect(truncated.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('the same rows without a preset are rejected with the fields seen and the preset that fits', async () => {

@@ -52,6 +52,14 @@ export function fieldAt(row: Record<string, unknown>, path: string): unknown {
   return value;
 }
 
+/** A row's id through the mapping, by validateRow's rule (a non-empty string, or a safe integer as its text; else the record's key); null when it has none. */
+export function mappedId(value: unknown, key: string | undefined, idField = MAPPING_DEFAULTS.idField): string | null {
+  const raw = typeof value === 'object' && value !== null && !Array.isArray(value) ? (fieldAt(value as Record<string, unknown>, idField) ?? key) : undefined;
+  if (typeof raw === 'string') return raw.trim() === '' ? null : raw;
+  if (typeof raw === 'number' && Number.isSafeInteger(raw)) return String(raw);
+  return null;
+}
+
 /** Parses `0=not-hateful,1=hateful` (the CLI's `--label-map`); a JSON object's text is accepted too. */
 export function parseLabelMap(text: string): Record<string, string> {
   const trimmed = text.trim();

@@ -116,6 +116,13 @@ describe('checkRow with a mapping', () => {
     expect(checkRow({ line: 4, value: { meta: { id: 'd', label: 'h' }, image: { bytes: null, path: null } } }, opts)).toMatchObject({ ok: false, reject: { code: 'E_FIELD_TYPE' } });
   });
 
+  it('takes the first text field with text, passing over blank ones (Memotion)', () => {
+    const opts = { onReject: noop, ...PRESETS.memotion.mapping };
+    const row = { image_name: 'image_3.JPG', offensive: 'slight', text_corrected: ' ', text_ocr: 'from OCR' };
+    expect(checkRow({ line: 4, value: row }, opts)).toMatchObject({ ok: true, row: { text: 'from OCR', imgPath: 'images/image_3.JPG' } });
+    expect(checkRow({ line: 4, value: { ...row, text_ocr: '' } }, opts)).toMatchObject({ ok: true, row: { text: ' ' } });
+  });
+
   it('rejects a row lacking fields with every missing field and a hint', () => {
     const result = checkRow({ line: 5, value: { id: 1, img: 'img/1.png', label: 1, text: 't' } }, { onReject: noop });
     expect(result).toEqual({

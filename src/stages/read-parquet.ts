@@ -1,0 +1,81 @@
+import { Readable } from 'node:stream';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { BatchExplainError, optionError } from '../errors.js';
+import { plainValue, rowGroupSpans, rowPosition } from '../core/dataset/parquet-rows.js';
+import { describeReadError, type ReadJsonlStats } from './read-jsonl.js';
+import type { JsonlRecord, OnReject } from '../types.js';
+
+export interface ReadParquetOptions {
+  /** A Parquet file (read from its end: not stdin). */
+  path: string;
+  /** Name used in rejects and errors; default the path. */
+  name?: string;
+  /** Receives every row of a row group that cannot be decoded (E_BAD_PARQUET), with its position. */
+  onReject: OnReject;
+}
+
+/**
+ * Reads a Parquet dataset with hyparquet (its compressors: snappy, gzip, zstd, brotli, lz4), one
+ * row group at a time, into `{line, value}` records: `line` is the row's number in the file
+ * (1-based), `value` its columns. Binary columns stay bytes (`Uint8Array`), so an image embedded as
+ * a `{bytes, path}` struct (Hugging Face's image feature) or a binary column goes into the request
+ * without touching the disk; 64-bit integers become numbers, or text when too large to be exact.
+ *
+ * A row group that cannot be decoded rejects each of its rows (E_BAD_PARQUET, with row group and
+ * row) and reading goes on with the next; the counts add up. A file whose footer cannot be read
+ * (cut short, not Parquet) fails with E_INPUT before any row. Memory: one decoded row group (its
+ * compressed bytes, its columns and its rows): the writer's row group size sets it.
+ */
+export function readParquet(options: ReadParquetOptions): Readable & { readonly stats: ReadJsonlStats } {
+  if (typeof options?.path !== 'string' || options.path === '') throw optionError('path', options?.path, 'a Parquet file path');
+  if (typeof options.onReject !== 'function') throw optionError('onReject', options.onReject, 'a function');
+  const name = options.name ?? options.path;
+  if (options.path === '-') throw new BatchExplainError('E_INPUT', 'a Parquet dataset is read from its end, so it cannot come from stdin: save it to a file first');
+  const stats: ReadJsonlStats = { lines: 0, blank: 0, records: 0, rejected: 0, bytes: 0 };
+
+  async function* records(): AsyncGenerator<JsonlRecord> {
+    let file;
+    let metadata: FileMetaData;
+    try {
+      file = await asyncBufferFromFile(options.path);
+    } catch (err) {
+      const e = describeReadError(err, name);
+      throw e instanceof BatchExplainError ? e : new BatchExplainError('E_INPUT', `${name}: ${e.message}`, { cause: err });
+    }
+    try {
+      metadata = await parquetMetadataAsync(file);
+    } catch (err) {
+      throw new BatchExplainError('E_INPUT', `${name}: not a readable Parquet file (cut short, or another format?): ${(err as Error).message}`, { cause: err });
+    }
+    for (const span of rowGroupSpans(metadata.row_groups)) {
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await parquetReadObjects({ file, metadata, rowStart: span.start, rowEnd: span.start + span.rows, compressors, utf8: false });
+        if (rows.length !== span.rows) throw new Error(`${rows.length} rows decoded where the footer says ${span.rows}`);
+      } catch (err) {
+        const reason = (err as Error)?.message ?? String(err);
+        for (let i = 0; i < span.rows; i++) {
+          stats.rejected++;
+          stats.lines = span.start + i + 1;
+          await options.onReject({ file: name, line: span.start + i + 1, stage: 'readParquet', code: 'E_BAD_PARQUET', message: `${rowPosition(span, i)}: the row group cannot be decoded: ${reason}` });
+        }
+        continue;
+      }
+      stats.bytes = Number(metadata.row_groups[span.group]!.columns.reduce((n, c) => n + Number(c.meta_data?.total_compressed_size ?? 0), 0)) + stats.bytes;
+      for (let i = 0; i < rows.length; i++) {
+        const value = plainValue(rows[i]);
+        rows[i] = undefined as never; // passed on: not held here
+        stats.records++;
+        stats.lines = span.start + i + 1;
+        yield { line: span.start + i + 1, value };
+      }
+    }
+  }
+
+  return Object.assign(Readable.from(records(), { objectMode: true, highWaterMark: 2 }), {
+    get stats() {
+      return stats;
+    },
+  });
+}
