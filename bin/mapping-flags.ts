@@ -1,8 +1,8 @@
 /** Flags of the dataset's layout (format, field mapping, preset), shared by every command that reads a dataset. */
 import { readFileSync } from 'node:fs';
 import { BatchExplainError } from '../src/errors.js';
-import { checkMapping, LABEL_VOTES, parseLabelMap, type FieldMapping, type LabelVote } from '../src/core/dataset/mapping.js';
-import { DATASET_FORMATS, type DatasetFormat } from '../src/core/dataset/formats.js';
+import { checkMapping, jobMapping, LABEL_VOTES, parseLabelMap, type FieldMapping, type JobMapping, type LabelVote } from '../src/core/dataset/mapping.js';
+import { DATASET_FORMATS, formatOf, type DatasetFormat } from '../src/core/dataset/formats.js';
 import { PRESET_NAMES, PRESETS, type Preset, type PresetName } from '../src/core/dataset/presets.js';
 
 export const mappingFlags = {
@@ -16,6 +16,9 @@ export const mappingFlags = {
   'label-map': { type: 'string', describe: 'Raw label to prompt label: 0=not-hateful,1=hateful, or a JSON file of such an object' },
   'label-vote': { choices: LABEL_VOTES, describe: 'A label that is an array: majority (ties: the first listed), first, or join (default)' },
 } as const;
+
+/** The flags saying where a merged row keeps its id, label, image and text (report, view): all but the format. */
+export const rowMappingFlags = (({ format: _format, ...rest }) => rest)(mappingFlags);
 
 export type MappingArgs = {
   preset?: PresetName;
@@ -58,6 +61,21 @@ export function layoutFromArgs(args: MappingArgs): DatasetLayout {
   }
   const format = args.format ?? preset?.format;
   return { ...(format === undefined ? {} : { format }), mapping, ...(preset ? { prompt: preset.prompt } : {}) };
+}
+
+/** Whether any flag of the layout was given. */
+export function layoutGiven(args: MappingArgs): boolean {
+  return (['preset', 'format', 'id-field', 'image-field', 'image-pattern', 'label-field', 'text-field', 'label-map', 'label-vote'] as const).some((k) => args[k] !== undefined);
+}
+
+/**
+ * The layout of a command that reads a job's dataset again (merge, report, view, resubmit): the
+ * flags when any is given, else the one the job's manifest recorded, else JSONL with the default fields.
+ */
+export function jobLayout(args: MappingArgs & { dataset?: string }, recorded: JobMapping | undefined): JobMapping | undefined {
+  if (!layoutGiven(args)) return recorded;
+  const layout = layoutFromArgs(args);
+  return jobMapping(layout.format ?? formatOf(args.dataset ?? '-'), layout.mapping);
 }
 
 /** `--label-map`: pairs, inline JSON, or the name of a JSON file. */

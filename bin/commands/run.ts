@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
 import { datasetFlags } from '../build-flags.js';
+import { layoutGiven } from '../mapping-flags.js';
 import { providerFlags } from '../provider-flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
@@ -126,8 +127,10 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       const { log, provider, options, display, submitSample } = await openJob(args, 'resubmit');
       display.start(submitSample);
       try {
+        const { mapping: _m, format: _f, ...job } = options;
         const r = await resubmit({
-          ...options,
+          // Without layout flags, the layout the job recorded.
+          ...(layoutGiven(args) ? options : job),
           ...(args.from === undefined ? {} : { from: args.from }),
           ...(args.ids === undefined ? {} : { ids: args.ids }),
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),

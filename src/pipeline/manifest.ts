@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardRecord } from '../types.js';
+import type { JobMapping } from '../core/dataset/mapping.js';
 
 /** Batch statuses after which a batch changes no more. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'expired', 'failed', 'cancelled']);
@@ -14,7 +15,7 @@ export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'exp
  */
 
 export type ManifestEvent =
-  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string }
+  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string; mapping?: JobMapping }
   | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
   | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
   | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }

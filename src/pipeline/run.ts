@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Manifest, requeuedShards } from './manifest.js';
-import { merge, type MergeOptions, type MergeSummary } from './merge.js';
+import { type MergeOptions, type MergeSummary } from './merge.js';
+import { mergeDataset } from './merge-layout.js';
 import { defaultErrorsPath } from '../core/errors-path.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
@@ -88,8 +89,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         continue;
       }
       options.onPhase?.('merge');
-      merged = await merge({
+      merged = await mergeDataset({
         dataset: options.dataset,
+        // How the job reads its dataset, as recorded when it was submitted.
+        ...(manifest.state.run?.mapping ? { mapping: manifest.state.run.mapping } : {}),
         results: [options.resultsDir],
         output: options.output,
         errorsPath,

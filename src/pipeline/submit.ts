@@ -4,6 +4,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { readDataset } from './read-dataset.js';
+import { jobMapping, type JobMapping } from '../core/dataset/mapping.js';
+import { formatOf } from '../core/dataset/formats.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
@@ -93,8 +95,16 @@ export function jobConfigDigest(options: SubmitOptions): string {
     imageUrls: imageUrls === undefined || imageUrls === 'reject' ? undefined : imageUrls,
     allowPrivate: imageUrls === 'fetch' && remote?.allowPrivate ? true : undefined,
     confine: confine ? true : undefined,
+    // The dataset's format and fields (absent for JSONL with the default fields: older digests stay).
+    mapping: jobMapping(formatOf(dataset, options.format), options.mapping),
   };
   return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+}
+
+/** The `mapping` of the run event: how the dataset is read, so later commands need not be told. */
+function recordedMapping(options: SubmitOptions): { mapping?: JobMapping } {
+  const mapping = jobMapping(formatOf(options.jobDataset ?? options.dataset, options.format), options.mapping);
+  return mapping === undefined ? {} : { mapping };
 }
 
 /**
@@ -130,6 +140,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         endpoint: options.provider.endpoint,
         model: options.model,
         dataset: options.dataset,
+        ...recordedMapping(options),
       });
     }
     const round = options.round ?? 0;

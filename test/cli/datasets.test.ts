@@ -1,7 +1,9 @@
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { CLI, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
 import { hatefulMemes, hubParquet, IMAGES, mami, memotion, mmhs150k } from '../helpers/datasets.js';
 
@@ -20,6 +22,77 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(rows.map((x) => [x.id, x.label, x.img])).toEqual([[42953, 0, 'img/42953.png'], [10387, 1, 'img/10387.png']]);
     expect(rows[0]!.generated_explanation).toMatch(/human label "not-hateful"/);
     expect(rows[1]!.generated_explanation).toMatch(/human label "hateful"/);
+  });
+
+  it('resubmit and merge take the layout from the job (Hateful Memes); resubmit of a CSV job says it is not supported', async () => {
+    const cwd = await tempDir('be-ds-resubmit-');
+    const dataset = await hatefulMemes(cwd);
+    const { startBatchServer } = await import('../../src/server/server.js');
+    const server = await startBatchServer({ dataDir: path.join(cwd, 'srv'), faults: { expireAfterLines: 1 }, concurrency: 1 });
+    try {
+      const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${server.url}/v1` };
+      const first = await runCli(['run', '--provider', 'openai', '--preset', 'hateful-memes', '--dataset', dataset, '--output', 'm.jsonl', '--poll-interval', '0.1'], { cwd, env });
+      expect(first.stderr).toMatch(/2 rows = 1 explained \+ 1 without an explanation/);
+      const again = await runCli(['resubmit', '--provider', 'openai', '--prompt', 'hateful_memes_explanation', '--dataset', dataset, '--from', 'm.jsonl.errors.jsonl'], { cwd, env });
+      expect(again.stderr).toMatch(/resubmit: round 1: 1 rows/);
+      expect((await runCli(['retrieve', '--provider', 'openai', '--wait', '--poll-interval', '0.1'], { cwd, env })).code).toBe(0);
+      const merged = await runCli(['merge', '--dataset', dataset, '--results', 'results', '--manifest', 'batches/manifest.jsonl', '--output', 'm2.jsonl'], { cwd });
+      expect(merged.stderr).toMatch(/2 rows = 2 explained/);
+      const rows = await jsonLines(path.join(cwd, 'm2.jsonl'));
+      expect(rows.map((x) => /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1])).toEqual(['not-hateful', 'hateful']);
+    } finally {
+      await server.close();
+    }
+    const csvDir = await tempDir('be-ds-resubmit-csv-');
+    const csv = await memotion(csvDir);
+    expect((await runCli(['run', '--preset', 'memotion', '--dataset', csv, '--output', 'm.csv'], { cwd: csvDir })).code).toBe(0);
+    const refused = await runCli(['resubmit', '--preset', 'memotion', '--dataset', csv, '--from', 'm.csv.errors.jsonl'], { cwd: csvDir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/resubmit copies rows of a JSONL dataset keyed by "id"; .* is read as csv keyed by "image_name": not supported yet/);
+  });
+
+  it('Memotion (CSV) end to end: the manifest records the layout; the merged CSV has one more column; merge again needs no flags', async () => {
+    const cwd = await tempDir('be-ds-memotion-run-');
+    const dataset = await memotion(cwd);
+    const r = await runCli(['run', '--preset', 'memotion', '--dataset', dataset, '--output', 'merged.csv'], { cwd });
+    expect(r.stderr).toMatch(/merge: 3 rows = 3 explained/);
+    expect(r.code).toBe(0);
+    const { parse } = await import('csv-parse/sync');
+    const rows = parse(await readFile(path.join(cwd, 'merged.csv')), { columns: true, bom: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.image_name, x.offensive])).toEqual([['image_1.jpg', 'not_offensive'], ['image_2.jpeg', 'very_offensive'], ['image_3.JPG', 'slight']]);
+    expect(rows[1]!.text_ocr).toContain('YearChallenge!\nCompleted');
+    expect(rows[1]!.generated_explanation).toMatch(/human label "very offensive"/);
+    const run = (await jsonLines(path.join(cwd, 'batches/manifest.jsonl'))).find((e) => e.type === 'run')!;
+    expect(run.mapping).toMatchObject({ format: 'csv', idField: 'image_name', labelField: 'offensive', imagePattern: 'images/{image_name}' });
+    const again = await runCli(['merge', '--dataset', dataset, '--manifest', 'batches/manifest.jsonl', '--results', 'results'], { cwd });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(await readFile(path.join(cwd, 'merged.csv'), 'utf8'));
+  });
+
+  it('MMHS150K (JSON keyed by id) end to end: JSONL by default, the same JSON document with --output x.json', async () => {
+    const cwd = await tempDir('be-ds-mmhs-run-');
+    const dataset = await mmhs150k(cwd);
+    const r = await runCli(['run', '--preset', 'mmhs150k', '--dataset', dataset, '--output', 'merged.jsonl'], { cwd });
+    expect(r.stderr).toMatch(/merge: 2 rows = 2 explained/);
+    const rows = await jsonLines(path.join(cwd, 'merged.jsonl'));
+    expect(rows.map((x) => [x.labels, typeof x.generated_explanation])).toEqual([[[4, 1, 3], 'string'], [[0, 0, 2], 'string']]);
+    expect(rows[1]!.generated_explanation).toMatch(/human label "not hateful"/);
+    const json = await runCli(['merge', '--dataset', dataset, '--manifest', 'batches/manifest.jsonl', '--results', 'results', '--output', 'merged.json'], { cwd });
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(await readFile(path.join(cwd, 'merged.json'), 'utf8'));
+    expect(Object.keys(doc)).toEqual(['1114679353714016256', '1063020048816660480']);
+    expect(doc['1114679353714016256'].generated_explanation).toMatch(/human label "religious hate"/);
+  });
+
+  it('a Hugging Face Parquet shard end to end: the merged JSONL keeps its columns, the image bytes as base64', async () => {
+    const cwd = await tempDir('be-ds-pq-run-');
+    const dataset = await hubParquet(cwd);
+    const r = await runCli(['run', '--preset', 'armeme', '--image-field', 'image', '--dataset', dataset, '--output', 'merged.jsonl'], { cwd });
+    expect(r.stderr).toMatch(/merge: 3 rows = 3 explained/);
+    const rows = await jsonLines(path.join(cwd, 'merged.jsonl'));
+    expect(rows.map((x) => x.id)).toEqual(['armeme-0001', 'armeme-0002', 'armeme-0003']);
+    const image = rows[1]!.image as { bytes: string; path: string };
+    expect(Buffer.from(image.bytes, 'base64')).toEqual(await readFile(path.join(IMAGES, 'face.png')));
   });
 
   it.each([
@@ -89,6 +162,29 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(truncated.code).toBe(1);
     expect(truncated.stderr).toMatch(/not a readable Parquet file \(cut short, or another format\?\)/);
     expect(truncated.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('view and report of a merged Hateful Memes file read the layout from the job: the image and the label show', async () => {
+    const cwd = await tempDir('be-ds-view-');
+    const dataset = await hatefulMemes(cwd);
+    expect((await runCli(['run', '--preset', 'hateful-memes', '--dataset', dataset, '--output', 'merged.jsonl'], { cwd })).code).toBe(0);
+    const report = await runCli(['report', '--input', 'merged.jsonl', '--json'], { cwd });
+    expect(report.code).toBe(0);
+    expect(report.stdout).toMatch(/"not-hateful"/);
+    expect(report.stdout).not.toMatch(/"\(none\)"/);
+    const child = spawn(process.execPath, [CLI, 'view', '--input', 'merged.jsonl', '--port', '0', '--quiet'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+      const url = chunk.toString().trim().replace(/\/$/, '');
+      const rows = (await (await fetch(`${url}/api/rows`)).json()) as { rows: Array<{ id: string; label: string; hasImage: boolean; text: string }> };
+      expect(rows.rows.map((r) => [r.id, r.label, r.hasImage])).toEqual([['42953', 'not-hateful', true], ['10387', 'hateful', true]]);
+      const image = await fetch(`${url}/api/rows/0/image`);
+      expect(image.status).toBe(200);
+      expect(Buffer.from(await image.arrayBuffer())).toEqual(await readFile(path.join(cwd, 'img/42953.png')));
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+    }
   });
 
   it('the same rows without a preset are rejected with the fields seen and the preset that fits', async () => {

@@ -177,3 +177,26 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v === 'number' ? 'the number' : `the ${typeof v}`} ${String(v)}`;
 }
+
+/**
+ * How a job reads its dataset, as recorded in its manifest (the `run` event's `mapping`): the
+ * format and the fields, so merge, resubmit, report and view read it as the build did.
+ */
+export interface JobMapping extends FieldMapping {
+  format: import('./formats.js').DatasetFormat;
+}
+
+/** The mapping to record for a job: undefined for JSONL with the default fields (older manifests' digests stay the same). */
+export function jobMapping(format: import('./formats.js').DatasetFormat, mapping: FieldMapping = {}): JobMapping | undefined {
+  const fields = Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)) as FieldMapping;
+  const d = MAPPING_DEFAULTS;
+  const isDefault =
+    (fields.idField ?? d.idField) === d.idField &&
+    (fields.imageField ?? d.imageField) === d.imageField &&
+    (fields.labelField ?? d.labelField) === d.labelField &&
+    fields.imagePattern === undefined &&
+    fields.labelMap === undefined &&
+    (fields.labelVote ?? d.labelVote) === d.labelVote &&
+    JSON.stringify(fields.textFields ?? d.textFields) === JSON.stringify(d.textFields);
+  return format === 'jsonl' && isDefault ? undefined : { format, ...fields };
+}
