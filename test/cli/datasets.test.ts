@@ -187,6 +187,17 @@ describe('public datasets in their own layouts, end to end with the local provid
     }
   });
 
+  it("docs/datasets.md's recipe for any other layout: a pretty-printed array, nested fields, a boolean label map", async () => {
+    const cwd = await tempDir('be-ds-other-');
+    await writeFile(path.join(cwd, 'face.png'), await readFile(path.join(IMAGES, 'face.png')));
+    const rows = [{ meme_id: 'm1', image: { file: 'face.png' }, hateful: true, text: 'x' }, { meme_id: 'm2', image: { file: 'face.png' }, hateful: false, text: 'y' }];
+    await writeFile(path.join(cwd, 'memes.json'), JSON.stringify(rows, null, 2));
+    const r = await runCli(['run', '--dataset', 'memes.json', '--id-field', 'meme_id', '--image-field', 'image.file', '--label-field', 'hateful', '--label-map', 'true=hateful,false=not-hateful', '--prompt', 'hateful_memes_explanation', '--output', 'memes_explained.json'], { cwd });
+    expect(r.stderr).toMatch(/merge: 2 rows = 2 explained/);
+    const doc = JSON.parse(await readFile(path.join(cwd, 'memes_explained.json'), 'utf8')) as Array<Record<string, unknown>>;
+    expect(doc.map((x) => [x.meme_id, /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1]])).toEqual([['m1', 'hateful'], ['m2', 'not-hateful']]);
+  });
+
   it('the same rows without a preset are rejected with the fields seen and the preset that fits', async () => {
     const cwd = await tempDir('be-ds-hint-');
     const dataset = await hatefulMemes(cwd);
