@@ -18,11 +18,15 @@ export interface ReadJsonOptions {
   name?: string;
   /** Receives the record where the document breaks off or is malformed (E_BAD_JSON). */
   onReject: OnReject;
-  /** Read chunk for files. Default 64 KiB. */
+  /**
+   * Read chunk for files. Default 16 KiB: stream-json's tokens of a chunk are made at once, and
+   * its values are slices of the chunk's text; 64 KiB chunks cost a build of 100,000 rows ~12 MB
+   * more peak RSS (bench/RESULTS.md, formats).
+   */
   readChunkBytes?: number;
 }
 
-const DEFAULTS = { readChunkBytes: 64 * 1024 };
+const DEFAULTS = { readChunkBytes: 16 * 1024 };
 
 /**
  * Reads a dataset that is one JSON document, streamed with stream-json: an array of rows (each
@@ -86,7 +90,8 @@ export function readJson(options: ReadJsonOptions): Readable & { readonly stats:
         yield* head;
         yield* source;
       })()),
-      parser.asStream(),
+      // Whole values only: no string or number chunks beside them (half the tokens; streamArray/streamObject need no more).
+      parser.asStream({ packValues: true, streamValues: false }),
       streamer,
     );
     done.catch(() => {}); // seen through the iteration below
