@@ -18,15 +18,11 @@ export interface ReadJsonOptions {
   name?: string;
   /** Receives the record where the document breaks off or is malformed (E_BAD_JSON). */
   onReject: OnReject;
-  /**
-   * Read chunk for files. Default 16 KiB: stream-json's tokens of a chunk are made at once, and
-   * its values are slices of the chunk's text; 64 KiB chunks cost a build of 100,000 rows ~12 MB
-   * more peak RSS (bench/RESULTS.md, formats).
-   */
+  /** Read chunk for files. Default 64 KiB. */
   readChunkBytes?: number;
 }
 
-const DEFAULTS = { readChunkBytes: 16 * 1024 };
+const DEFAULTS = { readChunkBytes: 64 * 1024 };
 
 /**
  * Reads a dataset that is one JSON document, streamed with stream-json: an array of rows (each
@@ -101,7 +97,8 @@ export function readJson(options: ReadJsonOptions): Readable & { readonly stats:
         index++;
         stats.records++;
         stats.lines = index;
-        yield kind === 'object' ? { line: index, key: String(item.key), value: item.value } : { line: index, value: item.value };
+        const value = fresh(item.value);
+        yield kind === 'object' ? { line: index, key: String(item.key), value } : { line: index, value };
       }
       await done;
     } catch (err) {
@@ -118,4 +115,14 @@ export function readJson(options: ReadJsonOptions): Readable & { readonly stats:
       return stats;
     },
   });
+}
+
+/**
+ * The row with strings of its own. stream-json's values are slices of the parser's text buffer,
+ * so each row in flight kept the parser's text alive: the build's peak RSS was ~25 MB above the
+ * JSONL path's (bench/RESULTS.md, formats). A JSON round trip of the row
+ * costs about what JSONL's parse of its line does.
+ */
+function fresh(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? JSON.parse(JSON.stringify(value)) : value;
 }

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CLI, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { withLocalServer } from '../helpers/direct-server.js';
 import { hatefulMemes, hubParquet, IMAGES, mami, memotion, mmhs150k } from '../helpers/datasets.js';
 
 async function jsonLines(file: string): Promise<Record<string, unknown>[]> {
@@ -67,6 +68,22 @@ describe('public datasets in their own layouts, end to end with the local provid
     const again = await runCli(['merge', '--dataset', dataset, '--manifest', 'batches/manifest.jsonl', '--results', 'results'], { cwd });
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(await readFile(path.join(cwd, 'merged.csv'), 'utf8'));
+  });
+
+  it('MAMI (TSV) in direct mode: the merged TSV has one more column; a second run sends nothing (answered ids through the mapping)', async () => {
+    const cwd = await tempDir('be-ds-mami-direct-');
+    const dataset = await mami(cwd);
+    await withLocalServer({}, async (baseUrl) => {
+      const args = ['run', '--provider', 'direct', '--base-url', baseUrl, '--preset', 'mami', '--dataset', dataset, '--output', 'merged.tsv'];
+      const first = await runCli(args, { cwd });
+      expect(first.stderr).toMatch(/direct: 2 rows = 2 answered/);
+      expect(first.stderr).toMatch(/merge: 2 rows = 2 explained/);
+      const again = await runCli(args, { cwd });
+      expect(again.stderr).toMatch(/\+ 2 skipped/);
+    });
+    const lines = (await readFile(path.join(cwd, 'merged.tsv'), 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('file_name\tmisogynous\tshaming\tstereotype\tobjectification\tviolence\tText Transcription\tgenerated_explanation');
+    expect(lines.slice(1).map((l) => l.split('\t').slice(0, 2))).toEqual([['1.jpg', '0'], ['10.jpg', '1']]);
   });
 
   it('MMHS150K (JSON keyed by id) end to end: JSONL by default, the same JSON document with --output x.json', async () => {
