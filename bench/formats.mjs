@@ -1,9 +1,9 @@
 // Benchmark: `batch-explain build` of the same rows as JSONL, a JSON array, CSV and Parquet (the
 // images embedded as {bytes, path} structs, row groups of --row-group rows), in one run: wall
 // time, rows/s and peak RSS of each. Small images (~2 kB), so that a million rows fit on disk.
-//   node bench/formats.mjs [--rows 1000000] [--row-group 1000] [--dir DIR] [--formats jsonl,json,csv,parquet]
+//   node bench/formats.mjs [--rows 1000000] [--row-group 1000] [--dir DIR] [--formats jsonl,json,csv,parquet] [--fresh]
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'row-group': { type: 'string', default: '1000' },
     dir: { type: 'string' },
     formats: { type: 'string', default: 'jsonl,json,csv,parquet' },
+    fresh: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -45,10 +46,12 @@ async function write(file, make) {
 }
 
 // The same rows in each format, made from the JSONL.
+// Deterministic: files of an earlier run of the same size are used again (--fresh makes them anew).
 const jsonl = path.join(dir, `d-${rows}.jsonl`);
-await generateDataset({ rows, images, out: jsonl });
 const files = { jsonl, json: path.join(dir, `d-${rows}.json`), csv: path.join(dir, `d-${rows}.csv`), parquet: path.join(dir, `d-${rows}.parquet`) };
-await write(files.json, async (put) => {
+const have = async (f) => !values.fresh && (await stat(f).then(() => true, () => false));
+if (!(await have(jsonl))) await generateDataset({ rows, images, out: jsonl });
+if (!(await have(files.json))) await write(files.json, async (put) => {
   let first = true;
   for await (const { text } of fileLines(jsonl)) {
     await put(`${first ? '[\n  ' : ',\n  '}${text}`);
@@ -56,14 +59,14 @@ await write(files.json, async (put) => {
   }
   await put('\n]\n');
 });
-await write(files.csv, async (put) => {
+if (!(await have(files.csv))) await write(files.csv, async (put) => {
   await put('id,text,img_path,class_label\n');
   for await (const { text } of fileLines(jsonl)) {
     const r = JSON.parse(text);
     await put(stringify([[r.id, r.text, r.img_path, r.class_label]]));
   }
 });
-{
+if (!(await have(files.parquet))) {
   const bytes = new Map();
   for (const name of (await readdir(images)).filter((n) => n.endsWith('.jpg'))) bytes.set(path.join(images, name), await readFile(path.join(images, name)));
   const schema = [
@@ -101,7 +104,6 @@ await write(files.csv, async (put) => {
 
 console.log('format  | dataset MB | wall s | rows/s | peak RSS MB | requests MB | shards');
 console.log('--------|------------|--------|--------|-------------|-------------|-------');
-const { stat } = await import('node:fs/promises');
 for (const format of values.formats.split(',')) {
   const out = path.join(dir, `out-${format}`);
   await rm(out, { recursive: true, force: true });

@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { open, type FileHandle } from 'node:fs/promises';
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type Compressors, type FileMetaData } from 'hyparquet';
 import { BatchExplainError, optionError } from '../errors.js';
 import { plainValue, rowGroupSpans, rowPosition, type RowGroupSpan } from '../core/dataset/parquet-rows.js';
 import { describeReadError, type ReadJsonlStats } from './read-jsonl.js';
@@ -39,7 +38,7 @@ async function fileBuffer(handle: FileHandle): Promise<AsyncBuffer> {
 }
 
 /**
- * Reads a Parquet dataset with hyparquet (its compressors: snappy, gzip, zstd, brotli, lz4), one
+ * Reads a Parquet dataset with hyparquet (snappy built in; gzip, zstd, brotli, lz4 from hyparquet-compressors), one
  * row group at a time, into `{line, value}` records: `line` is the row's number in the file
  * (1-based), `value` its columns. Binary columns stay bytes (`Uint8Array`), so an image embedded as
  * a `{bytes, path}` struct (Hugging Face's image feature) or a binary column goes into the request
@@ -73,17 +72,20 @@ export function readParquet(options: ReadParquetOptions): Readable & { readonly 
       } catch (err) {
         throw new BatchExplainError('E_INPUT', `${name}: not a readable Parquet file (cut short, or another format?): ${(err as Error).message}`, { cause: err });
       }
-      for (const span of rowGroupSpans(metadata.row_groups)) yield* group(file, metadata, span);
+      // hyparquet decodes snappy itself; the other codecs' decoders (WASM, a brotli dictionary) are loaded only when a column needs one.
+      const codecs = new Set(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec ?? 'UNCOMPRESSED')));
+      const compressors = [...codecs].some((c) => c !== 'SNAPPY' && c !== 'UNCOMPRESSED') ? (await import('hyparquet-compressors')).compressors : undefined;
+      for (const span of rowGroupSpans(metadata.row_groups)) yield* group(file, metadata, span, compressors);
     } finally {
       await handle.close();
     }
   }
 
   /** One row group's rows; a group that cannot be decoded rejects each of its rows. */
-  async function* group(file: AsyncBuffer, metadata: FileMetaData, span: RowGroupSpan): AsyncGenerator<JsonlRecord> {
+  async function* group(file: AsyncBuffer, metadata: FileMetaData, span: RowGroupSpan, compressors: Compressors | undefined): AsyncGenerator<JsonlRecord> {
     let rows: Record<string, unknown>[];
     try {
-      rows = await parquetReadObjects({ file, metadata, rowStart: span.start, rowEnd: span.start + span.rows, compressors, utf8: false });
+      rows = await parquetReadObjects({ file, metadata, rowStart: span.start, rowEnd: span.start + span.rows, ...(compressors ? { compressors } : {}), utf8: false });
       if (rows.length !== span.rows) throw new Error(`${rows.length} rows decoded where the footer says ${span.rows}`);
     } catch (err) {
       const reason = (err as Error)?.message ?? String(err);

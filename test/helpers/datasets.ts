@@ -82,7 +82,7 @@ export async function mami(dir: string): Promise<string> {
 }
 
 /** A Hugging Face Hub Parquet shard: `id`, `text`, `image` as the `{bytes, path}` struct, `img_path`, `class_label` (ArMeme's columns). */
-export async function hubParquet(dir: string, rows?: Array<{ id: string; image: string | Buffer; label: string; text: string }>, rowGroupSize = 2): Promise<string> {
+export async function hubParquet(dir: string, rows?: Array<{ id: string; image: string | Buffer; label: string; text: string }>, rowGroupSize = 2, codec: 'SNAPPY' | 'GZIP' = 'SNAPPY'): Promise<string> {
   const { parquetWriteBuffer } = await import('hyparquet-writer');
   const { readFile } = await import('node:fs/promises');
   const given = rows ?? [
@@ -101,9 +101,12 @@ export async function hubParquet(dir: string, rows?: Array<{ id: string; image: 
     { name: 'img_path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
     { name: 'class_label', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
   ] as const;
+  const { gzipSync } = await import('node:zlib');
   const buf = parquetWriteBuffer({
     schema: schema as never,
     rowGroupSize,
+    codec,
+    compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
     columnData: [
       { name: 'id', data: given.map((r) => r.id) },
       { name: 'text', data: given.map((r) => r.text) },

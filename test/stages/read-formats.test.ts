@@ -117,6 +117,16 @@ describe('readParquet', () => {
     expect(stats).toMatchObject({ records: 3, rejected: 0 });
   });
 
+  it('reads a gzip-compressed file (the decoder loaded from hyparquet-compressors only then)', async () => {
+    const dir = await tempDir('be-pq-gzip-');
+    const file = await hubParquet(dir, undefined, 2, 'GZIP');
+    const { parquetMetadataAsync, asyncBufferFromFile } = await import('hyparquet');
+    expect((await parquetMetadataAsync(await asyncBufferFromFile(file))).row_groups[0]!.columns[0]!.meta_data!.codec).toBe('GZIP');
+    const { records, rejects } = await read((onReject) => readParquet({ path: file, onReject }));
+    expect(rejects).toEqual([]);
+    expect(records.map((r) => (r as { value: { id: string } }).value.id)).toEqual(['armeme-0001', 'armeme-0002', 'armeme-0003']);
+  });
+
   it('a truncated file fails with E_INPUT naming it, before any row; stdin is refused', async () => {
     const dir = await tempDir('be-pq-cut-');
     const file = await hubParquet(dir);
