@@ -95,7 +95,7 @@ export async function listRows(ctx: ApiContext, params: URLSearchParams): Promis
   if (q !== '') {
     const from = intParam(params, 'from', 0, ctx.index.count);
     await checkUnchanged(ctx);
-    const found = await searchRows({ index: ctx.index, file: ctx.input, field: ctx.field, query: q, filter, from, limit: size });
+    const found = await searchRows({ index: ctx.index, file: ctx.input, field: ctx.field, query: q, filter, from, limit: size, ...(ctx.mapping ? { mapping: ctx.mapping } : {}) });
     return { q, from, next: found.next, rows: await views(ctx, found.rows) };
   }
   const page = intParam(params, 'page', 0, Number.MAX_SAFE_INTEGER);

@@ -195,6 +195,10 @@ describe('public datasets in their own layouts, end to end with the local provid
       const url = chunk.toString().trim().replace(/\/$/, '');
       const rows = (await (await fetch(`${url}/api/rows`)).json()) as { rows: Array<{ id: string; label: string; hasImage: boolean; text: string }> };
       expect(rows.rows.map((r) => [r.id, r.label, r.hasImage])).toEqual([['42953', 'not-hateful', true], ['10387', 'hateful', true]]);
+      const found = (await (await fetch(`${url}/api/rows?q=${encodeURIComponent('not-hateful')}`)).json()) as { rows: Array<{ id: string }> };
+      expect(found.rows.map((r) => r.id)).toEqual(['42953']);
+      const byText = (await (await fetch(`${url}/api/rows?q=color`)).json()) as { rows: Array<{ id: string }> };
+      expect(byText.rows.map((r) => r.id)).toEqual(['42953']);
       const image = await fetch(`${url}/api/rows/0/image`);
       expect(image.status).toBe(200);
       expect(Buffer.from(await image.arrayBuffer())).toEqual(await readFile(path.join(cwd, 'img/42953.png')));
