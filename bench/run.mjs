@@ -14,6 +14,7 @@ const benches = [
   ['load.mjs', ...(quick ? ['--clients', '50'] : ['--clients', '200'])],
   ['direct.mjs', ...(quick ? ['--rows', '200', '--ids', '20000'] : ['--rows', '2000,10000', '--ids', '1000000'])],
   ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['formats.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '1000000'])],
   ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
 ];
 

@@ -8,6 +8,7 @@ import { checkDataset, type BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
 import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
+import { layoutFromArgs, mappingFlags, type MappingArgs } from './mapping-flags.js';
 import { progressFlags, type ProgressArgs } from './progress.js';
 
 /** Requests per batch file: Azure's limit and OpenAI's (also used for the local server). */
@@ -15,8 +16,9 @@ export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: PROVI
 
 /** Flags shared by every command that builds requests from a dataset (build, submit, run). */
 export const datasetFlags = {
-  dataset: { type: 'string', demandOption: true, describe: 'Dataset JSONL file, or - for stdin' },
-  prompt: { type: 'string', demandOption: true, describe: 'Prompt file ({} = label), or a shipped prompt name' },
+  dataset: { type: 'string', demandOption: true, describe: 'Dataset file (JSONL, JSON, CSV, TSV, Parquet), or - for stdin' },
+  prompt: { type: 'string', describe: "Prompt file ({} = label), or a shipped prompt name (default: the --preset's)" },
+  ...mappingFlags,
   rejects: { type: 'string', describe: 'Rejects file (default <out-dir>/rejects.jsonl, ./rejects.jsonl with --out -)' },
   'image-root': { type: 'string', describe: "Folder relative img_path values resolve against (default: the dataset's folder; cwd for stdin)" },
   confine: { type: 'boolean', default: false, describe: 'Reject images that resolve outside the image root (.., absolute paths, symlinks leading out)' },
@@ -49,7 +51,7 @@ export const datasetFlags = {
 export type DatasetArgs = {
   provider: Provider;
   dataset: string;
-  prompt: string;
+  prompt?: string;
   rejects?: string;
   'image-root'?: string;
   confine: boolean;
@@ -72,6 +74,7 @@ export type DatasetArgs = {
   'response-format': 'none' | 'json_object' | 'json_schema';
   'answer-field': string;
 } & ImageArgs &
+  MappingArgs &
   ProgressArgs;
 
 /** A flag that must be a positive integer, checked with a message naming it. */
@@ -81,12 +84,15 @@ export function positiveFlag(flag: string, value: number): number {
 }
 
 /**
- * Build options from flags: the dataset is checked, the prompt read, the model falls back to the
- * original `.env` name for Azure, then to the deployment a job recorded (`recordedModel`).
+ * Build options from flags: the dataset is checked, the layout and prompt read, the model falls
+ * back to the original `.env` name for Azure, then to the deployment a job recorded (`recordedModel`).
  */
 export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: string): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
   await checkDataset(args.dataset);
-  const prompt = await loadPromptFile(args.prompt, path.join(packageRoot(), 'prompts'));
+  const layout = layoutFromArgs(args);
+  const promptName = args.prompt ?? layout.prompt;
+  if (promptName === undefined) throw new BatchExplainError('E_OPTION', 'give --prompt (a prompt file or a shipped prompt name), or a --preset that brings its own');
+  const prompt = await loadPromptFile(promptName, path.join(packageRoot(), 'prompts'));
   const model = args.model ?? (args.provider === 'azure' ? (process.env.AZURE_ENGINE_NAME ?? recordedModel) : 'gpt-4o');
   if (!model) {
     throw new BatchExplainError('E_OPTION', 'azure needs a deployment: pass --model NAME, or set AZURE_ENGINE_NAME in the environment or in ./.env (read by default; --env-file FILE for another)');
@@ -98,6 +104,8 @@ export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: st
   }
   return {
     dataset: args.dataset,
+    ...(layout.format === undefined ? {} : { format: layout.format }),
+    mapping: layout.mapping,
     template: prompt.template,
     templateSource: prompt.source,
     provider: args.provider,

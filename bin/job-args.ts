@@ -25,7 +25,8 @@ export interface JobChoice<O> {
   options: O;
 }
 
-type BuildOptionsFor<O> = (provider: ProviderName, recordedModel?: string) => Promise<O>;
+/** The build options for a provider, and, to compare with a job, that job's start (its deployment and layout fill in flags not given). */
+type BuildOptionsFor<O> = (provider: ProviderName, job?: RunEvent) => Promise<O>;
 
 /**
  * Finds the job these flags describe. With `--out-dir` or `--manifest`, that folder: the job in it
@@ -47,7 +48,7 @@ export async function chooseJob<O extends Omit<BuildOptions, 'outDir' | 'output'
     const run = folder.state.run;
     if (!run || (flags.provider !== undefined && flags.provider !== run.provider)) continue;
     const provider = run.provider as ProviderName;
-    const options = await optionsFor(provider, run.model);
+    const options = await optionsFor(provider, run);
     if (digest(options, provider) === run.config) matches.push({ folder, provider, options });
   }
   if (matches.length > 1) {

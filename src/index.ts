@@ -4,7 +4,16 @@ export { BatchExplainError, EXIT, type ErrorCode } from './errors.js';
 export { RetriesExhaustedError } from './core/retry.js';
 
 export { readJsonl, type ReadJsonlOptions, type ReadJsonlStats } from './stages/read-jsonl.js';
+export { readJson, type ReadJsonOptions } from './stages/read-json.js';
+export { readDelimited, type ReadDelimitedOptions } from './stages/read-delimited.js';
+export { readParquet, type ReadParquetOptions } from './stages/read-parquet.js';
 export { validateRow, checkRow, type ValidateRowOptions } from './stages/validate-row.js';
+// A dataset's layout: formats, field mapping, presets, the hint for rows lacking fields.
+export { formatOf, DATASET_FORMATS, type DatasetFormat } from './core/dataset/formats.js';
+export { fieldAt, mapLabel, parseLabelMap, checkMapping, jobMapping, type FieldMapping, type JobMapping, type LabelVote } from './core/dataset/mapping.js';
+export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './core/dataset/presets.js';
+export { missingFieldHint, type MissingField, type FieldRole } from './core/dataset/field-hint.js';
+export { rowFields, type RowFields } from './core/dataset/row-view.js';
 export { resolveImage, resolveImagePath, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
 export { encodeImage, type EncodeImageOptions } from './stages/encode-image.js';
 export { applyPrompt, promptFunction, type ApplyPromptOptions } from './stages/apply-prompt.js';
@@ -55,6 +64,8 @@ export { imageTokens, imageTokenRule, maxImageTokens, type ImageTokenRule } from
 export { imageDimensions, type ImageDimensions } from './core/image-dimensions.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';
+export { readDataset, type ReadDatasetOptions } from './pipeline/read-dataset.js';
+export { mergeDataset, type DatasetMergeOptions } from './pipeline/merge-layout.js';
 
 // The reverse pipeline: results folded back into the dataset.
 export { readResults, resultFromLine, type ResultRecord, type ResultSource, type ResultFailure, type ReadResultsOptions } from './stages/read-results.js';

@@ -12,6 +12,8 @@ export interface JsonlRecord {
   line: number;
   /** The parsed JSON value: any JSON, not yet checked. */
   value: unknown;
+  /** In a JSON object keyed by id (MMHS150K), the record's key: the row's id when it has none of its own. */
+  key?: string;
 }
 
 /** A dataset row once its required fields are checked and normalised. */
@@ -19,8 +21,10 @@ export interface DatasetRow {
   line: number;
   /** `id`, a number turned into its string. Becomes the request's `custom_id`. */
   id: string;
-  /** `img_path` as written in the dataset. */
+  /** `img_path` as written in the dataset (for an embedded image, its `path` or `""`). */
   imgPath: string;
+  /** The image's bytes, when the dataset embeds them (Parquet `{bytes, path}` or binary): no file is read. */
+  imageData?: Uint8Array;
   /** `class_label`, an array of strings joined with ", ". */
   label: string;
   /** `text` (or `extracted_text`), when the row has one. */
@@ -127,11 +131,14 @@ export type Outcome<T> = { row: T; reject?: undefined } | { row?: undefined; rej
 export type OnReject = (reject: Reject) => void | Promise<void>;
 
 export const REJECT_CODES = {
-  E_BAD_JSON: 'the line is not valid JSON',
+  E_BAD_JSON: 'the line is not valid JSON (in a JSON document: the document breaks off or is malformed at that record)',
+  E_BAD_CSV: 'a CSV/TSV record with another number of fields than the header, or malformed quoting',
+  E_BAD_PARQUET: 'a Parquet row group that cannot be decoded (each of its rows is rejected)',
   E_NOT_OBJECT: 'the line is JSON but not an object',
   E_MISSING_FIELD: 'a required field is missing or null',
   E_FIELD_TYPE: 'a field has the wrong type',
   E_EMPTY_FIELD: 'a required field is empty',
+  E_LABEL_UNMAPPED: 'the label is not named in --label-map (or the preset\'s)',
   E_REMOTE_IMAGE: 'img_path is a URL and remote images are not enabled',
   E_REMOTE_REFUSED: 'the URL, or a redirect, is not http(s) or leads to a private address',
   E_REMOTE_FETCH: 'the image could not be downloaded (HTTP error, timeout, network, redirects)',

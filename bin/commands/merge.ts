@@ -6,6 +6,7 @@ import { bytesFlag, quietFlag } from '../flags.js';
 import { formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
 import { progressFlags, progressFromArgs } from '../progress.js';
+import { jobLayout, mappingFlags, type MappingArgs } from '../mapping-flags.js';
 import { mergeSample } from '../progress-views.js';
 import { say } from '../terminal.js';
 
@@ -33,7 +34,7 @@ type MergeArgs = {
   strict: boolean;
   quiet: boolean;
   'progress-interval': number;
-};
+} & MappingArgs;
 
 export function formatMergeSummary(s: MergeSummary): string {
   const without = s.rows - s.explained;
@@ -62,25 +63,29 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
         results: { type: 'string', array: true, describe: "Result files or folders (--results_dir also works); default: the job's downloads (the one job in ./batches…, or --manifest's), else ./results" },
         output: { type: 'string', default: '-', describe: 'The merged dataset: a file, or - for stdout' },
         rejects: { type: 'string', describe: "The build's rejects file, to say why rows were never sent (default: the job's)" },
-        manifest: { type: 'string', describe: "The job: only its batches' results are read (newest wins), batches still running count as pending" },
+        manifest: { type: 'string', describe: "The job: only its batches' results are read (newest wins), batches still running count as pending, and the dataset's layout" },
         ...mergeOutputFlags,
+        ...mappingFlags,
         strict: { type: 'boolean', default: false, describe: 'Exit 3 if any row has no explanation' },
         quiet: quietFlag,
         ...progressFlags,
       })
       .example('$0 merge --dataset data.jsonl --results results --output merged.jsonl', '')
+      .example('$0 merge --dataset labels.csv --manifest batches/manifest.jsonl --output merged.csv', "a CSV dataset: the manifest knows its layout; the output is the CSV with one more column")
       .example('$0 merge --dataset data.jsonl --results_dir ./results --output ./dataset_with_explanations.jsonl', "the original scripts' flags") as unknown as Argv<MergeArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const { merge } = await import('../../src/pipeline/merge.js');
+      const { mergeDataset } = await import('../../src/pipeline/merge-layout.js');
       const { results, manifest, rejects } = await mergeInputs(args);
+      const mapping = jobLayout(args, manifest?.state.run?.mapping);
       const display = progressFromArgs(args, 'merge');
       let step: string | null = null;
       const startedAt = Date.now();
       display.start(() => mergeSample(step, startedAt));
       try {
-        const summary = await merge({
+        const summary = await mergeDataset({
           dataset: args.dataset,
+          ...(mapping ? { mapping } : {}),
           results,
           output: args.output,
           ...(args.errors ? { errorsPath: args.errors } : {}),

@@ -9,6 +9,8 @@ import { bytesFlag } from '../flags.js';
 import { formatBytes, formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
 import { print, printJson } from '../terminal.js';
+import { jobLayout, rowMappingFlags, type MappingArgs } from '../mapping-flags.js';
+import { recordedMapping } from '../../src/pipeline/job-mapping.js';
 
 /** Flags of `report` that `view` shares: the merged file and the checks. */
 export const qualityFlags = {
@@ -20,6 +22,8 @@ export const qualityFlags = {
   'min-words': { type: 'number', default: 40, describe: 'Fewer words: too_short' },
   'max-words': { type: 'number', default: 160, describe: 'More words: too_long' },
   'duplicate-memory': bytesFlag('duplicate-memory', 'Memory of the duplicate_text table (~1.5 million distinct explanations in 64 MiB)', 64 * 1024 * 1024),
+  manifest: { type: 'string', describe: "The job's manifest, for where rows keep their id, label, image and text (default batches/manifest.jsonl when it exists)" },
+  ...rowMappingFlags,
 } as const;
 
 export type QualityArgs = {
@@ -31,7 +35,8 @@ export type QualityArgs = {
   'min-words': number;
   'max-words': number;
   'duplicate-memory': number;
-};
+  manifest?: string;
+} & MappingArgs;
 
 type ReportArgs = QualityArgs & { json: boolean; flagged?: string; flags?: string[] };
 
@@ -51,9 +56,12 @@ export async function qualityOptions(args: QualityArgs): Promise<QualityCheckOpt
   }
   const besideInput = `${args.input}.errors.jsonl`;
   const errors = args.errors ?? (existsSync(besideInput) ? besideInput : undefined);
+  const layout = jobLayout(args, await recordedMapping(args.manifest ?? 'batches/manifest.jsonl'));
+  const { format: _format, ...mapping } = layout ?? { format: 'jsonl' };
   return {
     input: args.input,
     ...(errors ? { errors } : {}),
+    ...(layout ? { mapping } : {}),
     field: args.field,
     minWords: args['min-words'],
     maxWords: args['max-words'],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { datasetFlags } from '../build-flags.js';
+import { layoutGiven } from '../mapping-flags.js';
 import { hostOf, providerFlags } from '../provider-flags.js';
 import { formatCount } from '../format.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
@@ -150,8 +151,10 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       const { log, provider, options, display, submitSample } = await openJob(args, 'resubmit');
       display.start(submitSample);
       try {
+        const { mapping: _m, format: _f, ...job } = options;
         const r = await resubmit({
-          ...options,
+          // Without layout flags, the layout the job recorded.
+          ...(layoutGiven(args) ? options : job),
           ...(args.from === undefined ? {} : { from: args.from }),
           ...(args.ids === undefined ? {} : { ids: args.ids }),
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),

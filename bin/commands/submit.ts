@@ -4,6 +4,7 @@ import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } fr
 import { apiRetries, hostOf, providerFlags, providerFromArgs, loadEnvFile, retryLog, type ProviderArgs } from '../provider-flags.js';
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { chooseJob } from '../job-args.js';
+import { layoutGiven } from '../mapping-flags.js';
 import { nothingConfirmed } from '../../src/pipeline/job.js';
 import { formatBuildSummary } from './build.js';
 import type { QuotaEvent } from '../../src/pipeline/quota.js';
@@ -66,7 +67,13 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   loadEnvFile(args);
   // Every flag is checked before the provider opens (the local one is a server in this process,
   // which would keep it alive after a flag error) and before anything is written.
-  const job = await chooseJob(args, (provider, recordedModel) => buildOptionsFromArgs({ ...args, provider }, recordedModel));
+  const job = await chooseJob(args, async (provider, recorded) => {
+    const options = await buildOptionsFromArgs({ ...args, provider }, recorded?.model);
+    // Without layout flags, a job's recorded layout (a job started with --preset resumes without it).
+    if (layoutGiven(args) || !recorded?.mapping) return options;
+    const { format, ...mapping } = recorded.mapping;
+    return { ...options, format, mapping };
+  });
   const buildOptions = job.options;
   const cost = await costOptionsFromArgs(args);
   const maxCost = args['max-cost'];

@@ -5,9 +5,6 @@
 
 export type SniffedFormat = 'empty' | 'jsonl' | 'json-array' | 'json-object' | 'csv' | 'tsv' | 'parquet' | 'binary' | 'text';
 
-/** The fields every row needs (see validateRow). */
-export const REQUIRED_FIELDS = ['id', 'img_path', 'class_label'] as const;
-
 const FORMAT_NAMES: Record<SniffedFormat, string> = {
   empty: 'empty',
   jsonl: 'JSONL',

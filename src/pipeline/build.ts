@@ -6,7 +6,8 @@ import { BatchExplainError } from '../errors.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { composeStages } from '../core/compose.js';
 import { compilePrompt } from '../core/prompt.js';
-import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
+import type { ReadJsonlStats } from '../stages/read-jsonl.js';
+import { readDataset } from './read-dataset.js';
 import { validateRow } from '../stages/validate-row.js';
 import { resolveImage, type ImageUrls } from '../stages/resolve-image.js';
 import { encodeImage, type EncodeImageOptions } from '../stages/encode-image.js';
@@ -15,13 +16,19 @@ import { toRequestLine, type ToRequestLineOptions } from '../stages/to-request-l
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { rejectsSink, type RejectCounts } from '../stages/rejects-sink.js';
 import type { OnReject, ShardRecord } from '../types.js';
-import { noRequestsError } from './no-requests.js';
+import { noRequestsError, type DatasetReading } from './no-requests.js';
+import type { FieldMapping } from '../core/dataset/mapping.js';
+import type { DatasetFormat } from '../core/dataset/formats.js';
 
 export interface BuildOptions extends ToRequestLineOptions {
   /** Dataset file, or `-` for stdin. */
   dataset: string;
   /** An open stream to read instead of the file (the name stays `dataset`). */
   datasetStream?: NodeJS.ReadableStream;
+  /** The dataset's format. Default: by the file's extension, JSONL otherwise and for stdin. */
+  format?: DatasetFormat;
+  /** Where the id, image, label and text are in the dataset's rows. Default `id`, `img_path`, `class_label`, `text`. */
+  mapping?: FieldMapping;
   /** Prompt template text (`{}` = label). */
   template: string;
   /** Where the template came from, for messages. */
@@ -111,7 +118,7 @@ export function requestStages(options: BuildOptions, onReject: OnReject, name: s
   });
   const imageRoot = options.imageRoot ?? (options.dataset === '-' ? process.cwd() : path.dirname(path.resolve(options.dataset)));
   return composeStages(
-    validateRow({ onReject, file: name }),
+    validateRow({ ...options.mapping, onReject, file: name }),
     resolveImage({
       onReject,
       file: name,
@@ -170,7 +177,7 @@ export function buildSummary(stats: ReadJsonlStats, shards: ShardRecord[], rejec
 }
 
 /**
- * dataset → shard files (or request lines on a stream) and a rejects file. Wires readJsonl →
+ * dataset → shard files (or request lines on a stream) and a rejects file. Wires the format's reader →
  * {@link requestStages} → byteBudgetBatcher. Every non-blank line ends as a request or a reject;
  * the summary's counts are checked to add up.
  */
@@ -184,7 +191,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const rejects = rejectsSink({ path: rejectsPath });
   const onReject = rejects.onReject;
   const shards: ShardRecord[] = [];
-  const source = readJsonl({ ...(options.datasetStream ? { stream: options.datasetStream } : { path: dataset }), name, onReject });
+  const source = readDataset({ dataset, ...(options.datasetStream ? { stream: options.datasetStream } : {}), ...(options.format ? { format: options.format } : {}), name, onReject });
   if (options.progress) options.progress.read = source.stats;
   try {
     await pipeline(
@@ -207,8 +214,13 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   }
   const summary = buildSummary(source.stats, shards, rejects.counts, rejectsPath);
   // Zero requests is a failure, not an empty success: the rejects file says why, row by row.
-  if (summary.requests === 0) throw await noRequestsError(dataset, summary);
+  if (summary.requests === 0) throw await noRequestsError(dataset, summary, readingOf(options));
   return summary;
+}
+
+/** How the build reads its dataset (for the message of a build of no request). */
+export function readingOf(options: Pick<BuildOptions, 'format' | 'mapping'>): DatasetReading {
+  return { ...(options.format ? { format: options.format } : {}), ...(options.mapping ? { mapping: options.mapping } : {}) };
 }
 
 /**

@@ -1,4 +1,7 @@
-import { merge, type MergeOptions, type MergeSummary } from './merge.js';
+import { type MergeOptions, type MergeSummary } from './merge.js';
+import { mergeDataset } from './merge-layout.js';
+import { jobMapping } from '../core/dataset/mapping.js';
+import { formatOf } from '../core/dataset/formats.js';
 import { defaultErrorsPath } from '../core/errors-path.js';
 import { sendDataset, type DirectOptions, type DirectSummary } from './direct.js';
 import type { BuildOptions } from './build.js';
@@ -38,8 +41,10 @@ export async function runDirect(options: RunDirectOptions): Promise<RunDirectSum
     if (summary.failed === 0 || round >= maxRounds) break;
   }
   onPhase?.('merge');
-  const merged = await merge({
+  const layout = jobMapping(formatOf(options.build.dataset, options.build.format), options.build.mapping);
+  const merged = await mergeDataset({
     dataset: options.build.dataset,
+    ...(layout ? { mapping: layout } : {}),
     results: [options.resultsDir],
     output,
     errorsPath: errorsPath ?? defaultErrorsPath(output),

@@ -11,7 +11,8 @@ import { RateLimiter } from '../core/rate-limit.js';
 import { DEFAULT_MAX_TOKENS } from '../core/request-line.js';
 import { BatchExplainError } from '../errors.js';
 import { DIRECT_FILE, directResultsSink, type DirectResult, type DirectResultsSinkOptions } from '../stages/direct-results-sink.js';
-import { readJsonl } from '../stages/read-jsonl.js';
+import { readDataset } from './read-dataset.js';
+import { mappedId } from '../core/dataset/mapping.js';
 import { rejectsSink, type RejectCounts, type RejectsSink } from '../stages/rejects-sink.js';
 import { sendDirect, type SendDirectOptions, type SendDirectStats } from '../stages/send-direct.js';
 import type { JsonlRecord, RequestLine } from '../types.js';
@@ -67,11 +68,11 @@ export async function sendDataset(options: DirectOptions & { build: Omit<BuildOp
   const name = build.dataset;
   claimResultsDir(options.resultsDir, build);
   return session(options, (done, rejects, counts, pool) => {
-    const source = readJsonl({ ...(build.datasetStream ? { stream: build.datasetStream } : { path: build.dataset }), name, onReject: rejects.onReject });
+    const source = readDataset({ dataset: build.dataset, ...(build.datasetStream ? { stream: build.datasetStream } : {}), ...(build.format ? { format: build.format } : {}), name, onReject: rejects.onReject });
     counts.read = () => source.stats.records + source.stats.rejected;
     async function* skipAnswered(records: AsyncIterable<JsonlRecord>) {
       for await (const r of records) {
-        const id = datasetKey(r.value);
+        const id = mappedId(r.value, r.key, build.mapping?.idField);
         if (id !== null && done.has(id)) counts.skipped++;
         else yield r;
       }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { SubmitOptions } from './submit.js';
+import { jobMapping } from '../core/dataset/mapping.js';
+import { formatOf } from '../core/dataset/formats.js';
 
 /** What {@link jobSettings} reads: the submit options, of which only the provider's name. */
 export type JobSettingsInput = Omit<SubmitOptions, 'provider'> & { provider: { name: string } };
@@ -50,6 +52,8 @@ export function jobSettings(options: JobSettingsInput): Record<string, unknown> 
     imageUrls: imageUrls === undefined || imageUrls === 'reject' ? undefined : imageUrls,
     allowPrivate: imageUrls === 'fetch' && remote?.allowPrivate ? true : undefined,
     confine: confine ? true : undefined,
+    // The dataset's format and fields (absent for JSONL with the default fields: older digests stay).
+    mapping: jobMapping(formatOf(dataset, options.format), options.mapping),
   };
   return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
 }

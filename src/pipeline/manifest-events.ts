@@ -1,4 +1,5 @@
 import type { ShardRecord } from '../types.js';
+import type { JobMapping } from '../core/dataset/mapping.js';
 
 /** The events of a job's manifest (manifest.ts), one a line: what happened, in order. */
 
@@ -8,7 +9,7 @@ export type ManifestEvent =
    * (absent in older logs) holds them, to name what differs when another job meets this one.
    * `base_url` and `api_version` say where the batches are (never a key), for the later commands.
    */
-  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string; settings?: Record<string, unknown>; prompt?: string; base_url?: string; api_version?: string; local_data_dir?: string; dataset_file?: { bytes: number; mtime_ms: number; sha256: string } }
+  | { type: 'run'; at: string; run_id: string; config: string; provider: string; endpoint: string; model: string; dataset: string; settings?: Record<string, unknown>; prompt?: string; base_url?: string; api_version?: string; local_data_dir?: string; dataset_file?: { bytes: number; mtime_ms: number; sha256: string }; mapping?: JobMapping }
   | { type: 'shard'; at: string; run_id: string; shard: ShardRecord; round?: number }
   | { type: 'build_done'; at: string; run_id: string; shards: number; rows: number; rejects: number; round?: number }
   | { type: 'round'; at: string; round: number; dataset: string; rows: number; reasons: string[] }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardRecord } from '../types.js';
+import type { JobMapping } from '../core/dataset/mapping.js';
 
 /** Batch statuses after which a batch changes no more. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'expired', 'failed', 'cancelled']);

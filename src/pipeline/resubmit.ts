@@ -5,6 +5,7 @@ import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { fileLines } from '../core/file-lines.js';
 import { datasetKey, lineKey } from '../core/join-keys.js';
+import { formatOf } from '../core/dataset/formats.js';
 import { PARTIAL_SUFFIX } from '../core/shard-file.js';
 import { NOT_RESUBMITTED } from '../core/reasons.js';
 import { Manifest } from './manifest.js';
@@ -60,6 +61,13 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
     await peek.close();
     throw new BatchExplainError('E_OPTION', 'resubmit takes exactly one of from (an errors file or merged output) and ids (an ids file)');
   }
+  // The layout the job recorded, unless one is given; rows are copied as lines: JSONL keyed by `id` only.
+  const recorded = peek.state.run.mapping;
+  const { format, ...fields } = options.mapping === undefined && options.format === undefined && recorded ? recorded : { format: options.format, ...options.mapping };
+  if (formatOf(options.dataset, format) !== 'jsonl' || (fields.idField ?? 'id') !== 'id') {
+    await peek.close();
+    throw new BatchExplainError('E_OPTION', `resubmit copies rows of a JSONL dataset keyed by "id"; ${options.dataset} is read as ${formatOf(options.dataset, format)}${fields.idField ? ` keyed by "${fields.idField}"` : ''}: not supported yet`);
+  }
   let round: number;
   let dataset: string;
   let rows: number;
@@ -82,7 +90,7 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
   await peek.close();
   const notFound = ids ? { idsNotFound: [...ids.values()].filter((found) => !found).length } : {};
   if (rows === 0) return { round, rows: 0, dataset: null, submitted: null, ...notFound };
-  const submitted = await submit({ ...options, dataset, jobDataset: options.dataset, round, manifestPath });
+  const submitted = await submit({ ...options, mapping: fields, format: 'jsonl', dataset, jobDataset: options.dataset, round, manifestPath });
   return { round, rows, dataset, submitted, ...notFound };
 }
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Manifest, requeuedShards } from './manifest.js';
 import { downloadedFiles } from './job.js';
-import { merge, type MergeOptions, type MergeSummary } from './merge.js';
+import { type MergeOptions, type MergeSummary } from './merge.js';
+import { mergeDataset } from './merge-layout.js';
 import { defaultErrorsPath } from '../core/errors-path.js';
 import { deleteJobFiles } from './local-cleanup.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
@@ -100,8 +101,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         continue;
       }
       options.onPhase?.('merge');
-      merged = await merge({
+      merged = await mergeDataset({
         dataset: options.dataset,
+        // How the job reads its dataset, as recorded when it was submitted.
+        ...(manifest.state.run?.mapping ? { mapping: manifest.state.run.mapping } : {}),
         // The job's own downloads, never the folder's other files: another job may have put results there.
         results: downloadedFiles(manifest.state),
         output: options.output,

@@ -6,11 +6,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
-import { readJsonl } from '../stages/read-jsonl.js';
+import { readDataset } from './read-dataset.js';
+import { jobMapping, type JobMapping } from '../core/dataset/mapping.js';
+import { formatOf } from '../core/dataset/formats.js';
 import { rejectsSink } from '../stages/rejects-sink.js';
 import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../stages/upload-shards.js';
 import type { ShardRecord } from '../types.js';
-import { buildSummary, checkDataset, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
+import { buildSummary, checkDataset, readingOf, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
@@ -71,6 +73,12 @@ export interface SubmitSummary {
   submitted: SubmittedShard[];
 }
 
+/** The `mapping` of the run event: how the dataset is read, so later commands need not be told. */
+function recordedMapping(options: SubmitOptions): { mapping?: JobMapping } {
+  const mapping = jobMapping(formatOf(options.jobDataset ?? options.dataset, options.format), options.mapping);
+  return mapping === undefined ? {} : { mapping };
+}
+
 /**
  * build + upload + create batches, streaming: shard N is uploaded while shard N+1 is built.
  * Every step is recorded in the manifest first, so a re-run after a crash (kill -9 included)
@@ -121,6 +129,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
         ...(options.provider.apiVersion === undefined ? {} : { api_version: options.provider.apiVersion }),
         ...(options.provider.localDataDir === undefined ? {} : { local_data_dir: options.provider.localDataDir }),
         ...(fingerprint ? { dataset_file: fingerprint } : {}),
+        ...recordedMapping(options),
       });
     }
     const round = options.round ?? 0;
@@ -186,7 +195,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     const rejectsPath = options.rejectsPath ?? path.join(options.outDir, round === 0 ? 'rejects.jsonl' : `r${round}_rejects.jsonl`);
     const rejects = rejectsSink({ path: rejectsPath });
     const { onReject } = rejects;
-    const source = readJsonl({ path: options.dataset, name, onReject });
+    const source = readDataset({ dataset: options.dataset, ...(options.format ? { format: options.format } : {}), name, onReject });
     if (options.progress) options.progress.read = source.stats;
     const shards: ShardRecord[] = [];
     const buildOptions: BuildOptions = {
@@ -239,7 +248,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
     await drain();
     const built = summary as BuildSummary | null;
     // Zero requests is a failure, not an empty success (a resubmission's round may find every row refused again).
-    if (round === 0 && built && built.requests === 0) throw await noRequestsError(options.dataset, built);
+    if (round === 0 && built && built.requests === 0) throw await noRequestsError(options.dataset, built, readingOf(options));
     return { build: built, runId, manifestPath, submitted: [...submitted.values()] };
   } finally {
     await manifest.close();

@@ -59,7 +59,7 @@ const DEFAULT_MAX_SOURCE_BYTES = 100_000_000;
 type Encoded<T> = { ticket: BudgetTicket; row: T; reject?: undefined } | { ticket: BudgetTicket; row?: undefined; reject: Reject };
 
 /**
- * Stage: rows with `imageFile` and `imageBytes` → rows with `image`, a {@link DataUri} whose
+ * Stage: rows with `imageFile` and `imageBytes` (or embedded `imageData`) → rows with `image`, a {@link DataUri} whose
  * MIME type is sniffed from the bytes (JPEG, PNG, WEBP, GIF) and whose `width` and `height` are
  * those of the image as sent: read from its header, or with `resize` after orientation and scaling
  * (token estimates use them). Rows whose image is a URL (`remote`) are downloaded (`fetch`) or
@@ -124,6 +124,12 @@ export function encodeImage<T extends DatasetRow & ResolvedImage>(options: Encod
         if (!got.ok) return reject(got.code, `image ${row.imageFile}: ${got.message}`);
         data = got.data;
         if (data.length === 0) return reject('E_IMAGE_EMPTY', `image ${row.imageFile} is empty (0 bytes)`);
+      } else if (row.imageData !== undefined) {
+        // Embedded in the dataset (Parquet): already in memory, counted against the budget all the same.
+        if (row.imageData.length === 0) return reject('E_IMAGE_EMPTY', `${row.imageFile} is empty (0 bytes)`);
+        if (row.imageData.length > readLimit) return tooLarge(row.imageData.length);
+        await ticket.acquire(row.imageData.length + reserveOutput, signal);
+        data = Buffer.from(row.imageData.buffer, row.imageData.byteOffset, row.imageData.byteLength);
       } else {
         if (row.imageBytes === 0) return reject('E_IMAGE_EMPTY', `image ${row.imageFile} is empty (0 bytes)`);
         if (row.imageBytes > readLimit) return tooLarge(row.imageBytes);

@@ -4,6 +4,8 @@ import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/duplicate-tabl
 import { datasetKey } from '../core/join-keys.js';
 import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality.js';
 import type { Stage } from '../types.js';
+import { rowFields } from '../core/dataset/row-view.js';
+import type { FieldMapping } from '../core/dataset/mapping.js';
 
 /** Why a row has no explanation, as merge's errors file says (`{line, id, reason, code?, message}`). */
 export interface RowFailure {
@@ -53,6 +55,8 @@ export interface QualityRow {
 export interface QualityCheckOptions {
   /** The merged field holding the explanation. Default `generated_explanation`. */
   field?: string;
+  /** Where the rows keep their id and label (the job's mapping: Hateful Memes' `label` 0/1...). Default `id`, `class_label`. */
+  mapping?: FieldMapping;
   /** Fewer words is `too_short`. Default 40 (the shipped prompts ask for ~100). */
   minWords?: number;
   /** More words is `too_long`. Default 160. */
@@ -78,7 +82,7 @@ const NO_LABEL = '(none)';
  * themselves (`report`, the viewer's index). Holds the duplicate table.
  */
 export class QualityChecker {
-  readonly options: Readonly<typeof DEFAULTS>;
+  readonly options: Readonly<typeof DEFAULTS & { mapping?: FieldMapping }>;
   readonly duplicates: DuplicateTable;
 
   constructor(options: QualityCheckOptions = {}) {
@@ -95,8 +99,9 @@ export class QualityChecker {
     const o = this.options;
     const value = record.value;
     const row = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-    const id = datasetKey(row);
-    const label = row ? labelOf(row.class_label) : NO_LABEL;
+    const fields = row && o.mapping ? rowFields(row, o.mapping) : null;
+    const id = fields ? fields.id : datasetKey(row);
+    const label = fields ? fields.label : row ? labelOf(row.class_label) : NO_LABEL;
     const explanation = typeof row?.[o.field] === 'string' ? (row[o.field] as string) : null;
     const out: QualityRow = { line: record.line, ref: record.ref, id, label, explanation, words: 0, flags: 0 };
     if (record.failure) out.failure = record.failure;

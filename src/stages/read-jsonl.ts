@@ -137,7 +137,8 @@ function tooLong(name: string, line: number, maxLineBytes: number): Error {
   return new BatchExplainError('E_LINE_TOO_LONG', `${name}: line ${line} is longer than ${maxLineBytes} bytes (is it JSONL?)`);
 }
 
-function describeReadError(err: unknown, name: string): Error {
+/** An I/O error reading the dataset, as a coded error naming the file (shared by the readers of every format). */
+export function describeReadError(err: unknown, name: string): Error {
   const e = err as NodeJS.ErrnoException;
   if (e instanceof BatchExplainError) return e;
   if (e?.code === 'ENOENT') return new BatchExplainError('E_INPUT', `${name}: no such file`, { cause: err });

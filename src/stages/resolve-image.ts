@@ -45,6 +45,11 @@ export function resolveImagePath(imgPath: string, imageRoot: string): string {
   return path.resolve(imageRoot, imgPath);
 }
 
+/** Pure: how an image embedded in the dataset is named in messages: `embedded in row 7 ("a.png")`. */
+export function embeddedName(row: DatasetRow): string {
+  return `embedded in row ${row.line}${row.imgPath === '' ? '' : ` (${JSON.stringify(row.imgPath.slice(0, 200))})`}`;
+}
+
 /** Pure: whether the absolute path `file` is `root` or lies under it (`--confine`; both already resolved, real paths where symlinks matter). */
 export function insideRoot(file: string, root: string): boolean {
   return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -52,7 +57,7 @@ export function insideRoot(file: string, root: string): boolean {
 
 /**
  * Stage: rows → rows with `imageFile`, the absolute path of an existing regular file, and its
- * size `imageBytes`. A missing
+ * size `imageBytes` (a row whose image is embedded in the dataset passes with its bytes' size). A missing
  * file, a folder, or a path that cannot be looked at is a reject, and with `confine` a path that
  * leads outside `imageRoot`. A URL is a reject too unless `imageUrls` lets http(s) URLs through
  * (as `imageFile`, with `remote` set and `imageBytes` 0). Order is kept; with `concurrency` > 0,
@@ -75,6 +80,8 @@ export function resolveImage<T extends DatasetRow>(options: ResolveImageOptions)
 
   function resolveOne(row: T): Outcome<T & ResolvedImage> | Promise<Outcome<T & ResolvedImage>> {
     const reject = (code: Reject['code'], message: string) => ({ reject: { ...base, line: row.line, id: row.id, stage: 'resolveImage', code, message } });
+    // Bytes embedded in the dataset (Parquet): nothing to look up; encodeImage checks them.
+    if (row.imageData !== undefined) return { row: { ...row, imageFile: embeddedName(row), imageBytes: row.imageData.length } };
     if (URL_LIKE.test(row.imgPath)) {
       const shown = JSON.stringify(row.imgPath.slice(0, 200));
       if (imageUrls === 'reject') return reject('E_REMOTE_IMAGE', `img_path ${shown} is a URL; remote images are not fetched (--remote-images fetches them)`);

@@ -1,49 +1,51 @@
 import { optionError } from '../errors.js';
-import { nonEmptyString } from '../core/options.js';
+import { checkMapping, describeValue as kind, fieldAt, imageFromPattern, mapLabel, MAPPING_DEFAULTS, type FieldMapping } from '../core/dataset/mapping.js';
+import { fieldsHint, type MissingField } from '../core/dataset/field-hint.js';
 import type { DatasetRow, JsonlRecord, OnReject, Reject, Stage } from '../types.js';
 
-export interface ValidateRowOptions {
+export interface ValidateRowOptions extends FieldMapping {
   onReject: OnReject;
   /** Dataset name for rejects. */
   file?: string;
-  /** Default `id`. */
-  idField?: string;
-  /** Default `img_path`. */
-  imageField?: string;
-  /** Default `class_label`. */
-  labelField?: string;
-  /** Fields tried in order for the meme's text. Default `text`, then `extracted_text` (as the original scripts). */
-  textFields?: readonly string[];
-  /** Set false for text-only datasets: `img_path` is then optional. Default true. */
+  /** Set false for text-only datasets: the image is then optional. Default true. */
   requireImage?: boolean;
 }
 
-const DEFAULTS = {
-  idField: 'id',
-  imageField: 'img_path',
-  labelField: 'class_label',
-  textFields: ['text', 'extracted_text'] as readonly string[],
-  requireImage: true,
-};
+const DEFAULTS = { ...MAPPING_DEFAULTS, requireImage: true };
 
 type Check = { ok: true; row: DatasetRow } | { ok: false; reject: Omit<Reject, 'line' | 'stage'> };
+type Image = { imgPath: string; imageData?: Uint8Array };
 
 /**
- * Pure check of one parsed line: the required fields are present and typed.
- * `id` may be a string or a safe integer (turned into its string); `class_label` a string or an
- * array of strings (joined with ", "); `text` a string, a number, or null/absent.
+ * Pure check of one parsed row through the field mapping (see `core/dataset/mapping.ts`): the
+ * required fields are present and typed. The id may be a string or a safe integer (turned into
+ * its string), or, in a JSON object keyed by id, the record's key; the label a string, number or
+ * boolean (through `labelMap`), or an array of them (through `labelVote`); the text a string, a
+ * number, or null/absent; the image a path or URL, or embedded bytes (`{bytes, path}` or binary).
+ * A row lacking required fields is rejected with the fields it has and the flag or preset that fits.
  */
 export function checkRow(record: JsonlRecord, options: ValidateRowOptions): Check {
   const o = { ...DEFAULTS, ...options };
   const v = record.value;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    return fail('E_NOT_OBJECT', `expected a JSON object, got ${kind(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
+    return fail('E_NOT_OBJECT', `expected a JSON object, got ${kind(v)}`, record.key);
   }
   const row = v as Record<string, unknown>;
 
-  const rawId = row[o.idField];
+  const rawId = fieldAt(row, o.idField) ?? record.key;
+  const rawImage = o.imagePattern === undefined ? fieldAt(row, o.imageField) : undefined;
+  const rawLabel = fieldAt(row, o.labelField);
+  const missing: MissingField[] = [];
+  if (rawId === undefined || rawId === null) missing.push({ role: 'id', field: o.idField });
+  if (o.requireImage && o.imagePattern === undefined && (rawImage === undefined || rawImage === null)) missing.push({ role: 'image', field: o.imageField });
+  if (rawLabel === undefined || rawLabel === null) missing.push({ role: 'label', field: o.labelField });
+  if (missing.length > 0) {
+    const also = missing.length > 1 ? ` (and ${missing.slice(1).map((m) => JSON.stringify(m.field)).join(', ')})` : '';
+    const id = missing[0]!.role === 'id' ? undefined : idText(rawId);
+    return fail('E_MISSING_FIELD', `field "${missing[0]!.field}" is missing${also}; ${fieldsHint(Object.keys(row), missing)}`, id ?? undefined);
+  }
+
   let id: string;
-  if (rawId === undefined || rawId === null) return fail('E_MISSING_FIELD', `field "${o.idField}" is missing`);
   if (typeof rawId === 'number') {
     if (!Number.isSafeInteger(rawId)) {
       return fail('E_FIELD_TYPE', `field "${o.idField}" is the number ${rawId}, which JSON parsers cannot keep exact; write it as a string`);
@@ -56,68 +58,72 @@ export function checkRow(record: JsonlRecord, options: ValidateRowOptions): Chec
   }
   if (id.trim() === '') return fail('E_EMPTY_FIELD', `field "${o.idField}" is empty`);
 
-  const rawImage = row[o.imageField];
-  let imgPath = '';
-  if (rawImage === undefined || rawImage === null) {
-    if (o.requireImage) return fail('E_MISSING_FIELD', `field "${o.imageField}" is missing`, id);
-  } else if (typeof rawImage !== 'string') {
-    return fail('E_FIELD_TYPE', `field "${o.imageField}" must be a string, got ${kind(rawImage)}`, id);
-  } else if (rawImage.trim() === '') {
-    return fail('E_EMPTY_FIELD', `field "${o.imageField}" is empty`, id);
-  } else {
-    imgPath = rawImage;
+  let image: Image = { imgPath: '' };
+  if (o.imagePattern !== undefined) {
+    const built = imageFromPattern(o.imagePattern, row, id);
+    if (!built.ok) return fail('E_MISSING_FIELD', `field "${built.field}" of the image pattern ${o.imagePattern} is missing`, id);
+    image.imgPath = built.path;
+  } else if (rawImage !== undefined && rawImage !== null) {
+    const got = imageOf(rawImage, o.imageField);
+    if ('code' in got) return fail(got.code, got.message, id);
+    image = got;
   }
 
-  const rawLabel = row[o.labelField];
-  let label: string;
-  if (rawLabel === undefined || rawLabel === null) return fail('E_MISSING_FIELD', `field "${o.labelField}" is missing`, id);
-  if (typeof rawLabel === 'string') {
-    label = rawLabel;
-  } else if (Array.isArray(rawLabel)) {
-    const bad = rawLabel.find((x) => typeof x !== 'string');
-    if (bad !== undefined) return fail('E_FIELD_TYPE', `field "${o.labelField}" must hold only strings, found ${kind(bad)}`, id);
-    label = (rawLabel as string[]).map((s) => s.trim()).filter((s) => s !== '').join(', ');
-  } else {
-    return fail('E_FIELD_TYPE', `field "${o.labelField}" must be a string or an array of strings, got ${kind(rawLabel)}`, id);
-  }
-  if (label.trim() === '') return fail('E_EMPTY_FIELD', `field "${o.labelField}" is empty`, id);
+  const label = mapLabel(rawLabel, o.labelField, o.labelMap, o.labelVote);
+  if (!label.ok) return fail(label.code, label.message, id);
 
+  // The first text field with text; a blank one is passed over for a later one (Memotion's
+  // text_corrected is sometimes empty where text_ocr is not) but kept when none has text.
   let text: string | undefined;
   for (const field of o.textFields) {
-    const t = row[field];
+    const t = fieldAt(row, field);
     if (t === undefined || t === null) continue;
-    if (typeof t === 'string') text = t;
-    else if (typeof t === 'number' && Number.isFinite(t)) text = String(t);
+    if (typeof t === 'string') {
+      text ??= t;
+      if (t.trim() === '') continue;
+      text = t;
+    } else if (typeof t === 'number' && Number.isFinite(t)) text = String(t);
     else return fail('E_FIELD_TYPE', `field "${field}" must be a string, got ${kind(t)}`, id);
     break;
   }
 
-  const out: DatasetRow = { line: record.line, id, imgPath, label };
+  const out: DatasetRow = { line: record.line, id, imgPath: image.imgPath, label: label.label };
+  if (image.imageData !== undefined) out.imageData = image.imageData;
   if (text !== undefined) out.text = text;
   return { ok: true, row: out };
+}
+
+/** An image field's value: a path or URL, embedded bytes, or a `{bytes, path}` struct (Hugging Face's image feature). */
+function imageOf(value: unknown, field: string): Image | { code: Reject['code']; message: string } {
+  if (typeof value === 'string') {
+    return value.trim() === '' ? { code: 'E_EMPTY_FIELD', message: `field "${field}" is empty` } : { imgPath: value };
+  }
+  if (value instanceof Uint8Array) return { imgPath: '', imageData: value };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const { bytes, path } = value as { bytes?: unknown; path?: unknown };
+    const name = typeof path === 'string' ? path : '';
+    if (bytes instanceof Uint8Array) return { imgPath: name, imageData: bytes };
+    if ((bytes === undefined || bytes === null) && name.trim() !== '') return { imgPath: name };
+  }
+  return { code: 'E_FIELD_TYPE', message: `field "${field}" must be a path, a URL or image bytes ({bytes, path}), got ${kind(value)}` };
+}
+
+function idText(rawId: unknown): string | null {
+  return (typeof rawId === 'string' && rawId.trim() !== '') || (typeof rawId === 'number' && Number.isSafeInteger(rawId)) ? String(rawId) : null;
 }
 
 function fail(code: Reject['code'], message: string, id?: string): Check {
   return { ok: false, reject: id === undefined ? { code, message } : { id, code, message } };
 }
 
-function kind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `${typeof v === 'number' ? 'the number' : `the ${typeof v}`} ${String(v)}`;
-}
-
 /**
- * Stage: parsed JSONL records → {@link DatasetRow}s. A row with a missing, empty or wrong-typed
- * required field goes to `onReject` naming the field. Holds one row at a time.
+ * Stage: parsed records → {@link DatasetRow}s, through the field mapping. A row with a missing,
+ * empty or wrong-typed required field goes to `onReject` naming the field (and, when missing,
+ * the fields the row has and the flag or preset that fits). Holds one row at a time.
  */
 export function validateRow(options: ValidateRowOptions): Stage<JsonlRecord, DatasetRow> {
   if (typeof options?.onReject !== 'function') throw optionError('onReject', options?.onReject, 'a function');
-  const o = { ...DEFAULTS, ...options };
-  for (const key of ['idField', 'imageField', 'labelField'] as const) nonEmptyString(key, o[key]);
-  if (!Array.isArray(o.textFields)) throw optionError('textFields', o.textFields, 'an array of field names');
+  const o = { ...DEFAULTS, ...options, ...checkMapping(options) };
   return async function* validateRowStage(source) {
     for await (const record of source) {
       const result = checkRow(record, o);

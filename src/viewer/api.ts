@@ -6,6 +6,8 @@ import { labelOf } from '../stages/quality-check.js';
 import type { ImageAnswer, rowImages } from './images.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { searchRows } from './search.js';
+import { rowFields } from '../core/dataset/row-view.js';
+import type { FieldMapping } from '../core/dataset/mapping.js';
 
 /** Rows a page holds at most. */
 export const MAX_PAGE_SIZE = 200;
@@ -49,6 +51,8 @@ export interface ApiContext {
   images: ReturnType<typeof rowImages>;
   /** The file's size and modification time when indexed: a changed file is refused, not misread. */
   indexed: { size: number; mtimeMs: number };
+  /** Where rows keep their id, label, image and text (the job's mapping). Default `id`, `class_label`, `img_path`, `text`. */
+  mapping?: FieldMapping;
 }
 
 /** `label`, `flag`, `reason` query parameters → a filter on the index; unknown names are 400s. */
@@ -91,7 +95,7 @@ export async function listRows(ctx: ApiContext, params: URLSearchParams): Promis
   if (q !== '') {
     const from = intParam(params, 'from', 0, ctx.index.count);
     await checkUnchanged(ctx);
-    const found = await searchRows({ index: ctx.index, file: ctx.input, field: ctx.field, query: q, filter, from, limit: size });
+    const found = await searchRows({ index: ctx.index, file: ctx.input, field: ctx.field, query: q, filter, from, limit: size, ...(ctx.mapping ? { mapping: ctx.mapping } : {}) });
     return { q, from, next: found.next, rows: await views(ctx, found.rows) };
   }
   const page = intParam(params, 'page', 0, Number.MAX_SAFE_INTEGER);
@@ -111,7 +115,8 @@ export async function fullRow(ctx: ApiContext, n: number): Promise<unknown> {
 /** `GET /api/rows/N/image` and `/thumb`: the row's own image, never a path from the request. */
 export async function image(ctx: ApiContext, n: number, thumbnail: boolean): Promise<ImageAnswer> {
   const { value } = await readView(ctx, n);
-  const imgPath = value && typeof value === 'object' ? (value as Record<string, unknown>).img_path : undefined;
+  const row = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  const imgPath = row && ctx.mapping ? rowFields(row, ctx.mapping).imgPath : row?.img_path;
   return ctx.images(imgPath, thumbnail);
 }
 
@@ -145,14 +150,15 @@ async function readView(ctx: ApiContext, n: number, check = true): Promise<{ vie
   const { bytesRead } = await ctx.input.read(buf, 0, buf.length, index.offsets[n]!);
   const value = parseJson(buf.toString('utf8', 0, bytesRead).replace(/^\uFEFF/, ''));
   const row = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  const text = typeof row?.text === 'string' ? row.text : typeof row?.extracted_text === 'string' ? row.extracted_text : null;
+  const fields = row && ctx.mapping ? rowFields(row, ctx.mapping) : null;
+  const text = fields ? fields.text : typeof row?.text === 'string' ? row.text : typeof row?.extracted_text === 'string' ? row.extracted_text : null;
   const explanation = typeof row?.[ctx.field] === 'string' ? (row[ctx.field] as string) : null;
-  const id = datasetKey(row);
+  const id = fields ? fields.id : datasetKey(row);
   const view: RowView = {
     n,
     line: index.lines[n]!,
     id,
-    label: row ? labelOf(row.class_label) : '(none)',
+    label: fields ? fields.label : row ? labelOf(row.class_label) : '(none)',
     text,
     textDir: text ? textDirection(text) : 'ltr',
     explanation,
@@ -160,7 +166,7 @@ async function readView(ctx: ApiContext, n: number, check = true): Promise<{ vie
     flags: flagNames(index.flags[n]!),
     words: index.words[n]!,
     reason: index.reasons[n] ? index.reasonNames[index.reasons[n]!]! : null,
-    hasImage: typeof row?.img_path === 'string' && row.img_path !== '',
+    hasImage: fields ? fields.imgPath !== null : typeof row?.img_path === 'string' && row.img_path !== '',
   };
   return { view, value: value === undefined ? buf.toString('utf8', 0, bytesRead) : value };
 }

@@ -3,6 +3,8 @@ import { normalizeArabic } from '../core/quality.js';
 import { tolerant } from '../core/reclassification.js';
 import { labelOf } from '../stages/quality-check.js';
 import type { RowFilter, RowIndex } from './row-index.js';
+import { rowFields } from '../core/dataset/row-view.js';
+import type { FieldMapping } from '../core/dataset/mapping.js';
 
 /** Bytes read at once while searching: one buffer, reused (grown only for a longer row). */
 export const SEARCH_CHUNK_BYTES = 1 << 20;
@@ -54,6 +56,8 @@ export async function searchRows(options: {
   from: number;
   limit: number;
   budgetBytes?: number;
+  /** Where rows keep their id, label and text (the job's mapping). Default `id`, `class_label`, `text`. */
+  mapping?: FieldMapping;
 }): Promise<SearchResult> {
   const { index, file, field, filter, limit } = options;
   const query = queryPattern(options.query);
@@ -82,7 +86,7 @@ export async function searchRows(options: {
       const at = index.offsets[j]! - start;
       const end = at + index.lengths[j]!;
       if (end > bytesRead) break;
-      if (index.matches(j, filter) && rowMatches(buf.toString('utf8', at, end), query, field, labelHits[index.labels[j]!])) rows.push(j);
+      if (index.matches(j, filter) && rowMatches(buf.toString('utf8', at, end), query, field, labelHits[index.labels[j]!], options.mapping)) rows.push(j);
     }
     i = Math.max(j, i + 1);
   }
@@ -93,7 +97,7 @@ export async function searchRows(options: {
  * Whether one line's id, label, text or explanation matches the query's pattern (null: every row).
  * `labelMayMatch`: the row's label as shown may match, so the raw line is not tested first.
  */
-export function rowMatches(line: string, query: RegExp | null, field: string, labelMayMatch = false): boolean {
+export function rowMatches(line: string, query: RegExp | null, field: string, labelMayMatch = false, mapping?: FieldMapping): boolean {
   if (query === null) return true;
   if (!labelMayMatch && !line.includes('\\u') && !query.test(line)) return false;
   let v: unknown;
@@ -104,6 +108,7 @@ export function rowMatches(line: string, query: RegExp | null, field: string, la
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const row = v as Record<string, unknown>;
-  const fields = [row.id, labelOf(row.class_label), row.text ?? row.extracted_text, row[field]];
+  const mapped = mapping ? rowFields(row, mapping) : null;
+  const fields = mapped ? [mapped.id, mapped.label, mapped.text, row[field]] : [row.id, labelOf(row.class_label), row.text ?? row.extracted_text, row[field]];
   return fields.some((f) => (typeof f === 'string' || typeof f === 'number') && query.test(String(f)));
 }

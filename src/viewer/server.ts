@@ -171,6 +171,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       field,
       images: rowImages({ imageRoot: imageRoot ?? path.dirname(path.resolve(input)), confine, sharp: thumbnailer }),
       indexed: { size: indexed.size, mtimeMs: indexed.mtimeMs },
+      ...(options.mapping ? { mapping: options.mapping } : {}),
     };
     return { url: `http://127.0.0.1:${hostPort}`, index, summary: scan.summary, indexSeconds, thumbnails: thumbnailer !== null, close };
   } catch (err) {

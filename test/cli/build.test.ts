@@ -89,7 +89,7 @@ describe('batch-explain build (CLI)', () => {
     const cases: Array<[string[], number, RegExp]> = [
       [['build', '--dataset', memes, '--prompt', 'hateful_memes_explanation', '--max-bytes', 'lots'], 2, /--max-bytes: expected a byte size/],
       [['build', '--dataset', memes, '--prompt', 'hateful_memes_explanation', '--provider', 'bedrock'], 2, /Invalid values:[\s\S]*provider/],
-      [['build', '--dataset', memes], 2, /Missing required argument: prompt/],
+      [['build', '--dataset', memes], 2, /give --prompt \(a prompt file or a shipped prompt name\), or a --preset/],
       [['build', '--dataset', memes, '--prompt', 'nope.txt'], 2, /prompt nope\.txt: no such file/],
       [['build', '--dataset', '/no/such.jsonl', '--prompt', 'hateful_memes_explanation', '--out-dir', '/tmp/be-never'], 1, /\/no\/such\.jsonl: no such file/],
       [['build', '--dataset', memes, '--prompt', 'hateful_memes_explanation', '--out', 'file.jsonl'], 2, /--out only takes -/],

@@ -113,14 +113,15 @@ describe('jobs through the CLI', () => {
     await writeFile(path.join(cwd, 'train.jsonl'), '{"id": 42953, "img": "img/42953.png", "label": 0, "text": "its their character not their color that matters"}\n{"id": 23058, "img": "img/23058.png", "label": 0, "text": "dont be afraid to love again"}\n');
     const hateful = await runCli(['run', '--dataset', 'train.jsonl', '--prompt', 'hateful_memes_explanation'], { cwd });
     expect(hateful.code).toBe(5);
-    expect(hateful.stderr).toMatch(/no row of train.jsonl became a request: 2 rows, all rejected \(E_MISSING_FIELD 2\); no `img_path`, `class_label`: the rows have id, img, label, text/);
+    expect(hateful.stderr).toMatch(/no row of train.jsonl became a request: 2 rows, all rejected \(E_MISSING_FIELD 2\); no "img_path", "class_label"; rows have id, img, label, text: try --preset hateful-memes/);
     expect(existsSync(path.join(cwd, 'dataset_with_explanations.jsonl'))).toBe(false);
+    // Files named as JSONL that are something else: read as JSONL, every line refused; the message says what they look like.
     const cases: Array<[string, string | Buffer, RegExp]> = [
-      ['labels.csv', 'image_name,text_ocr,offensive\nimage_1.jpg,"LOOK THERE\nMY FRIEND",not_offensive\n', /looks like CSV/],
-      ['mami.tsv', 'file_name\tmisogynous\tText Transcription\n1.jpg\t0\tsome text\n', /looks like TSV/],
-      ['array.json', '[\n  {"id": "a", "img": "images/banner.jpg", "label": 1}\n]\n', /looks like one JSON array/],
-      ['keyed.json', '{"1114679353714016256": {"img_url": "x", "labels": [4, 1, 3], "tweet_text": "t"}}\n', /looks like one JSON object spread over the file/],
-      ['data.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7), Buffer.from('PAR1')]), /looks like Parquet/],
+      ['labels.jsonl', 'image_name,text_ocr,offensive\nimage_1.jpg,"LOOK THERE\nMY FRIEND",not_offensive\n', /looks like CSV .*it was read as JSONL/],
+      ['mami.jsonl', 'file_name\tmisogynous\tText Transcription\n1.jpg\t0\tsome text\n', /looks like TSV/],
+      ['array.jsonl', '[\n  {"id": "a", "img": "images/banner.jpg", "label": 1}\n]\n', /looks like one JSON array/],
+      ['keyed.jsonl', '{"1114679353714016256": {"img_url": "x", "labels": [4, 1, 3], "tweet_text": "t"}}\n', /looks like one JSON object spread over the file/],
+      ['data.jsonl', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7), Buffer.from('PAR1')]), /looks like Parquet/],
       ['empty.jsonl', '', /empty.jsonl: no rows: the dataset is empty/],
     ];
     for (const [name, content, message] of cases) {

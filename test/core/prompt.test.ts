@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compilePrompt, loadPromptFile } from '../../src/core/prompt.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { PRESETS } from '../../src/core/dataset/presets.js';
 
 describe('compilePrompt', () => {
   it('replaces only {} and keeps every other brace, as in a JSON example', () => {
@@ -28,7 +30,7 @@ describe('compilePrompt', () => {
 
 describe('shipped prompts', () => {
   const dir = path.join(packageRoot(), 'prompts');
-  it.each(['armeme_explanation_arabic', 'armeme_explanation_english', 'hateful_memes_explanation'])('%s compiles and keeps its JSON example', async (name) => {
+  it.each(['armeme_explanation_arabic', 'armeme_explanation_english', 'hateful_memes_explanation', 'mmhs150k_explanation', 'memotion_explanation', 'mami_explanation'])('%s compiles and keeps its JSON example', async (name) => {
     const { template } = await loadPromptFile(name, dir);
     const text = compilePrompt(template)('not-propaganda', 'x');
     expect(text).toContain('not-propaganda');
@@ -36,6 +38,16 @@ describe('shipped prompts', () => {
     expect(text).not.toContain('{}');
     expect(template).toMatch(/Do not re-classify/);
     expect(template).toMatch(/about 100 words/);
+  });
+
+  it('each preset names a shipped prompt that covers its negative label, and the prompts README lists it', async () => {
+    const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+    for (const preset of Object.values(PRESETS)) {
+      const { template } = await loadPromptFile(preset.prompt, dir);
+      expect(readme).toContain(`\`${preset.prompt}\``);
+      const labels: Record<string, string> = 'labelMap' in preset.mapping ? preset.mapping.labelMap : {};
+      for (const label of Object.values(labels)) expect(template, `${preset.prompt} names ${label}`).toContain(`"${label}"`);
+    }
   });
 
   it('the Arabic prompt asks for Modern Standard Arabic', async () => {
