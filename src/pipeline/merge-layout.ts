@@ -12,11 +12,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { BatchExplainError } from '../errors.js';
 import { mappedId, type JobMapping } from '../core/dataset/mapping.js';
-import { LayoutWriter, outputFormatOf } from '../core/dataset/layout-output.js';
 import { fileLines } from '../core/file-lines.js';
 import { PartialFileOutput, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import { defaultErrorsPath, merge, type MergeOptions, type MergeSummary } from './merge.js';
-import { readDataset } from './read-dataset.js';
 import type { JsonlRecord } from '../types.js';
 
 export interface DatasetMergeOptions extends MergeOptions {
@@ -45,6 +43,8 @@ export async function mergeDataset(options: DatasetMergeOptions): Promise<MergeS
 
 /** Each record's id as `{"id": "..."}` (or `{}` when it has none) on the record's own line number. */
 async function writeIds(dataset: string, mapping: JobMapping, file: string): Promise<void> {
+  // The readers (stream-json, csv-parse, hyparquet) load only for a dataset that needs them: a JSONL merge stays as light as before.
+  const { readDataset } = await import('./read-dataset.js');
   const out = createWriteStream(file);
   let line = 0;
   // Records the reader refuses are in the build's rejects already: here they leave their lines blank.
@@ -60,6 +60,7 @@ async function writeIds(dataset: string, mapping: JobMapping, file: string): Pro
 
 /** The dataset's records read again beside the merged id lines (one each, in order), written in the output's format. */
 async function writeLayout(dataset: string, mapping: JobMapping, merged: string, field: string, output: string | NodeJS.WritableStream, signal?: AbortSignal): Promise<void> {
+  const [{ readDataset }, { LayoutWriter, outputFormatOf }] = await Promise.all([import('./read-dataset.js'), import('../core/dataset/layout-output.js')]);
   const format = outputFormatOf(typeof output === 'string' ? output : '-', mapping.format);
   const out: StagedOutput = typeof output === 'string' && output !== '-' ? new PartialFileOutput(output) : new StreamOutput(typeof output === 'string' ? process.stdout : output);
   const writer = new LayoutWriter(format, field);

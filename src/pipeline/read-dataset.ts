@@ -1,12 +1,9 @@
 /** The dataset reader for a format: JSONL, JSON, CSV, TSV or Parquet, each a stage of its own. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { BatchExplainError } from '../errors.js';
 import { formatOf, type DatasetFormat } from '../core/dataset/formats.js';
 import { readJsonl, type ReadJsonlStats } from '../stages/read-jsonl.js';
-import { readJson } from '../stages/read-json.js';
-import { readDelimited } from '../stages/read-delimited.js';
-import { readParquet } from '../stages/read-parquet.js';
-import type { OnReject } from '../types.js';
+import type { JsonlRecord, OnReject } from '../types.js';
 
 export interface ReadDatasetOptions {
   /** The dataset file, or `-` for stdin. */
@@ -27,17 +24,22 @@ export interface ReadDatasetOptions {
 export function readDataset(options: ReadDatasetOptions): Readable & { readonly stats: ReadJsonlStats } {
   const { dataset, stream, name, onReject } = options;
   const source = stream ? { stream } : { path: dataset };
-  switch (formatOf(dataset, options.format)) {
-    case 'jsonl':
-      return readJsonl({ ...source, name, onReject });
-    case 'json':
-      return readJson({ ...source, name, onReject });
-    case 'csv':
-      return readDelimited({ ...source, name, onReject, delimiter: ',' });
-    case 'tsv':
-      return readDelimited({ ...source, name, onReject, delimiter: '\t' });
-    case 'parquet':
-      if (stream || dataset === '-') throw new BatchExplainError('E_INPUT', 'a Parquet dataset is read from its end, so it cannot come from stdin or a pipe: save it to a file first');
-      return readParquet({ path: dataset, name, onReject });
+  const format = formatOf(dataset, options.format);
+  if (format === 'jsonl') return readJsonl({ ...source, name, onReject });
+  if (format === 'parquet' && (stream || dataset === '-')) throw new BatchExplainError('E_INPUT', 'a Parquet dataset is read from its end, so it cannot come from stdin or a pipe: save it to a file first');
+  // The other readers (stream-json, csv-parse, hyparquet) load when their first record is asked
+  // for: every command imports this module, and a JSONL job should not pay for them.
+  let reader: (Readable & { readonly stats: ReadJsonlStats }) | undefined;
+  const open = async (): Promise<Readable & { readonly stats: ReadJsonlStats }> => {
+    if (format === 'json') return (await import('../stages/read-json.js')).readJson({ ...source, name, onReject });
+    if (format === 'parquet') return (await import('../stages/read-parquet.js')).readParquet({ path: dataset, name, onReject });
+    return (await import('../stages/read-delimited.js')).readDelimited({ ...source, name, onReject, delimiter: format === 'csv' ? ',' : '\t' });
+  };
+  const none: ReadJsonlStats = { lines: 0, blank: 0, records: 0, rejected: 0, bytes: 0 };
+  async function* records(): AsyncGenerator<JsonlRecord> {
+    reader = await open();
+    yield* reader as AsyncIterable<JsonlRecord>;
   }
+  // A getter defined on the stream (Object.assign would copy the value it has now).
+  return Object.defineProperty(Readable.from(records(), { objectMode: true, highWaterMark: 1 }), 'stats', { get: () => reader?.stats ?? none }) as Readable & { readonly stats: ReadJsonlStats };
 }
