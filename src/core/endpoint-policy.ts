@@ -1,5 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import { BatchExplainError } from '../errors.js';
+import { safeUrl } from './safe-url.js';
+
+export { safeUrl };
 
 /**
  * Where direct mode's secrets may go. A base URL names any server (a colleague's vLLM box, a
@@ -13,15 +16,6 @@ export const OPENAI_API_HOST = 'api.openai.com';
 /** The variable read for api.openai.com when `--api-key-env` is not given. */
 export const OPENAI_KEY_VARIABLE = 'OPENAI_API_KEY';
 
-/** A URL without credentials or query, for messages; a string that is no URL loses its `user:pass@` and query. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return url.replace(/^([^/?#]*\/\/)[^/?#]*@/, '$1').replace(/[?#].*$/s, '');
-  }
-}
 
 /** `localhost`, `*.localhost` (RFC 6761), or a loopback IP literal (127/8, ::1, IPv4-mapped 127/8). */
 export function isLoopbackHost(hostname: string): boolean {
