@@ -8,13 +8,14 @@ import { mapOrdered } from '../core/map-ordered.js';
 import { positiveInteger } from '../core/options.js';
 import { roundField, shardKey, type Manifest } from '../pipeline/manifest.js';
 import { QuotaGate } from '../pipeline/quota.js';
-import { isTokenLimitError, tokenLimitFailure } from '../pipeline/batch-refresh.js';
-import { isTransient, withRetry } from '../pipeline/retry.js';
+import { isTokenLimitError } from '../pipeline/batch-refresh.js';
+import { withRetry } from '../pipeline/retry.js';
 import { isFileNotReadyError, waitForFileProcessed, type FileReadyOptions } from '../pipeline/file-ready.js';
 import { FirstBatchGate, isBodilessRefusal, refusedCreateError } from '../pipeline/first-batch.js';
 import type { ShardRecord, Stage } from '../types.js';
 import { callSignal } from '../core/call-signal.js';
 import { describeApiError } from '../errors.js';
+import { findBatchForFile, findUpload } from './upload-lookups.js';
 
 export interface UploadShardsOptions {
   client: OpenAI;
@@ -272,37 +273,4 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
 /** A retry in words: the call, its failure and the wait before the next try. */
 function retryDetail(call: string, err: unknown, waitMs: number): string {
   return `${call}: ${describeApiError(err)}; next try in ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
-}
-
-/**
- * The batch made from an input file, if any: batches are listed newest first and matched by
- * `input_file_id` (one upload makes one batch, but for batches failed on the token quota, which
- * are passed over, as are those in `exclude`). Listing stops at batches older than the file.
- */
-export async function findBatchForFile(client: OpenAI, fileId: string, signal?: AbortSignal, exclude: ReadonlySet<string> = new Set(), minTimeoutMs?: number): Promise<string | null> {
-  return withRetry(
-    async () => {
-      let notBefore = 0;
-      try {
-        notBefore = (await client.files.retrieve(fileId, callSignal(signal))).created_at - 300;
-      } catch (err) {
-        if (!isTransient(err) && (err as { status?: number }).status !== 404) throw err;
-        if (isTransient(err)) throw err;
-      }
-      for await (const batch of client.batches.list({ limit: 100 }, callSignal(signal))) {
-        if (batch.input_file_id === fileId && !exclude.has(batch.id) && tokenLimitFailure(batch) === null) return batch.id;
-        if (batch.created_at < notBefore) break;
-      }
-      return null;
-    },
-    { minTimeoutMs, ...(signal ? { signal } : {}) },
-  );
-}
-
-/** The id of an uploaded batch input file named `filename` of `bytes` bytes, still usable, or null. */
-async function findUpload(client: OpenAI, filename: string, bytes: number, signal?: AbortSignal): Promise<string | null> {
-  for await (const file of client.files.list({ purpose: 'batch' }, callSignal(signal))) {
-    if (file.filename === filename && file.bytes === bytes && (file.status as string) !== 'error') return file.id;
-  }
-  return null;
 }
