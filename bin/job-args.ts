@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BatchExplainError } from '../src/errors.js';
 import { jobConfigDigest } from '../src/pipeline/job-settings.js';
-import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job.js';
+import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, describeJobs, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job.js';
 import { Manifest, readManifestState, type ManifestState } from '../src/pipeline/manifest.js';
 import { batchIdOfFile, listResultFiles } from '../src/pipeline/merge-steps.js';
 import type { ProviderName } from '../src/pipeline/providers.js';
@@ -83,7 +83,8 @@ export async function findJobManifest(manifest: string | undefined): Promise<str
   const jobs = (await jobFolders()).filter((f) => f.state.run || f.state.batches.size > 0);
   if (jobs.length === 1) return jobs[0]!.manifestPath;
   if (jobs.length === 0) throw new BatchExplainError('E_INPUT', `no job here: ${path.join('batches', MANIFEST_NAME)} not found (run submit first, or pass --manifest / --tracking-file)`);
-  throw new BatchExplainError('E_OPTION', `${jobs.length} jobs here; say which with --manifest:\n${jobs.map((j) => `  --manifest ${j.manifestPath}   ${describeJob(j).slice(j.manifestPath.length + 1)}`).join('\n')}`);
+  const lines = describeJobs(jobs);
+  throw new BatchExplainError('E_OPTION', `${jobs.length} jobs here; say which with --manifest:\n${jobs.map((j, i) => `  --manifest ${j.manifestPath}   ${lines[i]!.slice(j.manifestPath.length + 1)}`).join('\n')}`);
 }
 
 export interface MergeInputs {

@@ -166,6 +166,19 @@ export function describeJob(folder: JobFolder): string {
 }
 
 /**
+ * Lines naming several jobs, each with {@link describeJob}'s words and the settings in which it
+ * differs from the others (two jobs of one dataset and prompt may differ only in `maxTokens`).
+ */
+export function describeJobs(folders: JobFolder[]): string[] {
+  const settings = folders.map((f) => f.state.run?.settings ?? {});
+  const names = [...new Set(settings.flatMap((s) => Object.keys(s)))].filter((n) => n !== 'template' && n !== 'dataset' && new Set(settings.map((s) => JSON.stringify(s[n]))).size > 1);
+  return folders.map((f, i) => {
+    const own = names.map((n) => `${n} ${shown(settings[i]![n])}`);
+    return own.length ? `${describeJob(f).slice(0, -1)}, ${own.join(', ')})` : describeJob(f);
+  });
+}
+
+/**
  * The result files a job downloaded, in the order its batches were created (a later round's
  * answers after the first's): what the merge of the job reads, and nothing else.
  */

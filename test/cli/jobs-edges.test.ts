@@ -104,6 +104,15 @@ describe('jobs past the happy path', () => {
     }
   }, 90_000);
 
+  it('jobs listed for --manifest show the settings in which they differ', async () => {
+    const cwd = await withFixtures('be-edges-list-');
+    expect((await runCli([...run, '--output', 'a.jsonl'], { cwd })).code).toBe(0);
+    expect((await runCli([...run, '--max-tokens', '500', '--output', 'b.jsonl'], { cwd })).code).toBe(0);
+    const status = await runCli(['status'], { cwd });
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(/--manifest batches\/manifest.jsonl .*maxTokens 4096\)\n {2}--manifest batches-2\/manifest.jsonl .*maxTokens 500\)/);
+  }, 60_000);
+
   it('flag values and the output path are checked before anything is written', async () => {
     const cwd = await withFixtures('be-edges-flags-');
     for (const [flags, message] of [
