@@ -104,6 +104,8 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         for (const w of summary.warnings) log(`run: warning: ${w}`);
         log(formatMergeSummary(summary.merge).trimEnd());
         if (summary.rounds > 0) log(`run: ${summary.rounds} resubmission round(s)`);
+        // Where this job's files are: with several jobs here, the one the later commands must be told.
+        log(`run: the job's files are in ${options.outDir} (manifest ${options.manifestPath})`);
         return args.strict && summary.merge.explained < summary.merge.rows ? EXIT.REJECTS : EXIT.OK;
       } catch (err) {
         display.stop();

@@ -45,6 +45,7 @@ describe('jobs through the CLI', () => {
     const ar = await runCli(['run', '--dataset', 'memes.jsonl', '--prompt', 'armeme_explanation_arabic', '--output', 'ar.jsonl'], { cwd });
     expect(ar.code, ar.stderr).toBe(0);
     expect(ar.stderr).toMatch(/run: a new job, in batches-2 \(batches holds another job\)/);
+    expect(ar.stderr).toMatch(/run: the job's files are in batches-2 \(manifest batches-2\/manifest.jsonl\)\n$/);
     const enRows = await readJsonl(path.join(cwd, 'en.jsonl'));
     const arRows = await readJsonl(path.join(cwd, 'ar.jsonl'));
     expect(enRows).toHaveLength(7);
