@@ -52,7 +52,7 @@ export async function chooseJob<O extends Omit<BuildOptions, 'outDir' | 'output'
     if (digest(options, provider) === run.config) matches.push({ folder, provider, options });
   }
   if (matches.length > 1) {
-    throw new BatchExplainError('E_OPTION', `these settings are those of ${matches.length} jobs sent to different providers: ${matches.map((m) => `${m.folder.outDir} (${m.provider})`).join(', ')}; pass --provider to say which`);
+    throw new BatchExplainError('E_OPTION', `these settings are those of ${matches.length} jobs here: ${matches.map((m) => `${m.folder.outDir} (${m.provider})`).join(', ')}; say which with --out-dir (or --provider)`);
   }
   const match = matches[0];
   if (match) {
