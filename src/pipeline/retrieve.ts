@@ -12,6 +12,7 @@ import { withRetry, type RetryOptions } from './retry.js';
 import { callSignal } from '../core/call-signal.js';
 import { refreshBatch } from './batch-refresh.js';
 import { deleteInputFile, type DeleteInputFiles } from './input-files.js';
+import { BatchExplainError } from '../errors.js';
 
 
 export interface RetrieveOptions {
@@ -100,7 +101,16 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
         if (!id) continue;
         // Absolute: the job's later commands may run from another folder.
         const target = path.resolve(options.outDir, `${b.batchId}.${suffix}.jsonl`);
-        const file = (await alreadyDownloaded(b.downloaded?.[kind], target)) ?? (await withRetry(() => download(client, id, target, options.signal), retry));
+        const earlier = b.downloaded?.[kind];
+        const file =
+          (await alreadyDownloaded(earlier, target)) ??
+          (await withRetry(() => download(client, id, target, options.signal), retry).catch((err: { status?: number }) => {
+            // Downloaded before, since lost here, and gone there too (files expire; the local server keeps nothing of a merged job).
+            if (earlier && err?.status === 404) {
+              throw new BatchExplainError('E_INPUT', `${earlier.path} (${kind} of ${b.batchId}) was downloaded before and is gone, and the provider no longer has ${id}: restore the file, or send the dataset again as a new job (--out-dir NEW)`);
+            }
+            throw err;
+          }));
         downloaded[kind] = file;
         options.onDownload?.(b.batchId, kind, file);
       }

@@ -104,6 +104,15 @@ describe('jobs past the happy path', () => {
     }
   }, 90_000);
 
+  it('a lost download the provider no longer has (the local server keeps nothing of a merged job): one line saying so and what to do', async () => {
+    const cwd = await withFixtures('be-edges-gone-');
+    expect((await runCli([...run, '--output', 'a.jsonl'], { cwd })).code).toBe(0);
+    for (const f of await readdir(path.join(cwd, 'batches', 'results'))) await rm(path.join(cwd, 'batches', 'results', f));
+    const again = await runCli([...run, '--output', 'a.jsonl'], { cwd });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/batch-explain: .*\.output\.jsonl \(output of batch_\w+\) was downloaded before and is gone, and the provider no longer has file-\w+: restore the file, or send the dataset again as a new job \(--out-dir NEW\)\n$/);
+  }, 60_000);
+
   it('jobs listed for --manifest show the settings in which they differ', async () => {
     const cwd = await withFixtures('be-edges-list-');
     expect((await runCli([...run, '--output', 'a.jsonl'], { cwd })).code).toBe(0);
