@@ -1,23 +1,17 @@
-import { appendFile, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { withFixtures } from '../helpers/fixtures-folder.js';
 import { startBatchServer } from '../../src/server/server.js';
 
 /** What a researcher meets past the happy path of a job: an edited dataset, another folder, a lost download, a wrong URL. */
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
-async function withFixtures(prefix: string): Promise<string> {
-  const cwd = await tempDir(prefix);
-  await mkdir(path.join(cwd, 'images'));
-  for (const name of await readdir(path.join(fixtures, 'images'))) await copyFile(path.join(fixtures, 'images', name), path.join(cwd, 'images', name));
-  await copyFile(path.join(fixtures, 'memes.jsonl'), path.join(cwd, 'memes.jsonl'));
-  return cwd;
-}
 
 const run = ['run', '--dataset', 'memes.jsonl', '--prompt', 'armeme_explanation_english'];
 

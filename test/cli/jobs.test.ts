@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli, runShell, CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { withFixtures } from '../helpers/fixtures-folder.js';
 import { startBatchServer } from '../../src/server/server.js';
 
 /** Issue 13's scenarios, each as a user meets it: jobs that never mix, starts that never lock, outputs that parse. */
@@ -25,14 +26,6 @@ async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> 
   });
 }
 
-/** A folder with the fixtures' dataset and images, as a user has them. */
-async function withFixtures(prefix: string): Promise<string> {
-  const cwd = await tempDir(prefix);
-  await mkdir(path.join(cwd, 'images'));
-  for (const name of await readdir(path.join(fixtures, 'images'))) await copyFile(path.join(fixtures, 'images', name), path.join(cwd, 'images', name));
-  await copyFile(memes, path.join(cwd, 'memes.jsonl'));
-  return cwd;
-}
 
 // Control bytes a terminal acts on: C0 but tab and newline, DEL, and C1 (as UTF-8).
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
