@@ -1,7 +1,6 @@
 import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
@@ -10,7 +9,6 @@ import { startBatchServer } from '../../src/server/server.js';
 
 /** What a researcher meets past the happy path of a job: an edited dataset, another folder, a lost download, a wrong URL. */
 
-const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 
 const run = ['run', '--dataset', 'memes.jsonl', '--prompt', 'armeme_explanation_english'];
