@@ -15,7 +15,7 @@ import { FirstBatchGate, isBodilessRefusal, refusedCreateError } from '../pipeli
 import type { ShardRecord, Stage } from '../types.js';
 import { callSignal } from '../core/call-signal.js';
 import { describeApiError } from '../errors.js';
-import { findBatchForFile, findUpload } from './upload-lookups.js';
+import { findBatchForFile, findUpload } from '../batch-api/upload-lookups.js';
 
 export interface UploadShardsOptions {
   client: OpenAI;
