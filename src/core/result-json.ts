@@ -168,6 +168,8 @@ export class JsonSkipper {
     const head = this.#head;
     if (words !== null) {
       for (; i < end && ((head + i) & 3) !== 0; i++) if (isSpecial(b[i]!)) return i;
+      // Not on to the words when `end` came first: `w * 4 - head` below would then go back before `i`.
+      if (i >= end) return end;
       const last = (head + end) >> 2;
       let w = (head + i) >> 2;
       for (; w < last; w++) {
