@@ -185,9 +185,31 @@ export class Store {
 
 let tmpCounter = 0;
 
+/** How long a write waits for a file descriptor while the process has none left (EMFILE, ENFILE). */
+const DESCRIPTOR_WAIT_MS = 10_000;
+
+/**
+ * Opens `file` for writing. Out of descriptors, it waits for one, trying again from 10 ms (doubling
+ * up to 200 ms) for at most {@link DESCRIPTOR_WAIT_MS}: the server's own shortage (sockets of a
+ * crowd of clients, running batches' files) passes as requests end, and is no client's fault. A
+ * batch created at that moment used to fail with a 500 (100 clients under `ulimit -n 200`).
+ */
+async function openForWriting(file: string): ReturnType<typeof open> {
+  const deadline = Date.now() + DESCRIPTOR_WAIT_MS;
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return await open(file, 'w');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'EMFILE' && code !== 'ENFILE') || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 export async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
-  const handle = await open(tmp, 'w');
+  const handle = await openForWriting(tmp);
   try {
     await handle.writeFile(text);
     await handle.sync();
