@@ -127,6 +127,7 @@ export const retrieveCommand: CommandModule<object, RetrieveArgs> = {
           manifest,
           outDir: args['out-dir'] ?? (args['tracking-file'] !== undefined ? 'results' : path.join(path.dirname(manifest.path), 'results')),
           wait: args.wait,
+          ...(provider.news ? { news: provider.news } : {}),
           ...pollOptions(args, provider.name),
           deleteInputFiles: args['delete-input-files'],
           signal,

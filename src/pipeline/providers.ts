@@ -48,6 +48,8 @@ export interface Provider {
   readonly localDataDir?: string;
   /** The in-process server of the `local` provider. */
   readonly server?: BatchServer;
+  /** `local`: resolves when the server next saves a batch's state (rejects on abort), for polls to wait on rather than the clock alone. */
+  readonly news?: (signal?: AbortSignal) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function openProvider(options: ProviderOptions): Promise<Provider> 
       describe: `local server ${server.url} (data in ${dataDir})`,
       localDataDir: dataDir,
       server,
+      news: (signal) => server.store.changed(signal),
       close: () => server.close(),
     };
   }

@@ -38,6 +38,11 @@ export interface RetrieveOptions {
    */
   deleteInputFiles?: DeleteInputFiles;
   signal?: AbortSignal;
+  /**
+   * Resolves when the provider may have news (rejects on abort): a wait between polls ends then,
+   * or after `pollMs`, whichever comes first. The `local` provider's `news`; the others poll by the clock alone.
+   */
+  news?: (signal?: AbortSignal) => Promise<void>;
   /** Told of the batches as the manifest has them: at the start, as each batch's status comes back, and after each round. */
   onProgress?: (batches: BatchState[]) => void;
   /** Told before each retry of an API call: its failure and the wait (for a visible log). */
@@ -139,7 +144,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
     options.onProgress?.(all);
     const pending = all.filter((b) => !isDone(b)).map((b) => b.batchId);
     if (!options.wait || pending.length === 0) return { batches: all, pending, warnings, requeued: requeuedShards(manifest.state) };
-    await sleep(poll, options.signal);
+    await pollWait(poll, options.signal, options.news);
     poll = Math.min(maxPoll, Math.round(poll * 1.5));
   }
 }
@@ -190,7 +195,20 @@ async function download(client: OpenAI, fileId: string, target: string, signal?:
   return { path: target, lines, bytes };
 }
 
-/** Waits `ms`, or less if aborted; its abort listener goes when the wait ends (a poll every few seconds for days would pile them up). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return delay(ms, undefined, signal ? { signal } : {});
+/**
+ * Waits `ms`, or until `news` resolves, whichever comes first (rejects if `signal` is aborted);
+ * the listeners of both go when the wait ends (a poll every few seconds for days would pile them up).
+ */
+async function pollWait(ms: number, signal?: AbortSignal, news?: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  if (!news) return delay(ms, undefined, signal ? { signal } : {});
+  const over = new AbortController();
+  const either = signal ? AbortSignal.any([signal, over.signal]) : over.signal;
+  const waits = [delay(ms, undefined, { signal: either }), news(either)];
+  // The one left behind rejects once `over` is aborted: that is no failure.
+  for (const w of waits) w.catch(() => {});
+  try {
+    await Promise.race(waits);
+  } finally {
+    over.abort();
+  }
 }

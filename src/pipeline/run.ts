@@ -83,6 +83,7 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         manifest,
         outDir: options.resultsDir,
         wait: true,
+        ...(options.provider.news ? { news: options.provider.news } : {}),
         ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
         ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }),
         ...(options.retries === undefined ? {} : { retries: options.retries }),

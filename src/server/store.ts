@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -166,6 +167,16 @@ export class Store {
   }
 
   readonly #saving = new Map<string, Promise<void>>();
+  readonly #saved = new EventEmitter().setMaxListeners(0);
+
+  /**
+   * Resolves once a batch's state is next saved (a status, its counts, its files): a client in
+   * this process (`run --provider local`) polls then rather than after a fixed wait. Rejects when
+   * `signal` is aborted, its listener gone.
+   */
+  async changed(signal?: AbortSignal): Promise<void> {
+    await once(this.#saved, 'saved', signal ? { signal } : {});
+  }
 
   /** Saves a batch's current state; saves of one batch run one after the other. */
   saveBatch(record: BatchRecord): Promise<void> {
@@ -176,6 +187,7 @@ export class Store {
       .catch(() => {})
       .then(() => writeAtomic(path.join(this.dir, 'batches', `${id}.json`), JSON.stringify(record)));
     this.#saving.set(id, next);
+    next.then(() => this.#saved.emit('saved'), () => {});
     next.finally(() => {
       if (this.#saving.get(id) === next) this.#saving.delete(id);
     }).catch(() => {});
