@@ -85,6 +85,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   // What the manifest knows already, before the first status comes back.
   options.onProgress?.([...manifest.state.batches.values()]);
   while (true) {
+    const news = listen(options.signal, options.news);
     // Done and downloaded, unless a downloaded file is gone or changed (it is downloaded again).
     const todo: BatchState[] = [];
     for (const b of manifest.state.batches.values()) if (!isDone(b) || !(await downloadsIntact(b))) todo.push(b);
@@ -143,8 +144,11 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
     const all = [...manifest.state.batches.values()];
     options.onProgress?.(all);
     const pending = all.filter((b) => !isDone(b)).map((b) => b.batchId);
-    if (!options.wait || pending.length === 0) return { batches: all, pending, warnings, requeued: requeuedShards(manifest.state) };
-    await pollWait(poll, options.signal, options.news);
+    if (!options.wait || pending.length === 0) {
+      news.stop();
+      return { batches: all, pending, warnings, requeued: requeuedShards(manifest.state) };
+    }
+    await news.wait(poll);
     poll = Math.min(maxPoll, Math.round(poll * 1.5));
   }
 }
@@ -196,19 +200,27 @@ async function download(client: OpenAI, fileId: string, target: string, signal?:
 }
 
 /**
- * Waits `ms`, or until `news` resolves, whichever comes first (rejects if `signal` is aborted);
- * the listeners of both go when the wait ends (a poll every few seconds for days would pile them up).
+ * Listens for `news` from now on (so that news during a round of polls is not missed): `wait(ms)`
+ * then ends at the first news since, at once if there was some, or after `ms` (rejects if `signal`
+ * is aborted); the listeners go when the wait ends or on `stop()`. Without `news`, a plain wait.
  */
-async function pollWait(ms: number, signal?: AbortSignal, news?: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  if (!news) return delay(ms, undefined, signal ? { signal } : {});
+function listen(signal?: AbortSignal, news?: (signal: AbortSignal) => Promise<void>): { wait(ms: number): Promise<void>; stop(): void } {
+  if (!news) return { wait: (ms) => delay(ms, undefined, signal ? { signal } : {}), stop: () => {} };
   const over = new AbortController();
   const either = signal ? AbortSignal.any([signal, over.signal]) : over.signal;
-  const waits = [delay(ms, undefined, { signal: either }), news(either)];
-  // The one left behind rejects once `over` is aborted: that is no failure.
-  for (const w of waits) w.catch(() => {});
-  try {
-    await Promise.race(waits);
-  } finally {
-    over.abort();
-  }
+  const heard = news(either);
+  // Left behind by the timer, it rejects once `over` is aborted: that is no failure.
+  heard.catch(() => {});
+  return {
+    async wait(ms) {
+      const timer = delay(ms, undefined, { signal: either });
+      timer.catch(() => {});
+      try {
+        await Promise.race([timer, heard]);
+      } finally {
+        over.abort();
+      }
+    },
+    stop: () => over.abort(),
+  };
 }

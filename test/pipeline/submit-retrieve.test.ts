@@ -73,6 +73,22 @@ describe('submit → retrieve with the local provider', () => {
     }
   });
 
+  it("with the local provider's news, retrieve --wait polls when the server saves a batch, not only after pollMs (an hour here)", async () => {
+    const { dir, open, options } = await job();
+    const provider = await open();
+    try {
+      await submit(options(provider));
+      const manifest = await Manifest.open(path.join(dir, 'batches/manifest.jsonl'));
+      // Without news, the first wait alone would pass the test's timeout by far.
+      const summary = await retrieve({ client: provider.client, manifest, outDir: path.join(dir, 'results'), wait: true, pollMs: 3_600_000, maxPollMs: 3_600_000, news: provider.news! });
+      await manifest.close();
+      expect(summary.pending).toEqual([]);
+      expect(summary.batches.map((b) => b.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    } finally {
+      await provider.close();
+    }
+  });
+
   const crashPoints: Array<[ManifestEvent['type'], 'before' | 'after', number]> = [
     ['run', 'after', 1],
     ['shard', 'before', 2],
