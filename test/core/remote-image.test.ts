@@ -78,27 +78,32 @@ describe('remoteImageFetcher', () => {
       };
       return { reserve, reserved };
     };
-    // With a Content-Length: the wait comes before the body is read.
+    // The four downloads at once (each its own path, reserve and hit count): the waits overlap
+    // instead of adding up (12.5 s one after the other).
     const hits = (path: string) => server.hits.get(path) ?? 0;
     const faceBefore = hits('/face.png');
+    // With a Content-Length: the wait comes before the body is read.
     const declared = slowReserve();
-    const a = await f.fetch(server.url('/face.png'), declared.reserve);
+    // Without: the wait comes mid-body, the server still sending (its socket paused while nothing reads).
+    const chunked = slowReserve();
+    // The server silent for longer than the deadline while the row waits: nothing lost either.
+    const silent = slowReserve(3500);
+    const [a, b, c, hung] = await Promise.all([
+      f.fetch(server.url('/face.png'), declared.reserve),
+      f.fetch(server.url('/chunked-640k.png'), chunked.reserve),
+      f.fetch(server.url('/pause.jpg'), silent.reserve),
+      f.fetch(server.url('/hang.png'), slowReserve().reserve),
+    ]);
     expect(a.ok && a.data.equals(PNG)).toBe(true);
     expect(declared.reserved).toEqual([PNG.length]);
     expect(hits('/face.png') - faceBefore).toBe(1);
-    // Without: the wait comes mid-body, the server still sending (its socket paused while nothing reads).
-    const chunked = slowReserve();
-    const b = await f.fetch(server.url('/chunked-640k.png'), chunked.reserve);
     expect(b.ok && b.data.length).toBe(655_360);
     expect(chunked.reserved.length).toBeGreaterThan(1);
     expect(hits('/chunked-640k.png')).toBe(1);
-    // The server silent for longer than the deadline while the row waits: nothing lost either.
-    const silent = slowReserve(3500);
-    const c = await f.fetch(server.url('/pause.jpg'), silent.reserve);
     expect(c.ok && c.data.equals(JPEG)).toBe(true);
     expect(hits('/pause.jpg')).toBe(1);
     // The deadline still holds outside the waits.
-    expect(await f.fetch(server.url('/hang.png'), slowReserve().reserve)).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 1 s (3 attempts)' });
+    expect(hung).toMatchObject({ ok: false, code: 'E_REMOTE_FETCH', message: 'no complete answer within 1 s (3 attempts)' });
   });
 
   it('waits what Retry-After asks for instead of the backoff, not on top of it', { timeout: 60_000 }, async () => {
