@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import dotenv from 'dotenv';
 import { BatchExplainError, describeApiError } from '../src/errors.js';
-import { safeUrl } from '../src/core/safe-url.js';
+import { safeUrl } from '../src/core/http/safe-url.js';
 import type { Provider, ProviderName } from '../src/pipeline/providers.js';
 import type { RunEvent } from '../src/pipeline/job.js';
 

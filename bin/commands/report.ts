@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
-import { FLAGS, type ExpectedScript, type Flag } from '../../src/core/quality.js';
-import { LANGUAGE_SCRIPT } from '../../src/core/prompt-language.js';
+import { FLAGS, type ExpectedScript, type Flag } from '../../src/core/quality/quality.js';
+import { LANGUAGE_SCRIPT } from '../../src/core/requests/prompt-language.js';
 import type { ReportResult } from '../../src/pipeline/report.js';
 import type { QualityCheckOptions } from '../../src/stages/quality-check.js';
 import { bytesFlag } from '../flags.js';
@@ -48,9 +48,9 @@ export async function qualityOptions(args: QualityArgs): Promise<QualityCheckOpt
     if (s === undefined) throw new BatchExplainError('E_OPTION', `--language ${JSON.stringify(args.language)}: expected one of ${Object.keys(LANGUAGE_SCRIPT).join(', ')}`);
     script = s;
   } else if (args.prompt !== undefined) {
-    const { loadPromptFile } = await import('../../src/core/prompt.js');
-    const { packageRoot } = await import('../../src/core/package-root.js');
-    const { promptScript } = await import('../../src/core/prompt-language.js');
+    const { loadPromptFile } = await import('../../src/core/requests/prompt.js');
+    const { packageRoot } = await import('../../src/core/io/package-root.js');
+    const { promptScript } = await import('../../src/core/requests/prompt-language.js');
     const path = await import('node:path');
     script = promptScript((await loadPromptFile(args.prompt, path.join(packageRoot(), 'prompts'))).template);
   }

@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import { callSignal } from '../core/call-signal.js';
+import { callSignal } from '../core/flow/call-signal.js';
 import { isTransient, withRetry } from '../pipeline/retry.js';
 import { tokenLimitFailure } from '../pipeline/batch-refresh.js';
 

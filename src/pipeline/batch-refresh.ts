@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import { callSignal } from '../core/call-signal.js';
+import { callSignal } from '../core/flow/call-signal.js';
 import { roundField, shardKey, type BatchState, type Manifest } from './manifest.js';
 import { withRetry, type RetryOptions } from './retry.js';
 

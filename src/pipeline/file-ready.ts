@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
-import { callSignal } from '../core/call-signal.js';
-import { sleep } from '../core/retry.js';
+import { callSignal } from '../core/flow/call-signal.js';
+import { sleep } from '../core/http/retry.js';
 import { BatchExplainError } from '../errors.js';
 import { withRetry } from './retry.js';
 

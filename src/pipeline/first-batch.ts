@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import { callSignal } from '../core/call-signal.js';
+import { callSignal } from '../core/flow/call-signal.js';
 import { BatchExplainError } from '../errors.js';
 
 /**

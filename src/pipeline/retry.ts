@@ -1,7 +1,7 @@
 import { APIConnectionError } from 'openai';
-import { errorCode, isTransientNetworkError, isTransientStatus, retry, retryAfterFromHeaders, waitBeforeRetry, type HeaderSource, type WaitPolicy } from '../core/retry.js';
+import { errorCode, isTransientNetworkError, isTransientStatus, retry, retryAfterFromHeaders, waitBeforeRetry, type HeaderSource, type WaitPolicy } from '../core/http/retry.js';
 
-export { RetriesExhaustedError } from '../core/retry.js';
+export { RetriesExhaustedError } from '../core/http/retry.js';
 
 /** Attempts for a transient failure, after the first. */
 export const DEFAULT_RETRIES = 6;
@@ -11,7 +11,7 @@ const API_WAITS: WaitPolicy = { firstWaitMs: 1000, maxBackoffMs: 60_000, maxRetr
 /**
  * Transient: worth another try. Network errors and timeouts, 408, 409, 429 and 5xx are; any
  * other 4xx is caused by the request itself and would fail again. Beyond the core's list (see
- * `core/retry.ts`): 409, OpenAI's conflict on an object being changed (the openai SDK retries it
+ * `core/http/retry.ts`): 409, OpenAI's conflict on an object being changed (the openai SDK retries it
  * too); the openai client's connection errors; and, the API's host being known to exist, a failed
  * lookup (ENOTFOUND), any undici failure and a stream cut short.
  */

@@ -17,9 +17,9 @@ import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
 import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
 import type { Provider } from './providers.js';
 import { modelChecker } from './first-batch.js';
-import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
+import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/shards/provider-limits.js';
 import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
-import { readAhead } from '../core/read-ahead.js';
+import { readAhead } from '../core/flow/read-ahead.js';
 import type { RetryOptions } from './retry.js';
 
 export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'>, QuotaLimits {
