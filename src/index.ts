@@ -83,13 +83,13 @@ export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submi
 export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline/retrieve.js';
 export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
-export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
-export { chooseJobFolder, downloadedFiles, jobFolders, jobsOfResultFiles, settingsDiff, type ChosenFolder, type JobFolder, type ResultJob } from './pipeline/job.js';
-export { jobSettings, jobConfigDigest } from './pipeline/job-settings.js';
+export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './batch-api/manifest.js';
+export { chooseJobFolder, downloadedFiles, jobFolders, jobsOfResultFiles, settingsDiff, type ChosenFolder, type JobFolder, type ResultJob } from './pipeline/job/job.js';
+export { jobSettings, jobConfigDigest } from './pipeline/job/job-settings.js';
 export { escapeControls } from './core/io/terminal-text.js';
 export { sniffFormat, fieldsOfFirstRows, type SniffedFormat } from './core/dataset/dataset-sniff.js';
-export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './pipeline/quota.js';
-export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './pipeline/input-files.js';
+export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './batch-api/quota.js';
+export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './batch-api/input-files.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
 
 // Direct mode: requests sent one by one to an OpenAI-compatible /chat/completions, no Batch API.
@@ -108,7 +108,7 @@ export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirectio
 export { promptScript, LANGUAGE_SCRIPT } from './core/requests/prompt-language.js';
 export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/quality/reclassification.js';
 export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/quality/duplicate-table.js';
-export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';
-export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report-scan.js';
+export { report, type ReportOptions, type ReportResult } from './pipeline/report/report.js';
+export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report/report-scan.js';
 export type { ReportSummary } from './core/quality/report-tally.js';
 export { startViewer, type Viewer, type ViewerOptions } from './viewer/server.js';

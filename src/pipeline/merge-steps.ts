@@ -10,7 +10,7 @@ import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '.
 import type { ResultSource } from '../stages/read-results.js';
 import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from '../stages/merge-into-dataset.js';
 import type { StagedOutput } from '../core/io/staged-output.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../batch-api/manifest.js';
 
 /** The merge's steps 4 and 5 and its inputs (see merge.ts): results read and parsed, rows spliced. */
 

@@ -9,7 +9,7 @@ import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } f
 import type { ResultParsePool } from '../core/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
-import { hasPendingWork, type Manifest } from './manifest.js';
+import { hasPendingWork, type Manifest } from '../batch-api/manifest.js';
 import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {

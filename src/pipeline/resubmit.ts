@@ -8,7 +8,7 @@ import { datasetKey, lineKey } from '../core/join-keys.js';
 import { formatOf } from '../core/dataset/formats.js';
 import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
 import { NOT_RESUBMITTED } from '../core/reasons.js';
-import { Manifest } from './manifest.js';
+import { Manifest } from '../batch-api/manifest.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
 export { NOT_RESUBMITTED, RETRYABLE } from '../core/reasons.js';

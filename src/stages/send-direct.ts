@@ -5,8 +5,8 @@ import { nonEmptyString, positiveInteger } from '../core/flow/options.js';
 import { RateLimiter } from '../core/direct/rate-limit.js';
 import type { DirectRequest } from '../core/direct/direct-request.js';
 import { BatchExplainError, optionError } from '../errors.js';
-import { RetriesExhaustedError, retryAfterMs, withRetry } from '../pipeline/retry.js';
-import { streamingFetch } from '../pipeline/streaming-fetch.js';
+import { RetriesExhaustedError, retryAfterMs, withRetry } from '../batch-api/retry.js';
+import { streamingFetch } from '../batch-api/streaming-fetch.js';
 import type { Stage } from '../types.js';
 import type { DirectResult } from './direct-results-sink.js';
 

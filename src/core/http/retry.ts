@@ -2,7 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { BatchExplainError, describeApiError } from '../../errors.js';
 
 /**
- * The retry core shared by the API calls (`pipeline/retry.ts`, which adds what is OpenAI's) and
+ * The retry core shared by the API calls (`batch-api/retry.ts`, which adds what is OpenAI's) and
  * remote image downloads (`core/images/remote-image.ts`): which failures are transient, the wait before
  * the next attempt (the server's `Retry-After` when it gave one, else exponential backoff, never
  * both), an abortable sleep, and the loop (p-retry, its own backoff off: the waits are ours).
@@ -16,7 +16,7 @@ export function isTransientStatus(status: number): boolean {
 /**
  * Network failures worth another try: the connection reset, refused or cut, a timeout, a DNS
  * lookup to try again (EAI_AGAIN), undici's socket errors and timeouts. Not ENOTFOUND: a host
- * that does not exist stays so (the API's calls add it, see `pipeline/retry.ts`).
+ * that does not exist stays so (the API's calls add it, see `batch-api/retry.ts`).
  */
 const TRANSIENT_NETWORK_CODE = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED))$/;
 

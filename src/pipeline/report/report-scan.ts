@@ -1,11 +1,11 @@
 import { closeSync, openSync, statSync } from 'node:fs';
-import { BatchExplainError } from '../errors.js';
-import { bufferLines } from '../core/io/sync-lines.js';
-import { ErrorsCursor } from '../core/quality/errors-cursor.js';
-import { datasetKey } from '../core/join-keys.js';
-import { readLineAt } from '../core/io/read-line-at.js';
-import { ReportTally, type ReportSummary } from '../core/quality/report-tally.js';
-import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../stages/quality-check.js';
+import { BatchExplainError } from '../../errors.js';
+import { bufferLines } from '../../core/io/sync-lines.js';
+import { ErrorsCursor } from '../../core/quality/errors-cursor.js';
+import { datasetKey } from '../../core/join-keys.js';
+import { readLineAt } from '../../core/io/read-line-at.js';
+import { ReportTally, type ReportSummary } from '../../core/quality/report-tally.js';
+import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../../stages/quality-check.js';
 
 export interface ScanOptions extends QualityCheckOptions {
   /** The merged file (merge's output). A file: rows are read back by position. */

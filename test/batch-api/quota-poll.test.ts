@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { Manifest } from '../../src/pipeline/manifest.js';
-import { QuotaGate } from '../../src/pipeline/quota.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
+import { QuotaGate } from '../../src/batch-api/quota.js';
 import { tempDir } from '../helpers/server.js';
 
 const shard = (i: number) => ({ path: `b/batch_${i}.jsonl`, index: i, rows: 1, bytes: 10, sha256: `sha${i}`, first_line: i, last_line: i });

@@ -1,8 +1,8 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Manifest } from '../../src/pipeline/manifest.js';
-import { readTrackingFile } from '../../src/pipeline/tracking-file.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
+import { readTrackingFile } from '../../src/batch-api/tracking-file.js';
 import { tempDir } from '../helpers/server.js';
 
 const shard = (i: number) => ({ path: `b/batch_0000${i}.jsonl`, index: i, rows: 3, bytes: 100, sha256: `sha${i}`, first_line: 1, last_line: 3 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { SubmitOptions } from './submit.js';
-import { jobMapping } from '../core/dataset/mapping.js';
-import { formatOf } from '../core/dataset/formats.js';
+import type { SubmitOptions } from '../submit.js';
+import { jobMapping } from '../../core/dataset/mapping.js';
+import { formatOf } from '../../core/dataset/formats.js';
 
 /** What {@link jobSettings} reads: the submit options, of which only the provider's name. */
 export type JobSettingsInput = Omit<SubmitOptions, 'provider'> & { provider: { name: string } };

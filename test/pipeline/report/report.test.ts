@@ -2,11 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { report } from '../../src/pipeline/report.js';
-import { tempDir } from '../helpers/server.js';
-import { generateMerged, lowerMedian } from '../../bench/gen-merged.mjs';
+import { report } from '../../../src/pipeline/report/report.js';
+import { tempDir } from '../../helpers/server.js';
+import { generateMerged, lowerMedian } from '../../../bench/gen-merged.mjs';
 
-const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const merged = path.join(fixtures, 'merged.jsonl');
 const errors = path.join(fixtures, 'merged.jsonl.errors.jsonl');
 

@@ -2,8 +2,8 @@ import path from 'node:path';
 import type OpenAI from 'openai';
 import { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { deleteInputFile } from '../../src/pipeline/input-files.js';
-import { Manifest, type BatchState } from '../../src/pipeline/manifest.js';
+import { deleteInputFile } from '../../src/batch-api/input-files.js';
+import { Manifest, type BatchState } from '../../src/batch-api/manifest.js';
 import { tempDir } from '../helpers/server.js';
 
 describe('deleteInputFile', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { jobConfigDigest } from '../../src/pipeline/job-settings.js';
-import type { SubmitOptions } from '../../src/pipeline/submit.js';
-import type { Provider } from '../../src/pipeline/providers.js';
+import { jobConfigDigest } from '../../../src/pipeline/job/job-settings.js';
+import type { SubmitOptions } from '../../../src/pipeline/submit.js';
+import type { Provider } from '../../../src/pipeline/providers.js';
 
 const provider = { name: 'openai', endpoint: '/v1/chat/completions' } as unknown as Provider;
 const base = { provider, dataset: 'data.jsonl', outDir: 'batches', template: 'Why {}?', model: 'gpt-4o' } as SubmitOptions;

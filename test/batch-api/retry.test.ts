@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { APIConnectionError, APIError } from 'openai';
 import { retriesExhaustedLine } from '../../bin/run-command.js';
 import { BatchExplainError } from '../../src/errors.js';
-import { isTransient, RetriesExhaustedError, retryWaitMs, withRetry } from '../../src/pipeline/retry.js';
+import { isTransient, RetriesExhaustedError, retryWaitMs, withRetry } from '../../src/batch-api/retry.js';
 
 const http = (status: number, headers: Record<string, string> = {}) => APIError.generate(status, { error: { message: `status ${status}` } }, undefined, new Headers(headers));
 
