@@ -14,7 +14,8 @@ export { fieldAt, mapLabel, parseLabelMap, checkMapping, jobMapping, type FieldM
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './core/dataset/presets.js';
 export { missingFieldHint, type MissingField, type FieldRole } from './core/dataset/field-hint.js';
 export { rowFields, type RowFields } from './core/dataset/row-view.js';
-export { resolveImage, resolveImagePath, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
+export { resolveImage, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
+export { resolveImagePath } from './core/images/image-path.js';
 export { encodeImage, type EncodeImageOptions } from './stages/encode-image.js';
 export { applyPrompt, promptFunction, type ApplyPromptOptions } from './stages/apply-prompt.js';
 export { toRequestLine, type ToRequestLineOptions } from './stages/to-request-line.js';
