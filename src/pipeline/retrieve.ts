@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -13,6 +12,7 @@ import { callSignal } from '../core/flow/call-signal.js';
 import { refreshBatch } from '../batch-api/batch-refresh.js';
 import { deleteInputFile, type DeleteInputFiles } from '../batch-api/input-files.js';
 import { BatchExplainError } from '../errors.js';
+import { listenForNews } from '../batch-api/poll-wait.js';
 
 
 export interface RetrieveOptions {
@@ -85,7 +85,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   // What the manifest knows already, before the first status comes back.
   options.onProgress?.([...manifest.state.batches.values()]);
   while (true) {
-    const news = listen(options.signal, options.news);
+    const news = listenForNews(options.signal, options.news);
     // Done and downloaded, unless a downloaded file is gone or changed (it is downloaded again).
     const todo: BatchState[] = [];
     for (const b of manifest.state.batches.values()) if (!isDone(b) || !(await downloadsIntact(b))) todo.push(b);
@@ -197,30 +197,4 @@ async function download(client: OpenAI, fileId: string, target: string, signal?:
   // A last line without its newline still counts.
   if (bytes > 0 && last !== 10) lines++;
   return { path: target, lines, bytes };
-}
-
-/**
- * Listens for `news` from now on (so that news during a round of polls is not missed): `wait(ms)`
- * then ends at the first news since, at once if there was some, or after `ms` (rejects if `signal`
- * is aborted); the listeners go when the wait ends or on `stop()`. Without `news`, a plain wait.
- */
-function listen(signal?: AbortSignal, news?: (signal: AbortSignal) => Promise<void>): { wait(ms: number): Promise<void>; stop(): void } {
-  if (!news) return { wait: (ms) => delay(ms, undefined, signal ? { signal } : {}), stop: () => {} };
-  const over = new AbortController();
-  const either = signal ? AbortSignal.any([signal, over.signal]) : over.signal;
-  const heard = news(either);
-  // Left behind by the timer, it rejects once `over` is aborted: that is no failure.
-  heard.catch(() => {});
-  return {
-    async wait(ms) {
-      const timer = delay(ms, undefined, { signal: either });
-      timer.catch(() => {});
-      try {
-        await Promise.race([timer, heard]);
-      } finally {
-        over.abort();
-      }
-    },
-    stop: () => over.abort(),
-  };
 }
