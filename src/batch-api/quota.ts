@@ -1,10 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type OpenAI from 'openai';
 import { optionError } from '../errors.js';
 import type { ShardRecord } from '../types.js';
 import { refreshBatch } from './batch-refresh.js';
 import { isUnfinished, shardKey, type BatchState, type Manifest } from './manifest.js';
 import type { RetryOptions } from './retry.js';
+import { listenForNews } from './poll-wait.js';
 
 export interface QuotaLimits {
   /** Unfinished batches of the job at once (validating, in_progress, finalizing, cancelling). Default: no limit. */
@@ -20,6 +20,8 @@ export interface QuotaGateOptions extends QuotaLimits {
   pollMs?: number;
   /** Default 60 s (Azure asks for at least 60 s between status calls). */
   maxPollMs?: number;
+  /** Resolves when the provider may have news (the local provider's `news`): a wait ends then too. */
+  news?: (signal?: AbortSignal) => Promise<void>;
   retries?: number;
   /** Told before each retry of a status call (see RetryOptions.onRetry). */
   onRetry?: RetryOptions['onRetry'];
@@ -136,28 +138,40 @@ export class QuotaGate {
   async waitForValidation(signal?: AbortSignal): Promise<void> {
     const requeued = this.#seenRequeued.size;
     for (let wait = this.#o.pollMs; ; wait = this.#grow(wait)) {
-      await this.poll(signal);
-      const validating = [...this.#o.manifest.state.batches.values()].some((b) => isUnfinished(b) && (b.status === undefined || b.status === 'validating'));
-      if (!validating || this.#seenRequeued.size > requeued) return;
-      await delay(wait, undefined, signal ? { signal } : {});
+      // Listened for from before the poll: news while it runs ends the wait after it.
+      const news = listenForNews(signal, this.#o.news);
+      try {
+        await this.poll(signal);
+        const validating = [...this.#o.manifest.state.batches.values()].some((b) => isUnfinished(b) && (b.status === undefined || b.status === 'validating'));
+        if (!validating || this.#seenRequeued.size > requeued) return;
+        await news.wait(wait);
+      } finally {
+        news.stop();
+      }
     }
   }
 
   async #waitFor(shard: ShardRecord, signal?: AbortSignal): Promise<() => void> {
     const tokens = shard.input_tokens ?? this.#o.maxEnqueuedTokens ?? 0;
     let told = '';
-    for (let wait = this.#o.pollMs, polled = false; ; ) {
-      const held = this.#heldBecause(tokens);
-      if (held === null) break;
-      if (polled) {
-        if (held !== told) this.#o.onEvent?.({ type: 'held', shard, detail: held });
-        told = held;
-        await delay(wait, undefined, signal ? { signal } : {});
-        wait = this.#grow(wait);
+    /** Listened for from before each poll: news while it runs ends the wait after it. */
+    let news: ReturnType<typeof listenForNews> | null = null;
+    try {
+      for (let wait = this.#o.pollMs; ; ) {
+        const held = this.#heldBecause(tokens);
+        if (held === null) break;
+        if (news) {
+          if (held !== told) this.#o.onEvent?.({ type: 'held', shard, detail: held });
+          told = held;
+          await news.wait(wait);
+          wait = this.#grow(wait);
+        }
+        // Statuses in the manifest may be old: look before waiting.
+        news = listenForNews(signal, this.#o.news);
+        await this.poll(signal);
       }
-      // Statuses in the manifest may be old: look before waiting.
-      await this.poll(signal);
-      polled = true;
+    } finally {
+      news?.stop();
     }
     if (this.#o.maxEnqueuedTokens !== undefined && tokens > this.#o.maxEnqueuedTokens) {
       this.#o.onEvent?.({ type: 'alone', shard, detail: `~${tokens} tokens alone are over --max-enqueued-tokens ${this.#o.maxEnqueuedTokens}; submitted while nothing else of the job runs` });

@@ -138,6 +138,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       client: options.provider.client,
       manifest,
       ...pick(options, ['maxActiveBatches', 'maxEnqueuedTokens', 'pollMs', 'maxPollMs', 'retries', 'onRetry', 'minRetryDelayMs']),
+      ...(options.provider.news ? { news: options.provider.news } : {}),
       ...(options.onQuota ? { onEvent: options.onQuota } : {}),
     });
     const upload = uploadShards({

@@ -89,6 +89,19 @@ describe('submit → retrieve with the local provider', () => {
     }
   });
 
+  it("with the local provider's news, shards held back by --max-active-batches go when the server saves a batch, not after pollMs (an hour here)", async () => {
+    const { open, options } = await job();
+    const provider = await open();
+    try {
+      // Four shards, one batch at a time: each of the last three waits for the one before to finish.
+      const submitted = await submit(options(provider, { maxActiveBatches: 1, pollMs: 3_600_000, maxPollMs: 3_600_000 }));
+      expect(submitted.submitted.map((s) => s.shard.index)).toEqual([1, 2, 3, 4]);
+      expect([...batchesPerShard(provider).values()]).toEqual([1, 1, 1, 1]);
+    } finally {
+      await provider.close();
+    }
+  });
+
   const crashPoints: Array<[ManifestEvent['type'], 'before' | 'after', number]> = [
     ['run', 'after', 1],
     ['shard', 'before', 2],
