@@ -209,7 +209,8 @@ describe('jobs through the CLI', () => {
 
   it('credentials as users keep them: ./.env is read by default, --no-env-file reads none, a missing --env-file is exit 2', async () => {
     const key = 'sk-azure-SECRET-0123456789';
-    const server = await startBatchServer({ dataDir: await tempDir(), apiKey: key });
+    // Uploads pending for 0.2 s, not Azure's default 1.5 s: the wait for processing is still gone through (test/cli/strict-server waits seconds).
+    const server = await startBatchServer({ dataDir: await tempDir(), apiKey: key, fileProcessingMs: { azure: 200 } });
     try {
       const cwd = await withFixtures('be-jobs-env-');
       await writeFile(path.join(cwd, '.env'), `AZURE_API_KEY=${key}\nAZURE_API_URL=${server.url}\nAZURE_API_VERSION=2024-10-21\nAZURE_ENGINE_NAME=gpt-4o-batch\n`);

@@ -68,7 +68,8 @@ describe('the round trip through the CLI', () => {
 
   it('azure from an .env file with the original names, against a server requiring the key; the key is written nowhere', async () => {
     const key = 'sk-azure-SECRET-0123456789abcdef';
-    const server = await startBatchServer({ dataDir: await tempDir(), apiKey: key });
+    // Uploads pending for 0.2 s, not Azure's default 1.5 s: the wait for processing is still gone through (test/cli/strict-server waits seconds).
+    const server = await startBatchServer({ dataDir: await tempDir(), apiKey: key, fileProcessingMs: { azure: 200 } });
     try {
       const cwd = await tempDir('be-cli-azure-');
       await writeFile(path.join(cwd, '.env'), `AZURE_API_KEY=${key}\nAZURE_API_URL=${server.url}\nAZURE_API_VERSION=2024-10-21\nAZURE_ENGINE_NAME=gpt-4o-batch\n`);
