@@ -8,8 +8,9 @@ const memes = fileURLToPath(new URL('../../fixtures/memes.jsonl', import.meta.ur
 describe('a bad flag value of a job command', () => {
   // The local provider is a server inside the process: were it opened before the flags were
   // checked, the command would print the error and then never exit.
+  // Twelve short processes, independent (each its own folder): at once, up to vitest's 5 at a time.
   for (const command of ['submit', 'run', 'resubmit']) {
-    it.each([
+    it.concurrent.each([
       ['--max-active-batches', '0', /--max-active-batches: expected a positive integer, got 0/],
       ['--max-enqueued-tokens', '1.5', /--max-enqueued-tokens: expected a positive integer, got 1\.5/],
       ['--max-cost', '-1', /--max-cost: expected an amount of USD of 0 or more, got -1/],
