@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { startBatchServer } from '../../src/server/server.js';
+import { offlineResponder } from '../../src/server/responders.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const memes = path.join(fixtures, 'memes.jsonl');
@@ -101,24 +103,38 @@ describe('SIGINT and SIGTERM', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`${signal} while waiting for batches stops with ${code} and says how to resume; the re-run completes`, { timeout: 60_000 }, async () => {
       const dir = await tempDir('be-signal-');
-      const runArgs = ['run', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--output', 'merged.jsonl', '--max-requests', '2', '--poll-interval', '0.5'];
-      const stopped = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...runArgs], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-        let stderr = '';
-        child.stderr.on('data', (c: Buffer) => {
-          stderr += c;
-          if (/run: retrieve/.test(stderr) && !child.killed) child.kill(signal);
+      // Batches that cannot finish before the signal, however busy the machine: the server answers
+      // no line until it is let go (the local provider's batches finish as soon as they can, and
+      // its polls come as soon as they do).
+      let letGo = () => {};
+      const held = new Promise<void>((resolve) => (letGo = resolve));
+      const offline = offlineResponder();
+      const server = await startBatchServer({ dataDir: await tempDir('be-signal-server-'), responder: { name: offline.name, respond: async (body, s) => (await held, offline.respond(body, s)) } });
+      try {
+        const env = { ...process.env, OPENAI_API_KEY: 'sk-signal', OPENAI_BASE_URL: `${server.url}/v1` };
+        const runArgs = ['run', '--provider', 'openai', '--dataset', memes, '--prompt', 'armeme_explanation_english', '--output', 'merged.jsonl', '--max-requests', '2', '--poll-interval', '0.1'];
+        const stopped = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [CLI, ...runArgs], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (c: Buffer) => {
+            stderr += c;
+            if (/run: retrieve/.test(stderr) && !child.killed) child.kill(signal);
+          });
+          child.on('error', reject);
+          child.on('close', (exit) => resolve({ code: exit, stderr }));
         });
-        child.on('error', reject);
-        child.on('close', (exit) => resolve({ code: exit, stderr }));
-      });
-      expect(stopped.code, stopped.stderr).toBe(code);
-      expect(stopped.stderr).toMatch(new RegExp(`stopped by ${signal}\\. The manifest keeps what was done: run the same command again to resume`));
-      expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack trace
-      const again = await runCli(runArgs, { cwd: dir });
-      expect(again.code, again.stderr).toBe(0);
-      expect(again.stderr).toMatch(/merge: 7 rows = 7 explained/);
-      expect((await filesUnder(dir)).filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f))).toEqual([]);
+        expect(stopped.code, stopped.stderr).toBe(code);
+        expect(stopped.stderr).toMatch(new RegExp(`stopped by ${signal}\\. The manifest keeps what was done: run the same command again to resume`));
+        expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack trace
+        letGo();
+        const again = await runCli(runArgs, { cwd: dir, env });
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.stderr).toMatch(/merge: 7 rows = 7 explained/);
+        expect((await filesUnder(dir)).filter((f) => /partial|\.tmp|batch-explain-sort-/.test(f))).toEqual([]);
+      } finally {
+        letGo();
+        await server.close();
+      }
     });
   }
 });
