@@ -109,6 +109,7 @@ describe('public datasets in their own layouts, end to end with the local provid
     const rows = await jsonLines(path.join(cwd, 'merged.jsonl'));
     expect(rows.map((x) => x.id)).toEqual(['armeme-0001', 'armeme-0002', 'armeme-0003']);
     const image = rows[1]!.image as { bytes: string; path: string };
+    expect(typeof image.bytes).toBe('string');
     expect(Buffer.from(image.bytes, 'base64')).toEqual(await readFile(path.join(IMAGES, 'face.png')));
   });
 

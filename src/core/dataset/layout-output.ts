@@ -20,9 +20,14 @@ export function outputFormatOf(output: string, input: DatasetFormat): OutputForm
   return input === 'csv' || input === 'tsv' ? input : 'jsonl';
 }
 
-/** Bytes (an embedded image) as JSON: base64 text. */
-function bytesAsBase64(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
+/**
+ * Bytes (an embedded image) as JSON: base64 text. The value is taken from its holder: a Buffer
+ * (what the Parquet reader gives) has already become `{"type": "Buffer", "data": [...]}` by its
+ * `toJSON` when the replacer is called.
+ */
+function bytesAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
 }
 
 /** Writes rows one at a time in a format; `head` and `tail` frame them. */

@@ -31,6 +31,10 @@ describe('the merged output in the dataset\'s layout', () => {
     expect(new LayoutWriter('json', 'e').end(true)).toBe('{}\n');
     const jsonl = new LayoutWriter('jsonl', 'e');
     expect(jsonl.row({ labels: [0], image: { bytes: new Uint8Array([1, 2, 3]), path: 'p' } }, 'a', '11')).toBe('{"id":"11","labels":[0],"image":{"bytes":"AQID","path":"p"},"e":"a"}\n');
+    // A Buffer (what the Parquet reader gives) too, though its toJSON runs before the replacer sees it.
+    expect(jsonl.row({ image: { bytes: Buffer.from([1, 2, 3]), path: 'p' }, raw: Buffer.from([255]) }, 'a')).toBe('{"image":{"bytes":"AQID","path":"p"},"raw":"/w==","e":"a"}\n');
+    const buffers = new LayoutWriter('json', 'e');
+    expect(JSON.parse(buffers.row({ b: Buffer.from('hi') }, null) + buffers.end(false))).toEqual([{ b: 'aGk=', e: null }]);
   });
 });
 
