@@ -45,7 +45,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         ...mergeOutputFlags,
         ...directFlags,
         'results-dir': { type: 'string', describe: "Folder for downloaded results (default: the job's folder's results/)" },
-        output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
+        output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout); its extension chooses the format: .jsonl, .json, .csv, .tsv or .parquet (docs/datasets.md)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
         'expired-rounds': { type: 'number', default: 3, describe: "Resubmit rows whose batch expired (OpenAI's 24 h window: never answered, not billed) up to this many times, whatever --max-rounds says" },
         ...deleteInputFlag,

@@ -113,6 +113,37 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(Buffer.from(image.bytes, 'base64')).toEqual(await readFile(path.join(IMAGES, 'face.png')));
   });
 
+  it('--output x.parquet: a Parquet shard merged into the same columns and one more, images whole; a JSON dataset too (read back with hyparquet)', async () => {
+    const { parquetReadObjects } = await import('hyparquet');
+    const readBack = async (file: string) => {
+      const buf = await readFile(file);
+      return parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer, utf8: false });
+    };
+    const cwd = await tempDir('be-ds-pq-out-');
+    const dataset = await hubParquet(cwd);
+    const r = await runCli(['run', '--preset', 'armeme', '--image-field', 'image', '--dataset', dataset, '--output', 'merged.parquet'], { cwd });
+    expect(r.stderr).toMatch(/merge: 3 rows = 3 explained/);
+    expect(r.code).toBe(0);
+    const input = await readBack(dataset);
+    const merged = await readBack(path.join(cwd, 'merged.parquet'));
+    expect(merged.map(({ generated_explanation: _e, ...rest }) => rest)).toEqual(input);
+    expect(merged.map((x) => /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1])).toEqual(['propaganda', 'not_propaganda', 'propaganda']);
+    expect(Buffer.compare(Buffer.from((merged[1]!.image as { bytes: Uint8Array }).bytes), await readFile(path.join(IMAGES, 'face.png')))).toBe(0);
+    // The merged file is a dataset too: merge it again (by the job's manifest), the explanation column replaced, not doubled.
+    const again = await runCli(['merge', '--dataset', 'merged.parquet', '--manifest', 'batches/manifest.jsonl', '--output', 'again.parquet'], { cwd });
+    expect(again.code).toBe(0);
+    expect(await readBack(path.join(cwd, 'again.parquet'))).toEqual(merged);
+
+    const jsonDir = await tempDir('be-ds-json-pq-');
+    const json = await mmhs150k(jsonDir);
+    expect((await runCli(['run', '--preset', 'mmhs150k', '--dataset', json, '--output', 'merged.parquet'], { cwd: jsonDir })).code).toBe(0);
+    const rows = await readBack(path.join(jsonDir, 'merged.parquet'));
+    expect(rows.map((x) => [x.id, x.labels, x.tweet_text, /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1]])).toEqual([
+      ['1114679353714016256', [4, 1, 3], '@user look who is back https://t.co/cAsaLWEpue', 'religious hate'],
+      ['1063020048816660480', [0, 0, 2], 'my bestie is the worst lol https://t.co/r0v3fWf6nA', 'not hateful'],
+    ]);
+  });
+
   it.each([
     ['mmhs150k', mmhs150k, [['1114679353714016256', 'religious hate'], ['1063020048816660480', 'not hateful']]],
     ['memotion', memotion, [['image_1.jpg', 'not offensive'], ['image_2.jpeg', 'very offensive'], ['image_3.JPG', 'slightly offensive']]],

@@ -7,8 +7,8 @@ import { PRESETS } from '../../../src/core/dataset/presets.js';
 
 describe('the merged output in the dataset\'s layout', () => {
   it('chooses the format: the output name first, else CSV/TSV as they came and JSONL for the rest', () => {
-    expect([outputFormatOf('-', 'csv'), outputFormatOf('-', 'tsv'), outputFormatOf('-', 'json'), outputFormatOf('-', 'parquet'), outputFormatOf('m.JSON', 'parquet'), outputFormatOf('m.jsonl', 'csv'), outputFormatOf('m.csv', 'tsv')]).toEqual([
-      'csv', 'tsv', 'jsonl', 'jsonl', 'json', 'jsonl', 'tsv',
+    expect([outputFormatOf('-', 'csv'), outputFormatOf('-', 'tsv'), outputFormatOf('-', 'json'), outputFormatOf('-', 'parquet'), outputFormatOf('m.JSON', 'parquet'), outputFormatOf('m.jsonl', 'csv'), outputFormatOf('m.csv', 'tsv'), outputFormatOf('m.Parquet', 'json')]).toEqual([
+      'csv', 'tsv', 'jsonl', 'jsonl', 'json', 'jsonl', 'tsv', 'parquet',
     ]);
   });
 
@@ -19,6 +19,13 @@ describe('the merged output in the dataset\'s layout', () => {
       { '': '0', image_name: 'a.jpg', text: 'two\nlines, "quoted"', generated_explanation: 'because, "so"' },
       { '': '1', image_name: 'b.jpg', text: 'x', generated_explanation: '' },
     ]);
+    // A column of the field's name (an earlier merge) is replaced, not doubled; field null writes the rows as they are.
+    const again = new LayoutWriter('csv', 'e');
+    expect(again.row({ a: '1', e: 'old', b: '2' }, 'new')).toBe('a,b,e\n1,2,new\n');
+    const asIs = new LayoutWriter('csv', null);
+    expect(asIs.row({ '': '0', image_name: 'a.jpg' }, 'ignored') + asIs.row({ '': '1', image_name: 'b.jpg' }, null)).toBe(',image_name\n0,a.jpg\n1,b.jpg\n');
+    const jsonAsIs = new LayoutWriter('json', null);
+    expect(JSON.parse(jsonAsIs.row({ labels: [1] }, 'x', 'k') + jsonAsIs.end(true))).toEqual({ k: { labels: [1] } });
     const tsv = new LayoutWriter('tsv', 'e');
     expect(tsv.row({ file_name: '1.jpg', 'Text Transcription': 'a b' }, 'x')).toBe('file_name\tText Transcription\te\n1.jpg\ta b\tx\n');
   });
