@@ -167,7 +167,7 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         if (r.rows === 0) log('resubmit: no row to send again');
         else {
           const manifest = r.submitted!.manifestPath;
-          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output dataset_with_explanations.jsonl`);
+          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output dataset_with_explanations${mergedExtension(args.dataset)}`);
         }
         return EXIT.OK;
       } finally {
@@ -176,3 +176,9 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       }
     }, { resumeHint: JOB_RESUME_HINT }),
 };
+
+/** The extension of a merged output that keeps the dataset's layout: its own for CSV, TSV, JSON and Parquet, else `.jsonl`. */
+function mergedExtension(dataset: string): string {
+  const ext = path.extname(dataset).toLowerCase();
+  return ['.csv', '.tsv', '.json', '.parquet'].includes(ext) ? ext : '.jsonl';
+}

@@ -25,7 +25,7 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(rows[1]!.generated_explanation).toMatch(/human label "hateful"/);
   });
 
-  it('resubmit and merge take the layout from the job (Hateful Memes); resubmit of a CSV job says it is not supported', async () => {
+  it('resubmit and merge take the layout from the job (Hateful Memes)', async () => {
     const cwd = await tempDir('be-ds-resubmit-');
     const dataset = await hatefulMemes(cwd);
     const { startBatchServer } = await import('../../src/server/server.js');
@@ -44,12 +44,6 @@ describe('public datasets in their own layouts, end to end with the local provid
     } finally {
       await server.close();
     }
-    const csvDir = await tempDir('be-ds-resubmit-csv-');
-    const csv = await memotion(csvDir);
-    expect((await runCli(['run', '--preset', 'memotion', '--dataset', csv, '--output', 'm.csv'], { cwd: csvDir })).code).toBe(0);
-    const refused = await runCli(['resubmit', '--preset', 'memotion', '--dataset', csv, '--from', 'm.csv.errors.jsonl'], { cwd: csvDir });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/resubmit copies rows of a JSONL dataset keyed by "id"; .* is read as csv keyed by "image_name": not supported yet/);
   });
 
   it('Memotion (CSV) end to end: the manifest records the layout; the merged CSV has one more column; merge again needs no flags', async () => {
