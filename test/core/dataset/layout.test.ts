@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { LayoutWriter, outputFormatOf } from '../../../src/core/dataset/layout-output.js';
 import { jobMapping } from '../../../src/core/dataset/mapping.js';
-import { rowFields } from '../../../src/core/dataset/row-view.js';
+import { embeddedImage, rowFields } from '../../../src/core/dataset/row-view.js';
 import { PRESETS } from '../../../src/core/dataset/presets.js';
 
 describe('the merged output in the dataset\'s layout', () => {
@@ -54,9 +54,14 @@ describe('jobMapping and rowFields', () => {
   });
 
   it('reads a merged row through the mapping, as the prompt had it', () => {
-    expect(rowFields({ id: 42953, img: 'img/42953.png', label: 1, text: 't' }, PRESETS['hateful-memes'].mapping)).toEqual({ id: '42953', label: 'hateful', imgPath: 'img/42953.png', text: 't' });
-    expect(rowFields({ id: '11', labels: [1, 1, 0], tweet_text: 'x' }, PRESETS.mmhs150k.mapping)).toEqual({ id: '11', label: 'racist', imgPath: 'img_resized/11.jpg', text: 'x' });
-    expect(rowFields({ id: 'a', image: { bytes: new Uint8Array(1), path: 'a.png' }, class_label: 'p' }, { imageField: 'image' })).toMatchObject({ imgPath: 'a.png', label: 'p' });
+    expect(rowFields({ id: 42953, img: 'img/42953.png', label: 1, text: 't' }, PRESETS['hateful-memes'].mapping)).toEqual({ id: '42953', label: 'hateful', imgPath: 'img/42953.png', embedded: false, text: 't' });
+    expect(rowFields({ id: '11', labels: [1, 1, 0], tweet_text: 'x' }, PRESETS.mmhs150k.mapping)).toEqual({ id: '11', label: 'racist', imgPath: 'img_resized/11.jpg', embedded: false, text: 'x' });
+    // An embedded image: its struct's path names no file here; its bytes come from the row (base64 once merged into JSON).
+    expect(rowFields({ id: 'a', image: { bytes: new Uint8Array(1), path: 'a.png' }, class_label: 'p' }, { imageField: 'image' })).toMatchObject({ imgPath: null, embedded: true, label: 'p' });
+    expect(embeddedImage({ image: { bytes: 'iVBORw==', path: 'a.png' } }, { imageField: 'image' })).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    expect(embeddedImage({ image: Buffer.from([1, 2]) }, { imageField: 'image' })).toEqual(Buffer.from([1, 2]));
+    expect(embeddedImage({ image: { bytes: null, path: 'a.png' } }, { imageField: 'image' })).toBeNull();
+    expect(rowFields({ image: { bytes: null, path: 'a.png' } }, { imageField: 'image' })).toMatchObject({ imgPath: 'a.png', embedded: false });
     expect(rowFields({ id: 'a', label: 7 }, PRESETS['hateful-memes'].mapping)).toMatchObject({ label: '(none)', imgPath: null, text: null });
   });
 });
