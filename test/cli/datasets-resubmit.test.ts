@@ -100,6 +100,24 @@ describe('resubmit in the dataset\'s own layout, through the job\'s mapping', ()
     expect((await parquetRows(path.join(cwd, 'm2.parquet'))).map((r) => r.id)).toEqual(['armeme-0001', 'armeme-0002', 'armeme-0003']);
   });
 
+  it('run resubmits by itself the rows of a CSV job whose batch expired (a server that expires batches after one line)', async () => {
+    const cwd = await tempDir('be-rs-run-');
+    const dataset = await memotion(cwd);
+    const { startBatchServer } = await import('../../src/server/server.js');
+    const server = await startBatchServer({ dataDir: path.join(cwd, 'srv'), faults: { expireAfterLines: 1 }, concurrency: 1 });
+    try {
+      const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${server.url}/v1` };
+      const r = await runCli(['run', '--provider', 'openai', '--preset', 'memotion', '--dataset', dataset, '--output', 'm.csv', '--poll-interval', '0.1'], { cwd, env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/run: resubmit round 1 \(2 rows whose batch expired\)/);
+      expect(r.stderr).toMatch(/3 rows = 3 explained/);
+      const rows = parse(await readFile(path.join(cwd, 'm.csv')), { columns: true }) as Record<string, string>[];
+      expect(rows.map((x) => labelOf(x.generated_explanation))).toEqual(['not offensive', 'very offensive', 'slightly offensive']);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('JSONL keyed by another field: the lines are copied as they are, ids read through the mapping', async () => {
     const cwd = await tempDir('be-rs-jsonl-');
     await writeFile(path.join(cwd, 'face.png'), await readFile(path.join(IMAGES, 'face.png')));

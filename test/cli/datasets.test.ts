@@ -136,6 +136,16 @@ describe('public datasets in their own layouts, end to end with the local provid
       ['1114679353714016256', [4, 1, 3], '@user look who is back https://t.co/cAsaLWEpue', 'religious hate'],
       ['1063020048816660480', [0, 0, 2], 'my bestie is the worst lol https://t.co/r0v3fWf6nA', 'not hateful'],
     ]);
+
+    // JSONL keyed by id (Hateful Memes) too: its integers stay integers.
+    const jsonlDir = await tempDir('be-ds-jsonl-pq-');
+    const jsonl = await hatefulMemes(jsonlDir);
+    expect((await runCli(['run', '--preset', 'hateful-memes', '--dataset', jsonl, '--output', 'merged.parquet'], { cwd: jsonlDir })).code).toBe(0);
+    const memes = await readBack(path.join(jsonlDir, 'merged.parquet'));
+    expect(memes.map((x) => [x.id, x.img, x.label, /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1]])).toEqual([
+      [42953, 'img/42953.png', 0, 'not-hateful'],
+      [10387, 'img/10387.png', 1, 'hateful'],
+    ]);
   });
 
   it.each([
