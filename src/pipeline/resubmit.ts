@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
@@ -141,7 +141,10 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
           if (e.line === line && wanted(e.reason, e.code)) await write(row);
         }
       } else {
-        // A merged output: its next line is this row, with the field.
+        // A merged output: its next line is this row, with the field. A line that is no row has none
+        // there: merge leaves lines that are not JSON objects out (not_json), and the merge of
+        // another id field (merge-layout.ts) the lines its reader refuses (not JSON).
+        if (!mergedHasRow(row, idField)) continue;
         if (pick.done) throw new BatchExplainError('E_INPUT', `${from} has fewer rows than ${datasetPath}: is it the merge of this dataset?`);
         let merged: Record<string, unknown> | null = null;
         try {
@@ -155,13 +158,27 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
     out.end();
     await once(out, 'finish');
   } catch (err) {
+    // A write may still be in flight: its failure on the destroyed stream is no news.
+    out.on('error', () => {});
     out.destroy();
+    await rm(partial, { force: true });
     throw err;
   } finally {
     await picks.return?.(undefined);
   }
   await rename(partial, target);
   return rows;
+}
+
+/** Whether merge wrote a line of the merged output for this dataset line (see writeSelectedRows). */
+function mergedHasRow(text: string, idField: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return idField !== 'id' || (typeof value === 'object' && value !== null && !Array.isArray(value));
 }
 
 /** A JSONL line's id through another id field than `id` (null when the line is not an object, or has none). */

@@ -137,4 +137,20 @@ describe('resubmit in the dataset\'s own layout, through the job\'s mapping', ()
     expect(await readFile(path.join(cwd, 'batches/round-1.dataset.jsonl'), 'utf8')).toBe(text.split('\n')[0] + '\n');
     expect(await retrieveAndMerge(cwd, 'memes.jsonl', 'm2.jsonl')).toMatch(/merge: 2 rows = 2 explained/);
   });
+
+  it('from a merged JSONL output, lines merge left out (not JSON objects) are passed over: the right rows go again', async () => {
+    const cwd = await tempDir('be-rs-notjson-');
+    await writeFile(path.join(cwd, 'face.png'), await readFile(path.join(IMAGES, 'face.png')));
+    const lines = ['{"id":"m1","img_path":"face.png","class_label":"hateful","text":"a"}', '{not json', '[1, 2]', '{"id":"m4","img_path":"later.png","class_label":"hateful","text":"b"}'];
+    await writeFile(path.join(cwd, 'd.jsonl'), `${lines.join('\n')}\n`);
+    const common = [...local, '--prompt', 'hateful_memes_explanation', '--dataset', 'd.jsonl'];
+    const first = await runCli(['run', ...common, '--output', 'm.jsonl'], { cwd });
+    expect(first.stderr).toMatch(/merge: 4 rows = 1 explained \+ 3 without an explanation/);
+    expect((await readFile(path.join(cwd, 'm.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    await writeFile(path.join(cwd, 'later.png'), await readFile(path.join(IMAGES, 'face.png')));
+    const again = await runCli(['resubmit', ...common, '--from', 'm.jsonl'], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resubmit: round 1: 1 rows/);
+    expect(await readFile(path.join(cwd, 'batches/round-1.dataset.jsonl'), 'utf8')).toBe(`${lines[3]}\n`);
+  });
 });
