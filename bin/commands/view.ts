@@ -23,7 +23,7 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
       .example('$0 view --input merged.jsonl --prompt armeme_explanation_arabic', 'then open the printed URL') as unknown as Argv<ViewArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const [{ startViewer }, { mergedAsJsonl }] = await Promise.all([import('../../src/viewer/server.js'), import('../../src/pipeline/merged-jsonl.js')]);
+      const [{ startViewer }, { mergedAsJsonl }] = await Promise.all([import('../../src/viewer/server.js'), import('../../src/pipeline/report/merged-jsonl.js')]);
       if (!args.quiet) say(`view: indexing ${args.input}…\n`);
       const options = await qualityOptions(args);
       // A merged CSV, TSV, JSON or Parquet file is shown from a JSONL copy (rows numbered by record); its images resolve from its own folder.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { bufferLines } from './sync-lines.js';
-import { readDecimal } from './decimal.js';
+import { bufferLines } from './io/sync-lines.js';
+import { readDecimal } from './io/decimal.js';
 import { bucketFile } from './table-join.js';
 import { RunSorter, SortMemory, type SortedEntry } from './run-sorter.js';
 

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { bufferLines } from './sync-lines.js';
-import { SyncFileWriter } from './sync-writer.js';
+import { bufferLines } from './io/sync-lines.js';
+import { SyncFileWriter } from './io/sync-writer.js';
 import type { LiteralRange } from './id-key.js';
 import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
-import { writeDecimal } from './decimal.js';
+import { writeDecimal } from './io/decimal.js';
 import { ResultScanner } from './result-scan.js';
 import { outcomePayload } from './result-batch.js';
 import { resultFromLine } from '../stages/read-results.js';

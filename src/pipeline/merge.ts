@@ -5,11 +5,11 @@ import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../cor
 import { sortedJoin } from './merge-sorted.js';
 import { bucketsFit, joinByTable, readIdTable, type TableJoin } from './merge-table.js';
 import { tmpdir } from 'node:os';
-import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
+import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
 import type { ResultParsePool } from '../core/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
-import { hasPendingWork, type Manifest } from './manifest.js';
+import { hasPendingWork, type Manifest } from '../batch-api/manifest.js';
 import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
 
 export interface MergeOptions {

@@ -7,7 +7,7 @@
 import { BatchExplainError } from '../errors.js';
 import { mappedId, type JobMapping } from '../core/dataset/mapping.js';
 import { formatOf } from '../core/dataset/formats.js';
-import { fileLines } from '../core/file-lines.js';
+import { fileLines } from '../core/io/file-lines.js';
 import { openRowWriter } from './merge-layout.js';
 import { readDataset } from './read-dataset.js';
 import type { JsonlRecord } from '../types.js';

@@ -1,4 +1,4 @@
-import { bufferLines } from '../core/sync-lines.js';
+import { bufferLines } from '../core/io/sync-lines.js';
 import { afterCustomIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../core/id-key.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';

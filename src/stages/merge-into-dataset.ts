@@ -1,4 +1,4 @@
-import { bufferLines, ReadAhead, type LineView } from '../core/sync-lines.js';
+import { bufferLines, ReadAhead, type LineView } from '../core/io/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
 import { lineKey } from '../core/join-keys.js';
 import { lineText, Utf8Blocks, whyNotAnObject } from '../core/json-line-check.js';

@@ -1,4 +1,4 @@
-import { fileLines } from '../core/file-lines.js';
+import { fileLines } from '../core/io/file-lines.js';
 import { parseExplanation, type ExplanationFailure } from '../core/parse-explanation.js';
 import type { Stage } from '../types.js';
 
