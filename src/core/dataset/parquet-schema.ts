@@ -66,8 +66,9 @@ export function columnNames(schema: readonly SchemaElement[]): string[] {
   return schemaTree(schema).children.map((c) => c.element.name);
 }
 
-const isList = (n: SchemaNode) => n.element.converted_type === 'LIST' && n.children.length === 1 && n.children[0]!.element.repetition_type === 'REPEATED';
-const isMap = (n: SchemaNode) => (n.element.converted_type === 'MAP' || n.element.converted_type === 'MAP_KEY_VALUE') && n.children.length === 1 && n.children[0]!.children.length === 2;
+const isList = (n: SchemaNode) => (n.element.converted_type === 'LIST' || n.element.logical_type?.type === 'LIST') && n.children.length === 1 && n.children[0]!.element.repetition_type === 'REPEATED';
+const isMap = (n: SchemaNode) =>
+  (n.element.converted_type === 'MAP' || n.element.converted_type === 'MAP_KEY_VALUE' || n.element.logical_type?.type === 'MAP') && n.children.length === 1 && n.children[0]!.children.length === 2;
 const isDate = (e: SchemaElement) =>
   e.converted_type === 'DATE' || e.converted_type === 'TIMESTAMP_MILLIS' || e.converted_type === 'TIMESTAMP_MICROS' || e.logical_type?.type === 'TIMESTAMP' || e.logical_type?.type === 'DATE' || e.type === 'INT96';
 
