@@ -40,11 +40,12 @@ describe('resubmit in the dataset\'s own layout, through the job\'s mapping', ()
     expect(first.stderr).toMatch(/not_sent 1/);
     await rename(path.join(cwd, 'later.jpeg'), path.join(cwd, 'images/image_2.jpeg'));
 
-    // No --preset, no layout flag: the job's mapping (CSV, image_name, images/{image_name}, the label map).
-    const again = await runCli(['resubmit', ...local, '--prompt', 'memotion_explanation', '--dataset', dataset, '--from', 'm.csv.errors.jsonl', '--reasons', 'not_sent'], { cwd });
+    // No --preset, no layout flag, no --prompt: the job's mapping (CSV, image_name, images/{image_name}, the label map) and its shipped prompt.
+    const again = await runCli(['resubmit', ...local, '--dataset', dataset, '--from', 'm.csv.errors.jsonl', '--reasons', 'not_sent'], { cwd });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/resubmit: round 1: 1 rows/);
     expect(again.stderr).toMatch(/--output dataset_with_explanations\.csv/);
+    expect(again.stderr).toMatch(/resubmit: resuming the job in batches/);
     const round = parse(await readFile(path.join(cwd, 'batches/round-1.dataset.csv')), { columns: true }) as Record<string, string>[];
     expect(round.map((r) => [r[''], r.image_name, r.offensive])).toEqual([['1', 'image_2.jpeg', 'very_offensive']]);
     expect(round[0]!.text_ocr).toContain('YearChallenge!\nCompleted');
