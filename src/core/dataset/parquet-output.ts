@@ -5,7 +5,7 @@
  */
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
-import { optionError } from '../../errors.js';
+import { BatchExplainError, optionError } from '../../errors.js';
 import { columnNames, keyedRow, restoreValue, SchemaGuess, schemaTree, type SchemaNode } from './parquet-schema.js';
 
 export interface ParquetOutputOptions {
@@ -106,7 +106,12 @@ export class ParquetOutput {
     this.#rows = [];
     this.#bytes = 0;
     const columnData = this.#columns.map((name) => ({ name, data: rows.map((r) => r[name]) }));
-    void this.#writer.write({ columnData: columnData as never, rowGroupSize: rows.length });
+    try {
+      void this.#writer.write({ columnData: columnData as never, rowGroupSize: rows.length });
+    } catch (err) {
+      // A value the column's type cannot hold (the guess was made from every row, so rare): say where, not a stack.
+      throw new BatchExplainError('E_OUTPUT', `the rows ${this.written + 1} to ${this.written + rows.length} cannot be written as Parquet: ${(err as Error).message}; write JSONL (--output x.jsonl) instead`, { cause: err });
+    }
     this.written += rows.length;
   }
 }

@@ -117,6 +117,13 @@ describe('ParquetOutput: a merged dataset as Parquet', () => {
     expect(() => new ParquetOutput({ schema: schema.schema('e'), field: 'e', fromParquet: false, sink: () => {}, rowGroupRows: 0 })).toThrow(/rowGroupRows/);
   });
 
+  it('a value its column cannot hold fails with E_OUTPUT naming the rows, not a stack', () => {
+    const schema: SchemaElement[] = [{ name: 's', num_children: 2 }, { name: 'n', type: 'INT32', repetition_type: 'REQUIRED' }, { name: 'e', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }];
+    const out = new ParquetOutput({ schema, field: 'e', fromParquet: false, sink: () => {}, rowGroupRows: 2 });
+    out.row({ n: 1 }, 'a');
+    expect(() => out.row({ n: null }, 'b')).toThrow(expect.objectContaining({ code: 'E_OUTPUT', message: expect.stringMatching(/^the rows 1 to 2 cannot be written as Parquet: /) }));
+  });
+
   it('no rows: a file of the columns and no row group', async () => {
     const guess = new SchemaGuess();
     const { file } = write(guess.schema('e'), false, []);
