@@ -35,6 +35,7 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
           input: merged.input,
           ...(merged.errors ? { errors: merged.errors } : {}),
           ...(args['image-root'] ? { imageRoot: args['image-root'] } : merged.converted ? { imageRoot: path.dirname(path.resolve(options.input)) } : {}),
+          ...(merged.converted ? { shownAs: { input: options.input, ...(options.errors ? { errors: options.errors } : {}) } } : {}),
           confine: args.confine,
           port: args.port,
           signal,

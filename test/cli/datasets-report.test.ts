@@ -60,6 +60,9 @@ describe('report and view of a merged file in its dataset\'s layout', () => {
         ['image_2.jpeg', 'very offensive', true, 'not_sent'],
         ['image_3.JPG', 'slightly offensive', true, null],
       ]);
+      // The page names the file given, not the copy it reads.
+      const summary = (await (await fetch(`${url}/api/summary`)).json()) as { input: string; errors: string };
+      expect([summary.input, summary.errors]).toEqual(['m.csv', 'm.csv.errors.jsonl']);
       const failure = ((await (await fetch(`${url}/api/rows/1`)).json()) as { failure: { code: string } }).failure;
       expect(failure.code).toBe('E_IMAGE_NOT_FOUND');
       // Images resolve from the CSV's own folder (images/{image_name}), not from the copy the viewer reads.
