@@ -140,11 +140,12 @@ export class QuotaGate {
     for (let wait = this.#o.pollMs; ; wait = this.#grow(wait)) {
       // Listened for from before the poll: news while it runs ends the wait after it.
       const news = listenForNews(signal, this.#o.news);
+      const started = Date.now();
       try {
         await this.poll(signal);
         const validating = [...this.#o.manifest.state.batches.values()].some((b) => isUnfinished(b) && (b.status === undefined || b.status === 'validating'));
         if (!validating || this.#seenRequeued.size > requeued) return;
-        await news.wait(wait);
+        await news.wait(wait, Date.now() - started);
       } finally {
         news.stop();
       }
@@ -156,6 +157,7 @@ export class QuotaGate {
     let told = '';
     /** Listened for from before each poll: news while it runs ends the wait after it. */
     let news: ReturnType<typeof listenForNews> | null = null;
+    let polled = 0;
     try {
       for (let wait = this.#o.pollMs; ; ) {
         const held = this.#heldBecause(tokens);
@@ -163,12 +165,14 @@ export class QuotaGate {
         if (news) {
           if (held !== told) this.#o.onEvent?.({ type: 'held', shard, detail: held });
           told = held;
-          await news.wait(wait);
+          await news.wait(wait, polled);
           wait = this.#grow(wait);
         }
         // Statuses in the manifest may be old: look before waiting.
         news = listenForNews(signal, this.#o.news);
+        const started = Date.now();
         await this.poll(signal);
+        polled = Date.now() - started;
       }
     } finally {
       news?.stop();

@@ -86,6 +86,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
   options.onProgress?.([...manifest.state.batches.values()]);
   while (true) {
     const news = listenForNews(options.signal, options.news);
+    const roundStarted = Date.now();
     // Done and downloaded, unless a downloaded file is gone or changed (it is downloaded again).
     const todo: BatchState[] = [];
     for (const b of manifest.state.batches.values()) if (!isDone(b) || !(await downloadsIntact(b))) todo.push(b);
@@ -148,7 +149,7 @@ export async function retrieve(options: RetrieveOptions): Promise<RetrieveSummar
       news.stop();
       return { batches: all, pending, warnings, requeued: requeuedShards(manifest.state) };
     }
-    await news.wait(poll);
+    await news.wait(poll, Date.now() - roundStarted);
     poll = Math.min(maxPoll, Math.round(poll * 1.5));
   }
 }

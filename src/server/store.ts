@@ -168,10 +168,13 @@ export class Store {
 
   readonly #saving = new Map<string, Promise<void>>();
   readonly #saved = new EventEmitter().setMaxListeners(0);
+  /** The status each batch had when it was last told of ({@link changed}). */
+  readonly #toldStatus = new Map<string, string>();
 
   /**
-   * Resolves once a batch's state is next saved (a status, its counts, its files): a client in
-   * this process (`run --provider local`) polls then rather than after a fixed wait. Rejects when
+   * Resolves once a batch is next saved with another status than before: a client in this
+   * process (`run --provider local`) polls then rather than after a fixed wait. Saves of a running
+   * batch's counts (every 250 ms) are not news: a few per batch, not a poll storm. Rejects when
    * `signal` is aborted, its listener gone.
    */
   async changed(signal?: AbortSignal): Promise<void> {
@@ -187,7 +190,11 @@ export class Store {
       .catch(() => {})
       .then(() => writeAtomic(path.join(this.dir, 'batches', `${id}.json`), JSON.stringify(record)));
     this.#saving.set(id, next);
-    next.then(() => this.#saved.emit('saved'), () => {});
+    const status = record.batch.status;
+    if (this.#toldStatus.get(id) !== status) {
+      this.#toldStatus.set(id, status);
+      next.then(() => this.#saved.emit('saved'), () => {});
+    }
     next.finally(() => {
       if (this.#saving.get(id) === next) this.#saving.delete(id);
     }).catch(() => {});
