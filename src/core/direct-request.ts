@@ -2,7 +2,7 @@ import { imageDimensions } from './image-dimensions.js';
 import { BASE64_SLICE_BYTES, dataUriPrefix, isDataUri } from './line-writer.js';
 import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor, type TextCounter, type TextEncoding } from './token-estimate.js';
 import type { DataUri, RequestLine } from '../types.js';
-import { skipSpace, startsWith } from './result-json.js';
+import { skipSpace, startsWith } from './json/result-json.js';
 
 /**
  * Direct mode's view of a Batch API request line: its `custom_id` and its `body` as bytes (never

@@ -6,7 +6,7 @@ import { composeStages } from '../core/compose.js';
 import { bodyTokenEstimator, requestFromBuilt, requestFromLine, type DirectRequest } from '../core/direct-request.js';
 import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/done-ids.js';
 import { BufferPool, lineBuffers } from '../core/line-buffers.js';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import { DEFAULT_MAX_TOKENS } from '../core/request-line.js';
 import { BatchExplainError } from '../errors.js';

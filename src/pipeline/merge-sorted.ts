@@ -1,8 +1,8 @@
-import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from '../core/join-keys.js';
-import { indexResultsOnThread } from '../core/result-index-thread.js';
-import { RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
-import { ResultParsePool } from '../core/result-parse-pool.js';
-import { failurePayload } from '../core/result-batch.js';
+import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from '../core/join/join-keys.js';
+import { indexResultsOnThread } from '../core/results/result-index-thread.js';
+import { RunSorter, SortMemory, type SortedEntry } from '../core/sort/run-sorter.js';
+import { ResultParsePool } from '../core/results/result-parse-pool.js';
+import { failurePayload } from '../core/results/result-batch.js';
 import type { ResultSource } from '../stages/read-results.js';
 import { BATCH_BYTES, resolveResults } from './merge-steps.js';
 import type { MergeOptions } from './merge.js';

@@ -1,12 +1,12 @@
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { IdTable, idHashes, MAX_LOAD } from '../core/id-table.js';
-import { runsFolderPrefix } from '../core/stale-runs.js';
-import { fileChunks, type ChunkIds, type TableJoinCounts } from '../core/table-join.js';
-import { joinResultsOnThreads, readIdsOnThreads } from '../core/table-join-thread.js';
-import { bucketOutcomes } from '../core/outcome-buckets.js';
-import { failurePayload } from '../core/result-batch.js';
-import type { SortedEntry } from '../core/run-sorter.js';
+import { IdTable, idHashes, MAX_LOAD } from '../core/join/id-table.js';
+import { runsFolderPrefix } from '../core/sort/stale-runs.js';
+import { fileChunks, type ChunkIds, type TableJoinCounts } from '../core/join/table-join.js';
+import { joinResultsOnThreads, readIdsOnThreads } from '../core/join/table-join-thread.js';
+import { bucketOutcomes } from '../core/join/outcome-buckets.js';
+import { failurePayload } from '../core/results/result-batch.js';
+import type { SortedEntry } from '../core/sort/run-sorter.js';
 import type { ResultSource } from '../stages/read-results.js';
 
 /**

@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
-import { hashBytes } from '../core/id-key.js';
-import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
+import { hashBytes } from '../core/json/id-key.js';
+import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../core/sort/run-sorter.js';
 import { sortedJoin } from './merge-sorted.js';
 import { bucketsFit, joinByTable, readIdTable, type TableJoin } from './merge-table.js';
 import { tmpdir } from 'node:os';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
-import type { ResultParsePool } from '../core/result-parse-pool.js';
+import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../stages/merge-into-dataset.js';
 import { hasPendingWork, type Manifest } from './manifest.js';
@@ -71,7 +71,7 @@ export interface MergeSummary {
 }
 
 export { resultSources } from './merge-steps.js';
-import { defaultErrorsPath } from '../core/errors-path.js';
+import { defaultErrorsPath } from '../core/join/errors-path.js';
 export { defaultErrorsPath };
 
 /**

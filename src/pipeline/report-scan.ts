@@ -2,7 +2,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { BatchExplainError } from '../errors.js';
 import { bufferLines } from '../core/sync-lines.js';
 import { ErrorsCursor } from '../core/errors-cursor.js';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { ReportTally, type ReportSummary } from '../core/report-tally.js';
 import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../stages/quality-check.js';

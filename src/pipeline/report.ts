@@ -1,6 +1,6 @@
 import { optionError } from '../errors.js';
 import { FLAGS, FLAG_BIT, type ExpectedScript, type Flag } from '../core/quality.js';
-import { NOT_RESUBMITTED } from '../core/reasons.js';
+import { NOT_RESUBMITTED } from '../core/join/reasons.js';
 import type { ReportSummary } from '../core/report-tally.js';
 import type { QualityCheckOptions } from '../stages/quality-check.js';
 import { FlaggedIdsWriter, type FlaggedSummary } from './report-flagged.js';

@@ -1,4 +1,4 @@
-import { RunSorter, type SortKey } from '../core/run-sorter.js';
+import { RunSorter, type SortKey } from '../core/sort/run-sorter.js';
 import { positiveInteger } from '../core/options.js';
 import type { Stage } from '../types.js';
 

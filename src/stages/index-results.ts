@@ -1,5 +1,5 @@
 import { bufferLines } from '../core/sync-lines.js';
-import { afterCustomIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../core/id-key.js';
+import { afterCustomIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../core/json/id-key.js';
 import type { ResultSource } from './read-results.js';
 import type { Stage } from '../types.js';
 

@@ -1,8 +1,8 @@
 import { bufferLines, ReadAhead, type LineView } from '../core/sync-lines.js';
-import { setTopLevelField, topLevelValueSpan } from '../core/json-splice.js';
-import { lineKey } from '../core/join-keys.js';
-import { lineText, Utf8Blocks, whyNotAnObject } from '../core/json-line-check.js';
-import { JsonSkipper } from '../core/result-json.js';
+import { setTopLevelField, topLevelValueSpan } from '../core/json/json-splice.js';
+import { lineKey } from '../core/join/join-keys.js';
+import { lineText, Utf8Blocks, whyNotAnObject } from '../core/json/json-line-check.js';
+import { JsonSkipper } from '../core/json/result-json.js';
 import type { Stage } from '../types.js';
 
 /** The outcome for one dataset row, from the join: its explanation, or why there is none. */

@@ -1,7 +1,7 @@
 import { optionError } from '../errors.js';
 import { nonEmptyString } from '../core/options.js';
 import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/duplicate-table.js';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality.js';
 import type { Stage } from '../types.js';
 import { rowFields } from '../core/dataset/row-view.js';

@@ -1,5 +1,5 @@
 import { fileLines } from '../core/file-lines.js';
-import { parseExplanation, type ExplanationFailure } from '../core/parse-explanation.js';
+import { parseExplanation, type ExplanationFailure } from '../core/results/parse-explanation.js';
 import type { Stage } from '../types.js';
 
 /** Why a result holds no explanation. */

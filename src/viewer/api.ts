@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { readLineAt } from '../core/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality.js';
 import { labelOf } from '../stages/quality-check.js';

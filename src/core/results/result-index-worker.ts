@@ -1,10 +1,10 @@
 // The result index thread of the merge (see result-index-thread.ts): result files in, sorted runs
 // of join entries out. One message back: {runs, bad}, {error} or {aborted}.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ResultSource } from '../stages/read-results.js';
-import { hashBytes } from './id-key.js';
-import { addResultKeys } from './join-keys.js';
-import { RunSorter } from './run-sorter.js';
+import type { ResultSource } from '../../stages/read-results.js';
+import { hashBytes } from '../json/id-key.js';
+import { addResultKeys } from '../join/join-keys.js';
+import { RunSorter } from '../sort/run-sorter.js';
 
 const { sources, tmpDir, memoryBytes, stop } = workerData as { sources: ResultSource[]; tmpDir?: string; memoryBytes: number; stop: Int32Array };
 

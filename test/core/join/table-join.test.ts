@@ -1,12 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IdTable, idHashes } from '../../src/core/id-table.js';
-import { datasetKeys } from '../../src/core/join-keys.js';
-import { fileChunks, type ChunkIds } from '../../src/core/table-join.js';
-import { joinResultsOnThreads, readIdsOnThreads } from '../../src/core/table-join-thread.js';
-import { tempDir } from '../helpers/server.js';
-import { explained, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
+import { IdTable, idHashes } from '../../../src/core/join/id-table.js';
+import { datasetKeys } from '../../../src/core/join/join-keys.js';
+import { fileChunks, type ChunkIds } from '../../../src/core/join/table-join.js';
+import { joinResultsOnThreads, readIdsOnThreads } from '../../../src/core/join/table-join-thread.js';
+import { tempDir } from '../../helpers/server.js';
+import { explained, httpErrorLine, okLine, writeLines } from '../../helpers/results.js';
 
 describe('joinResultsOnThreads', () => {
   it('writes each result line of a row once, to its bucket, however the results are cut and shared between threads', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { setTopLevelField } from '../../src/core/json-splice.js';
+import { setTopLevelField } from '../../../src/core/json/json-splice.js';
 
 describe('setTopLevelField', () => {
   it.each([

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { bufferLines } from './sync-lines.js';
-import { readDecimal } from './decimal.js';
+import { bufferLines } from '../sync-lines.js';
+import { readDecimal } from '../decimal.js';
 import { bucketFile } from './table-join.js';
-import { RunSorter, SortMemory, type SortedEntry } from './run-sorter.js';
+import { RunSorter, SortMemory, type SortedEntry } from '../sort/run-sorter.js';
 
 /** Where the join by table left its outcomes (table-join.ts). */
 export interface OutcomeBucketsOptions {

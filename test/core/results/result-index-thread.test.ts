@@ -1,10 +1,10 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { indexResultsOnThread } from '../../src/core/result-index-thread.js';
-import { readPointerKey } from '../../src/core/join-keys.js';
-import { RunSorter } from '../../src/core/run-sorter.js';
-import { tempDir } from '../helpers/server.js';
+import { indexResultsOnThread } from '../../../src/core/results/result-index-thread.js';
+import { readPointerKey } from '../../../src/core/join/join-keys.js';
+import { RunSorter } from '../../../src/core/sort/run-sorter.js';
+import { tempDir } from '../../helpers/server.js';
 
 async function resultsFile(dir: string, lines: number): Promise<string> {
   const file = path.join(dir, 'out.jsonl');

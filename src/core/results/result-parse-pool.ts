@@ -126,5 +126,5 @@ export class ResultParsePool {
 
 /** The compiled worker: beside this file once built; from the sources (tests), the built copy. */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/src/core/result-parse-worker.js', import.meta.url) : new URL('./result-parse-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL('../../../dist/src/core/results/result-parse-worker.js', import.meta.url) : new URL('./result-parse-worker.js', import.meta.url);
 }

@@ -3,10 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lineText, Utf8Blocks, whyNotAnObject } from '../../src/core/json-line-check.js';
-import { JsonSkipper } from '../../src/core/result-json.js';
-import { bufferLines } from '../../src/core/sync-lines.js';
-import { tempDir } from '../helpers/server.js';
+import { lineText, Utf8Blocks, whyNotAnObject } from '../../../src/core/json/json-line-check.js';
+import { JsonSkipper } from '../../../src/core/json/result-json.js';
+import { bufferLines } from '../../../src/core/sync-lines.js';
+import { tempDir } from '../../helpers/server.js';
 
 describe('json-line-check', () => {
   it('tells a JSON object line from anything else, trusting the build only for rows it parsed', () => {

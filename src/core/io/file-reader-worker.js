@@ -2,7 +2,7 @@
 // to the main thread without a copy. Messages: {id, path, maxBytes} -> {id, buffer, size} (the
 // buffer is transferred) or {id, error: {code, message}, size?}.
 import { parentPort } from 'node:worker_threads';
-import { readWholeFile } from './read-whole-file.js';
+import { readWholeFile } from '../read-whole-file.js';
 
 parentPort.on('message', ({ id, path, maxBytes }) => {
   const result = readWholeFile(path, maxBytes, (size) => new Uint8Array(size));

@@ -97,5 +97,5 @@ async function onThreads<M extends object>(threads: number, jobOf: (worker: numb
 
 /** The compiled worker: beside this file once built; from the sources (tests), the built copy. */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/src/core/table-join-worker.js', import.meta.url) : new URL('./table-join-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL('../../../dist/src/core/join/table-join-worker.js', import.meta.url) : new URL('./table-join-worker.js', import.meta.url);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { integerOrder } from '../../src/core/radix-order.js';
+import { integerOrder } from '../../../src/core/sort/radix-order.js';
 
 /** The order a stable comparison sort gives. */
 const compareOrder = (keys: number[]) => keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { bufferLines } from './sync-lines.js';
-import { SyncFileWriter } from './sync-writer.js';
-import type { LiteralRange } from './id-key.js';
+import { bufferLines } from '../sync-lines.js';
+import { SyncFileWriter } from '../sync-writer.js';
+import type { LiteralRange } from '../json/id-key.js';
 import { IdTable, idHashes, NOT_FOUND, type IdTableMemory } from './id-table.js';
-import { writeDecimal } from './decimal.js';
-import { ResultScanner } from './result-scan.js';
-import { outcomePayload } from './result-batch.js';
-import { resultFromLine } from '../stages/read-results.js';
-import { resultIdAt } from '../stages/index-results.js';
+import { writeDecimal } from '../decimal.js';
+import { ResultScanner } from '../results/result-scan.js';
+import { outcomePayload } from '../results/result-batch.js';
+import { resultFromLine } from '../../stages/read-results.js';
+import { resultIdAt } from '../../stages/index-results.js';
 import { datasetKeyAt, type Aborting } from './join-keys.js';
 
 /**

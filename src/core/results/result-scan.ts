@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { bytesEqual, FAIL, JsonSkipper, NULL, skipSpace, startsWith } from './result-json.js';
-import { codePointOf, utf8Length } from './json-chars.js';
-import { isUnicodeSpace, trimmedLiteral } from './trimmed-literal.js';
+import { bytesEqual, FAIL, JsonSkipper, NULL, skipSpace, startsWith } from '../json/result-json.js';
+import { codePointOf, utf8Length } from '../json/json-chars.js';
+import { isUnicodeSpace, trimmedLiteral } from '../json/trimmed-literal.js';
 
 /**
  * The usual result line, read where it lies: a success (`response.status_code` 200, no `error`)

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdTable, idHashes, NOT_FOUND } from '../../src/core/id-table.js';
+import { IdTable, idHashes, NOT_FOUND } from '../../../src/core/join/id-table.js';
 
 const hashesOf = (text: string) => {
   const into = { key: 0, check: 0 };

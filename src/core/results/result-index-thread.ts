@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { ResultSource } from '../stages/read-results.js';
-import type { SpilledRuns } from './run-sorter.js';
+import type { ResultSource } from '../../stages/read-results.js';
+import type { SpilledRuns } from '../sort/run-sorter.js';
 
 export interface IndexedResults {
   runs: SpilledRuns;
@@ -44,5 +44,5 @@ export async function indexResultsOnThread(sources: readonly ResultSource[], opt
 
 /** The compiled worker: beside this file once built; from the sources (tests), the built copy. */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/src/core/result-index-worker.js', import.meta.url) : new URL('./result-index-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL('../../../dist/src/core/results/result-index-worker.js', import.meta.url) : new URL('./result-index-worker.js', import.meta.url);
 }

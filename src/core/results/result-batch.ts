@@ -1,5 +1,5 @@
-import { resultFromLine, type ResultRecord } from '../stages/read-results.js';
-import { readDecimal, writeDecimal } from './decimal.js';
+import { resultFromLine, type ResultRecord } from '../../stages/read-results.js';
+import { readDecimal, writeDecimal } from '../decimal.js';
 import { ResultScanner } from './result-scan.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExplanation } from '../../src/core/parse-explanation.js';
+import { parseExplanation } from '../../../src/core/results/parse-explanation.js';
 
 const ar = 'تستخدم الصورة علم مصر ورموزاً وطنية، ويقول النص «مصر أولاً» لإثارة مشاعر الانتماء.';
 const en = 'The meme pairs a flag with the slogan "Egypt first" to stir national pride.';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { frameResultLine, parseResultBatch, readFailure } from '../../src/core/result-batch.js';
-import { explained, httpErrorLine, okLine } from '../helpers/results.js';
+import { frameResultLine, parseResultBatch, readFailure } from '../../../src/core/results/result-batch.js';
+import { explained, httpErrorLine, okLine } from '../../helpers/results.js';
 
 /** Frames lines as the merge does, parses the batch, and splits the outcome lines. */
 function roundTrip(lines: Array<{ row: number; order: number | null; text: string }>, into?: Buffer) {

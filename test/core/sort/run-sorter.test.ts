@@ -3,8 +3,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { removeStaleRuns, RunSorter, SortMemory, type SortKey } from '../../src/core/run-sorter.js';
-import { tempDir } from '../helpers/server.js';
+import { removeStaleRuns, RunSorter, SortMemory, type SortKey } from '../../../src/core/sort/run-sorter.js';
+import { tempDir } from '../../helpers/server.js';
 
 const drain = (sorter: RunSorter) => Array.from(sorter.sorted(), (e) => [e.key, e.buf.toString('utf8', e.start, e.end)] as [SortKey, string]);
 const stableSort = <K extends SortKey>(entries: [K, string][]) =>

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { afterCustomIdKey, afterIdKey, plainLiteralFrom, type LiteralRange } from '../../src/core/id-key.js';
+import { afterCustomIdKey, afterIdKey, plainLiteralFrom, type LiteralRange } from '../../../src/core/json/id-key.js';
 
 const space = fc.constantFrom('', ' ', '  ', '\t', ' \r ');
 const literalOf = (line: string, after: (b: Buffer, s: number, e: number) => number): string | null => {

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinEntries, type DatasetKey, type JoinedRow, type PointerKey } from '../../src/core/join-keys.js';
-import { RunSorter, type SortedEntry } from '../../src/core/run-sorter.js';
-import { tempDir } from '../helpers/server.js';
+import { joinEntries, type DatasetKey, type JoinedRow, type PointerKey } from '../../../src/core/join/join-keys.js';
+import { RunSorter, type SortedEntry } from '../../../src/core/sort/run-sorter.js';
+import { tempDir } from '../../helpers/server.js';
 
 /** A dataset entry `<line>\t<literal>` and a result pointer `<src>\t<offset>\t<order>\t<literal>`, as the merge's steps 1 and 2 write them. */
 const row = (line: number, literal: string) => `${line}\t${literal}`;
