@@ -106,14 +106,13 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
 }
 
 /**
- * Step 5: the outcomes sorted by line, in parts that follow each other (the join by table's
- * buckets; the sorted join's one sequence), folded into the dataset's rows, written to `out`;
+ * Step 5: the outcomes sorted by line, folded into the dataset's rows, written to `out`;
  * `onRow` is told of each row (and why it has no explanation). A row with several outcomes
- * (`*<order>` entries, a resubmission's, all in one part) keeps a success, then the newest.
+ * (`*<order>` entries, a resubmission's) keeps a success, then the newest.
  * Nothing is allocated for a row with an explanation: outcomes are read where they lie, rows are
  * written piece by piece.
  */
-export async function writeRows(splicer: DatasetSplicer, parts: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
+export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
   const sink: RowSink = {
     piece: (buf, start, end) => out.write(buf, start, end),
     endRow: (_line, missing) => {
@@ -133,10 +132,10 @@ export async function writeRows(splicer: DatasetSplicer, parts: AsyncIterable<It
     }
   };
   const ok: { json: Buffer; start: number; end: number } = { json: EMPTY, start: 0, end: 0 };
-  for await (const sorted of parts) await writePart(sorted);
+  await writeSorted();
   await until(() => splicer.writeRest(sink));
 
-  async function writePart(sorted: Iterable<SortedEntry>): Promise<void> {
+  async function writeSorted(): Promise<void> {
     const it = sorted[Symbol.iterator]();
     let e = it.next();
     try {

@@ -1,10 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/json/id-key.js';
-import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../core/sort/run-sorter.js';
+import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
 import { sortedJoin } from './merge-sorted.js';
-import { bucketsFit, joinByTable, readIdTable, type TableJoin } from './merge-table.js';
-import { tmpdir } from 'node:os';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
 import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
@@ -31,14 +29,12 @@ export interface MergeOptions {
   field?: string;
   /** The JSON field of the explanation in the answers. Default `explanation`. */
   answerField?: string;
-  /** The working memory, in bytes: the table of ids and two buckets (merge-table.ts), or the sorts one at a time. Default 64 MiB. */
+  /** The working memory, in bytes, of the sorts (one at a time). Default 64 MiB. */
   sortMemory?: number;
   /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
   parseThreads?: number;
   /** Index the result files on a thread of their own while the dataset's ids are read (the sorted join). Default: for results of 32 MiB and more. */
   indexThread?: boolean;
-  /** Join by a table of the dataset's ids when they fit in half of the sort memory (merge-table.ts). Default true; false: always the sorted join. */
-  joinByTable?: boolean;
   /** Told as each step starts (for progress lines). */
   onStep?: (step: MergeStep) => void;
   /** The join key of an id literal's bytes. Default a 52-bit hash; ids whose keys collide are still told apart (tests pass a constant to prove it). */
@@ -66,8 +62,6 @@ export interface MergeSummary {
   sources: number;
   output: string;
   errorsPath: string;
-  /** How the ids were joined: by a table of the dataset's ids, or by sorting both sides (ids repeated or too many for the memory). */
-  join: 'table' | 'sorted';
 }
 
 export { resultSources } from './merge-steps.js';
@@ -80,10 +74,7 @@ export { defaultErrorsPath };
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs).
  *
- * Usually the join is by table (merge-table.ts): the dataset's ids into a table in half of the
- * memory, each result line read once and its outcome put in a bucket of its row's line range,
- * then the buckets put in row order one at a time in the other half, and step 5 below. When an
- * id repeats or the ids do not fit, the sorted join does steps 1 to 4 (merge-sorted.ts):
+ * The join sorts both sides (steps 1 to 4, merge-sorted.ts), then step 5 splices:
  *
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
@@ -126,7 +117,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const out = openOutput(options);
   const errors = new PartialTextFile(errorsPath);
   let pool: ResultParsePool | undefined;
-  let tableJoin: TableJoin | undefined;
   try {
     // The build's rejects, by line: the reason of rows never sent.
     const rejects = sorter();
@@ -134,16 +124,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     rejects.flush();
 
     const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
-    // The join by table, when the ids fit (the usual dataset; merge-table.ts): ids, results, output.
-    let outcomes: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>;
-    const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), await readIdTable(options.dataset, memory.bytes / 2, threads, signal));
-    if (ids !== null && typeof ids === 'object') {
-      options.onStep?.('results');
-      tableJoin = await joinByTable({ ids, sources, memory: memory.take(), tmpDir: options.tmpDir ?? tmpdir(), threads, pending, ...(options.answerField ? { field: options.answerField } : {}), ...(signal ? { signal } : {}) });
-      counts.badResultLines += tableJoin.counts.bad;
-      counts.unmatchedResults += tableJoin.counts.unmatched;
-      outcomes = tableJoin.outcomes(() => counts.extraResults++);
-    } else outcomes = [await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) })];
+    const outcomes = await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) });
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
@@ -174,12 +155,11 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     throw err;
   } finally {
     await pool?.close();
-    tableJoin?.dispose();
     for (const s of sorters) s.dispose();
   }
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);
-  return { ...counts, sources: sources.length, output: options.output, errorsPath, join: tableJoin ? 'table' : 'sorted' };
+  return { ...counts, sources: sources.length, output: options.output, errorsPath };
 }
 
 /** Results of at least this many bytes are read on threads (below, starting them costs more than it saves). */
