@@ -3,9 +3,9 @@ import { indexResultsOnThread } from '../core/results/result-index-thread.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../core/sort/run-sorter.js';
 import { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { failurePayload } from '../core/results/result-batch.js';
-import type { ResultSource } from '../stages/read-results.js';
+import type { ResultSource } from '../core/results/result-line.js';
 import { BATCH_BYTES, resolveResults } from './merge-steps.js';
-import type { MergeOptions } from './merge.js';
+import type { MergeOptions } from './merge-options.js';
 
 /** What the sorted join works with: the merge's options, sorts, counts and threads (see merge.ts). */
 export interface SortedJoinContext {

@@ -7,8 +7,8 @@ import { readDecimal } from '../core/decimal.js';
 import type { RunSorter, SortedEntry } from '../core/sort/run-sorter.js';
 import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '../core/results/result-batch.js';
-import type { ResultSource } from '../stages/read-results.js';
-import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from '../stages/merge-into-dataset.js';
+import type { ResultSource } from '../core/results/result-line.js';
+import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from '../core/join/dataset-splicer.js';
 import type { StagedOutput } from '../core/staged-output.js';
 import type { Manifest } from './manifest.js';
 

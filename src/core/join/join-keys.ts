@@ -2,8 +2,8 @@ import { bufferLines, type LineView } from '../sync-lines.js';
 import { afterIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../json/id-key.js';
 import { readDecimal, writeDecimal } from '../decimal.js';
 import type { RunSorter, SortedEntry } from '../sort/run-sorter.js';
-import type { ResultSource } from '../../stages/read-results.js';
-import { resultLineKeys } from '../../stages/index-results.js';
+import type { ResultSource } from '../results/result-line.js';
+import { resultLineKeys } from '../results/result-keys.js';
 
 /**
  * The two sides of the merge's join, as sort entries keyed by the hash of the id's JSON literal

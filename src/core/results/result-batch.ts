@@ -1,4 +1,4 @@
-import { resultFromLine, type ResultRecord } from '../../stages/read-results.js';
+import { resultFromLine, type ResultRecord } from './result-line.js';
 import { readDecimal, writeDecimal } from '../decimal.js';
 import { ResultScanner } from './result-scan.js';
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ResultSource } from '../../stages/read-results.js';
+import type { ResultSource } from './result-line.js';
 import type { SpilledRuns } from '../sort/run-sorter.js';
 
 export interface IndexedResults {

@@ -1,7 +1,7 @@
 // The result index thread of the merge (see result-index-thread.ts): result files in, sorted runs
 // of join entries out. One message back: {runs, bad}, {error} or {aborted}.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ResultSource } from '../../stages/read-results.js';
+import type { ResultSource } from './result-line.js';
 import { hashBytes } from '../json/id-key.js';
 import { addResultKeys } from '../join/join-keys.js';
 import { RunSorter } from '../sort/run-sorter.js';

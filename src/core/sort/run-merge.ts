@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { bufferLines, type LineView } from '../sync-lines.js';
 import { SyncFileWriter } from '../sync-writer.js';
-import type { SortedEntry } from './run-sorter.js';
+import type { SortedEntry } from './sorted-entry.js';
 
 /** A run's current line, as an entry. */
 export interface RunHead {

@@ -11,8 +11,10 @@ export { SortMemory };
 export { removeStaleRuns } from './stale-runs.js';
 import { isDecimal, readDecimal } from '../decimal.js';
 import { SortArena } from './sort-arena.js';
+import type { SortedEntry, SortKey } from './sorted-entry.js';
 
-export type SortKey = string | number;
+export type { SortedEntry, SortKey } from './sorted-entry.js';
+
 
 export interface RunSorterOptions {
   /** Bytes held before a sorted run is spilled to disk: the entries' bytes and their keys. */
@@ -34,13 +36,6 @@ export interface SpilledRuns {
   items: number;
 }
 
-/** One entry of the sorted sequence: its key and a view of its payload bytes, valid until the next entry is asked for. */
-export interface SortedEntry {
-  key: SortKey;
-  buf: Buffer;
-  start: number;
-  end: number;
-}
 
 /**
  * The synchronous core of the external sort: entries (a key and a one-line payload, as bytes or
