@@ -101,12 +101,19 @@ describe('merge against an in-memory oracle (JSON.parse and a Map)', () => {
               try {
                 line = JSON.parse(text);
               } catch {
-                bad++;
-                // A damaged line whose custom_id is still readable at its start (a download cut
-                // short) stands for its row's result: one that is lost (no_result).
-                const lost = /^\{"custom_id": ("(?:[^"\\]|\\.)*")/.exec(text);
-                const id = lost ? (JSON.parse(lost[1]!) as string) : null;
-                if (id !== null && datasetIds.has(id)) byId.set(id, [...(byId.get(id) ?? []), { reason: 'no_result' }]);
+                // A damaged line (a download cut short) whose custom_id is still readable at its
+                // start, a plain literal, is indexed under it: read for a row, it is found
+                // damaged then (a bad line) and stands for the row's result as a lost one
+                // (no_result); for no row, it is an unmatched result; for a repeated id, it is
+                // never read. Without a readable id it is a bad line at once.
+                const lost = /^\{"custom_id": "([^"\\\u0000-\u001f]*)"/.exec(text);
+                const id = lost && lost[1]!.trim() !== '' ? lost[1]! : null;
+                if (id === null) bad++;
+                else if (!datasetIds.has(id)) unmatched++;
+                else if (datasetIds.get(id) === 1) {
+                  bad++;
+                  byId.set(id, [...(byId.get(id) ?? []), { reason: 'no_result' }]);
+                }
                 continue;
               }
               if (typeof line.custom_id !== 'string') {
