@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { WorkerPool } from '../threads/worker-pool.js';
 import { readWholeFile } from '../read-whole-file.js';
 
 /** A whole file read by a reader thread, or why it could not be. */
@@ -22,57 +22,21 @@ export function readFileHere(path: string, maxBytes: number): FileReadResult {
  * storage, where each open waits milliseconds. Requests go to the thread with the fewest pending.
  */
 export class FileReaderPool {
-  readonly #threads: Array<{ worker: Worker; pending: number }> = [];
-  readonly #waiting = new Map<number, { resolve: (r: FileReadResult) => void; reject: (e: Error) => void; thread: { pending: number } }>();
-  #nextId = 0;
-  #failure: Error | null = null;
+  readonly #threads: WorkerPool<{ path: string; maxBytes: number }, { buffer?: ArrayBuffer; size?: number; error?: { code: string; message: string } }>;
 
   constructor(threads: number) {
-    for (let i = 0; i < threads; i++) {
-      // The thread allocates little: a small young generation keeps its heap near its floor.
-      const worker = new Worker(new URL('./file-reader-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-      const thread = { worker, pending: 0 };
-      worker.on('message', (reply: { id: number; buffer?: ArrayBuffer; size?: number; error?: { code: string; message: string } }) => {
-        const waiter = this.#waiting.get(reply.id);
-        if (!waiter) return;
-        this.#waiting.delete(reply.id);
-        waiter.thread.pending--;
-        if (reply.buffer) waiter.resolve({ ok: true, data: Buffer.from(reply.buffer) });
-        else waiter.resolve({ ok: false, code: reply.error!.code, message: reply.error!.message, ...(reply.size === undefined ? {} : { size: reply.size }) });
-      });
-      const fail = (err: Error) => {
-        this.#failure ??= err;
-        for (const w of this.#waiting.values()) w.reject(err);
-        this.#waiting.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`file reader thread exited (${code})`)));
-      this.#threads.push(thread);
-    }
+    // The thread allocates little: a small young generation keeps its heap near its floor.
+    this.#threads = new WorkerPool({ url: new URL('./file-reader-worker.js', import.meta.url), threads, name: 'file reader' });
   }
 
-  read(path: string, maxBytes: number): Promise<FileReadResult> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    let thread = this.#threads[0]!;
-    for (const t of this.#threads) if (t.pending < thread.pending) thread = t;
-    const id = this.#nextId++;
-    thread.pending++;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject, thread });
-      thread.worker.postMessage({ id, path, maxBytes });
-    });
+  async read(path: string, maxBytes: number): Promise<FileReadResult> {
+    const reply = await this.#threads.call({ path, maxBytes });
+    if (reply.buffer) return { ok: true, data: Buffer.from(reply.buffer) };
+    return { ok: false, code: reply.error!.code, message: reply.error!.message, ...(reply.size === undefined ? {} : { size: reply.size }) };
   }
 
   /** Stops the threads; reads still waiting are rejected. */
-  async close(): Promise<void> {
-    this.#failure ??= new Error('file reader pool closed');
-    await Promise.all(
-      this.#threads.map((t) => {
-        t.worker.removeAllListeners('exit');
-        return t.worker.terminate();
-      }),
-    );
-    for (const w of this.#waiting.values()) w.reject(this.#failure);
-    this.#waiting.clear();
+  close(): Promise<void> {
+    return this.#threads.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { WorkerPool } from '../threads/worker-pool.js';
 import type { ResultSource } from './result-line.js';
 import type { SpilledRuns } from '../sort/run-sorter.js';
 
@@ -20,29 +20,24 @@ export async function indexResultsOnThread(sources: readonly ResultSource[], opt
   signal?.throwIfAborted();
   // Raised on abort, read by the thread's loops (a message would wait for its loop to end).
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(workerUrl(), {
-    workerData: { sources, tmpDir: options.tmpDir, memoryBytes: options.memoryBytes, stop },
-    resourceLimits: { maxYoungGenerationSizeMb: 4 },
-  });
+  const thread = new WorkerPool<IndexMessage, IndexReply>({ url: new URL('./result-index-worker.js', import.meta.url), threads: 1, workerData: { stop }, name: 'result index' });
   const onAbort = () => Atomics.store(stop, 0, 1);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await new Promise<IndexedResults>((resolve, reject) => {
-      worker.once('message', (reply: { runs?: SpilledRuns; bad?: number; error?: string; aborted?: boolean }) => {
-        if (reply.aborted) reject(signal?.reason ?? new Error('aborted'));
-        else if (reply.error !== undefined) reject(new Error(`result index thread: ${reply.error}`));
-        else resolve({ runs: reply.runs!, bad: reply.bad! });
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`result index thread exited (${code}) without an answer`)));
-    });
+    const reply = await thread.call({ sources: [...sources], memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
+    if ('aborted' in reply) throw signal?.reason ?? new Error('aborted');
+    return reply;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await worker.terminate();
+    await thread.close();
   }
 }
 
-/** The compiled worker: beside this file once built; from the sources (tests), the built copy. */
-function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../../dist/src/core/results/result-index-worker.js', import.meta.url) : new URL('./result-index-worker.js', import.meta.url);
+/** The call of the index thread (result-index-worker.ts), and its reply. */
+export interface IndexMessage {
+  sources: ResultSource[];
+  memoryBytes: number;
+  tmpDir?: string;
 }
+
+export type IndexReply = IndexedResults | { aborted: true };

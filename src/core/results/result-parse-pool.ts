@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { WorkerPool } from '../threads/worker-pool.js';
 import { parseResultBatch } from './result-batch.js';
 import { ResultScanner } from './result-scan.js';
 
@@ -25,10 +25,8 @@ export interface ResultParsePoolOptions {
  */
 export class ResultParsePool {
   readonly #options: ResultParsePoolOptions;
-  readonly #threads: Array<{ worker: Worker; pending: number }> = [];
-  readonly #waiting = new Map<number, { resolve: (r: { out: Buffer; bad: number }) => void; reject: (e: Error) => void; thread: { pending: number } }>();
-  #nextId = 0;
-  #failure: Error | null = null;
+  readonly #threads: WorkerPool<ParseMessage, ParseReply> | null;
+  #closed = false;
   readonly #freeBatches: Buffer[] = [];
   readonly #freeOutputs: Buffer[] = [];
   /** For batches parsed on the calling thread. */
@@ -36,33 +34,13 @@ export class ResultParsePool {
 
   constructor(options: ResultParsePoolOptions) {
     this.#options = options;
-    for (let i = 0; i < options.threads; i++) {
-      // A small young generation: a thread's garbage is per line and short-lived, and each MB of it is resident.
-      const worker = new Worker(workerUrl(), { workerData: { sources: options.sources, field: options.field }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-      const thread = { worker, pending: 0 };
-      worker.on('message', (reply: { id: number; buffer?: ArrayBuffer; length?: number; bad?: number; input?: ArrayBuffer; error?: string }) => {
-        const waiter = this.#waiting.get(reply.id);
-        if (!waiter) return;
-        this.#waiting.delete(reply.id);
-        waiter.thread.pending--;
-        if (reply.input) this.#giveBatch(Buffer.from(reply.input));
-        if (reply.error) waiter.reject(new Error(`result parse thread: ${reply.error}`));
-        else waiter.resolve({ out: Buffer.from(reply.buffer!, 0, reply.length), bad: reply.bad! });
-      });
-      const fail = (err: Error) => {
-        this.#failure ??= err;
-        for (const w of this.#waiting.values()) w.reject(err);
-        this.#waiting.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`result parse thread exited (${code})`)));
-      this.#threads.push(thread);
-    }
+    // A small young generation: a thread's garbage is per line and short-lived, and each MB of it is resident.
+    this.#threads = options.threads > 0 ? new WorkerPool({ url: new URL('./result-parse-worker.js', import.meta.url), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
   }
 
   /** Batches worth sending before waiting for one back: two per thread keeps each busy. */
   get capacity(): number {
-    return Math.max(1, this.#threads.length * 2);
+    return Math.max(1, (this.#threads?.size ?? 0) * 2);
   }
 
   /** An empty batch of `batchBytes` to fill. */
@@ -77,54 +55,46 @@ export class ResultParsePool {
   }
 
   #giveBatch(batch: Buffer): void {
-    if (batch.length === this.#options.batchBytes && this.#freeBatches.length < this.capacity) this.#freeBatches.push(batch);
+    if (!this.#closed && batch.length === this.#options.batchBytes && this.#freeBatches.length < this.capacity) this.#freeBatches.push(batch);
   }
 
   /** Parses `batch[0, length)`. The batch is handed over: do not touch it afterwards. */
-  parse(batch: Buffer, length: number): Promise<{ out: Buffer; bad: number }> {
-    if (this.#failure) return Promise.reject(this.#failure);
+  async parse(batch: Buffer, length: number): Promise<{ out: Buffer; bad: number }> {
+    if (this.#closed) throw new Error('result parse pool closed');
     const spare = this.#freeOutputs.pop();
-    if (this.#threads.length === 0) {
-      try {
-        const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare, (this.#scanner ??= new ResultScanner(this.#options.field)));
-        this.#giveBatch(batch);
-        return Promise.resolve(parsed);
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
+    if (!this.#threads) {
+      const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare, (this.#scanner ??= new ResultScanner(this.#options.field)));
+      this.#giveBatch(batch);
+      return parsed;
     }
-    let thread = this.#threads[0]!;
-    for (const t of this.#threads) if (t.pending < thread.pending) thread = t;
-    const id = this.#nextId++;
-    thread.pending++;
     // Only a buffer owning its whole memory can be transferred.
     const own = batch.byteOffset === 0 && batch.buffer.byteLength === batch.length ? batch : Buffer.from(new Uint8Array(batch.subarray(0, length)));
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject, thread });
-      const transfer = [own.buffer as ArrayBuffer];
-      if (spare) transfer.push(spare.buffer as ArrayBuffer);
-      thread.worker.postMessage({ id, buffer: own.buffer, length, spare: spare?.buffer }, transfer);
-    });
+    const transfer = [own.buffer as ArrayBuffer];
+    if (spare) transfer.push(spare.buffer as ArrayBuffer);
+    const reply = await this.#threads.call({ buffer: own.buffer as ArrayBuffer, length, ...(spare ? { spare: spare.buffer as ArrayBuffer } : {}) }, transfer);
+    this.#giveBatch(Buffer.from(reply.input));
+    return { out: Buffer.from(reply.buffer, 0, reply.length), bad: reply.bad };
   }
 
   /** Ends the threads. Safe to call more than once. */
   async close(): Promise<void> {
-    this.#failure ??= new Error('result parse pool closed');
-    await Promise.all(
-      this.#threads.map((t) => {
-        t.worker.removeAllListeners('exit');
-        return t.worker.terminate();
-      }),
-    );
-    this.#threads.length = 0;
+    this.#closed = true;
+    await this.#threads?.close();
     this.#freeBatches.length = 0;
     this.#freeOutputs.length = 0;
-    for (const w of this.#waiting.values()) w.reject(this.#failure);
-    this.#waiting.clear();
   }
 }
 
-/** The compiled worker: beside this file once built; from the sources (tests), the built copy. */
-function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../../dist/src/core/results/result-parse-worker.js', import.meta.url) : new URL('./result-parse-worker.js', import.meta.url);
+/** A call of the parse threads (result-parse-worker.ts): every buffer is transferred, and the input and the spare come back. */
+export interface ParseMessage {
+  buffer: ArrayBuffer;
+  length: number;
+  spare?: ArrayBuffer;
+}
+
+export interface ParseReply {
+  buffer: ArrayBuffer;
+  length: number;
+  bad: number;
+  input: ArrayBuffer;
 }

@@ -3,23 +3,22 @@
 // own thread it runs while the main thread serialises and writes the next chunk.
 //
 // Plain JavaScript on purpose: a worker loads its file with plain Node, also under the test
-// runner, which only compiles what it imports itself. Messages (each has an `id`):
+// runner, which only compiles what it imports itself. Calls (threads/worker-pool.ts):
 //   {op:'update', key, buffer, length} -> {buffer}    the buffer is transferred back
 //   {op:'digest', key}                 -> {sha256}    and forgets the key
 import { createHash } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { serveCalls } from '../threads/serve-calls.js';
 
 const hashes = new Map();
 
-parentPort.on('message', (msg) => {
+serveCalls((msg) => {
   if (msg.op === 'update') {
     let hash = hashes.get(msg.key);
     if (!hash) hashes.set(msg.key, (hash = createHash('sha256')));
     hash.update(new Uint8Array(msg.buffer, 0, msg.length));
-    parentPort.postMessage({ id: msg.id, buffer: msg.buffer }, [msg.buffer]);
-  } else if (msg.op === 'digest') {
-    const hash = hashes.get(msg.key) ?? createHash('sha256');
-    hashes.delete(msg.key);
-    parentPort.postMessage({ id: msg.id, sha256: hash.digest('hex') });
+    return { reply: { buffer: msg.buffer }, transfer: [msg.buffer] };
   }
+  const hash = hashes.get(msg.key) ?? createHash('sha256');
+  hashes.delete(msg.key);
+  return { reply: { sha256: hash.digest('hex') } };
 });
