@@ -20,7 +20,7 @@ export interface MergeOptions {
   field?: string;
   /** The JSON field of the explanation in the answers. Default `explanation`. */
   answerField?: string;
-  /** The working memory, in bytes, of the sorts (one at a time). Default 64 MiB. */
+  /** The working memory, in bytes, of the sorts (one at a time). Default 16 MiB (DEFAULT_SORT_MEMORY). */
   sortMemory?: number;
   /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
   parseThreads?: number;
