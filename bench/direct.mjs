@@ -46,7 +46,7 @@ console.log('--------|----------------------|--------|--------|------------');
 for (const [rows, what, s, rate, rss] of table) console.log(`${String(rows).padStart(7)} | ${what.padEnd(20)} | ${s.toFixed(2).padStart(6)} | ${rate.toFixed(0).padStart(6)} | ${rss.toFixed(1).padStart(10)}`);
 
 // (2) The answered-id set: M success lines as direct mode writes them, ids of ~110 bytes.
-const { DoneIds, addResultFiles } = await import('../dist/src/core/done-ids.js');
+const { DoneIds, addResultFiles } = await import('../dist/src/core/direct/done-ids.js');
 const ids = Number(values.ids);
 const file = path.join(dir, 'direct-1.output.jsonl');
 const out = createWriteStream(file);

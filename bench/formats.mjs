@@ -14,7 +14,7 @@ import { fileWriter } from 'hyparquet-writer';
 import { generateImages } from './gen-images.mjs';
 import { generateDataset } from './gen-dataset.mjs';
 import { measure, shardStats } from './measure.mjs';
-import { fileLines } from '../dist/src/core/file-lines.js';
+import { fileLines } from '../dist/src/core/io/file-lines.js';
 
 const here = import.meta.dirname;
 const root = path.join(here, '..');

@@ -1,7 +1,7 @@
 // Helper of bench/roundtrip.mjs: uploads an input file and creates a batch; prints its id.
 import { createReadStream } from 'node:fs';
 import OpenAI, { toStreamingFile } from 'openai';
-import { streamingFetch } from '../dist/src/pipeline/streaming-fetch.js';
+import { streamingFetch } from '../dist/src/batch-api/streaming-fetch.js';
 
 const client = new OpenAI({ fetch: streamingFetch() });
 const file = await client.files.create({ file: toStreamingFile(createReadStream(process.argv[2]), 'input.jsonl'), purpose: 'batch' });

@@ -17,7 +17,7 @@ const dir = path.join(values.dir ?? path.join(tmpdir(), 'batch-explain-bench'), 
 const { input, truth } = await benchMerged({ rows, dir });
 
 // The floor under any report: every line read and parsed, nothing checked (same reader, same Node flags).
-const FLOOR = `import { bufferLines } from ${JSON.stringify(path.join(here, '../dist/src/core/sync-lines.js'))};
+const FLOOR = `import { bufferLines } from ${JSON.stringify(path.join(here, '../dist/src/core/io/sync-lines.js'))};
 let n = 0; for (const v of bufferLines(process.argv[1])) { JSON.parse(v.buf.toString('utf8', v.start, v.end)); n++; } console.log(n);`;
 
 /** Runs the CLI with the peak-RSS hook; returns seconds, peak RSS (MB) and stdout. */

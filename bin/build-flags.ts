@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { PROVIDER_FILE_LIMITS } from '../src/core/provider-limits.js';
-import { loadPromptFile } from '../src/core/prompt.js';
-import { packageRoot } from '../src/core/package-root.js';
+import { PROVIDER_FILE_LIMITS } from '../src/core/shards/provider-limits.js';
+import { loadPromptFile } from '../src/core/requests/prompt.js';
+import { packageRoot } from '../src/core/io/package-root.js';
 import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
 import { BatchExplainError } from '../src/errors.js';
 import { checkDataset, type BuildOptions } from '../src/pipeline/build.js';
-import type { Provider } from '../src/core/request-line.js';
+import type { Provider } from '../src/core/requests/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
 import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
 import { layoutFromArgs, mappingFlags, type MappingArgs } from './mapping-flags.js';

@@ -1,6 +1,6 @@
 import { BatchExplainError } from '../src/errors.js';
-import type { CostEstimate } from '../src/core/cost-estimate.js';
-import { PRICES_AS_OF, type PriceTable } from '../src/core/prices.js';
+import type { CostEstimate } from '../src/core/requests/cost-estimate.js';
+import { PRICES_AS_OF, type PriceTable } from '../src/core/requests/prices.js';
 import { formatBytes, formatCount } from './format.js';
 
 /** Flags of the cost estimate: `estimate`, and `submit`/`run`, which print it first. */
@@ -20,7 +20,7 @@ export async function costOptionsFromArgs(args: CostArgs): Promise<{ expectedOut
   if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
     throw new BatchExplainError('E_OPTION', `--expected-output-tokens: expected an integer of 0 or more, got ${JSON.stringify(expected)}`);
   }
-  const { loadPrices } = await import('../src/core/prices.js');
+  const { loadPrices } = await import('../src/core/requests/prices.js');
   return {
     ...(expected === undefined ? {} : { expectedOutputTokens: expected }),
     ...(args.prices === undefined ? {} : { prices: await loadPrices(args.prices) }),

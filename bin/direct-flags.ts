@@ -36,7 +36,7 @@ export interface DirectSettings {
 
 /**
  * Send options from flags: the base URL (or OPENAI_BASE_URL) is required; the key is the one
- * core/endpoint-policy.ts chooseApiKey picks (loaded here, not with the CLI: ipaddr.js costs
+ * core/http/endpoint-policy.ts chooseApiKey picks (loaded here, not with the CLI: ipaddr.js costs
  * ~10 ms at every start). Call after --env-file is loaded.
  */
 export async function directOptionsFromArgs(args: DirectArgs): Promise<DirectSettings> {
@@ -51,7 +51,7 @@ export async function directOptionsFromArgs(args: DirectArgs): Promise<DirectSet
     const v = args[name];
     if (v !== undefined && !(v > 0)) throw new BatchExplainError('E_OPTION', `--${name}: expected a positive number, got ${v}`);
   }
-  const { chooseApiKey } = await import('../src/core/endpoint-policy.js');
+  const { chooseApiKey } = await import('../src/core/http/endpoint-policy.js');
   const key = chooseApiKey({ baseUrl, apiKeyEnv: args['api-key-env'], env: process.env });
   const options = {
     baseUrl,

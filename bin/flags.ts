@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { parseByteSize } from '../src/core/options.js';
+import { parseByteSize } from '../src/core/flow/options.js';
 
 /** The original scripts' flag names whose kebab-case name here is a different word. */
 const ORIGINAL_NAMES: Record<string, string> = {

@@ -1,6 +1,6 @@
 import { BatchExplainError } from '../src/errors.js';
-import { parseResizeTarget, RESIZE_DEFAULTS, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget } from '../src/core/image-resize.js';
-import { REMOTE_DEFAULTS } from '../src/core/remote-image.js';
+import { parseResizeTarget, RESIZE_DEFAULTS, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget } from '../src/core/images/image-resize.js';
+import { REMOTE_DEFAULTS } from '../src/core/images/remote-image.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
 import { bytesFlag } from './flags.js';
 

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BatchExplainError } from '../src/errors.js';
-import { jobConfigDigest } from '../src/pipeline/job-settings.js';
-import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, describeJobs, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job.js';
-import { Manifest, readManifestState, type ManifestState } from '../src/pipeline/manifest.js';
+import { jobConfigDigest } from '../src/pipeline/job/job-settings.js';
+import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, describeJobs, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job/job.js';
+import { Manifest, readManifestState, type ManifestState } from '../src/batch-api/manifest.js';
 import { batchIdOfFile, listResultFiles } from '../src/pipeline/merge-steps.js';
 import type { ProviderName } from '../src/pipeline/providers.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
-import { jobSettings } from '../src/pipeline/job-settings.js';
+import { jobSettings } from '../src/pipeline/job/job-settings.js';
 
 /** Which job a command that builds requests (submit, run, resubmit) works on, and where. */
 

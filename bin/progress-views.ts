@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { BuildProgress } from '../src/pipeline/build.js';
-import type { BatchState } from '../src/pipeline/manifest.js';
+import type { BatchState } from '../src/batch-api/manifest.js';
 import { formatCount } from './format.js';
 import { rate, type ProgressSample } from './progress.js';
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
-import { escapeControls } from '../src/core/terminal-text.js';
+import { escapeControls } from '../src/core/io/terminal-text.js';
 
 /** What a progress display shows at one moment: a line of figures, and how far along when known. */
 export interface ProgressSample {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import dotenv from 'dotenv';
 import { BatchExplainError, describeApiError } from '../src/errors.js';
-import { safeUrl } from '../src/core/safe-url.js';
+import { safeUrl } from '../src/core/http/safe-url.js';
 import type { Provider, ProviderName } from '../src/pipeline/providers.js';
-import type { RunEvent } from '../src/pipeline/job.js';
+import type { RunEvent } from '../src/pipeline/job/job.js';
 
 export const providerFlags = {
   provider: { choices: ['local', 'azure', 'openai'], describe: "Where the batches go: the local server (no credentials), Azure OpenAI or OpenAI (default: the job's, else local)" },

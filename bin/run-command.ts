@@ -1,4 +1,4 @@
-import { RetriesExhaustedError } from '../src/core/retry.js';
+import { RetriesExhaustedError } from '../src/core/http/retry.js';
 import { BatchExplainError, EXIT, describeApiError } from '../src/errors.js';
 import { say } from './terminal.js';
 

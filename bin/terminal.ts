@@ -1,4 +1,4 @@
-import { escapeControls, terminalSafeJson } from '../src/core/terminal-text.js';
+import { escapeControls, terminalSafeJson } from '../src/core/io/terminal-text.js';
 
 /**
  * Every line the CLI writes for a person goes through these: control characters that came from

@@ -1,7 +1,7 @@
 /** batch-explain as a library: every stage, the pipelines built from them, and their types. */
 export * from './types.js';
 export { BatchExplainError, EXIT, type ErrorCode } from './errors.js';
-export { RetriesExhaustedError } from './core/retry.js';
+export { RetriesExhaustedError } from './core/http/retry.js';
 
 export { readJsonl, type ReadJsonlOptions, type ReadJsonlStats } from './stages/read-jsonl.js';
 export { readJson, type ReadJsonOptions } from './stages/read-json.js';
@@ -27,8 +27,8 @@ export {
 } from './stages/byte-budget-batcher.js';
 export { rejectsSink, type RejectsSink, type RejectsSinkOptions, type RejectCounts } from './stages/rejects-sink.js';
 
-export { composeStages } from './core/compose.js';
-export { compilePrompt, loadPromptFile, DEFAULT_TEXT_PREFIX, type PromptRenderer } from './core/prompt.js';
+export { composeStages } from './core/flow/compose.js';
+export { compilePrompt, loadPromptFile, DEFAULT_TEXT_PREFIX, type PromptRenderer } from './core/requests/prompt.js';
 export {
   requestLineBuilder,
   URL_BY_PROVIDER,
@@ -37,14 +37,14 @@ export {
   type Provider,
   type ResponseFormat,
   type ImageDetail,
-} from './core/request-line.js';
-export { sniffImageFormat, checkImageComplete, MIME_BY_FORMAT } from './core/image-format.js';
-export { fitDimensions, parseResizeTarget, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget, type ImageResizeOptions } from './core/image-resize.js';
-export { isPublicAddress } from './core/address-policy.js';
-export { REMOTE_DEFAULTS, type RemoteImageOptions } from './core/remote-image.js';
-export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/line-writer.js';
-export type { ShardTarget } from './core/shard-file.js';
-export { parseByteSize } from './core/options.js';
+} from './core/requests/request-line.js';
+export { sniffImageFormat, checkImageComplete, MIME_BY_FORMAT } from './core/images/image-format.js';
+export { fitDimensions, parseResizeTarget, RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL, type ResizeTarget, type ImageResizeOptions } from './core/images/image-resize.js';
+export { isPublicAddress } from './core/images/address-policy.js';
+export { REMOTE_DEFAULTS, type RemoteImageOptions } from './core/images/remote-image.js';
+export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/shards/line-writer.js';
+export type { ShardTarget } from './core/shards/shard-file.js';
+export { parseByteSize } from './core/flow/options.js';
 export { FileReaderPool, type FileReadResult } from './core/io/file-reader.js';
 // Token estimates: the build's per-request and per-shard input tokens.
 export {
@@ -59,9 +59,9 @@ export {
   type RequestTokenInput,
   type TextCounter,
   type TextEncoding,
-} from './core/token-estimate.js';
-export { imageTokens, imageTokenRule, maxImageTokens, type ImageTokenRule } from './core/image-tokens.js';
-export { imageDimensions, type ImageDimensions } from './core/image-dimensions.js';
+} from './core/requests/token-estimate.js';
+export { imageTokens, imageTokenRule, maxImageTokens, type ImageTokenRule } from './core/requests/image-tokens.js';
+export { imageDimensions, type ImageDimensions } from './core/images/image-dimensions.js';
 
 export { build, type BuildOptions, type BuildSummary } from './pipeline/build.js';
 export { readDataset, type ReadDatasetOptions } from './pipeline/read-dataset.js';
@@ -76,39 +76,39 @@ export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type Me
 export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/index-results.js';
 export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
 export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
-export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/staged-output.js';
+export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/io/staged-output.js';
 
 export { merge, resultSources, type MergeOptions, type MergeStep, type MergeSummary } from './pipeline/merge.js';
 export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submit.js';
 export { retrieve, type RetrieveOptions, type RetrieveSummary } from './pipeline/retrieve.js';
 export { resubmit, RETRYABLE, NOT_RESUBMITTED, type ResubmitOptions, type ResubmitSummary } from './pipeline/resubmit.js';
 export { run, type RunOptions, type RunSummary } from './pipeline/run.js';
-export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './pipeline/manifest.js';
-export { chooseJobFolder, downloadedFiles, jobFolders, jobsOfResultFiles, settingsDiff, type ChosenFolder, type JobFolder, type ResultJob } from './pipeline/job.js';
-export { jobSettings, jobConfigDigest } from './pipeline/job-settings.js';
-export { escapeControls } from './core/terminal-text.js';
-export { sniffFormat, fieldsOfFirstRows, type SniffedFormat } from './core/dataset-sniff.js';
-export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './pipeline/quota.js';
-export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './pipeline/input-files.js';
+export { Manifest, TERMINAL_STATUSES, hasPendingWork, requeuedShards, type ManifestOptions, type ManifestState, type BatchState } from './batch-api/manifest.js';
+export { chooseJobFolder, downloadedFiles, jobFolders, jobsOfResultFiles, settingsDiff, type ChosenFolder, type JobFolder, type ResultJob } from './pipeline/job/job.js';
+export { jobSettings, jobConfigDigest } from './pipeline/job/job-settings.js';
+export { escapeControls } from './core/io/terminal-text.js';
+export { sniffFormat, fieldsOfFirstRows, type SniffedFormat } from './core/dataset/dataset-sniff.js';
+export { QuotaGate, type QuotaGateOptions, type QuotaLimits, type QuotaEvent } from './batch-api/quota.js';
+export { deleteInputFile, DELETE_INPUT_FILES, type DeleteInputFiles } from './batch-api/input-files.js';
 export { openProvider, type Provider as BatchProvider, type ProviderName, type ProviderOptions } from './pipeline/providers.js';
 
 // Direct mode: requests sent one by one to an OpenAI-compatible /chat/completions, no Batch API.
 export { sendDirect, chatEndpoint, type SendDirectOptions, type SendDirectStats } from './stages/send-direct.js';
 export { directResultsSink, type DirectResult, type DirectResultsSink, type DirectResultsSinkOptions } from './stages/direct-results-sink.js';
-export { RateLimiter, parseDuration, type RateLimiterOptions, type RateLimiterStats, type Ticket } from './core/rate-limit.js';
-export { requestFromLine, requestFromBuilt, bodySkeleton, bodyTokens, bodyTokenEstimator, lineBuffer, type DirectRequest, type ScannedRequest, type RequestLineProblem } from './core/direct-request.js';
-export { lineBuffers } from './core/line-buffers.js';
-export { DoneIds, addResultFiles, cutPartialLastLine } from './core/done-ids.js';
-export { mapUnordered } from './core/map-unordered.js';
+export { RateLimiter, parseDuration, type RateLimiterOptions, type RateLimiterStats, type Ticket } from './core/direct/rate-limit.js';
+export { requestFromLine, requestFromBuilt, bodySkeleton, bodyTokens, bodyTokenEstimator, lineBuffer, type DirectRequest, type ScannedRequest, type RequestLineProblem } from './core/direct/direct-request.js';
+export { lineBuffers } from './core/io/line-buffers.js';
+export { DoneIds, addResultFiles, cutPartialLastLine } from './core/direct/done-ids.js';
+export { mapUnordered } from './core/flow/map-unordered.js';
 export { sendDataset, sendRequestLines, requestFiles, type DirectOptions, type DirectProgress, type DirectSummary } from './pipeline/direct.js';
 export { runDirect, type RunDirectOptions, type RunDirectSummary } from './pipeline/direct-run.js';
 // Looking at the explanations: quality checks, the report, the viewer.
 export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
-export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality.js';
-export { promptScript, LANGUAGE_SCRIPT } from './core/prompt-language.js';
-export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/reclassification.js';
-export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/duplicate-table.js';
-export { report, type ReportOptions, type ReportResult } from './pipeline/report.js';
-export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report-scan.js';
-export type { ReportSummary } from './core/report-tally.js';
+export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality/quality.js';
+export { promptScript, LANGUAGE_SCRIPT } from './core/requests/prompt-language.js';
+export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/quality/reclassification.js';
+export { DuplicateTable, DEFAULT_DUPLICATE_MEMORY } from './core/quality/duplicate-table.js';
+export { report, type ReportOptions, type ReportResult } from './pipeline/report/report.js';
+export { scanMerged, type ScanOptions, type ScanResult } from './pipeline/report/report-scan.js';
+export type { ReportSummary } from './core/quality/report-tally.js';
 export { startViewer, type Viewer, type ViewerOptions } from './viewer/server.js';

@@ -84,11 +84,11 @@ export interface RequestLine {
   byteLength: number;
   /**
    * Byte offset in the line where the value of `body` starts; it ends before the line's closing
-   * brace. Set by the line builder (core/request-line.ts), so direct mode takes the body where it
+   * brace. Set by the line builder (core/requests/request-line.ts), so direct mode takes the body where it
    * lies without scanning the line.
    */
   bodyStart?: number;
-  /** Estimated input tokens of the request (core/token-estimate.ts), when estimated. */
+  /** Estimated input tokens of the request (core/requests/token-estimate.ts), when estimated. */
   tokens?: number;
 }
 

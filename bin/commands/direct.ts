@@ -28,7 +28,7 @@ export function runDirectHandler(args: RunDirectArgs): Promise<void> {
     const [{ runDirect }, { checkedEndpoint }, { safeUrl }] = await Promise.all([
       import('../../src/pipeline/direct-run.js'),
       import('../../src/stages/send-direct.js'),
-      import('../../src/core/endpoint-policy.js'),
+      import('../../src/core/http/endpoint-policy.js'),
     ]);
     log(`batch-explain: direct to ${safeUrl(checkedEndpoint(direct))}, ${direct.concurrency} at a time; ${keyNote}`);
     const summary = await runDirect({
@@ -81,7 +81,7 @@ export const sendCommand: CommandModule<object, SendArgs> = {
       const [{ sendRequestLines }, { checkedEndpoint }, { safeUrl }, { rm }] = await Promise.all([
         import('../../src/pipeline/direct.js'),
         import('../../src/stages/send-direct.js'),
-        import('../../src/core/endpoint-policy.js'),
+        import('../../src/core/http/endpoint-policy.js'),
         import('node:fs/promises'),
       ]);
       log(`batch-explain: direct to ${safeUrl(checkedEndpoint(direct))}, ${direct.concurrency} at a time; ${keyNote}`);

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
-import { FLAGS, type ExpectedScript, type Flag } from '../../src/core/quality.js';
-import { LANGUAGE_SCRIPT } from '../../src/core/prompt-language.js';
-import type { ReportResult } from '../../src/pipeline/report.js';
+import { FLAGS, type ExpectedScript, type Flag } from '../../src/core/quality/quality.js';
+import { LANGUAGE_SCRIPT } from '../../src/core/requests/prompt-language.js';
+import type { ReportResult } from '../../src/pipeline/report/report.js';
 import type { QualityCheckOptions } from '../../src/stages/quality-check.js';
 import { bytesFlag } from '../flags.js';
 import { formatBytes, formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';
 import { print, printJson } from '../terminal.js';
 import { jobLayout, rowMappingFlags, type MappingArgs } from '../mapping-flags.js';
-import { recordedMapping } from '../../src/pipeline/job-mapping.js';
+import { recordedMapping } from '../../src/pipeline/job/job-mapping.js';
 
 /** Flags of `report` that `view` shares: the merged file and the checks. */
 export const qualityFlags = {
@@ -48,9 +48,9 @@ export async function qualityOptions(args: QualityArgs): Promise<QualityCheckOpt
     if (s === undefined) throw new BatchExplainError('E_OPTION', `--language ${JSON.stringify(args.language)}: expected one of ${Object.keys(LANGUAGE_SCRIPT).join(', ')}`);
     script = s;
   } else if (args.prompt !== undefined) {
-    const { loadPromptFile } = await import('../../src/core/prompt.js');
-    const { packageRoot } = await import('../../src/core/package-root.js');
-    const { promptScript } = await import('../../src/core/prompt-language.js');
+    const { loadPromptFile } = await import('../../src/core/requests/prompt.js');
+    const { packageRoot } = await import('../../src/core/io/package-root.js');
+    const { promptScript } = await import('../../src/core/requests/prompt-language.js');
     const path = await import('node:path');
     script = promptScript((await loadPromptFile(args.prompt, path.join(packageRoot(), 'prompts'))).template);
   }
@@ -139,7 +139,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .example('$0 report --input merged.jsonl --flagged flagged.jsonl --flags too_short wrong_language', 'then resubmit --ids flagged.jsonl') as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const { report } = await import('../../src/pipeline/report.js');
+      const { report } = await import('../../src/pipeline/report/report.js');
       const result = await report({
         ...(await qualityOptions(args)),
         ...(args.flagged ? { flagged: args.flagged } : {}),

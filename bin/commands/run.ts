@@ -10,10 +10,10 @@ import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
 import { deleteInputFlag, openJob, submitFlags, type SubmitArgs } from './submit.js';
-import type { DeleteInputFiles } from '../../src/pipeline/input-files.js';
+import type { DeleteInputFiles } from '../../src/batch-api/input-files.js';
 import { directFlags } from '../direct-flags.js';
 import { runDirectHandler, type RunDirectArgs } from './direct.js';
-import type { BatchState } from '../../src/pipeline/manifest.js';
+import type { BatchState } from '../../src/batch-api/manifest.js';
 import { batchesSample, mergeSample } from '../progress-views.js';
 
 export type RunArgs = SubmitArgs & {

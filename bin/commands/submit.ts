@@ -5,10 +5,10 @@ import { apiRetries, hostOf, providerFlags, providerFromArgs, loadEnvFile, retry
 import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { chooseJob } from '../job-args.js';
 import { layoutGiven } from '../mapping-flags.js';
-import { nothingConfirmed } from '../../src/pipeline/job.js';
+import { nothingConfirmed } from '../../src/pipeline/job/job.js';
 import { formatBuildSummary } from './build.js';
-import type { QuotaEvent } from '../../src/pipeline/quota.js';
-import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
+import type { QuotaEvent } from '../../src/batch-api/quota.js';
+import { checkMaxCost, estimateCost } from '../../src/core/requests/cost-estimate.js';
 import type { ShardRecord } from '../../src/types.js';
 import { costFlags, costOptionsFromArgs, formatEstimate, type CostArgs } from '../cost-flags.js';
 import { buildProgress } from '../../src/pipeline/build.js';

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
-import { callSignal } from '../core/call-signal.js';
-import { isTransient, withRetry } from '../pipeline/retry.js';
-import { tokenLimitFailure } from '../pipeline/batch-refresh.js';
+import { callSignal } from '../core/flow/call-signal.js';
+import { isTransient, withRetry } from './retry.js';
+import { tokenLimitFailure } from './batch-refresh.js';
 
 /** What the provider holds of an upload that the manifest did not see finish: the file, and the batch made from it. */
 

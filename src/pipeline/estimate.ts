@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { build, type BuildOptions, type BuildSummary } from './build.js';
-import { estimateCost, type CostEstimate, type CostEstimateOptions } from '../core/cost-estimate.js';
-import type { PriceTable } from '../core/prices.js';
+import { estimateCost, type CostEstimate, type CostEstimateOptions } from '../core/requests/cost-estimate.js';
+import type { PriceTable } from '../core/requests/prices.js';
 
 export interface EstimateOptions extends Omit<BuildOptions, 'outDir' | 'output' | 'overwrite' | 'fsync'> {
   /** Output tokens expected per request. Default the answer cap (`maxTokens`, 4096): an upper bound. */

@@ -12,8 +12,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { BatchExplainError } from '../errors.js';
 import { mappedId, type JobMapping } from '../core/dataset/mapping.js';
-import { fileLines } from '../core/file-lines.js';
-import { PartialFileOutput, StreamOutput, type StagedOutput } from '../core/staged-output.js';
+import { fileLines } from '../core/io/file-lines.js';
+import { PartialFileOutput, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
 import { defaultErrorsPath, merge, type MergeOptions, type MergeSummary } from './merge.js';
 import type { JsonlRecord } from '../types.js';
 

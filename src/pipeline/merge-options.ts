@@ -1,5 +1,5 @@
 // The merge's options, where both the merge (merge.ts) and its sorted join (merge-sorted.ts) see them.
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../batch-api/manifest.js';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */

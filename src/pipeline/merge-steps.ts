@@ -1,16 +1,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
-import { PARTIAL_SUFFIX } from '../core/shard-file.js';
-import { bufferLines, type LineView } from '../core/sync-lines.js';
-import { readDecimal } from '../core/decimal.js';
+import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
+import { bufferLines, type LineView } from '../core/io/sync-lines.js';
+import { readDecimal } from '../core/io/decimal.js';
 import type { RunSorter, SortedEntry } from '../core/sort/run-sorter.js';
 import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '../core/results/result-batch.js';
 import type { ResultSource } from '../core/results/result-line.js';
 import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from '../core/join/dataset-splicer.js';
-import type { StagedOutput } from '../core/staged-output.js';
-import type { Manifest } from './manifest.js';
+import type { StagedOutput } from '../core/io/staged-output.js';
+import type { Manifest } from '../batch-api/manifest.js';
 
 /** The merge's steps 4 and 5 and its inputs (see merge.ts): results read and parsed, rows spliced. */
 

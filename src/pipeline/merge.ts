@@ -3,11 +3,11 @@ import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/json/id-key.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
 import { sortedJoin } from './merge-sorted.js';
-import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/staged-output.js';
+import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
 import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../core/join/dataset-splicer.js';
-import { hasPendingWork } from './manifest.js';
+import { hasPendingWork } from '../batch-api/manifest.js';
 import type { MergeOptions } from './merge-options.js';
 import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
 

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { BatchExplainError } from '../errors.js';
-import { fieldsOfFirstRows, formatName, sniffFormat, type SniffedFormat } from '../core/dataset-sniff.js';
+import { fieldsOfFirstRows, formatName, sniffFormat, type SniffedFormat } from '../core/dataset/dataset-sniff.js';
 import { formatOf, type DatasetFormat } from '../core/dataset/formats.js';
 import { missingFieldHint, type MissingField } from '../core/dataset/field-hint.js';
 import type { FieldMapping } from '../core/dataset/mapping.js';

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
-import { safeUrl } from '../core/endpoint-policy.js';
+import { safeUrl } from '../core/http/endpoint-policy.js';
 import { BatchExplainError } from '../errors.js';
 import type { BatchServer, BatchServerOptions } from '../server/server.js';
-import { streamingFetch } from './streaming-fetch.js';
+import { streamingFetch } from '../batch-api/streaming-fetch.js';
 
 export { safeUrl };
 

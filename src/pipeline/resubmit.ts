@@ -3,12 +3,12 @@ import { rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
-import { fileLines } from '../core/file-lines.js';
+import { fileLines } from '../core/io/file-lines.js';
 import { datasetKey, lineKey } from '../core/join/join-keys.js';
 import { formatOf } from '../core/dataset/formats.js';
-import { PARTIAL_SUFFIX } from '../core/shard-file.js';
+import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
 import { NOT_RESUBMITTED } from '../core/join/reasons.js';
-import { Manifest } from './manifest.js';
+import { Manifest } from '../batch-api/manifest.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
 export { NOT_RESUBMITTED, RETRYABLE } from '../core/join/reasons.js';

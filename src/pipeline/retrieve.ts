@@ -6,12 +6,12 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
-import { PARTIAL_SUFFIX } from '../core/shard-file.js';
-import { requeuedShards, TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest, type ShardState } from './manifest.js';
-import { withRetry, type RetryOptions } from './retry.js';
-import { callSignal } from '../core/call-signal.js';
-import { refreshBatch } from './batch-refresh.js';
-import { deleteInputFile, type DeleteInputFiles } from './input-files.js';
+import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
+import { requeuedShards, TERMINAL_STATUSES, type BatchState, type DownloadedFile, type Manifest, type ShardState } from '../batch-api/manifest.js';
+import { withRetry, type RetryOptions } from '../batch-api/retry.js';
+import { callSignal } from '../core/flow/call-signal.js';
+import { refreshBatch } from '../batch-api/batch-refresh.js';
+import { deleteInputFile, type DeleteInputFiles } from '../batch-api/input-files.js';
 import { BatchExplainError } from '../errors.js';
 
 

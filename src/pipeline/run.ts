@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { Manifest, requeuedShards } from './manifest.js';
-import { downloadedFiles } from './job.js';
+import { Manifest, requeuedShards } from '../batch-api/manifest.js';
+import { downloadedFiles } from './job/job.js';
 import { type MergeOptions, type MergeSummary } from './merge.js';
 import { mergeDataset } from './merge-layout.js';
 import { defaultErrorsPath } from '../core/join/errors-path.js';
-import { deleteJobFiles } from './local-cleanup.js';
+import { deleteJobFiles } from '../batch-api/local-cleanup.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';

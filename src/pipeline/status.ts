@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
-import type { Manifest } from './manifest.js';
-import { TERMINAL_STATUSES } from './manifest.js';
-import { withRetry } from './retry.js';
-import { refreshBatch } from './batch-refresh.js';
+import type { Manifest } from '../batch-api/manifest.js';
+import { TERMINAL_STATUSES } from '../batch-api/manifest.js';
+import { withRetry } from '../batch-api/retry.js';
+import { refreshBatch } from '../batch-api/batch-refresh.js';
 
 export interface BatchStatusRow {
   batchId: string;

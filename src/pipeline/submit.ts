@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { digestOf, jobSettings } from './job-settings.js';
-import { datasetChange, datasetChangedMessage, datasetFingerprint, isEmptyStart, nothingConfirmed, otherJobMessage } from './job.js';
+import { digestOf, jobSettings } from './job/job-settings.js';
+import { datasetChange, datasetChangedMessage, datasetFingerprint, isEmptyStart, nothingConfirmed, otherJobMessage } from './job/job.js';
 import { noRequestsError } from './no-requests.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,13 +14,13 @@ import { uploadShards, type SubmittedShard, type UploadShardsOptions } from '../
 import type { ShardRecord } from '../types.js';
 import { buildSummary, checkDataset, readingOf, countShard, prepareOutDir, requestStages, type BuildOptions, type BuildSummary } from './build.js';
 import { byteBudgetBatcher } from '../stages/byte-budget-batcher.js';
-import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from './manifest.js';
+import { isUnfinished, Manifest, requeuedShards, roundField, shardKey, type ManifestOptions } from '../batch-api/manifest.js';
 import type { Provider } from './providers.js';
-import { modelChecker } from './first-batch.js';
-import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
-import { QuotaGate, type QuotaEvent, type QuotaLimits } from './quota.js';
-import { readAhead } from '../core/read-ahead.js';
-import type { RetryOptions } from './retry.js';
+import { modelChecker } from '../batch-api/first-batch.js';
+import { checkShardLimits, PROVIDER_FILE_LIMITS } from '../core/shards/provider-limits.js';
+import { QuotaGate, type QuotaEvent, type QuotaLimits } from '../batch-api/quota.js';
+import { readAhead } from '../core/flow/read-ahead.js';
+import type { RetryOptions } from '../batch-api/retry.js';
 
 export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 'overwrite' | 'datasetStream' | 'provider'>, QuotaLimits {
   provider: Provider;

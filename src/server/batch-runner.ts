@@ -1,7 +1,7 @@
-import { fileLines } from '../core/file-lines.js';
-import { ByteBudget } from '../core/byte-budget.js';
-import { positiveInteger } from '../core/options.js';
-import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor } from '../core/token-estimate.js';
+import { fileLines } from '../core/io/file-lines.js';
+import { ByteBudget } from '../core/flow/byte-budget.js';
+import { positiveInteger } from '../core/flow/options.js';
+import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor } from '../core/requests/token-estimate.js';
 import type { Faults } from './faults.js';
 import { HttpError } from './http.js';
 import { answerLine, expiredLine } from './batch-lines.js';
@@ -86,7 +86,7 @@ export class BatchRunner {
     this.#admitted.add(record);
   }
 
-  /** Prompt tokens as the token limit counts them: the requests' text and images (core/token-estimate.ts). */
+  /** Prompt tokens as the token limit counts them: the requests' text and images (core/requests/token-estimate.ts). */
   readonly #countTokens = async (body: Record<string, unknown>): Promise<number> =>
     requestBodyTokens(body, await loadUncheckedTextCounter(textEncodingFor(typeof body.model === 'string' ? body.model : '')));
 

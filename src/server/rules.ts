@@ -1,4 +1,4 @@
-import { PROVIDER_FILE_LIMITS } from '../core/provider-limits.js';
+import { PROVIDER_FILE_LIMITS } from '../core/shards/provider-limits.js';
 import { HttpError } from './http.js';
 
 /**

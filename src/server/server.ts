@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ByteBudget } from '../core/byte-budget.js';
-import { positiveInteger } from '../core/options.js';
+import { ByteBudget } from '../core/flow/byte-budget.js';
+import { positiveInteger } from '../core/flow/options.js';
 import { BatchRunner } from './batch-runner.js';
 import { Faults, type FaultOptions } from './faults.js';
 import type { Clock } from './clock.js';

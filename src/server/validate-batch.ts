@@ -1,4 +1,4 @@
-import { fileLines } from '../core/file-lines.js';
+import { fileLines } from '../core/io/file-lines.js';
 import { estimateTokens } from './responders.js';
 import { modelKnown, unknownModelMessage } from './rules.js';
 

@@ -1,5 +1,5 @@
 import { optionError } from '../errors.js';
-import { compilePrompt, type PromptRenderer } from '../core/prompt.js';
+import { compilePrompt, type PromptRenderer } from '../core/requests/prompt.js';
 import type { DatasetRow, PromptedRow, Stage } from '../types.js';
 
 export interface ApplyPromptOptions<T extends DatasetRow = DatasetRow> {

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { optionError } from '../errors.js';
-import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/line-writer.js';
-import { positiveInteger } from '../core/options.js';
-import { openShardFile, streamShard, type ShardTarget } from '../core/shard-file.js';
+import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/shards/line-writer.js';
+import { positiveInteger } from '../core/flow/options.js';
+import { openShardFile, streamShard, type ShardTarget } from '../core/shards/shard-file.js';
 import { HashThread } from '../core/shards/hash-thread.js';
 import type { OnReject, RequestLine, ShardRecord, Stage } from '../types.js';
 

@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { positiveInteger } from '../core/options.js';
-import { syncDirectory } from '../core/shard-file.js';
+import { positiveInteger } from '../core/flow/options.js';
+import { syncDirectory } from '../core/shards/shard-file.js';
 import { BatchExplainError } from '../errors.js';
 
 /** One answered request, as a Batch API output line (without its newline). */

@@ -1,12 +1,12 @@
 import { optionError } from '../errors.js';
 import { FileReaderPool, readFileHere, type FileReadResult } from '../core/io/file-reader.js';
-import { checkImageComplete, sniffImageFormat } from '../core/image-format.js';
-import { imageResizer, loadSharp, outputBound, RESIZE_DEFAULTS, type ImageResizeOptions } from '../core/image-resize.js';
-import { imageDimensions } from '../core/image-dimensions.js';
-import { mapOrdered } from '../core/map-ordered.js';
-import { positiveInteger } from '../core/options.js';
-import { OrderedBudget, type BudgetTicket } from '../core/ordered-budget.js';
-import { remoteImageFetcher, type RemoteImageFetcher, type RemoteImageOptions } from '../core/remote-image.js';
+import { checkImageComplete, sniffImageFormat } from '../core/images/image-format.js';
+import { imageResizer, loadSharp, outputBound, RESIZE_DEFAULTS, type ImageResizeOptions } from '../core/images/image-resize.js';
+import { imageDimensions } from '../core/images/image-dimensions.js';
+import { mapOrdered } from '../core/flow/map-ordered.js';
+import { positiveInteger } from '../core/flow/options.js';
+import { OrderedBudget, type BudgetTicket } from '../core/flow/ordered-budget.js';
+import { remoteImageFetcher, type RemoteImageFetcher, type RemoteImageOptions } from '../core/images/remote-image.js';
 import type { DatasetRow, EncodedImage, OnReject, Reject, ResolvedImage, Stage } from '../types.js';
 
 export interface EncodeImageOptions {

@@ -1,5 +1,5 @@
 import { RunSorter, type SortKey } from '../core/sort/run-sorter.js';
-import { positiveInteger } from '../core/options.js';
+import { positiveInteger } from '../core/flow/options.js';
 import type { Stage } from '../types.js';
 
 export interface ExternalSortOptions<T> {

@@ -1,8 +1,8 @@
 import { optionError } from '../errors.js';
-import { nonEmptyString } from '../core/options.js';
-import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/duplicate-table.js';
+import { nonEmptyString } from '../core/flow/options.js';
+import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from '../core/quality/duplicate-table.js';
 import { datasetKey } from '../core/join/join-keys.js';
-import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality.js';
+import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from '../core/quality/quality.js';
 import type { Stage } from '../types.js';
 import { rowFields } from '../core/dataset/row-view.js';
 import type { FieldMapping } from '../core/dataset/mapping.js';
@@ -134,7 +134,7 @@ export function labelOf(value: unknown): string {
  * Stage: merged rows (`MergedRecord`) → `QualityRow`s with their flags: `missing` (null
  * explanation, with the failure the record carries), `too_short` / `too_long` (words outside
  * [minWords, maxWords]), `wrong_language` (under half the letters in the prompt's script),
- * `mentions_reclassification` (a phrase of `core/reclassification.ts`), `not_plain_text` (JSON
+ * `mentions_reclassification` (a phrase of `core/quality/reclassification.ts`), `not_plain_text` (JSON
  * or a code fence), `duplicate_text` (the same normalised text as an earlier row; the first row
  * of a group is named in `duplicate` when the second appears).
  *

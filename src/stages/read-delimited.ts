@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Options as CsvOptions } from 'csv-parse';
 import { BatchExplainError, optionError } from '../errors.js';
-import { positiveInteger } from '../core/options.js';
+import { positiveInteger } from '../core/flow/options.js';
 import { DelimitedRows, type DelimitedOutcome, type RecordInfo } from '../core/dataset/delimited-rows.js';
 import { describeReadError, type ReadJsonlStats } from './read-jsonl.js';
 import type { JsonlRecord, OnReject, Reject } from '../types.js';

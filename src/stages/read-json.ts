@@ -5,7 +5,7 @@ import parser from 'stream-json/parser.js';
 import streamArray from 'stream-json/streamers/stream-array.js';
 import streamObject from 'stream-json/streamers/stream-object.js';
 import { BatchExplainError, optionError } from '../errors.js';
-import { positiveInteger } from '../core/options.js';
+import { positiveInteger } from '../core/flow/options.js';
 import { documentErrorMessage, jsonShape, type JsonShape } from '../core/dataset/json-document.js';
 import { describeReadError, type ReadJsonlStats } from './read-jsonl.js';
 import type { JsonlRecord, OnReject } from '../types.js';

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import split2 from 'split2';
 import { BatchExplainError, optionError } from '../errors.js';
-import { positiveInteger } from '../core/options.js';
-import { alignToLines } from '../core/line-aligner.js';
+import { positiveInteger } from '../core/flow/options.js';
+import { alignToLines } from '../core/io/line-aligner.js';
 import type { JsonlRecord, OnReject } from '../types.js';
 
 export interface ReadJsonlOptions {

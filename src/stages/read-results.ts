@@ -1,4 +1,4 @@
-import { fileLines } from '../core/file-lines.js';
+import { fileLines } from '../core/io/file-lines.js';
 import { LINES_PER_SOURCE, resultFromLine, type ResultRecord, type ResultSource } from '../core/results/result-line.js';
 import type { Stage } from '../types.js';
 

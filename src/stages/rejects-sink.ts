@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { optionError } from '../errors.js';
-import { PARTIAL_SUFFIX, syncDirectory } from '../core/shard-file.js';
+import { PARTIAL_SUFFIX, syncDirectory } from '../core/shards/shard-file.js';
 import path from 'node:path';
 import type { Reject, RejectCode } from '../types.js';
 

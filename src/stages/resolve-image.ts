@@ -2,8 +2,8 @@ import { realpathSync, statSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { optionError } from '../errors.js';
-import { mapOrdered } from '../core/map-ordered.js';
-import { oneOf } from '../core/options.js';
+import { mapOrdered } from '../core/flow/map-ordered.js';
+import { oneOf } from '../core/flow/options.js';
 import type { DatasetRow, OnReject, Outcome, Reject, ResolvedImage, Stage } from '../types.js';
 
 export interface ResolveImageOptions {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { plainHttpSecretProblem, safeUrl } from '../core/endpoint-policy.js';
-import { mapUnordered } from '../core/map-unordered.js';
-import { nonEmptyString, positiveInteger } from '../core/options.js';
-import { RateLimiter } from '../core/rate-limit.js';
-import type { DirectRequest } from '../core/direct-request.js';
+import { plainHttpSecretProblem, safeUrl } from '../core/http/endpoint-policy.js';
+import { mapUnordered } from '../core/flow/map-unordered.js';
+import { nonEmptyString, positiveInteger } from '../core/flow/options.js';
+import { RateLimiter } from '../core/direct/rate-limit.js';
+import type { DirectRequest } from '../core/direct/direct-request.js';
 import { BatchExplainError, optionError } from '../errors.js';
-import { RetriesExhaustedError, retryAfterMs, withRetry } from '../pipeline/retry.js';
-import { streamingFetch } from '../pipeline/streaming-fetch.js';
+import { RetriesExhaustedError, retryAfterMs, withRetry } from '../batch-api/retry.js';
+import { streamingFetch } from '../batch-api/streaming-fetch.js';
 import type { Stage } from '../types.js';
 import type { DirectResult } from './direct-results-sink.js';
 
@@ -167,7 +167,7 @@ export function sendDirect(options: SendDirectOptions): Stage<DirectRequest, Dir
 
 /**
  * The URL requests go to ({@link chatEndpoint}), checked: no secret over plain http to another
- * machine unless `allowHttpKey` (see core/endpoint-policy.ts). Show it with `safeUrl`.
+ * machine unless `allowHttpKey` (see core/http/endpoint-policy.ts). Show it with `safeUrl`.
  */
 export function checkedEndpoint(options: Pick<SendDirectOptions, 'baseUrl' | 'apiKey' | 'allowHttpKey'>): string {
   const endpoint = chatEndpoint(nonEmptyString('baseUrl', options.baseUrl));

@@ -1,6 +1,6 @@
-import { nonEmptyString } from '../core/options.js';
-import { requestLineBuilder, type RequestLineOptions } from '../core/request-line.js';
-import { loadTextCounter, requestTokenEstimator, textEncodingFor } from '../core/token-estimate.js';
+import { nonEmptyString } from '../core/flow/options.js';
+import { requestLineBuilder, type RequestLineOptions } from '../core/requests/request-line.js';
+import { loadTextCounter, requestTokenEstimator, textEncodingFor } from '../core/requests/token-estimate.js';
 import type { DatasetRow, EncodedImage, PromptedRow, RequestLine, Stage } from '../types.js';
 
 export interface ToRequestLineOptions extends RequestLineOptions {
@@ -19,7 +19,7 @@ export interface ToRequestLineOptions extends RequestLineOptions {
  * the image is built here, the image's base64 is written straight to the shard. Options are
  * checked at construction.
  *
- * Each line carries its estimated input tokens (core/token-estimate.ts): the prompt through the
+ * Each line carries its estimated input tokens (core/requests/token-estimate.ts): the prompt through the
  * model's tokenizer (loaded when the stage starts; the head of the prompt counted once per
  * label), the image from the width and height on `image`. Nothing is decoded or read again.
  *

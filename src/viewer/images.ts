@@ -1,10 +1,10 @@
 import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ByteBudget } from '../core/byte-budget.js';
-import { imageDimensions } from '../core/image-dimensions.js';
-import { SNIFF_BYTES, sniffImageFormat } from '../core/image-format.js';
-import { RESIZE_DEFAULTS, type SharpModule } from '../core/image-resize.js';
-import { positiveInteger } from '../core/options.js';
+import { ByteBudget } from '../core/flow/byte-budget.js';
+import { imageDimensions } from '../core/images/image-dimensions.js';
+import { SNIFF_BYTES, sniffImageFormat } from '../core/images/image-format.js';
+import { RESIZE_DEFAULTS, type SharpModule } from '../core/images/image-resize.js';
+import { positiveInteger } from '../core/flow/options.js';
 import { insideRoot, resolveImagePath, URL_LIKE } from '../stages/resolve-image.js';
 
 /** Largest image served (the API takes 20 MB; a dataset's own images are smaller). */
@@ -26,7 +26,7 @@ export interface RowImagesOptions {
   imageRoot: string;
   /** Refuse paths leading outside `imageRoot` (`..`, absolute, symlinks). */
   confine: boolean;
-  /** sharp as `--resize` loads it (`core/image-resize.ts`), or null: thumbnails are then the originals. */
+  /** sharp as `--resize` loads it (`core/images/image-resize.ts`), or null: thumbnails are then the originals. */
   sharp: SharpModule | null;
   /** An image with more pixels (by its header) gets no thumbnail, and sharp decodes none: decompression bombs. Default `--resize`'s, 100,000,000. */
   maxPixels?: number;

@@ -1,4 +1,4 @@
-import { FLAG_BIT } from '../core/quality.js';
+import { FLAG_BIT } from '../core/quality/quality.js';
 import type { QualityRow } from '../stages/quality-check.js';
 
 /** Distinct labels and reasons indexed one by one; the rest share the last name. */

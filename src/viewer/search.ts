@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
-import { normalizeArabic } from '../core/quality.js';
-import { tolerant } from '../core/reclassification.js';
+import { normalizeArabic } from '../core/quality/quality.js';
+import { tolerant } from '../core/quality/reclassification.js';
 import { labelOf } from '../stages/quality-check.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { rowFields } from '../core/dataset/row-view.js';

@@ -4,13 +4,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { BatchExplainError, optionError } from '../errors.js';
-import { packageRoot } from '../core/package-root.js';
-import { FLAGS } from '../core/quality.js';
-import type { ReportSummary } from '../core/report-tally.js';
+import { packageRoot } from '../core/io/package-root.js';
+import { FLAGS } from '../core/quality/quality.js';
+import type { ReportSummary } from '../core/quality/report-tally.js';
 import type { QualityCheckOptions } from '../stages/quality-check.js';
-import { scanMerged, type ScanOptions, type ScanResult } from '../pipeline/report-scan.js';
+import { scanMerged, type ScanOptions, type ScanResult } from '../pipeline/report/report-scan.js';
 import { ApiError, exportIds, fullRow, image, listRows, type ApiContext } from './api.js';
-import { loadSharp, type SharpModule } from '../core/image-resize.js';
+import { loadSharp, type SharpModule } from '../core/images/image-resize.js';
 import { rowImages } from './images.js';
 import { RowIndex } from './row-index.js';
 

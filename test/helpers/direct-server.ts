@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { bodySkeleton, bodyTokens } from '../../src/core/direct-request.js';
-import type { TextCounter } from '../../src/core/token-estimate.js';
+import { bodySkeleton, bodyTokens } from '../../src/core/direct/direct-request.js';
+import type { TextCounter } from '../../src/core/requests/token-estimate.js';
 import { offlineResponder, type Responder } from '../../src/server/responders.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
 import { startTestServer } from './server.js';

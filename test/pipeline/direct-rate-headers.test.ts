@@ -3,11 +3,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bodySkeleton, bodyTokens } from '../../src/core/direct-request.js';
-import { loadTextCounter } from '../../src/core/token-estimate.js';
+import { bodySkeleton, bodyTokens } from '../../src/core/direct/direct-request.js';
+import { loadTextCounter } from '../../src/core/requests/token-estimate.js';
 import { sendDataset, sendRequestLines, type DirectOptions } from '../../src/pipeline/direct.js';
-import { requestLineBuilder } from '../../src/core/request-line.js';
-import { segmentsToString } from '../../src/core/line-writer.js';
+import { requestLineBuilder } from '../../src/core/requests/request-line.js';
+import { segmentsToString } from '../../src/core/shards/line-writer.js';
 import { fixedWindow, startTinyServer } from '../helpers/direct-server.js';
 import { requestLine, tempDir } from '../helpers/server.js';
 

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { estimate } from '../../src/pipeline/estimate.js';
-import { checkMaxCost, estimateCost } from '../../src/core/cost-estimate.js';
-import { loadPrices, priceFor } from '../../src/core/prices.js';
-import { loadPromptFile } from '../../src/core/prompt.js';
+import { checkMaxCost, estimateCost } from '../../src/core/requests/cost-estimate.js';
+import { loadPrices, priceFor } from '../../src/core/requests/prices.js';
+import { loadPromptFile } from '../../src/core/requests/prompt.js';
 import { tempDir } from '../helpers/server.js';
 import type { ShardRecord } from '../../src/types.js';
 

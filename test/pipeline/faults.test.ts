@@ -5,7 +5,7 @@ import { openProvider, type Provider } from '../../src/pipeline/providers.js';
 import { run, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
 import { startBatchServer, type BatchServer, type BatchServerOptions, type RequestInfo } from '../../src/server/server.js';
 import { retriesExhaustedLine } from '../../bin/run-command.js';
-import { RetriesExhaustedError } from '../../src/pipeline/retry.js';
+import { RetriesExhaustedError } from '../../src/batch-api/retry.js';
 import { tempDir } from '../helpers/server.js';
 import { fixtureDataset, runOptions } from '../helpers/job.js';
 

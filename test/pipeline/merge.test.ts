@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { merge } from '../../src/pipeline/merge.js';
-import { Manifest } from '../../src/pipeline/manifest.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
 import { tempDir } from '../helpers/server.js';
 import { explained, expiredLine, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
 

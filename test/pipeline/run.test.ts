@@ -7,7 +7,7 @@ import { run, type RunOptions } from '../../src/pipeline/run.js';
 import { resubmit } from '../../src/pipeline/resubmit.js';
 import { retrieve } from '../../src/pipeline/retrieve.js';
 import { merge } from '../../src/pipeline/merge.js';
-import { Manifest } from '../../src/pipeline/manifest.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
 import { tempDir } from '../helpers/server.js';
 import { runOptions } from '../helpers/job.js';
 import type { BatchServerOptions } from '../../src/server/server.js';

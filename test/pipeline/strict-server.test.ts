@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openProvider } from '../../src/pipeline/providers.js';
 import { run } from '../../src/pipeline/run.js';
-import { Manifest } from '../../src/pipeline/manifest.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
 import { startBatchServer, type BatchServer } from '../../src/server/server.js';
 import { offlineResponder, type Responder } from '../../src/server/responders.js';
 import { tempDir } from '../helpers/server.js';

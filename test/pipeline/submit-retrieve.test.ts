@@ -6,7 +6,7 @@ import { APIConnectionError } from 'openai';
 import { openProvider, type Provider } from '../../src/pipeline/providers.js';
 import { submit, type SubmitOptions } from '../../src/pipeline/submit.js';
 import { retrieve } from '../../src/pipeline/retrieve.js';
-import { Manifest, type ManifestEvent } from '../../src/pipeline/manifest.js';
+import { Manifest, type ManifestEvent } from '../../src/batch-api/manifest.js';
 import { tempDir } from '../helpers/server.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
 

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { byteBudgetBatcher } from '../../src/stages/byte-budget-batcher.js';
-import { segmentsToString } from '../../src/core/line-writer.js';
+import { segmentsToString } from '../../src/core/shards/line-writer.js';
 import { collect, fromArray, rejectsCollector, toArray } from '../helpers/streams.js';
 import type { DataUri, RequestLine } from '../../src/types.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { DirectRequest } from '../../src/core/direct-request.js';
-import { RateLimiter } from '../../src/core/rate-limit.js';
+import type { DirectRequest } from '../../src/core/direct/direct-request.js';
+import { RateLimiter } from '../../src/core/direct/rate-limit.js';
 import { directResultsSink, type DirectResult } from '../../src/stages/direct-results-sink.js';
 import { chatEndpoint, sendDirect, type SendDirectOptions } from '../../src/stages/send-direct.js';
 import { resultFromLine } from '../../src/stages/read-results.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyPrompt } from '../../src/stages/apply-prompt.js';
 import { toRequestLine } from '../../src/stages/to-request-line.js';
-import { segmentsToString } from '../../src/core/line-writer.js';
+import { segmentsToString } from '../../src/core/shards/line-writer.js';
 import { fromArray, toArray } from '../helpers/streams.js';
 import type { DatasetRow } from '../../src/types.js';
 

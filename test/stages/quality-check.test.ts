@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLAG_BIT, flagNames } from '../../src/core/quality.js';
+import { FLAG_BIT, flagNames } from '../../src/core/quality/quality.js';
 import { labelOf, qualityCheck, type MergedRecord } from '../../src/stages/quality-check.js';
 import { fromArray, toArray } from '../helpers/streams.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { toFile } from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uploadShards } from '../../src/stages/upload-shards.js';
-import { Manifest } from '../../src/pipeline/manifest.js';
+import { Manifest } from '../../src/batch-api/manifest.js';
 import type { ShardRecord } from '../../src/types.js';
 import { requestLine, startTestServer, tempDir } from '../helpers/server.js';
 import { fromArray, toArray } from '../helpers/streams.js';

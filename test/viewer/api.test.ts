@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESIZE_DEFAULTS } from '../../src/core/image-resize.js';
+import { RESIZE_DEFAULTS } from '../../src/core/images/image-resize.js';
 import { rowImages } from '../../src/viewer/images.js';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
 import { tempDir } from '../helpers/server.js';

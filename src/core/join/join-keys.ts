@@ -1,6 +1,6 @@
-import { bufferLines, type LineView } from '../sync-lines.js';
+import { bufferLines, type LineView } from '../io/sync-lines.js';
 import { afterIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../json/id-key.js';
-import { readDecimal, writeDecimal } from '../decimal.js';
+import { readDecimal, writeDecimal } from '../io/decimal.js';
 import type { RunSorter, SortedEntry } from '../sort/run-sorter.js';
 import type { ResultSource } from '../results/result-line.js';
 import { resultLineKeys } from '../results/result-keys.js';

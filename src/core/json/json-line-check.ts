@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { JsonSkipper } from './result-json.js';
-import type { LineView } from '../sync-lines.js';
+import type { LineView } from '../io/sync-lines.js';
 
 /** Whether a dataset line can go into the merged output: JSONL that every reader (jq, pandas) takes. */
 

@@ -1,5 +1,5 @@
 import { resultFromLine, type ResultRecord } from './result-line.js';
-import { readDecimal, writeDecimal } from '../decimal.js';
+import { readDecimal, writeDecimal } from '../io/decimal.js';
 import { ResultScanner } from './result-scan.js';
 
 /**

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { bufferLines, type LineView } from '../sync-lines.js';
-import { SyncFileWriter } from '../sync-writer.js';
+import { bufferLines, type LineView } from '../io/sync-lines.js';
+import { SyncFileWriter } from '../io/sync-writer.js';
 import type { SortedEntry } from './sorted-entry.js';
 
 /** A run's current line, as an entry. */

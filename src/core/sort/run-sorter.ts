@@ -1,15 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bufferLines, type LineView } from '../sync-lines.js';
-import { SyncFileWriter } from '../sync-writer.js';
+import { bufferLines, type LineView } from '../io/sync-lines.js';
+import { SyncFileWriter } from '../io/sync-writer.js';
 import { mergeInPasses, mergeRunFiles } from './run-merge.js';
 import { SortMemory } from './sort-memory.js';
 import { runsFolderPrefix } from './stale-runs.js';
 
 export { SortMemory };
 export { removeStaleRuns } from './stale-runs.js';
-import { isDecimal, readDecimal } from '../decimal.js';
+import { isDecimal, readDecimal } from '../io/decimal.js';
 import { SortArena } from './sort-arena.js';
 import type { SortedEntry, SortKey } from './sorted-entry.js';
 

@@ -1,5 +1,5 @@
 import { integerOrder } from './radix-order.js';
-import { writeDecimal } from '../decimal.js';
+import { writeDecimal } from '../io/decimal.js';
 import type { SortMemory } from './sort-memory.js';
 
 /**

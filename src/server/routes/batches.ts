@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, asObject, readJson, sendJson, withoutNulls } from '../http.js';
-import { fileLines } from '../../core/file-lines.js';
+import { fileLines } from '../../core/io/file-lines.js';
 import { BATCH_ID, FILE_ID, newBatchId } from '../ids.js';
 import type { BatchRunner } from '../batch-runner.js';
 import { BATCH_ENDPOINTS, checkExpiresAfter, unknownDeploymentMessage, type Flavor } from '../rules.js';

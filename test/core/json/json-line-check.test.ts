@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lineText, Utf8Blocks, whyNotAnObject } from '../../../src/core/json/json-line-check.js';
 import { JsonSkipper } from '../../../src/core/json/result-json.js';
-import { bufferLines } from '../../../src/core/sync-lines.js';
+import { bufferLines } from '../../../src/core/io/sync-lines.js';
 import { tempDir } from '../../helpers/server.js';
 
 describe('json-line-check', () => {
