@@ -24,7 +24,7 @@ export async function cliReference(): Promise<string> {
     '',
     '<!-- Generated from the yargs definitions by `npm run docs` (scripts/gen-cli-docs.mjs); do not edit by hand. -->',
     '',
-    'Each section is the output of `batch-explain <command> --help`. The README explains the commands',
+    'Each section is the output of `batch-explain <command> --help`. The README and the pages of docs/ explain the commands',
     'in context; every flag also answers to its snake_case spelling.',
     '',
     ...[...COMMAND_NAMES, 'completion'].map((c) => `- [\`${c}\`](#batch-explain-${c})`),

@@ -1,4 +1,4 @@
-// A custom build pipeline from the library's stages: the README's example, runnable.
+// A custom build pipeline from the library's stages: docs/library.md's example, runnable.
 //   node examples/build-shards.mjs [dataset.jsonl] [out-dir]
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';

@@ -14,7 +14,8 @@ export { fieldAt, mapLabel, parseLabelMap, checkMapping, jobMapping, type FieldM
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './core/dataset/presets.js';
 export { missingFieldHint, type MissingField, type FieldRole } from './core/dataset/field-hint.js';
 export { rowFields, type RowFields } from './core/dataset/row-view.js';
-export { resolveImage, resolveImagePath, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
+export { resolveImage, type ResolveImageOptions, type ImageUrls } from './stages/resolve-image.js';
+export { resolveImagePath } from './core/images/image-path.js';
 export { encodeImage, type EncodeImageOptions } from './stages/encode-image.js';
 export { applyPrompt, promptFunction, type ApplyPromptOptions } from './stages/apply-prompt.js';
 export { toRequestLine, type ToRequestLineOptions } from './stages/to-request-line.js';
@@ -103,7 +104,8 @@ export { mapUnordered } from './core/flow/map-unordered.js';
 export { sendDataset, sendRequestLines, requestFiles, type DirectOptions, type DirectProgress, type DirectSummary } from './pipeline/direct.js';
 export { runDirect, type RunDirectOptions, type RunDirectSummary } from './pipeline/direct-run.js';
 // Looking at the explanations: quality checks, the report, the viewer.
-export { qualityCheck, QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './stages/quality-check.js';
+export { qualityCheck } from './stages/quality-check.js';
+export { QualityChecker, labelOf, type QualityCheckOptions, type QualityRow, type MergedRecord, type RowFailure } from './core/quality/quality-checker.js';
 export { FLAGS, FLAG_BIT, flagNames, checkExplanation, measureText, textDirection, normalizeArabic, type Flag, type ExpectedScript, type QualityOptions } from './core/quality/quality.js';
 export { promptScript, LANGUAGE_SCRIPT } from './core/requests/prompt-language.js';
 export { RECLASSIFICATION_PHRASES_EN, RECLASSIFICATION_PHRASES_AR } from './core/quality/reclassification.js';

@@ -8,7 +8,7 @@ import { loadEnvFile, providerFlags } from '../provider-flags.js';
 import { runCommand } from '../run-command.js';
 import { formatMergeSummary, mergeOutputOptions } from './merge.js';
 import { defaultErrorsPath } from '../../src/core/join/errors-path.js';
-import type { RunArgs } from './run.js';
+import type { RunArgs } from './run-args.js';
 import { say } from '../terminal.js';
 
 /** Every so often while requests go out, a progress line on stderr. */

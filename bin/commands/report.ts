@@ -4,7 +4,7 @@ import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { FLAGS, type ExpectedScript, type Flag } from '../../src/core/quality/quality.js';
 import { LANGUAGE_SCRIPT } from '../../src/core/requests/prompt-language.js';
 import type { ReportResult } from '../../src/pipeline/report/report.js';
-import type { QualityCheckOptions } from '../../src/stages/quality-check.js';
+import type { QualityCheckOptions } from '../../src/core/quality/quality-checker.js';
 import { bytesFlag } from '../flags.js';
 import { formatBytes, formatCount } from '../format.js';
 import { runCommand } from '../run-command.js';

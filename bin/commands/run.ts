@@ -10,25 +10,11 @@ import { JOB_RESUME_HINT, runCommand } from '../run-command.js';
 import { formatBuildSummary } from './build.js';
 import { formatMergeSummary, mergeOutputFlags } from './merge.js';
 import { deleteInputFlag, openJob, submitFlags, type SubmitArgs } from './submit.js';
-import type { DeleteInputFiles } from '../../src/batch-api/input-files.js';
 import { directFlags } from '../direct-flags.js';
 import { runDirectHandler, type RunDirectArgs } from './direct.js';
+import type { RunArgs } from './run-args.js';
 import type { BatchState } from '../../src/batch-api/manifest.js';
 import { batchesSample, mergeSample } from '../progress-views.js';
-
-export type RunArgs = SubmitArgs & {
-  'results-dir'?: string;
-  output: string;
-  errors?: string;
-  field: string;
-  'answer-field': string;
-  'sort-memory': number;
-  'tmp-dir'?: string;
-  'parse-threads'?: number;
-  'max-rounds': number;
-  'expired-rounds': number;
-  'delete-input-files': DeleteInputFiles;
-};
 
 type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
 

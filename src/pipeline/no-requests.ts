@@ -4,7 +4,14 @@ import { fieldsOfFirstRows, formatName, sniffFormat, type SniffedFormat } from '
 import { formatOf, type DatasetFormat } from '../core/dataset/formats.js';
 import { missingFieldHint, type MissingField } from '../core/dataset/field-hint.js';
 import type { FieldMapping } from '../core/dataset/mapping.js';
-import type { BuildSummary } from './build.js';
+import type { RejectCounts } from '../stages/rejects-sink.js';
+
+/** What {@link noRequestsError} reads of a build's summary (build.ts calls it: a type of its own, not build's). */
+export interface RejectedBuild {
+  rows: number;
+  rejects: RejectCounts;
+  rejectsPath: string;
+}
 
 /** How the build read the dataset: its format (given, or by extension) and its field mapping. */
 export interface DatasetReading {
@@ -29,7 +36,7 @@ const HEAD_BYTES = 64 * 1024;
  * row was rejected. It names the fields missing and those the first rows have, and the format the
  * file looks like (a CSV, a Parquet file, a JSON array are read as JSONL and fail line by line).
  */
-export async function noRequestsError(dataset: string, summary: BuildSummary, reading: DatasetReading = {}): Promise<BatchExplainError> {
+export async function noRequestsError(dataset: string, summary: RejectedBuild, reading: DatasetReading = {}): Promise<BatchExplainError> {
   const head = dataset === '-' ? null : await readHead(dataset);
   const sniffed = head ? sniffFormat(head) : null;
   const used = formatOf(dataset, reading.format);

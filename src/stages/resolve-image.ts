@@ -5,6 +5,7 @@ import { optionError } from '../errors.js';
 import { mapOrdered } from '../core/flow/map-ordered.js';
 import { oneOf } from '../core/flow/options.js';
 import type { DatasetRow, OnReject, Outcome, Reject, ResolvedImage, Stage } from '../types.js';
+import { embeddedName, insideRoot, resolveImagePath, URL_LIKE } from '../core/images/image-path.js';
 
 export interface ResolveImageOptions {
   onReject: OnReject;
@@ -36,24 +37,6 @@ export interface ResolveImageOptions {
 export type ImageUrls = 'reject' | 'fetch' | 'passthrough';
 
 const DEFAULTS = { concurrency: 0, confine: false, imageUrls: 'reject' as ImageUrls };
-
-/** A URL rather than a path: `scheme://…`, or a `data:` URI. */
-export const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|data:)/i;
-
-/** Pure: where a row's image lives. */
-export function resolveImagePath(imgPath: string, imageRoot: string): string {
-  return path.resolve(imageRoot, imgPath);
-}
-
-/** Pure: how an image embedded in the dataset is named in messages: `embedded in row 7 ("a.png")`. */
-export function embeddedName(row: DatasetRow): string {
-  return `embedded in row ${row.line}${row.imgPath === '' ? '' : ` (${JSON.stringify(row.imgPath.slice(0, 200))})`}`;
-}
-
-/** Pure: whether the absolute path `file` is `root` or lies under it (`--confine`; both already resolved, real paths where symlinks matter). */
-export function insideRoot(file: string, root: string): boolean {
-  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
-}
 
 /**
  * Stage: rows → rows with `imageFile`, the absolute path of an existing regular file, and its

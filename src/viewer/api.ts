@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { datasetKey } from '../core/join/join-keys.js';
 import { readLineAt } from '../core/io/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality/quality.js';
-import { labelOf } from '../stages/quality-check.js';
+import { labelOf } from '../core/quality/quality-checker.js';
 import type { ImageAnswer, rowImages } from './images.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { searchRows } from './search.js';

@@ -5,7 +5,7 @@ import { imageDimensions } from '../core/images/image-dimensions.js';
 import { SNIFF_BYTES, sniffImageFormat } from '../core/images/image-format.js';
 import { RESIZE_DEFAULTS, type SharpModule } from '../core/images/image-resize.js';
 import { positiveInteger } from '../core/flow/options.js';
-import { insideRoot, resolveImagePath, URL_LIKE } from '../stages/resolve-image.js';
+import { insideRoot, resolveImagePath, URL_LIKE } from '../core/images/image-path.js';
 
 /** Largest image served (the API takes 20 MB; a dataset's own images are smaller). */
 export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;

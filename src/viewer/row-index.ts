@@ -1,5 +1,5 @@
 import { FLAG_BIT } from '../core/quality/quality.js';
-import type { QualityRow } from '../stages/quality-check.js';
+import type { QualityRow } from '../core/quality/quality-checker.js';
 
 /** Distinct labels and reasons indexed one by one; the rest share the last name. */
 export const MAX_INDEX_LABELS = 65_535;

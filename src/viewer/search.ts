@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { normalizeArabic } from '../core/quality/quality.js';
 import { tolerant } from '../core/quality/reclassification.js';
-import { labelOf } from '../stages/quality-check.js';
+import { labelOf } from '../core/quality/quality-checker.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { rowFields } from '../core/dataset/row-view.js';
 import type { FieldMapping } from '../core/dataset/mapping.js';

@@ -7,7 +7,7 @@ import { BatchExplainError, optionError } from '../errors.js';
 import { packageRoot } from '../core/io/package-root.js';
 import { FLAGS } from '../core/quality/quality.js';
 import type { ReportSummary } from '../core/quality/report-tally.js';
-import type { QualityCheckOptions } from '../stages/quality-check.js';
+import type { QualityCheckOptions } from '../core/quality/quality-checker.js';
 import { scanMerged, type ScanOptions, type ScanResult } from '../pipeline/report/report-scan.js';
 import { ApiError, exportIds, fullRow, image, listRows, type ApiContext } from './api.js';
 import { loadSharp, type SharpModule } from '../core/images/image-resize.js';

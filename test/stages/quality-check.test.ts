@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FLAG_BIT, flagNames } from '../../src/core/quality/quality.js';
-import { labelOf, qualityCheck, type MergedRecord } from '../../src/stages/quality-check.js';
+import { qualityCheck } from '../../src/stages/quality-check.js';
+import { labelOf, type MergedRecord } from '../../src/core/quality/quality-checker.js';
 import { fromArray, toArray } from '../helpers/streams.js';
 
 const words = (n: number, word = 'word') => Array.from({ length: n }, () => word).join(' ');

@@ -1,5 +1,5 @@
 import { BatchExplainError } from '../../errors.js';
-import type { RowFailure } from '../../stages/quality-check.js';
+import type { RowFailure } from './quality-checker.js';
 import { bufferLines, type LineView } from '../io/sync-lines.js';
 
 /**

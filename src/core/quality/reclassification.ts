@@ -1,7 +1,7 @@
 /**
  * The phrases that make an explanation `mentions_reclassification`: it questions or changes the
  * human label instead of explaining it (the shipped prompts forbid it). A small list, kept here
- * and in the README; each entry is a regular expression, written with single spaces and (Arabic)
+ * and in docs/report-and-view.md; each entry is a regular expression, written with single spaces and (Arabic)
  * in the folded form of `normalizeArabic` (no diacritics, bare alef, ي for ى, ه for ة), and
  * matched case-insensitively on the explanation as it is: {@link tolerant} turns each space into
  * `\s+` and each Arabic letter into the class of its forms followed by any diacritics, so no

@@ -1,6 +1,6 @@
 import { FLAGS, FLAG_BIT, type Flag } from './quality.js';
 import type { DuplicateTable } from './duplicate-table.js';
-import type { QualityRow } from '../../stages/quality-check.js';
+import type { QualityRow } from './quality-checker.js';
 
 /** Labels counted one by one; the rest are summed as {@link OTHER_LABELS} (a file of one label a row stays small). */
 export const MAX_LABELS = 1000;

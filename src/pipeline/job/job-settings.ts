@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { SubmitOptions } from '../submit.js';
+import type { BuildOptions } from '../build.js';
 import { jobMapping } from '../../core/dataset/mapping.js';
 import { formatOf } from '../../core/dataset/formats.js';
 
-/** What {@link jobSettings} reads: the submit options, of which only the provider's name. */
-export type JobSettingsInput = Omit<SubmitOptions, 'provider'> & { provider: { name: string } };
+/** What {@link jobSettings} reads: the build's options (submit's are a superset), of the provider only its name. */
+export type JobSettingsInput = Omit<BuildOptions, 'provider' | 'output' | 'outDir' | 'overwrite' | 'datasetStream'> & {
+  provider: { name: string };
+  /** The job's own dataset when `dataset` is a resubmission's file (submit.ts). */
+  jobDataset?: string;
+};
 
 /**
  * A digest of everything that shapes the requests: a manifest belongs to one job, and a re-run

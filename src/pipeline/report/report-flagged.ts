@@ -3,7 +3,7 @@ import { PARTIAL_SUFFIX } from '../../core/shards/shard-file.js';
 import { SyncFileWriter } from '../../core/io/sync-writer.js';
 import { bufferLines } from '../../core/io/sync-lines.js';
 import { FLAG_BIT, flagNames } from '../../core/quality/quality.js';
-import type { QualityRow } from '../../stages/quality-check.js';
+import type { QualityRow } from '../../core/quality/quality-checker.js';
 import { firstRow } from './report-scan.js';
 
 export interface FlaggedSummary {

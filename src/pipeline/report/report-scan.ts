@@ -5,7 +5,7 @@ import { ErrorsCursor } from '../../core/quality/errors-cursor.js';
 import { datasetKey } from '../../core/join/join-keys.js';
 import { readLineAt } from '../../core/io/read-line-at.js';
 import { ReportTally, type ReportSummary } from '../../core/quality/report-tally.js';
-import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../../stages/quality-check.js';
+import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../../core/quality/quality-checker.js';
 
 export interface ScanOptions extends QualityCheckOptions {
   /** The merged file (merge's output). A file: rows are read back by position. */
