@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { externalSort, merge, mergeIntoDataset, mergeJoin, readJsonl, readResults, type MergedRow, type ResultRecord, type RowOutcome } from '../../src/index.js';
+import { composeStages, externalSort, merge, mergeIntoDataset, mergeJoin, readJsonl, readResults, type MergedRow, type ResultRecord, type RowOutcome } from '../../src/index.js';
 import { tempDir } from '../helpers/server.js';
 import { explained, expiredLine, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
 
@@ -40,36 +40,38 @@ async function mergeByStages(dataset: string, files: string[], output: string, t
     for (const [order, file] of files.entries()) yield { path: file, order };
   };
   const results = externalSort<ResultRecord>({ key: (r) => r.id, tmpDir })(readResults()(sources()));
+  // pipeline()'s typings stop at four transforms: the five stages go in as one (composeStages).
   await pipeline(
-    readJsonl({ path: dataset, onReject: () => {} }),
-    async function* (records: AsyncIterable<{ line: number; value: unknown }>) {
-      for await (const r of records) {
+    async function* () {
+      for await (const r of readJsonl({ path: dataset, onReject: () => {} }) as AsyncIterable<{ line: number; value: unknown }>) {
         const id = idOf(r.value);
         if (id !== null) yield { line: r.line, id };
       }
     },
-    externalSort<{ line: number; id: string }>({ key: (r) => r.id, tmpDir }),
-    mergeJoin<{ line: number; id: string }, ResultRecord, RowOutcome>({
-      right: results,
-      leftKey: (r) => r.id,
-      rightKey: (r) => r.id,
-      join: (id, rows, answers): RowOutcome[] => {
-        if (rows.length > 1) return rows.map((r) => ({ line: r.line, id, explanation: null, reason: 'duplicate_id' }));
-        const row = rows[0]!;
-        // A success wins, then the newest.
-        const best = [...answers].sort((x, y) => Number(x.explanation !== null) - Number(y.explanation !== null) || x.order - y.order).at(-1);
-        if (!best) return [{ line: row.line, id, explanation: null, reason: 'no_result' }];
-        return [best.explanation !== null ? { line: row.line, id, explanation: best.explanation } : { line: row.line, id, explanation: null, reason: best.error!.reason }];
+    composeStages(
+      externalSort<{ line: number; id: string }>({ key: (r) => r.id, tmpDir }),
+      mergeJoin<{ line: number; id: string }, ResultRecord, RowOutcome>({
+        right: results,
+        leftKey: (r) => r.id,
+        rightKey: (r) => r.id,
+        join: (id, rows, answers): RowOutcome[] => {
+          if (rows.length > 1) return rows.map((r) => ({ line: r.line, id, explanation: null, reason: 'duplicate_id' }));
+          const row = rows[0]!;
+          // A success wins, then the newest.
+          const best = [...answers].sort((x, y) => Number(x.explanation !== null) - Number(y.explanation !== null) || x.order - y.order).at(-1);
+          if (!best) return [{ line: row.line, id, explanation: null, reason: 'no_result' }];
+          return [best.explanation !== null ? { line: row.line, id, explanation: best.explanation } : { line: row.line, id, explanation: null, reason: best.error!.reason }];
+        },
+      }),
+      externalSort<RowOutcome>({ key: (o) => o.line, tmpDir }),
+      mergeIntoDataset({ dataset }),
+      async function* (rows: AsyncIterable<MergedRow>) {
+        for await (const row of rows) {
+          if (row.missing) missing.push({ line: row.line, reason: row.missing.reason });
+          if (!row.dropped) yield Buffer.concat([...row.parts, Buffer.from('\n')]);
+        }
       },
-    }),
-    externalSort<RowOutcome>({ key: (o) => o.line, tmpDir }),
-    mergeIntoDataset({ dataset }),
-    async function* (rows: AsyncIterable<MergedRow>) {
-      for await (const row of rows) {
-        if (row.missing) missing.push({ line: row.line, reason: row.missing.reason });
-        if (!row.dropped) yield Buffer.concat([...row.parts, Buffer.from('\n')]);
-      }
-    },
+    ),
     createWriteStream(output),
   );
   return missing;
