@@ -2,14 +2,15 @@ import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
 import { hashBytes } from '../core/json/id-key.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
-import { sortedJoin } from './merge-sorted.js';
+import { sortedJoin } from '../core/join/sorted-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
 import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../core/join/dataset-splicer.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
 import type { MergeOptions } from './merge-options.js';
-import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
+import { mapEntries, readReject, readRejects, writeRows } from '../core/join/join-steps.js';
+import { resultSources } from './merge-steps.js';
 
 export type { MergeOptions, MergeStep } from './merge-options.js';
 
@@ -42,7 +43,8 @@ export { defaultErrorsPath };
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs).
  *
- * The join sorts both sides (steps 1 to 4, merge-sorted.ts), then step 5 splices:
+ * The join sorts both sides (steps 1 to 4, core/join/sorted-join.ts), then step 5 splices
+ * (core/join/join-steps.ts):
  *
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and

@@ -1,13 +1,13 @@
-import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from '../core/join/join-keys.js';
-import { indexResultsOnThread } from '../core/results/result-index-thread.js';
-import { RunSorter, SortMemory, type SortedEntry } from '../core/sort/run-sorter.js';
-import { ResultParsePool } from '../core/results/result-parse-pool.js';
-import { failurePayload } from '../core/results/result-batch.js';
-import type { ResultSource } from '../core/results/result-line.js';
-import { BATCH_BYTES, resolveResults } from './merge-steps.js';
-import type { MergeOptions } from './merge-options.js';
+import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from './join-keys.js';
+import { indexResultsOnThread } from '../results/result-index-thread.js';
+import { RunSorter, SortMemory, type SortedEntry } from '../sort/run-sorter.js';
+import { ResultParsePool } from '../results/result-parse-pool.js';
+import { failurePayload } from '../results/result-batch.js';
+import type { ResultSource } from '../results/result-line.js';
+import { BATCH_BYTES, resolveResults } from './join-steps.js';
+import type { MergeOptions } from '../../pipeline/merge-options.js';
 
-/** What the sorted join works with: the merge's options, sorts, counts and threads (see merge.ts). */
+/** What the sorted join works with: the merge's options, sorts, counts and threads (see pipeline/merge.ts). */
 export interface SortedJoinContext {
   options: MergeOptions;
   sources: Array<ResultSource & { size: number }>;
@@ -28,7 +28,7 @@ export interface SortedJoinContext {
 }
 
 /**
- * The merge's sorted join, steps 1 to 4 of merge.ts: the dataset's ids and the results' pointers
+ * The merge's sorted join, steps 1 to 4 of pipeline/merge.ts: the dataset's ids and the results' pointers
  * sorted by the hash of the id and joined (ids whose hashes collide are told apart by their
  * literals, repeated ids reported), the result lines needed read front to back and parsed, and
  * their outcomes sorted by dataset line. For any dataset, in one sort arena at a time.
