@@ -1,5 +1,8 @@
-// The merge's options, where both the merge (merge.ts) and its sorted join (merge-sorted.ts) see them.
+// The merge's options (merge.ts), in a file of their own for the library's types.
 import type { Manifest } from '../batch-api/manifest.js';
+import type { MergeStep } from '../core/join/sorted-join.js';
+
+export type { MergeStep };
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */
@@ -34,4 +37,3 @@ export interface MergeOptions {
   signal?: AbortSignal;
 }
 
-export type MergeStep = 'dataset ids' | 'result index' | 'join' | 'results' | 'output';

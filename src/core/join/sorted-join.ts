@@ -1,3 +1,4 @@
+// The merge's sorted join, steps 1 to 4 of pipeline/merge.ts: both sides sorted by id, joined, the result lines needed read and parsed, their outcomes sorted back into dataset order.
 import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from './join-keys.js';
 import { indexResultsOnThread } from '../results/result-index-thread.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../sort/run-sorter.js';
@@ -5,11 +6,23 @@ import { ResultParsePool } from '../results/result-parse-pool.js';
 import { failurePayload } from '../results/result-batch.js';
 import type { ResultSource } from '../results/result-line.js';
 import { BATCH_BYTES, resolveResults } from './join-steps.js';
-import type { MergeOptions } from '../../pipeline/merge-options.js';
+
+/** The steps of a merge, as told to `onStep` (for progress lines). */
+export type MergeStep = 'dataset ids' | 'result index' | 'join' | 'results' | 'output';
+
+/** The merge's options the sorted join reads (pipeline/merge-options.ts has them all). */
+export interface SortedJoinOptions {
+  dataset: string;
+  answerField?: string;
+  idHash?: IdHash;
+  onStep?: (step: MergeStep) => void;
+  tmpDir?: string;
+  signal?: AbortSignal;
+}
 
 /** What the sorted join works with: the merge's options, sorts, counts and threads (see pipeline/merge.ts). */
 export interface SortedJoinContext {
-  options: MergeOptions;
+  options: SortedJoinOptions;
   sources: Array<ResultSource & { size: number }>;
   memory: SortMemory;
   /** A sort in the shared memory, disposed of by the merge. */
