@@ -10,7 +10,7 @@ import { DatasetSplicer } from '../core/join/dataset-splicer.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
 import type { MergeOptions } from './merge-options.js';
 import { mapEntries, readReject, readRejects, writeRows } from '../core/join/join-steps.js';
-import { resultSources } from './merge-steps.js';
+import { resultSources } from './merge-sources.js';
 
 export type { MergeOptions, MergeStep } from './merge-options.js';
 
@@ -33,7 +33,7 @@ export interface MergeSummary {
   errorsPath: string;
 }
 
-export { resultSources } from './merge-steps.js';
+export { resultSources } from './merge-sources.js';
 import { defaultErrorsPath } from '../core/join/errors-path.js';
 export { defaultErrorsPath };
 
