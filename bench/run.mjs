@@ -16,6 +16,7 @@ const benches = [
   ['direct.mjs', ...(quick ? ['--rows', '200', '--ids', '20000'] : ['--rows', '2000,10000', '--ids', '1000000'])],
   ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
   ['formats.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '1000000'])],
+  ['parquet-output.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '100000'])],
   ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
 ];
 

@@ -17,7 +17,7 @@ export const MAX_REQUESTS_BY_PROVIDER: Record<Provider, number> = { azure: PROVI
 /** Flags shared by every command that builds requests from a dataset (build, submit, run). */
 export const datasetFlags = {
   dataset: { type: 'string', demandOption: true, describe: 'Dataset file (JSONL, JSON, CSV, TSV, Parquet), or - for stdin' },
-  prompt: { type: 'string', describe: "Prompt file ({} = label), or a shipped prompt name (default: the --preset's)" },
+  prompt: { type: 'string', describe: "Prompt file ({} = label), or a shipped prompt name (default: the --preset's; submit, run and resubmit of a job: its shipped prompt)" },
   ...mappingFlags,
   rejects: { type: 'string', describe: 'Rejects file (default <out-dir>/rejects.jsonl, ./rejects.jsonl with --out -)' },
   'image-root': { type: 'string', describe: "Folder relative img_path values resolve against (default: the dataset's folder; cwd for stdin)" },

@@ -61,7 +61,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       .options({
         dataset: { type: 'string', demandOption: true, describe: 'The dataset file' },
         results: { type: 'string', array: true, describe: "Result files or folders (--results_dir also works); default: the job's downloads (the one job in ./batches…, or --manifest's), else ./results" },
-        output: { type: 'string', default: '-', describe: 'The merged dataset: a file, or - for stdout' },
+        output: { type: 'string', default: '-', describe: 'The merged dataset: a file, or - for stdout; its extension chooses the format: .jsonl, .json, .csv, .tsv or .parquet (docs/datasets.md)' },
         rejects: { type: 'string', describe: "The build's rejects file, to say why rows were never sent (default: the job's)" },
         manifest: { type: 'string', describe: "The job: only its batches' results are read (newest wins), batches still running count as pending, and the dataset's layout" },
         ...mergeOutputFlags,

@@ -139,13 +139,24 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .example('$0 report --input merged.jsonl --flagged flagged.jsonl --flags too_short wrong_language', 'then resubmit --ids flagged.jsonl') as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const { report } = await import('../../src/pipeline/report/report.js');
-      const result = await report({
-        ...(await qualityOptions(args)),
-        ...(args.flagged ? { flagged: args.flagged } : {}),
-        ...(args.flags?.length ? { flaggedFlags: args.flags as Flag[] } : {}),
-        signal,
-      });
+      const [{ report }, { mergedAsJsonl }] = await Promise.all([import('../../src/pipeline/report/report.js'), import('../../src/pipeline/report/merged-jsonl.js')]);
+      const options = await qualityOptions(args);
+      // A merged CSV, TSV, JSON or Parquet file is read as JSONL (a copy); the report names the file given.
+      const merged = await mergedAsJsonl({ input: options.input, ...(options.errors ? { errors: options.errors } : {}), field: args.field, signal });
+      let result;
+      try {
+        result = await report({
+          ...options,
+          input: merged.input,
+          ...(merged.errors ? { errors: merged.errors } : {}),
+          ...(args.flagged ? { flagged: args.flagged } : {}),
+          ...(args.flags?.length ? { flaggedFlags: args.flags as Flag[] } : {}),
+          signal,
+        });
+      } finally {
+        await merged.dispose();
+      }
+      if (merged.converted) result = { ...result, input: options.input, errors: options.errors ?? null };
       args.json ? printJson(`${JSON.stringify(result, null, 2)}\n`) : print(formatReport(result));
       return EXIT.OK;
     }),

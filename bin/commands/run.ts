@@ -31,7 +31,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         ...mergeOutputFlags,
         ...directFlags,
         'results-dir': { type: 'string', describe: "Folder for downloaded results (default: the job's folder's results/)" },
-        output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout)' },
+        output: { type: 'string', default: 'dataset_with_explanations.jsonl', describe: 'The merged dataset (- for stdout); its extension chooses the format: .jsonl, .json, .csv, .tsv or .parquet (docs/datasets.md)' },
         'max-rounds': { type: 'number', default: 0, describe: 'Resubmit rows that failed for a reason another try may fix (API errors, expiry), up to this many times' },
         'expired-rounds': { type: 'number', default: 3, describe: "Resubmit rows whose batch expired (OpenAI's 24 h window: never answered, not billed) up to this many times, whatever --max-rounds says" },
         ...deleteInputFlag,
@@ -153,7 +153,7 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
         if (r.rows === 0) log('resubmit: no row to send again');
         else {
           const manifest = r.submitted!.manifestPath;
-          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output dataset_with_explanations.jsonl`);
+          log(`resubmit: round ${r.round}: ${formatCount(r.rows)} rows → ${r.submitted!.submitted.length} shard(s); next: batch-explain retrieve --wait --manifest ${manifest}, then batch-explain merge --dataset ${args.dataset} --manifest ${manifest} --output dataset_with_explanations${mergedExtension(args.dataset)}`);
         }
         return EXIT.OK;
       } finally {
@@ -162,3 +162,9 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
       }
     }, { resumeHint: JOB_RESUME_HINT }),
 };
+
+/** The extension of a merged output that keeps the dataset's layout: its own for CSV, TSV, JSON and Parquet, else `.jsonl`. */
+function mergedExtension(dataset: string): string {
+  const ext = path.extname(dataset).toLowerCase();
+  return ['.csv', '.tsv', '.json', '.parquet'].includes(ext) ? ext : '.jsonl';
+}

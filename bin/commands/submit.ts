@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { packageRoot } from '../../src/core/io/package-root.js';
 import { BatchExplainError, EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, positiveFlag, type DatasetArgs } from '../build-flags.js';
 import { apiRetries, hostOf, providerFlags, providerFromArgs, loadEnvFile, retryLog, type ProviderArgs } from '../provider-flags.js';
@@ -68,7 +71,9 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
   // Every flag is checked before the provider opens (the local one is a server in this process,
   // which would keep it alive after a flag error) and before anything is written.
   const job = await chooseJob(args, async (provider, recorded) => {
-    const options = await buildOptionsFromArgs({ ...args, provider }, recorded?.model);
+    // Without --prompt or --preset, a job's recorded prompt when it is a shipped one (a preset's): chooseJob then checks it is the same text.
+    const shipped = args.prompt === undefined && args.preset === undefined ? recordedShippedPrompt(recorded?.prompt) : undefined;
+    const options = await buildOptionsFromArgs({ ...args, provider, ...(shipped ? { prompt: shipped } : {}) }, recorded?.model);
     // Without layout flags, a job's recorded layout (a job started with --preset resumes without it).
     if (layoutGiven(args) || !recorded?.mapping) return options;
     const { format, ...mapping } = recorded.mapping;
@@ -162,3 +167,10 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
       }
     }, { resumeHint: JOB_RESUME_HINT }),
 };
+
+/** The shipped prompt file a job's manifest names (its `prompt`, a file name), or undefined when there is none of that name. */
+function recordedShippedPrompt(name: string | undefined): string | undefined {
+  if (name === undefined || name.includes('/') || name.includes(path.sep)) return undefined;
+  const file = path.join(packageRoot(), 'prompts', name);
+  return existsSync(file) ? file : undefined;
+}

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../../src/errors.js';
 import { formatCount } from '../format.js';
@@ -22,15 +23,27 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
       .example('$0 view --input merged.jsonl --prompt armeme_explanation_arabic', 'then open the printed URL') as unknown as Argv<ViewArgs>,
   handler: (args) =>
     runCommand(async (signal) => {
-      const { startViewer } = await import('../../src/viewer/server.js');
+      const [{ startViewer }, { mergedAsJsonl }] = await Promise.all([import('../../src/viewer/server.js'), import('../../src/pipeline/report/merged-jsonl.js')]);
       if (!args.quiet) say(`view: indexing ${args.input}…\n`);
-      const viewer = await startViewer({
-        ...(await qualityOptions(args)),
-        ...(args['image-root'] ? { imageRoot: args['image-root'] } : {}),
-        confine: args.confine,
-        port: args.port,
-        signal,
-      });
+      const options = await qualityOptions(args);
+      // A merged CSV, TSV, JSON or Parquet file is shown from a JSONL copy (rows numbered by record); its images resolve from its own folder.
+      const merged = await mergedAsJsonl({ input: options.input, ...(options.errors ? { errors: options.errors } : {}), field: args.field, signal });
+      let viewer;
+      try {
+        viewer = await startViewer({
+          ...options,
+          input: merged.input,
+          ...(merged.errors ? { errors: merged.errors } : {}),
+          ...(args['image-root'] ? { imageRoot: args['image-root'] } : merged.converted ? { imageRoot: path.dirname(path.resolve(options.input)) } : {}),
+          ...(merged.converted ? { shownAs: { input: options.input, ...(options.errors ? { errors: options.errors } : {}) } } : {}),
+          confine: args.confine,
+          port: args.port,
+          signal,
+        });
+      } catch (err) {
+        await merged.dispose();
+        throw err;
+      }
       // The URL on stdout (for scripts), the rest on stderr.
       print(`${viewer.url}/\n`);
       if (!args.quiet) {
@@ -42,6 +55,7 @@ export const viewCommand: CommandModule<object, ViewArgs> = {
       }
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       await viewer.close();
+      await merged.dispose();
       return EXIT.OK;
     }, { resumeHint: 'The viewer wrote nothing.' }),
 };

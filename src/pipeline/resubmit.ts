@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { fileLines } from '../core/io/file-lines.js';
 import { datasetKey, lineKey } from '../core/join/join-keys.js';
 import { formatOf } from '../core/dataset/formats.js';
+import { mappedId } from '../core/dataset/mapping.js';
+import { writeSelectedRecords } from './resubmit-rows.js';
 import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
 import { NOT_RESUBMITTED } from '../core/join/reasons.js';
 import { Manifest } from '../batch-api/manifest.js';
@@ -42,7 +44,9 @@ export interface ResubmitSummary {
 
 /**
  * Rows without an explanation → a new round of the same job: their dataset lines are copied
- * (unchanged) into `<outDir>/round-N.dataset.jsonl`, built into `rN_batch_*.jsonl` shards with the
+ * (unchanged) into `<outDir>/round-N.dataset.jsonl` (for a dataset in another format, its records
+ * are written in that format: `round-N.dataset.csv`, `.json`, `.parquet`; resubmit-rows.ts), read
+ * through the job's recorded mapping, built into `rN_batch_*.jsonl` shards with the
  * job's settings and submitted into the same manifest, so the next `retrieve` + `merge` folds the
  * answers in (a success wins over a failure, then the newest). A round interrupted before its
  * build finished is resumed, not redone.
@@ -61,12 +65,13 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
     await peek.close();
     throw new BatchExplainError('E_OPTION', 'resubmit takes exactly one of from (an errors file or merged output) and ids (an ids file)');
   }
-  // The layout the job recorded, unless one is given; rows are copied as lines: JSONL keyed by `id` only.
+  // The layout the job recorded, unless one is given.
   const recorded = peek.state.run.mapping;
-  const { format, ...fields } = options.mapping === undefined && options.format === undefined && recorded ? recorded : { format: options.format, ...options.mapping };
-  if (formatOf(options.dataset, format) !== 'jsonl' || (fields.idField ?? 'id') !== 'id') {
+  const { format: given, ...fields } = options.mapping === undefined && options.format === undefined && recorded ? recorded : { format: options.format, ...options.mapping };
+  const format = formatOf(options.dataset, given);
+  if (format === 'parquet' && options.dataset === '-') {
     await peek.close();
-    throw new BatchExplainError('E_OPTION', `resubmit copies rows of a JSONL dataset keyed by "id"; ${options.dataset} is read as ${formatOf(options.dataset, format)}${fields.idField ? ` keyed by "${fields.idField}"` : ''}: not supported yet`);
+    throw new BatchExplainError('E_OPTION', 'resubmit reads the dataset again: a Parquet dataset must be a file');
   }
   let round: number;
   let dataset: string;
@@ -76,7 +81,8 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
     ({ round, dataset, rows } = unfinished);
   } else {
     round = last + 1;
-    dataset = path.join(options.outDir, `round-${round}.dataset.jsonl`);
+    // The rows go again in the dataset's own format (JSONL lines are copied as they are).
+    dataset = path.join(options.outDir, `round-${round}.dataset.${format}`);
     const reasons = new Set(options.reasons ?? []);
     const wanted = (reason: string, code?: string) => {
       if (options.reasons ? !reasons.has(reason) : NOT_RESUBMITTED.includes(reason)) return false;
@@ -84,13 +90,17 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
       return true;
     };
     ids = options.ids === undefined ? undefined : await readIds(options.ids);
-    rows = await writeSelectedRows(options.dataset, (options.from ?? options.ids)!, dataset, wanted, options.field ?? 'generated_explanation', ids);
+    const field = options.field ?? 'generated_explanation';
+    rows =
+      format === 'jsonl'
+        ? await writeSelectedRows(options.dataset, (options.from ?? options.ids)!, dataset, wanted, field, ids, fields.idField)
+        : await writeSelectedRecords({ dataset: options.dataset, mapping: { format, ...fields }, target: dataset, ...(options.from === undefined ? {} : { from: options.from }), ...(ids ? { ids } : {}), wanted, field, ...(options.signal ? { signal: options.signal } : {}) });
     if (rows > 0) await peek.append({ type: 'round', round, dataset, rows, reasons: ids ? ['ids'] : (options.reasons ?? ['*']) });
   }
   await peek.close();
   const notFound = ids ? { idsNotFound: [...ids.values()].filter((found) => !found).length } : {};
   if (rows === 0) return { round, rows: 0, dataset: null, submitted: null, ...notFound };
-  const submitted = await submit({ ...options, mapping: fields, format: 'jsonl', dataset, jobDataset: options.dataset, round, manifestPath });
+  const submitted = await submit({ ...options, mapping: fields, format, dataset, jobDataset: options.dataset, round, manifestPath });
   return { round, rows, dataset, submitted, ...notFound };
 }
 
@@ -100,7 +110,7 @@ export async function resubmit(options: ResubmitOptions): Promise<ResubmitSummar
  * per non-blank dataset line, in order): both are walked beside the dataset, in constant memory.
  * With `ids` (an ids file read by `readIds`), the rows whose id is there, each marked found.
  */
-async function writeSelectedRows(datasetPath: string, from: string, target: string, wanted: (reason: string, code?: string) => boolean, field: string, ids?: Map<string, boolean>): Promise<number> {
+async function writeSelectedRows(datasetPath: string, from: string, target: string, wanted: (reason: string, code?: string) => boolean, field: string, ids?: Map<string, boolean>, idField = 'id'): Promise<number> {
   const partial = target + PARTIAL_SUFFIX;
   const out = createWriteStream(partial, { flush: true });
   let rows = 0;
@@ -118,7 +128,7 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
       const row = line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
       if (row.trim() === '') continue;
       if (ids) {
-        const id = lineKey(row);
+        const id = idField === 'id' ? lineKey(row) : idOfLine(row, idField);
         if (id !== null && ids.has(id)) {
           ids.set(id, true);
           await write(row);
@@ -131,7 +141,10 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
           if (e.line === line && wanted(e.reason, e.code)) await write(row);
         }
       } else {
-        // A merged output: its next line is this row, with the field.
+        // A merged output: its next line is this row, with the field. A line that is no row has none
+        // there: merge leaves lines that are not JSON objects out (not_json), and the merge of
+        // another id field (merge-layout.ts) the lines its reader refuses (not JSON).
+        if (!mergedHasRow(row, idField)) continue;
         if (pick.done) throw new BatchExplainError('E_INPUT', `${from} has fewer rows than ${datasetPath}: is it the merge of this dataset?`);
         let merged: Record<string, unknown> | null = null;
         try {
@@ -145,13 +158,36 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
     out.end();
     await once(out, 'finish');
   } catch (err) {
+    // A write may still be in flight: its failure on the destroyed stream is no news.
+    out.on('error', () => {});
     out.destroy();
+    await rm(partial, { force: true });
     throw err;
   } finally {
     await picks.return?.(undefined);
   }
   await rename(partial, target);
   return rows;
+}
+
+/** Whether merge wrote a line of the merged output for this dataset line (see writeSelectedRows). */
+function mergedHasRow(text: string, idField: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return idField !== 'id' || (typeof value === 'object' && value !== null && !Array.isArray(value));
+}
+
+/** A JSONL line's id through another id field than `id` (null when the line is not an object, or has none). */
+function idOfLine(text: string, idField: string): string | null {
+  try {
+    return mappedId(JSON.parse(text), undefined, idField);
+  } catch {
+    return null;
+  }
 }
 
 /**

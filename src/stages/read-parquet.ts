@@ -37,6 +37,18 @@ async function fileBuffer(handle: FileHandle): Promise<AsyncBuffer> {
   };
 }
 
+/** A Parquet file's schema (its footer's flat list of elements), for writing a file of the same columns. */
+export async function parquetSchemaOf(file: string): Promise<FileMetaData['schema']> {
+  const handle = await open(file);
+  try {
+    return (await parquetMetadataAsync(await fileBuffer(handle))).schema;
+  } catch (err) {
+    throw new BatchExplainError('E_INPUT', `${file}: not a readable Parquet file (cut short, or another format?): ${(err as Error).message}`, { cause: err });
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Reads a Parquet dataset with hyparquet (snappy built in; gzip, zstd, brotli, lz4 from hyparquet-compressors), one
  * row group at a time, into `{line, value}` records: `line` is the row's number in the file

@@ -6,7 +6,7 @@ import { labelOf } from '../core/quality/quality-checker.js';
 import type { ImageAnswer, rowImages } from './images.js';
 import type { RowFilter, RowIndex } from './row-index.js';
 import { searchRows } from './search.js';
-import { rowFields } from '../core/dataset/row-view.js';
+import { embeddedImage, rowFields } from '../core/dataset/row-view.js';
 import type { FieldMapping } from '../core/dataset/mapping.js';
 
 /** Rows a page holds at most. */
@@ -116,6 +116,8 @@ export async function fullRow(ctx: ApiContext, n: number): Promise<unknown> {
 export async function image(ctx: ApiContext, n: number, thumbnail: boolean): Promise<ImageAnswer> {
   const { value } = await readView(ctx, n);
   const row = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  const embedded = row && ctx.mapping ? embeddedImage(row, ctx.mapping) : null;
+  if (embedded) return ctx.images(null, thumbnail, embedded);
   const imgPath = row && ctx.mapping ? rowFields(row, ctx.mapping).imgPath : row?.img_path;
   return ctx.images(imgPath, thumbnail);
 }
@@ -166,7 +168,7 @@ async function readView(ctx: ApiContext, n: number, check = true): Promise<{ vie
     flags: flagNames(index.flags[n]!),
     words: index.words[n]!,
     reason: index.reasons[n] ? index.reasonNames[index.reasons[n]!]! : null,
-    hasImage: fields ? fields.imgPath !== null : typeof row?.img_path === 'string' && row.img_path !== '',
+    hasImage: fields ? fields.imgPath !== null || fields.embedded : typeof row?.img_path === 'string' && row.img_path !== '',
   };
   return { view, value: value === undefined ? buf.toString('utf8', 0, bytesRead) : value };
 }

@@ -38,7 +38,7 @@ export interface RowImagesOptions {
 
 /**
  * The viewer's images: returns the function giving a row's image from the row's own `img_path`
- * (never a path from a request). Relative paths resolve against `imageRoot` as `build` resolves
+ * (never a path from a request), or from the bytes embedded in the row. Relative paths resolve against `imageRoot` as `build` resolves
  * them, URLs (`URL_LIKE`: `scheme://`, `data:`) are not fetched, and with `confine` a path leading
  * outside the root is refused (the same check as `build --confine`). Only a regular file of at most
  * {@link MAX_IMAGE_BYTES} whose bytes are JPEG, PNG, WEBP or GIF is sent, with the sniffed type: a
@@ -50,7 +50,7 @@ export interface RowImagesOptions {
  * never throws; a file sharp cannot decode (truncated) is sent as it is. Bad limits throw at
  * construction (E_OPTION).
  */
-export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbnail: boolean) => Promise<ImageAnswer> {
+export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbnail: boolean, embedded?: Buffer) => Promise<ImageAnswer> {
   const { imageRoot, confine, sharp, maxPixels = RESIZE_DEFAULTS.maxPixels, concurrency = RESIZE_DEFAULTS.concurrency, memoryBytes = IMAGE_MEMORY_BYTES } = options;
   for (const [name, value] of Object.entries({ maxPixels, concurrency, memoryBytes })) positiveInteger(name, value);
   const root = path.resolve(imageRoot);
@@ -77,7 +77,17 @@ export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbna
     }
   }
 
-  return async function rowImage(imgPath, thumbnail) {
+  /** An image's bytes → the answer: its sniffed type, or a thumbnail. */
+  async function answer(body: Buffer, thumbnail: boolean): Promise<ImageAnswer> {
+    const sniffed = sniffImageFormat(body.subarray(0, SNIFF_BYTES));
+    if (!sniffed.ok) return { ok: false, status: 415, message: `not an image the viewer shows: ${sniffed.reason}` };
+    const thumb = thumbnail && sharp ? await thumbnailOf(sharp, body) : null;
+    return thumb ?? { ok: true, body, mime: sniffed.mime, thumbnail: false };
+  }
+
+  return async function rowImage(imgPath, thumbnail, embedded) {
+    // An image embedded in the row (a Parquet dataset's): its bytes, never a file.
+    if (embedded) return embedded.length > MAX_IMAGE_BYTES ? { ok: false, status: 413, message: `image over ${MAX_IMAGE_BYTES} bytes` } : answer(embedded, thumbnail);
     if (typeof imgPath !== 'string' || imgPath === '') return { ok: false, status: 404, message: 'the row has no img_path' };
     if (URL_LIKE.test(imgPath)) return { ok: false, status: 404, message: 'img_path is a URL: remote images are not fetched' };
     let file = resolveImagePath(imgPath, root);
@@ -102,9 +112,7 @@ export function rowImages(options: RowImagesOptions): (imgPath: unknown, thumbna
       if (!sniffed.ok) return { ok: false, status: 415, message: `not an image the viewer shows: ${sniffed.reason}` };
       await memory.acquire(stat.size);
       try {
-        const body = await handle.readFile();
-        const thumb = thumbnail && sharp ? await thumbnailOf(sharp, body) : null;
-        return thumb ?? { ok: true, body, mime: sniffed.mime, thumbnail: false };
+        return await answer(await handle.readFile(), thumbnail);
       } finally {
         memory.release(stat.size);
       }

@@ -19,6 +19,8 @@ export interface ViewerOptions extends QualityCheckOptions {
   input: string;
   /** merge's errors file: reasons of rows without an explanation. */
   errors?: string;
+  /** The names the page shows for `input` and `errors` when they are a copy (a merged CSV, JSON or Parquet file read as JSONL). Default: theirs. */
+  shownAs?: { input: string; errors?: string };
   /** Base of relative `img_path`s. Default: the input's folder. */
   imageRoot?: string;
   /** Refuse images resolving outside `imageRoot`. Default false. */
@@ -74,7 +76,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
  * are closed before the error is thrown.
  */
 export async function startViewer(options: ViewerOptions): Promise<Viewer> {
-  const { input, errors, imageRoot, confine = false, port = 8766, sharp = 'auto', signal, ...checks } = options;
+  const { input, errors, imageRoot, confine = false, port = 8766, sharp = 'auto', signal, shownAs: _shown, ...checks } = options;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw optionError('port', port, 'a port number (0 for any free one)');
   const assetDir = path.join(packageRoot(), 'src', 'viewer', 'assets');
   const assets = new Map(Object.entries(ASSETS).map(([url, a]) => [url, { body: readFileSync(path.join(assetDir, a.file)), type: a.type }]));
@@ -153,8 +155,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     const field = scan.checker.options.field;
     const { minWords, maxWords, script } = scan.checker.options;
     summaryJson = JSON.stringify({
-      input,
-      errors: errors ?? null,
+      input: options.shownAs?.input ?? input,
+      errors: (options.shownAs ? options.shownAs.errors : errors) ?? null,
       field,
       checks: { minWords, maxWords, script },
       ...scan.summary,

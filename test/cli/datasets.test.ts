@@ -25,7 +25,7 @@ describe('public datasets in their own layouts, end to end with the local provid
     expect(rows[1]!.generated_explanation).toMatch(/human label "hateful"/);
   });
 
-  it('resubmit and merge take the layout from the job (Hateful Memes); resubmit of a CSV job says it is not supported', async () => {
+  it('resubmit and merge take the layout from the job (Hateful Memes)', async () => {
     const cwd = await tempDir('be-ds-resubmit-');
     const dataset = await hatefulMemes(cwd);
     const { startBatchServer } = await import('../../src/server/server.js');
@@ -44,12 +44,6 @@ describe('public datasets in their own layouts, end to end with the local provid
     } finally {
       await server.close();
     }
-    const csvDir = await tempDir('be-ds-resubmit-csv-');
-    const csv = await memotion(csvDir);
-    expect((await runCli(['run', '--preset', 'memotion', '--dataset', csv, '--output', 'm.csv'], { cwd: csvDir })).code).toBe(0);
-    const refused = await runCli(['resubmit', '--preset', 'memotion', '--dataset', csv, '--from', 'm.csv.errors.jsonl'], { cwd: csvDir });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/resubmit copies rows of a JSONL dataset keyed by "id"; .* is read as csv keyed by "image_name": not supported yet/);
   });
 
   it('Memotion (CSV) end to end: the manifest records the layout; the merged CSV has one more column; merge again needs no flags', async () => {
@@ -109,7 +103,49 @@ describe('public datasets in their own layouts, end to end with the local provid
     const rows = await jsonLines(path.join(cwd, 'merged.jsonl'));
     expect(rows.map((x) => x.id)).toEqual(['armeme-0001', 'armeme-0002', 'armeme-0003']);
     const image = rows[1]!.image as { bytes: string; path: string };
+    expect(typeof image.bytes).toBe('string');
     expect(Buffer.from(image.bytes, 'base64')).toEqual(await readFile(path.join(IMAGES, 'face.png')));
+  });
+
+  it('--output x.parquet: a Parquet shard merged into the same columns and one more, images whole; a JSON dataset too (read back with hyparquet)', async () => {
+    const { parquetReadObjects } = await import('hyparquet');
+    const readBack = async (file: string) => {
+      const buf = await readFile(file);
+      return parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer, utf8: false });
+    };
+    const cwd = await tempDir('be-ds-pq-out-');
+    const dataset = await hubParquet(cwd);
+    const r = await runCli(['run', '--preset', 'armeme', '--image-field', 'image', '--dataset', dataset, '--output', 'merged.parquet'], { cwd });
+    expect(r.stderr).toMatch(/merge: 3 rows = 3 explained/);
+    expect(r.code).toBe(0);
+    const input = await readBack(dataset);
+    const merged = await readBack(path.join(cwd, 'merged.parquet'));
+    expect(merged.map(({ generated_explanation: _e, ...rest }) => rest)).toEqual(input);
+    expect(merged.map((x) => /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1])).toEqual(['propaganda', 'not_propaganda', 'propaganda']);
+    expect(Buffer.compare(Buffer.from((merged[1]!.image as { bytes: Uint8Array }).bytes), await readFile(path.join(IMAGES, 'face.png')))).toBe(0);
+    // The merged file is a dataset too: merge it again (by the job's manifest), the explanation column replaced, not doubled.
+    const again = await runCli(['merge', '--dataset', 'merged.parquet', '--manifest', 'batches/manifest.jsonl', '--output', 'again.parquet'], { cwd });
+    expect(again.code).toBe(0);
+    expect(await readBack(path.join(cwd, 'again.parquet'))).toEqual(merged);
+
+    const jsonDir = await tempDir('be-ds-json-pq-');
+    const json = await mmhs150k(jsonDir);
+    expect((await runCli(['run', '--preset', 'mmhs150k', '--dataset', json, '--output', 'merged.parquet'], { cwd: jsonDir })).code).toBe(0);
+    const rows = await readBack(path.join(jsonDir, 'merged.parquet'));
+    expect(rows.map((x) => [x.id, x.labels, x.tweet_text, /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1]])).toEqual([
+      ['1114679353714016256', [4, 1, 3], '@user look who is back https://t.co/cAsaLWEpue', 'religious hate'],
+      ['1063020048816660480', [0, 0, 2], 'my bestie is the worst lol https://t.co/r0v3fWf6nA', 'not hateful'],
+    ]);
+
+    // JSONL keyed by id (Hateful Memes) too: its integers stay integers.
+    const jsonlDir = await tempDir('be-ds-jsonl-pq-');
+    const jsonl = await hatefulMemes(jsonlDir);
+    expect((await runCli(['run', '--preset', 'hateful-memes', '--dataset', jsonl, '--output', 'merged.parquet'], { cwd: jsonlDir })).code).toBe(0);
+    const memes = await readBack(path.join(jsonlDir, 'merged.parquet'));
+    expect(memes.map((x) => [x.id, x.img, x.label, /human label "([^"]+)"/.exec(String(x.generated_explanation))?.[1]])).toEqual([
+      [42953, 'img/42953.png', 0, 'not-hateful'],
+      [10387, 'img/10387.png', 1, 'hateful'],
+    ]);
   });
 
   it.each([

@@ -5,11 +5,11 @@
 import { stringify } from 'csv-stringify/sync';
 import type { DatasetFormat } from './formats.js';
 
-export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json';
+export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'parquet';
 
 /**
  * The merged output's format: the one the output's name says (`.json`, `.jsonl`, `.csv`,
- * `.tsv`), else the dataset's own for CSV/TSV and JSONL for the rest (JSON and Parquet).
+ * `.tsv`, `.parquet`: written by parquet-output.ts), else the dataset's own for CSV/TSV and JSONL for the rest (JSON and Parquet).
  */
 export function outputFormatOf(output: string, input: DatasetFormat): OutputFormat {
   const lower = output.toLowerCase();
@@ -17,22 +17,31 @@ export function outputFormatOf(output: string, input: DatasetFormat): OutputForm
   if (lower.endsWith('.json')) return 'json';
   if (lower.endsWith('.csv')) return input === 'tsv' ? 'tsv' : 'csv';
   if (lower.endsWith('.tsv')) return 'tsv';
+  if (lower.endsWith('.parquet')) return 'parquet';
   return input === 'csv' || input === 'tsv' ? input : 'jsonl';
 }
 
-/** Bytes (an embedded image) as JSON: base64 text. */
-function bytesAsBase64(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value;
+/**
+ * Bytes (an embedded image) as JSON: base64 text. The value is taken from its holder: a Buffer
+ * (what the Parquet reader gives) has already become `{"type": "Buffer", "data": [...]}` by its
+ * `toJSON` when the replacer is called.
+ */
+function bytesAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
 }
 
-/** Writes rows one at a time in a format; `head` and `tail` frame them. */
+/**
+ * Writes rows one at a time in a text format; `end` closes them. `field`: the explanation's
+ * column, or null for the rows as they are (a resubmission's rows, in their dataset's format).
+ */
 export class LayoutWriter {
-  readonly #format: OutputFormat;
-  readonly #field: string;
+  readonly #format: Exclude<OutputFormat, 'parquet'>;
+  readonly #field: string | null;
   #rows = 0;
   #columns: readonly string[] | null = null;
 
-  constructor(format: OutputFormat, field: string) {
+  constructor(format: Exclude<OutputFormat, 'parquet'>, field: string | null) {
     this.#format = format;
     this.#field = field;
   }
@@ -40,13 +49,15 @@ export class LayoutWriter {
   /** The text of one merged row (`key`: its key in a JSON object keyed by id). */
   row(value: unknown, explanation: string | null, key?: string): string {
     const n = this.#rows++;
-    const row = typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) ? (value as Record<string, unknown>) : { value };
+    const plain = typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) ? (value as Record<string, unknown>) : { value };
+    const field = this.#field;
+    const row = field === null ? plain : { ...plain, [field]: explanation };
     switch (this.#format) {
       case 'jsonl':
         // A row of an object keyed by id gets its key as `id` (unless it has one), so the line says whose it is.
-        return `${JSON.stringify({ ...(key !== undefined && !Object.hasOwn(row, 'id') ? { id: key } : {}), ...row, [this.#field]: explanation }, bytesAsBase64)}\n`;
+        return `${JSON.stringify({ ...(key !== undefined && !Object.hasOwn(row, 'id') ? { id: key } : {}), ...row }, bytesAsBase64)}\n`;
       case 'json': {
-        const text = JSON.stringify({ ...row, [this.#field]: explanation }, bytesAsBase64);
+        const text = JSON.stringify(row, bytesAsBase64);
         const open = n === 0 ? (key === undefined ? '[\n' : '{\n') : ',\n';
         return key === undefined ? `${open}  ${text}` : `${open}  ${JSON.stringify(key)}: ${text}`;
       }
@@ -54,10 +65,11 @@ export class LayoutWriter {
       case 'tsv': {
         let head = '';
         if (this.#columns === null) {
-          this.#columns = Object.keys(row);
-          head = this.#line([...this.#columns, this.#field]);
+          this.#columns = Object.keys(plain).filter((c) => c !== field);
+          head = this.#line(field === null ? [...this.#columns] : [...this.#columns, field]);
         }
-        return head + this.#line([...this.#columns.map((c) => String(row[c] ?? '')), explanation ?? '']);
+        const cells = this.#columns.map((c) => String(plain[c] ?? ''));
+        return head + this.#line(field === null ? cells : [...cells, explanation ?? '']);
       }
     }
   }
