@@ -1,7 +1,10 @@
 // Benchmark: `batch-explain merge` of N dataset rows with N shuffled result lines (~700-byte
-// explanations), beside `LC_ALL=C sort` of the same result file just before it. Prints wall
-// time, CPU time, rows/s and peak RSS (VmHWM) for each.
-//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--warmup 1] [--sort-memory 64MiB,16MiB] [--dir DIR]
+// explanations), measured alternately with DuckDB's join of the same files (bench/duckdb-merge.mjs:
+// read_json, json_extract_string, a left join on id, in row order, to JSONL) and, with
+// `--controls duckdb,sort`, `LC_ALL=C sort` of the result file. Prints wall time, CPU time,
+// rows/s and peak RSS (VmHWM) for each.
+//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--warmup 1] [--sort-memory 16MiB,64MiB] [--controls duckdb] [--cli dist/bin/batch-explain.js] [--before OTHER_CLI] [--dir DIR]
+// --before: another build measured beside this one in each round (main's, for figures before and after a change).
 // The warm-up rounds (one sort and one merge of each memory, not counted) come first: on our VMs
 // the first command to write a gigabyte pays for memory the machine had not touched yet.
 import { spawn } from 'node:child_process';
@@ -17,9 +20,11 @@ import { generateImages } from './gen-images.mjs';
 import { generateResults } from './gen-results.mjs';
 
 const here = import.meta.dirname;
-const cli = path.join(here, '../dist/bin/batch-explain.js');
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warmup: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '64MiB,16MiB' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warmup: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '16MiB,64MiB' }, controls: { type: 'string', default: 'duckdb' }, cli: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' } } });
+// --cli: another build of the CLI (a copy of main's dist/, for figures before and after a change).
+const cli = values.cli ?? path.join(here, '../dist/bin/batch-explain.js');
 const rows = Number(values.rows);
+const controls = values.controls.split(',');
 const dir = path.join(values.dir ?? path.join(tmpdir(), 'batch-explain-bench'), `merge-${rows}`);
 await mkdir(path.join(dir, 'results'), { recursive: true });
 const dataset = path.join(dir, 'dataset.jsonl');
@@ -74,27 +79,40 @@ console.log('-----------------------------------------|--------|-------|--------
 const line = (what, m) => console.log(`${what.padEnd(40)} | ${m.seconds.toFixed(2).padStart(6)} | ${m.cpu.toFixed(1).padStart(5)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
 const ratios = [];
 const warmups = Number(values.warmup);
+const clis = [...(values.before ? [['before', values.before]] : []), ['', cli]];
 for (let r = -warmups; r < Number(values.runs); r++) {
   if (r === -warmups && warmups > 0) console.log('(warm-up, not counted)');
   if (r === 0 && warmups > 0) console.log('(measured)');
-  for (const memory of values['sort-memory'].split(',')) {
-    // The sort runs just before each merge: a ratio compares two runs under the same load.
-    // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
-    // Both commands read files in the page cache: the machine's memory manager pages out what
-    // has not been read for a while (DAMON), and the sort never reads the dataset.
+  // The controls run once a round, just before the merges: a ratio compares runs under the same load.
+  // GNU sort's peak is not reported by our hook (it is not node): /usr/bin/time would, where installed.
+  // Every command reads files in the page cache: the machine's memory manager pages out what
+  // has not been read for a while (DAMON), and the sort never reads the dataset.
+  const out = path.join(dir, 'merged.jsonl');
+  let control = null;
+  if (controls.includes('sort')) {
     await warm([results]);
     const sorted = await measure(`LC_ALL=C sort -T "${dir}" "${results}" > "${dir}/sorted.jsonl"`);
     line('LC_ALL=C sort (results file)', sorted);
     await rm(path.join(dir, 'sorted.jsonl'), { force: true });
-    const out = path.join(dir, 'merged.jsonl');
+  }
+  if (controls.includes('duckdb')) {
     await warm([dataset, results]);
-    const merged = await measure(`"${cli}" merge --dataset "${dataset}" --results "${path.join(dir, 'results')}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
-    line(`batch-explain merge, --sort-memory ${memory}`, merged);
-    // Every merge's output of the first round is checked (a benchmark of a wrong program means nothing).
+    control = await measure(`node "${path.join(here, 'duckdb-merge.mjs')}" "${dataset}" "${path.join(dir, 'results', '*.jsonl')}" "${out}"`);
+    line('DuckDB join (read_json, left join)', control);
     if (r === -warmups) await checkOutput(out);
-    if (r >= 0) ratios.push(`${memory}: ${(merged.seconds / sorted.seconds).toFixed(2)}× the sort (cpu ${(merged.cpu / sorted.cpu).toFixed(1)}×)`);
     await rm(out, { force: true });
-    await rm(`${out}.errors.jsonl`, { force: true });
+  }
+  for (const memory of values['sort-memory'].split(',')) {
+    for (const [label, program] of clis) {
+      await warm([dataset, results]);
+      const merged = await measure(`"${program}" merge --dataset "${dataset}" --results "${path.join(dir, 'results')}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
+      line(`${label ? `${label}: ` : ''}merge, --sort-memory ${memory}`, merged);
+      // Every merge's output of the first round is checked (a benchmark of a wrong program means nothing).
+      if (r === -warmups) await checkOutput(out);
+      if (r >= 0 && control && !label) ratios.push(`${memory}: ${(merged.seconds / control.seconds).toFixed(2)}× DuckDB's time (cpu ${(merged.cpu / control.cpu).toFixed(1)}×)`);
+      await rm(out, { force: true });
+      await rm(`${out}.errors.jsonl`, { force: true });
+    }
   }
 }
-console.log(`\nmerge time / sort time, run by run: ${ratios.join('; ')} (target: at most 2×; peak RSS target: 200 MB at 64MiB)`);
+if (ratios.length > 0) console.log(`\nmerge time / DuckDB's time, run by run: ${ratios.join('; ')} (targets: at most 1×; peak RSS at most 150 MB, and no higher at a lower --sort-memory)`);

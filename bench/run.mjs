@@ -11,6 +11,7 @@ const benches = [
   ['resize.mjs', ...(quick ? ['--rows', '200', '--runs', '1'] : ['--rows', '1000', '--runs', '3'])],
   ['roundtrip.mjs', ...(quick ? ['--output-lines', '5000'] : ['--output-lines', '180000'])],
   ['merge.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],
+  ['run-job.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '1000000'])],
   ['load.mjs', ...(quick ? ['--clients', '50'] : ['--clients', '200'])],
   ['direct.mjs', ...(quick ? ['--rows', '200', '--ids', '20000'] : ['--rows', '2000,10000', '--ids', '1000000'])],
   ['report.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000', '--runs', '2'])],

@@ -4,7 +4,7 @@ import { BatchExplainError } from '../src/errors.js';
 import { jobConfigDigest } from '../src/pipeline/job/job-settings.js';
 import { chooseJobFolder, datasetChange, datasetChangedMessage, describeJob, describeJobs, downloadedFiles, isEmptyStart, jobFolders, jobsOfResultFiles, MANIFEST_NAME, otherJobMessage, type JobFolder, type RunEvent } from '../src/pipeline/job/job.js';
 import { Manifest, readManifestState, type ManifestState } from '../src/batch-api/manifest.js';
-import { batchIdOfFile, listResultFiles } from '../src/pipeline/merge-steps.js';
+import { batchIdOfFile, listResultFiles } from '../src/pipeline/merge-sources.js';
 import type { ProviderName } from '../src/pipeline/providers.js';
 import type { BuildOptions } from '../src/pipeline/build.js';
 import { jobSettings } from '../src/pipeline/job/job-settings.js';

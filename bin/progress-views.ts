@@ -52,7 +52,7 @@ export function batchesSample(batches: readonly BatchState[]): ProgressSample {
 
 /**
  * Which step of a merge is running, and for how long. No fraction (so no bar and no ETA): the
- * steps differ in length by orders of magnitude, and the join by table skips two of them.
+ * steps differ in length by orders of magnitude.
  */
 export function mergeSample(step: string | null, startedAt: number): ProgressSample {
   const seconds = Math.round((Date.now() - startedAt) / 1000);

@@ -46,7 +46,7 @@ export { REMOTE_DEFAULTS, type RemoteImageOptions } from './core/images/remote-i
 export { LineWriter, segmentsToString, dataUriToString, dataUriByteLength } from './core/shards/line-writer.js';
 export type { ShardTarget } from './core/shards/shard-file.js';
 export { parseByteSize } from './core/flow/options.js';
-export { FileReaderPool, type FileReadResult } from './core/file-reader.js';
+export { FileReaderPool, type FileReadResult } from './core/io/file-reader.js';
 // Token estimates: the build's per-request and per-shard input tokens.
 export {
   requestTokenEstimator,
@@ -70,13 +70,13 @@ export { mergeDataset, type DatasetMergeOptions } from './pipeline/merge-layout.
 
 // The reverse pipeline: results folded back into the dataset.
 export { readResults, resultFromLine, type ResultRecord, type ResultSource, type ResultFailure, type ReadResultsOptions } from './stages/read-results.js';
-export { parseExplanation, type ParsedExplanation, type ExplanationFailure, type ParseExplanationOptions } from './core/parse-explanation.js';
+export { parseExplanation, type ParsedExplanation, type ExplanationFailure, type ParseExplanationOptions } from './core/results/parse-explanation.js';
 export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type ExternalSortStats } from './stages/external-sort.js';
 export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/merge-join.js';
 export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/merge-into-dataset.js';
 export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/index-results.js';
-export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/run-sorter.js';
-export { hashBytes, idLiteral, idOfLiteral } from './core/id-key.js';
+export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
+export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
 export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/io/staged-output.js';
 
 export { merge, resultSources, type MergeOptions, type MergeStep, type MergeSummary } from './pipeline/merge.js';

@@ -7,7 +7,7 @@ import { quietFlag } from '../flags.js';
 import { loadEnvFile, providerFlags } from '../provider-flags.js';
 import { runCommand } from '../run-command.js';
 import { formatMergeSummary, mergeOutputOptions } from './merge.js';
-import { defaultErrorsPath } from '../../src/core/errors-path.js';
+import { defaultErrorsPath } from '../../src/core/join/errors-path.js';
 import type { RunArgs } from './run-args.js';
 import { say } from '../terminal.js';
 

@@ -14,8 +14,8 @@ export const mergeOutputFlags = {
   errors: { type: 'string', describe: 'Every row without an explanation and why (default <output>.errors.jsonl; merge-errors.jsonl with stdout)' },
   field: { type: 'string', default: 'generated_explanation', describe: 'Field added to each row (--field explanation for the example output of the original README)' },
   'answer-field': { type: 'string', default: 'explanation', describe: "JSON field holding the explanation in the model's answer" },
-  'sort-memory': bytesFlag('sort-memory', 'Working memory of the merge: the table of ids and two buckets of answers, or the external sorts (one at a time) when the ids do not fit in half of it', 64 * 1024 * 1024),
-  'parse-threads': { type: 'number', describe: 'Threads reading the ids and parsing result lines (default 2 for 32 MiB of results and more, else 0: this thread); each costs ~10 MB' },
+  'sort-memory': bytesFlag('sort-memory', 'Working memory of the merge: the arena of its external sorts (one at a time); more spills fewer runs to --tmp-dir', 16 * 1024 * 1024),
+  'parse-threads': { type: 'number', describe: 'Threads parsing result lines (default 2 for 32 MiB of results and more, else 0: this thread); each costs ~10 MB' },
   'tmp-dir': { type: 'string', describe: 'Folder for sort runs (default the system temporary folder)' },
 } as const;
 

@@ -2,7 +2,7 @@ import { type MergeOptions, type MergeSummary } from './merge.js';
 import { mergeDataset } from './merge-layout.js';
 import { jobMapping } from '../core/dataset/mapping.js';
 import { formatOf } from '../core/dataset/formats.js';
-import { defaultErrorsPath } from '../core/errors-path.js';
+import { defaultErrorsPath } from '../core/join/errors-path.js';
 import { sendDataset, type DirectOptions, type DirectSummary } from './direct.js';
 import type { BuildOptions } from './build.js';
 

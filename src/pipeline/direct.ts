@@ -6,7 +6,7 @@ import { composeStages } from '../core/flow/compose.js';
 import { bodyTokenEstimator, requestFromBuilt, requestFromLine, type DirectRequest } from '../core/direct/direct-request.js';
 import { addResultFiles, cutPartialLastLine, DoneIds } from '../core/direct/done-ids.js';
 import { BufferPool, lineBuffers } from '../core/io/line-buffers.js';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { RateLimiter } from '../core/direct/rate-limit.js';
 import { DEFAULT_MAX_TOKENS } from '../core/requests/request-line.js';
 import { BatchExplainError } from '../errors.js';

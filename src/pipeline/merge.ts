@@ -1,53 +1,18 @@
 import { availableParallelism } from 'node:os';
 import { BatchExplainError } from '../errors.js';
-import { hashBytes } from '../core/id-key.js';
-import { removeStaleRuns, RunSorter, SortMemory, type SortedEntry } from '../core/run-sorter.js';
-import { sortedJoin } from './merge-sorted.js';
-import { bucketsFit, joinByTable, readIdTable, type TableJoin } from './merge-table.js';
-import { tmpdir } from 'node:os';
+import { hashBytes } from '../core/json/id-key.js';
+import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
+import { sortedJoin } from '../core/join/sorted-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
-import type { ResultParsePool } from '../core/result-parse-pool.js';
+import type { ResultParsePool } from '../core/results/result-parse-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
-import { DatasetSplicer } from '../stages/merge-into-dataset.js';
-import { hasPendingWork, type Manifest } from '../batch-api/manifest.js';
-import { mapEntries, readReject, readRejects, resultSources, writeRows } from './merge-steps.js';
+import { DatasetSplicer } from '../core/join/dataset-splicer.js';
+import { hasPendingWork } from '../batch-api/manifest.js';
+import type { MergeOptions } from './merge-options.js';
+import { mapEntries, readReject, readRejects, writeRows } from '../core/join/join-steps.js';
+import { resultSources } from './merge-sources.js';
 
-export interface MergeOptions {
-  /** The dataset file (read twice: it cannot be stdin). */
-  dataset: string;
-  /** Result files, or folders holding them (`*.jsonl`: our `<batch>.output.jsonl`/`.errors.jsonl`, the original `batch_output_*.jsonl`, vLLM's output). */
-  results: string[];
-  /** Where the merged dataset goes: a file (written to a temporary name, then renamed) or `-` for stdout. */
-  output: string;
-  /** A stream instead of `output` (library use). */
-  outputStream?: NodeJS.WritableStream;
-  /** Every row without an explanation, and why. Default `<output>.errors.jsonl` (`merge-errors.jsonl` for stdout). */
-  errorsPath?: string;
-  /** The build's rejects file: the reason of rows never sent. */
-  rejectsPath?: string;
-  /** The job's manifest: batch order (newest result wins) and batches still running (`pending`). */
-  manifest?: Manifest;
-  /** The field added to each row. Default `generated_explanation`. */
-  field?: string;
-  /** The JSON field of the explanation in the answers. Default `explanation`. */
-  answerField?: string;
-  /** The working memory, in bytes: the table of ids and two buckets (merge-table.ts), or the sorts one at a time. Default 64 MiB. */
-  sortMemory?: number;
-  /** Threads parsing result lines. Default 2 (at most the cores) for results of 32 MiB and more, else 0 (the calling thread). */
-  parseThreads?: number;
-  /** Index the result files on a thread of their own while the dataset's ids are read (the sorted join). Default: for results of 32 MiB and more. */
-  indexThread?: boolean;
-  /** Join by a table of the dataset's ids when they fit in half of the sort memory (merge-table.ts). Default true; false: always the sorted join. */
-  joinByTable?: boolean;
-  /** Told as each step starts (for progress lines). */
-  onStep?: (step: MergeStep) => void;
-  /** The join key of an id literal's bytes. Default a 52-bit hash; ids whose keys collide are still told apart (tests pass a constant to prove it). */
-  idHash?: (buf: Buffer, start: number, end: number) => number;
-  tmpDir?: string;
-  signal?: AbortSignal;
-}
-
-export type MergeStep = 'dataset ids' | 'result index' | 'join' | 'results' | 'output';
+export type { MergeOptions, MergeStep } from './merge-options.js';
 
 export interface MergeSummary {
   /** Dataset rows (non-blank lines): each is explained or has a reason. */
@@ -66,12 +31,10 @@ export interface MergeSummary {
   sources: number;
   output: string;
   errorsPath: string;
-  /** How the ids were joined: by a table of the dataset's ids, or by sorting both sides (ids repeated or too many for the memory). */
-  join: 'table' | 'sorted';
 }
 
-export { resultSources } from './merge-steps.js';
-import { defaultErrorsPath } from '../core/errors-path.js';
+export { resultSources } from './merge-sources.js';
+import { defaultErrorsPath } from '../core/join/errors-path.js';
 export { defaultErrorsPath };
 
 /**
@@ -80,10 +43,8 @@ export { defaultErrorsPath };
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs).
  *
- * Usually the join is by table (merge-table.ts): the dataset's ids into a table in half of the
- * memory, each result line read once and its outcome put in a bucket of its row's line range,
- * then the buckets put in row order one at a time in the other half, and step 5 below. When an
- * id repeats or the ids do not fit, the sorted join does steps 1 to 4 (merge-sorted.ts):
+ * The join sorts both sides (steps 1 to 4, core/join/sorted-join.ts), then step 5 splices
+ * (core/join/join-steps.ts):
  *
  * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
  * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
@@ -126,7 +87,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const out = openOutput(options);
   const errors = new PartialTextFile(errorsPath);
   let pool: ResultParsePool | undefined;
-  let tableJoin: TableJoin | undefined;
   try {
     // The build's rejects, by line: the reason of rows never sent.
     const rejects = sorter();
@@ -134,16 +94,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     rejects.flush();
 
     const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
-    // The join by table, when the ids fit (the usual dataset; merge-table.ts): ids, results, output.
-    let outcomes: AsyncIterable<Iterable<SortedEntry>> | Iterable<Iterable<SortedEntry>>;
-    const ids = options.joinByTable === false || options.idHash || !bucketsFit(resultBytes, memory.bytes) ? null : (options.onStep?.('dataset ids'), await readIdTable(options.dataset, memory.bytes / 2, threads, signal));
-    if (ids !== null && typeof ids === 'object') {
-      options.onStep?.('results');
-      tableJoin = await joinByTable({ ids, sources, memory: memory.take(), tmpDir: options.tmpDir ?? tmpdir(), threads, pending, ...(options.answerField ? { field: options.answerField } : {}), ...(signal ? { signal } : {}) });
-      counts.badResultLines += tableJoin.counts.bad;
-      counts.unmatchedResults += tableJoin.counts.unmatched;
-      outcomes = tableJoin.outcomes(() => counts.extraResults++);
-    } else outcomes = [await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) })];
+    const outcomes = await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) });
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
@@ -174,12 +125,11 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     throw err;
   } finally {
     await pool?.close();
-    tableJoin?.dispose();
     for (const s of sorters) s.dispose();
   }
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);
-  return { ...counts, sources: sources.length, output: options.output, errorsPath, join: tableJoin ? 'table' : 'sorted' };
+  return { ...counts, sources: sources.length, output: options.output, errorsPath };
 }
 
 /** Results of at least this many bytes are read on threads (below, starting them costs more than it saves). */

@@ -4,16 +4,16 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
 import { fileLines } from '../core/io/file-lines.js';
-import { datasetKey, lineKey } from '../core/join-keys.js';
+import { datasetKey, lineKey } from '../core/join/join-keys.js';
 import { formatOf } from '../core/dataset/formats.js';
 import { mappedId } from '../core/dataset/mapping.js';
 import { writeSelectedRecords } from './resubmit-rows.js';
 import { PARTIAL_SUFFIX } from '../core/shards/shard-file.js';
-import { NOT_RESUBMITTED } from '../core/reasons.js';
+import { NOT_RESUBMITTED } from '../core/join/reasons.js';
 import { Manifest } from '../batch-api/manifest.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
 
-export { NOT_RESUBMITTED, RETRYABLE } from '../core/reasons.js';
+export { NOT_RESUBMITTED, RETRYABLE } from '../core/join/reasons.js';
 
 export interface ResubmitOptions extends Omit<SubmitOptions, 'round' | 'jobDataset'> {
   /** `merge`'s errors file, or its merged output (every row whose field is null, whatever the reason). Exactly one of `from` and `ids`. */

@@ -3,7 +3,7 @@ import { Manifest, requeuedShards } from '../batch-api/manifest.js';
 import { downloadedFiles } from './job/job.js';
 import { type MergeOptions, type MergeSummary } from './merge.js';
 import { mergeDataset } from './merge-layout.js';
-import { defaultErrorsPath } from '../core/errors-path.js';
+import { defaultErrorsPath } from '../core/join/errors-path.js';
 import { deleteJobFiles } from '../batch-api/local-cleanup.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';

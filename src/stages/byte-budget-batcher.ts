@@ -4,7 +4,7 @@ import { optionError } from '../errors.js';
 import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/shards/line-writer.js';
 import { positiveInteger } from '../core/flow/options.js';
 import { openShardFile, streamShard, type ShardTarget } from '../core/shards/shard-file.js';
-import { HashThread } from '../core/hash-thread.js';
+import { HashThread } from '../core/shards/hash-thread.js';
 import type { OnReject, RequestLine, ShardRecord, Stage } from '../types.js';
 
 /** 180,000,000 bytes: the providers' 200 MB input-file limit, minus headroom for their own accounting. */

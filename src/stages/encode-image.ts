@@ -1,5 +1,5 @@
 import { optionError } from '../errors.js';
-import { FileReaderPool, readFileHere, type FileReadResult } from '../core/file-reader.js';
+import { FileReaderPool, readFileHere, type FileReadResult } from '../core/io/file-reader.js';
 import { checkImageComplete, sniffImageFormat } from '../core/images/image-format.js';
 import { imageResizer, loadSharp, outputBound, RESIZE_DEFAULTS, type ImageResizeOptions } from '../core/images/image-resize.js';
 import { imageDimensions } from '../core/images/image-dimensions.js';

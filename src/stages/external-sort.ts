@@ -1,11 +1,11 @@
-import { RunSorter, type SortKey } from '../core/run-sorter.js';
+import { RunSorter, type SortKey } from '../core/sort/run-sorter.js';
 import { positiveInteger } from '../core/flow/options.js';
 import type { Stage } from '../types.js';
 
 export interface ExternalSortOptions<T> {
   /** The sort key: strings compare by UTF-16 code units (as `<` does), numbers numerically; one kind per sort. */
   key: (item: T) => SortKey;
-  /** Bytes of serialised items (and their keys) held before a sorted run is spilled to disk. Default 64 MiB. */
+  /** Bytes of serialised items (and their keys) held before a sorted run is spilled to disk. Default 16 MiB. */
   memoryBytes?: number;
   /** Where the temporary folder of runs goes. Default the system's temporary folder. */
   tmpDir?: string;
@@ -27,8 +27,12 @@ export interface ExternalSortStats {
   presorted: boolean;
 }
 
-/** 64 MiB, the `--sort-memory` default: with the rest of a merge, well under its 200 MB budget. */
-export const DEFAULT_SORT_MEMORY = 64 * 1024 * 1024;
+/**
+ * 16 MiB, the `--sort-memory` default: with the rest of a merge (the CLI itself, the parse
+ * threads, the read buffers) under its 150 MB budget at a million rows. More memory spills fewer
+ * runs but hardly speeds the merge up (bench/RESULTS.md).
+ */
+export const DEFAULT_SORT_MEMORY = 16 * 1024 * 1024;
 
 /**
  * Stage: items → the same items sorted by `key`, stable (equal keys keep their input order), in

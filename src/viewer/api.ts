@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { datasetKey } from '../core/join-keys.js';
+import { datasetKey } from '../core/join/join-keys.js';
 import { readLineAt } from '../core/io/read-line-at.js';
 import { FLAGS, FLAG_BIT, flagNames, textDirection, type Flag } from '../core/quality/quality.js';
 import { labelOf } from '../core/quality/quality-checker.js';

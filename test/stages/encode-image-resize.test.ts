@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeImage, type EncodeImageOptions } from '../../src/stages/encode-image.js';
 import { RESIZE_HIGH_DETAIL, RESIZE_LOW_DETAIL } from '../../src/core/images/image-resize.js';
-import type { FileReadResult } from '../../src/core/file-reader.js';
+import type { FileReadResult } from '../../src/core/io/file-reader.js';
 import { collect, fromArray, rejectsCollector } from '../helpers/streams.js';
 import { animatedGif, decoded, halves, makeBmp, photo } from '../helpers/images.js';
 import type { DataUri, DatasetRow, ResolvedImage } from '../../src/types.js';

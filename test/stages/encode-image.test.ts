@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { encodeImage } from '../../src/stages/encode-image.js';
-import type { FileReadResult } from '../../src/core/file-reader.js';
+import type { FileReadResult } from '../../src/core/io/file-reader.js';
 import { collect, fromArray, rejectsCollector } from '../helpers/streams.js';
 import type { DataUri, DatasetRow, ResolvedImage } from '../../src/types.js';
 

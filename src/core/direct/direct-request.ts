@@ -2,7 +2,7 @@ import { imageDimensions } from '../images/image-dimensions.js';
 import { BASE64_SLICE_BYTES, dataUriPrefix, isDataUri } from '../shards/line-writer.js';
 import { loadUncheckedTextCounter, requestBodyTokens, textEncodingFor, type TextCounter, type TextEncoding } from '../requests/token-estimate.js';
 import type { DataUri, RequestLine } from '../../types.js';
-import { skipSpace, startsWith } from '../result-json.js';
+import { skipSpace, startsWith } from '../json/result-json.js';
 
 /**
  * Direct mode's view of a Batch API request line: its `custom_id` and its `body` as bytes (never

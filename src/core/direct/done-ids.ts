@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, fstatSync, ftruncateSync, fsyncSync } from 'node:fs';
-import { hashBytes, idLiteral, plainLiteralAt, type LiteralRange } from '../id-key.js';
+import { hashBytes, idLiteral, plainLiteralAt, type LiteralRange } from '../json/id-key.js';
 import { bufferLines } from '../io/sync-lines.js';
 import { optionError } from '../../errors.js';
 

@@ -3,7 +3,7 @@
 import { optionError } from '../../errors.js';
 import { nonEmptyString } from '../flow/options.js';
 import { DEFAULT_DUPLICATE_MEMORY, DuplicateTable } from './duplicate-table.js';
-import { datasetKey } from '../join-keys.js';
+import { datasetKey } from '../join/join-keys.js';
 import { FLAG_BIT, QUALITY_DEFAULTS, checkExplanation, duplicateHash, type ExpectedScript } from './quality.js';
 import { rowFields } from '../dataset/row-view.js';
 import type { FieldMapping } from '../dataset/mapping.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { HashThread } from '../hash-thread.js';
+import type { HashThread } from './hash-thread.js';
 
 /**
  * Where a shard's bytes go. A file shard is written under `<name>.partial`, fsynced, then renamed,

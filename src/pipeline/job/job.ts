@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readManifestState, type ManifestEvent, type ManifestState } from '../../batch-api/manifest.js';
-import { batchIdOfFile } from '../merge-steps.js';
+import { batchIdOfFile } from '../merge-sources.js';
 
 /**
  * Jobs and their folders. A job is its manifest: the shards, downloads and errors it writes are

@@ -2,7 +2,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { BatchExplainError } from '../../errors.js';
 import { bufferLines } from '../../core/io/sync-lines.js';
 import { ErrorsCursor } from '../../core/quality/errors-cursor.js';
-import { datasetKey } from '../../core/join-keys.js';
+import { datasetKey } from '../../core/join/join-keys.js';
 import { readLineAt } from '../../core/io/read-line-at.js';
 import { ReportTally, type ReportSummary } from '../../core/quality/report-tally.js';
 import { QualityChecker, type QualityCheckOptions, type QualityRow } from '../../core/quality/quality-checker.js';

@@ -1,6 +1,6 @@
 import { optionError } from '../../errors.js';
 import { FLAGS, FLAG_BIT, type ExpectedScript, type Flag } from '../../core/quality/quality.js';
-import { NOT_RESUBMITTED } from '../../core/reasons.js';
+import { NOT_RESUBMITTED } from '../../core/join/reasons.js';
 import type { ReportSummary } from '../../core/quality/report-tally.js';
 import type { QualityCheckOptions } from '../../core/quality/quality-checker.js';
 import { FlaggedIdsWriter, type FlaggedSummary } from './report-flagged.js';

@@ -1,0 +1,100 @@
+import { WorkerPool } from '../threads/worker-pool.js';
+import { parseResultBatch } from './result-batch.js';
+import { ResultScanner } from './result-scan.js';
+
+export interface ResultParsePoolOptions {
+  /** Parse threads; 0 parses on the calling thread. */
+  threads: number;
+  /** Result file paths, by source index (for messages). */
+  sources: readonly string[];
+  /** The JSON field of the explanation in the answers. */
+  field?: string;
+  /** Size of the batches {@link ResultParsePool.batch} hands out. */
+  batchBytes: number;
+}
+
+/**
+ * Parses batches of framed result lines ({@link parseResultBatch}) on threads of their own:
+ * parsing a million ~1 KB answers is most of a merge's work, and it splits cleanly. Batches are
+ * transferred, never copied; the order of replies does not matter to the merge (it sorts them
+ * by row). With 0 threads, batches are parsed on the calling thread.
+ *
+ * Batch memory goes round: batches come from {@link batch} and come back when parsed, outputs go
+ * back with {@link recycle} and are sent out again as the next output. A merge uses a few
+ * buffers per thread, however many millions of lines it parses.
+ */
+export class ResultParsePool {
+  readonly #options: ResultParsePoolOptions;
+  readonly #threads: WorkerPool<ParseMessage, ParseReply> | null;
+  #closed = false;
+  readonly #freeBatches: Buffer[] = [];
+  readonly #freeOutputs: Buffer[] = [];
+  /** For batches parsed on the calling thread. */
+  #scanner: ResultScanner | null = null;
+
+  constructor(options: ResultParsePoolOptions) {
+    this.#options = options;
+    // A small young generation: a thread's garbage is per line and short-lived, and each MB of it is resident.
+    this.#threads = options.threads > 0 ? new WorkerPool({ url: new URL('./result-parse-worker.js', import.meta.url), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
+  }
+
+  /** Batches worth sending before waiting for one back: two per thread keeps each busy. */
+  get capacity(): number {
+    return Math.max(1, (this.#threads?.size ?? 0) * 2);
+  }
+
+  /** An empty batch of `batchBytes` to fill. */
+  batch(): Buffer {
+    return this.#freeBatches.pop() ?? Buffer.allocUnsafeSlow(this.#options.batchBytes);
+  }
+
+  /** Gives an output back once read, to be filled again. */
+  recycle(out: Buffer): void {
+    const whole = Buffer.from(out.buffer, 0, out.buffer.byteLength);
+    if (this.#freeOutputs.length < this.capacity) this.#freeOutputs.push(whole);
+  }
+
+  #giveBatch(batch: Buffer): void {
+    if (!this.#closed && batch.length === this.#options.batchBytes && this.#freeBatches.length < this.capacity) this.#freeBatches.push(batch);
+  }
+
+  /** Parses `batch[0, length)`. The batch is handed over: do not touch it afterwards. */
+  async parse(batch: Buffer, length: number): Promise<{ out: Buffer; bad: number }> {
+    if (this.#closed) throw new Error('result parse pool closed');
+    const spare = this.#freeOutputs.pop();
+    if (!this.#threads) {
+      const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare, (this.#scanner ??= new ResultScanner(this.#options.field)));
+      this.#giveBatch(batch);
+      return parsed;
+    }
+    // Only a buffer owning its whole memory can be transferred.
+    const own = batch.byteOffset === 0 && batch.buffer.byteLength === batch.length ? batch : Buffer.from(new Uint8Array(batch.subarray(0, length)));
+    const transfer = [own.buffer as ArrayBuffer];
+    if (spare) transfer.push(spare.buffer as ArrayBuffer);
+    const reply = await this.#threads.call({ buffer: own.buffer as ArrayBuffer, length, ...(spare ? { spare: spare.buffer as ArrayBuffer } : {}) }, transfer);
+    this.#giveBatch(Buffer.from(reply.input));
+    return { out: Buffer.from(reply.buffer, 0, reply.length), bad: reply.bad };
+  }
+
+  /** Ends the threads. Safe to call more than once. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#threads?.close();
+    this.#freeBatches.length = 0;
+    this.#freeOutputs.length = 0;
+  }
+}
+
+/** A call of the parse threads (result-parse-worker.ts): every buffer is transferred, and the input and the spare come back. */
+export interface ParseMessage {
+  buffer: ArrayBuffer;
+  length: number;
+  spare?: ArrayBuffer;
+}
+
+export interface ParseReply {
+  buffer: ArrayBuffer;
+  length: number;
+  bad: number;
+  input: ArrayBuffer;
+}
