@@ -9,7 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * came 40th of 108, with a tail of it running alone near the end. Without timings for every
  * file, these go first.
  */
-const SLOW_FIRST = ['test/cli/crash.test.ts', 'test/cli/jobs.test.ts', 'test/cli/jobs-edges.test.ts', 'test/cli/datasets.test.ts', 'test/cli/output-folder.test.ts', 'test/cli/roundtrip.test.ts', 'test/cli/direct.test.ts', 'test/cli/build.test.ts'];
+const SLOW_FIRST = ['test/cli/crash.test.ts', 'test/cli/jobs.test.ts', 'test/cli/jobs-edges.test.ts', 'test/cli/datasets.test.ts', 'test/cli/datasets-resubmit.test.ts', 'test/cli/output-folder.test.ts', 'test/cli/roundtrip.test.ts', 'test/cli/direct.test.ts', 'test/cli/build.test.ts'];
 
 class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
