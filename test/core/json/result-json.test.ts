@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAIL, JsonSkipper } from '../../src/core/result-json.js';
+import { FAIL, JsonSkipper } from '../../../src/core/json/result-json.js';
 
 /** `text` at `offset` of a fresh (word-aligned) buffer, so that every place in a 32-bit word is tried. */
 function at(offset: number, text: string): Uint8Array {
