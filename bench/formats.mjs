@@ -15,6 +15,7 @@ import { generateImages } from './gen-images.mjs';
 import { generateDataset } from './gen-dataset.mjs';
 import { measure, shardStats } from './measure.mjs';
 import { fileLines } from '../dist/src/core/io/file-lines.js';
+import { IMAGE_ROWS_SCHEMA } from './parquet-schema.mjs';
 
 const here = import.meta.dirname;
 const root = path.join(here, '..');
@@ -69,15 +70,7 @@ if (!(await have(files.csv))) await write(files.csv, async (put) => {
 if (!(await have(files.parquet))) {
   const bytes = new Map();
   for (const name of (await readdir(images)).filter((n) => n.endsWith('.jpg'))) bytes.set(path.join(images, name), await readFile(path.join(images, name)));
-  const schema = [
-    { name: 'schema', num_children: 4 },
-    { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
-    { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
-    { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    { name: 'class_label', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-  ];
+  const schema = IMAGE_ROWS_SCHEMA;
   const writer = new ParquetWriter({ writer: fileWriter(files.parquet), schema });
   let group = [];
   const flush = () => {

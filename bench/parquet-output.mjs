@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { generateImages } from './gen-images.mjs';
 import { measure } from './measure.mjs';
+import { IMAGE_ROWS_SCHEMA } from './parquet-schema.mjs';
 
 const here = import.meta.dirname;
 const cli = path.join(here, '..', 'dist/bin/batch-explain.js');
@@ -34,15 +35,7 @@ async function lines(file, make) {
 const parquet = path.join(dir, `d-${rows}.parquet`);
 const json = path.join(dir, `d-${rows}.json`);
 const results = path.join(dir, `r-${rows}.jsonl`);
-const schema = [
-  { name: 'schema', num_children: 4 },
-  { name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-  { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-  { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
-  { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
-  { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-  { name: 'class_label', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-];
+const schema = IMAGE_ROWS_SCHEMA;
 const writer = new ParquetWriter({ writer: fileWriter(parquet), schema });
 for (let start = 0; start < rows; start += 1000) {
   const n = Math.min(1000, rows - start);
