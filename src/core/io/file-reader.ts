@@ -1,5 +1,5 @@
 import { WorkerPool } from '../threads/worker-pool.js';
-import { readWholeFile } from '../read-whole-file.js';
+import { readWholeFile } from './read-whole-file.js';
 
 /** A whole file read by a reader thread, or why it could not be. */
 export type FileReadResult =
