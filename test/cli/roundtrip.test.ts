@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { CLI, runCli } from '../helpers/cli.js';
+import { runCli, startServe } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
 import { startBatchServer } from '../../src/server/server.js';
 
@@ -20,25 +19,13 @@ async function allFiles(dir: string): Promise<string[]> {
 describe('the round trip through the CLI', () => {
   it('serve: prints its URL, answers the official client, stops on SIGTERM with 143', async () => {
     const dataDir = await tempDir();
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c;
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      child.on('exit', () => reject(new Error(`serve exited: ${stderr}`)));
-    });
+    const { url, stderr, stop } = await startServe(dataDir);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x' });
     expect((await client.batches.list()).data).toEqual([]);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code).toBe(143);
-    expect(stderr).toMatch(/listening on http/);
-    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(await stop()).toBe(143);
+    expect(stderr()).toMatch(/listening on http/);
+    expect(stderr()).not.toMatch(/\n\s+at /);
   });
 
   it('submit → status → retrieve --wait with the local provider, then the tracking-file form', async () => {

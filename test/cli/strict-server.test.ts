@@ -1,29 +1,17 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import OpenAI, { toFile } from 'openai';
-import { CLI, runCli } from '../helpers/cli.js';
+import { runCli, startServe } from '../helpers/cli.js';
 import { requestLine, tempDir, waitForBatch } from '../helpers/server.js';
 import { startBatchServer } from '../../src/server/server.js';
 
 const memes = fileURLToPath(new URL('../../fixtures/memes.jsonl', import.meta.url));
 
 /** Starts `batch-explain serve` with `flags`; returns its URL and a stop function. */
-async function serve(flags: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', await tempDir(), '--quiet', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.on('exit', () => reject(new Error(`serve exited: ${stderr}`)));
-  });
-  return { url, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
+async function serve(flags: string[]): Promise<{ url: string; stop: () => Promise<unknown> }> {
+  return startServe(await tempDir(), ['--quiet', ...flags]);
 }
 
 describe('the CLI against the real rules of the local server', () => {

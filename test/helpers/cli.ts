@@ -29,3 +29,28 @@ export function runShell(command: string, args: string[], options: { cwd?: strin
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** A running `batch-explain serve`: its first stdout line (the URL), what it wrote to stderr so far, and the stop. */
+export interface ServeProcess {
+  url: string;
+  stderr: () => string;
+  /** SIGTERM, then its exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/** Starts `batch-explain serve --port 0 --data-dir DIR ...flags` and waits for the URL it prints. */
+export async function startServe(dataDir: string, flags: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    void exited.then(() => reject(new Error(`serve exited: ${stderr}`)));
+  });
+  return { url, stderr: () => stderr, stop: () => (child.kill('SIGTERM'), exited) };
+}
