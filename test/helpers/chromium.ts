@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { extract } from 'tar-fs';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 /** Where a Chromium unpacked for this checkout is found, and what it must be started with. */
 export interface Chromium {
@@ -56,4 +57,21 @@ export async function bundledChromium(): Promise<Chromium> {
   // The system's fonts where there are any (the screenshot shows Arabic); the package's own otherwise.
   if (!existsSync('/etc/fonts/fonts.conf')) env.FONTCONFIG_PATH = dir;
   return { executablePath: path.join(dir, 'chromium'), env };
+}
+
+/**
+ * The bundled Chromium, headless, in a profile of its own under `profileDir`: kept off the network
+ * (there is none here) and out of the user's profile. `options` adds to or overrides playwright's.
+ */
+export async function launchBundledChromium(profileDir: string, options: Parameters<typeof chromium.launchPersistentContext>[1] = {}): Promise<BrowserContext> {
+  const browser = await bundledChromium();
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: browser.executablePath,
+    env: browser.env,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1050 },
+    timeout: 60_000,
+    ...options,
+  });
 }

@@ -2,10 +2,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewer, type Viewer } from '../../src/viewer/server.js';
-import { bundledChromium } from '../helpers/chromium.js';
+import { launchBundledChromium } from '../helpers/chromium.js';
 import { tempDir } from '../helpers/server.js';
 
 // End-to-end: the viewer in headless Chromium, the one npm installs (@sparticuz/chromium, a dev
@@ -22,20 +22,10 @@ describe('the viewer in a browser', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     dir = await tempDir('be-browser-');
-    const browser = await bundledChromium();
     // Relative paths (from the package folder, where vitest runs): as a user would type them, and as the screenshot shows.
     const input = path.relative(process.cwd(), path.join(fixtures, 'merged.jsonl'));
     viewer = await startViewer({ input, errors: `${input}.errors.jsonl`, script: 'arabic', port: 0 });
-    // Flags that keep Chromium off the network (there is none here) and out of the user's profile.
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: browser.executablePath,
-      env: browser.env,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1400, height: 1050 },
-      acceptDownloads: true,
-      timeout: 60_000,
-    });
+    context = await launchBundledChromium(path.join(dir, 'profile'), { acceptDownloads: true });
     page = await context.newPage();
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`${viewer.url}/`);

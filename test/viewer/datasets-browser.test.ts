@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledChromium } from '../helpers/chromium.js';
+import { launchBundledChromium } from '../helpers/chromium.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { hatefulMemes } from '../helpers/datasets.js';
 import { tempDir } from '../helpers/server.js';
@@ -32,15 +32,7 @@ describe('a merged Hateful Memes file in the viewer and the report', { timeout: 
     view = spawn(process.execPath, [CLI, 'view', '--input', 'merged.jsonl', '--port', '0', '--quiet'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const [chunk] = (await once(view.stdout!, 'data')) as [Buffer];
     const url = chunk.toString().trim().replace(/\/$/, '');
-    const browser = await bundledChromium();
-    context = await chromium.launchPersistentContext(path.join(cwd, 'profile'), {
-      executablePath: browser.executablePath,
-      env: browser.env,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1400, height: 1050 },
-      timeout: 60_000,
-    });
+    context = await launchBundledChromium(path.join(cwd, 'profile'));
     page = await context.newPage();
     await page.goto(`${url}/`);
     await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
