@@ -1,8 +1,7 @@
 import path from 'node:path';
-import { PROVIDER_FILE_LIMITS } from '../src/core/shards/provider-limits.js';
+import { DEFAULT_SHARD_BYTES, PROVIDER_FILE_LIMITS } from '../src/core/shards/provider-limits.js';
 import { loadPromptFile } from '../src/core/requests/prompt.js';
 import { packageRoot } from '../src/core/io/package-root.js';
-import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
 import { BatchExplainError } from '../src/errors.js';
 import { checkDataset, type BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/requests/request-line.js';

@@ -5,10 +5,11 @@ import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/shards/line-writer.js';
 import { positiveInteger } from '../core/flow/options.js';
 import { openShardFile, streamShard, type ShardTarget } from '../core/shards/shard-file.js';
 import { HashThread } from '../core/shards/hash-thread.js';
+import { DEFAULT_SHARD_BYTES } from '../core/shards/provider-limits.js';
 import type { OnReject, RequestLine, ShardRecord, Stage } from '../types.js';
 
-/** 180,000,000 bytes: the providers' 200 MB input-file limit, minus headroom for their own accounting. */
-export const DEFAULT_SHARD_BYTES = 180_000_000;
+export { DEFAULT_SHARD_BYTES };
+
 /**
  * Shard commits (fsync, rename, folder fsync) running at once: with small shards one commit per
  * shard is slower than writing the next one; 4 let the journal batch them (20 MB shards: 2.1k →
