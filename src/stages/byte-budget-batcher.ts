@@ -71,7 +71,8 @@ export function shardFileName(prefix: string, index: number): string {
  * already in the current shard (`E_DUPLICATE_ID`; the Batch API fails the whole batch on one).
  *
  * Memory: four write chunks (`chunkBytes` each) and the current shard's ids (≤ `maxRequests`).
- * Shard files are hashed by a worker thread, so hashing overlaps with serialising and writing.
+ * Shard files are hashed by a worker thread, so hashing overlaps with serialising and writing
+ * (a shard of at most 1 MiB is hashed on this one, without starting the thread: core/shards/hash-thread).
  * On error or early stop, the unfinished shard file is removed.
  */
 export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<RequestLine, ShardRecord> {
@@ -91,7 +92,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
   return async function* byteBudgetBatcherStage(source) {
     if (o.outDir !== undefined) await mkdir(o.outDir, { recursive: true });
     const writer = new LineWriter(o.chunkBytes);
-    // Files are hashed on a thread of their own (see hash-worker.js), started with the first shard.
+    // Files are hashed on a thread of their own (see hash-worker.js), started when a shard outgrows 1 MiB.
     let thread: HashThread | null = null;
     let index = o.firstIndex - 1;
     let target: ShardTarget | null = null;
