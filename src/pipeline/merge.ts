@@ -4,7 +4,7 @@ import { hashBytes } from '../core/json/id-key.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
 import { sortedJoin } from '../core/join/sorted-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
-import type { ResultParsePool } from '../core/results/result-parse-pool.js';
+import type { ResultResolvePool } from '../core/results/result-resolve-pool.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
 import { DatasetSplicer } from '../core/join/dataset-splicer.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
@@ -52,8 +52,9 @@ export { defaultErrorsPath };
  * 3. the two are joined (joinEntries; ids whose hashes collide are told apart by their literals):
  *    each row gets the pointers of its results, or a reason;
  *    the rows are sorted by pointer, so that
- * 4. the result files are read front to back, each kept line read once, on parse threads (the
- *    usual success as bytes, by core/result-scan.ts; any other line parsed);
+ * 4. the kept result lines are read, each once and in file order, and parsed, by threads that are
+ *    handed the pointers batch by batch (core/results/result-resolver.ts: the usual success read
+ *    as bytes, by result-scan.ts; any other line parsed);
  *    the explanations (as JSON literals) are sorted by dataset line and
  * 5. spliced into the dataset's own bytes, row by row (writeRows).
  *
@@ -86,7 +87,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   };
   const out = openOutput(options);
   const errors = new PartialTextFile(errorsPath);
-  let pool: ResultParsePool | undefined;
+  let pool: ResultResolvePool | undefined;
   try {
     // The build's rejects, by line: the reason of rows never sent.
     const rejects = sorter();
@@ -98,6 +99,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 
     // 5. The dataset, row by row, with its outcome.
     options.onStep?.('output');
+    signal?.throwIfAborted();
     // Without the build's rejects, the splicer checks each line's JSON itself (the build's verdict is not known).
     const splicer = new DatasetSplicer({ dataset: options.dataset, field, ...(options.rejectsPath ? { rejects: mapEntries(rejects.sorted(), readReject) } : {}), readAhead: true });
     try {

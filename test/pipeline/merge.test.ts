@@ -122,6 +122,14 @@ describe('merge', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('batch-explain-sort-') || f.startsWith('aborted'))).toEqual([]);
   });
 
+  it('removes the runs of the result threads when stopped after they handed them over', async () => {
+    const { dir, dataset } = await setup();
+    const controller = new AbortController();
+    const stopAt = (step: string) => step === 'output' && controller.abort(new Error('stopped by the test'));
+    await expect(merge({ dataset, results: [path.join(dir, 'results')], output: path.join(dir, 'aborted.jsonl'), sortMemory: 500, parseThreads: 2, tmpDir: dir, signal: controller.signal, onStep: stopAt })).rejects.toThrow(/stopped by the test/);
+    expect((await readdir(dir)).filter((f) => f.startsWith('batch-explain-sort-') || f.startsWith('aborted'))).toEqual([]);
+  });
+
   it('keeps every explanation whole when the sorted outcomes are read back across buffer refills', async () => {
     const dir = await tempDir('be-merge-');
     const n = 4000;

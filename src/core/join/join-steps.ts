@@ -1,16 +1,18 @@
-// The merge's steps 4 and 5 (see pipeline/merge.ts): result lines read front to back and parsed, rows spliced; and the build's rejects read.
+// The merge's steps 4 and 5 (see pipeline/merge.ts): result lines pointed out to the threads that read and parse them, rows spliced; and the build's rejects read.
 import { BatchExplainError } from '../../errors.js';
-import { bufferLines, type LineView } from '../io/sync-lines.js';
-import { readDecimal } from '../io/decimal.js';
+import { bufferLines } from '../io/sync-lines.js';
+import { readDecimal, writeDecimal } from '../io/decimal.js';
 import type { RunSorter, SortedEntry } from '../sort/run-sorter.js';
-import type { ResultParsePool } from '../results/result-parse-pool.js';
-import { failurePayload, FRAME_MAX_EXTRA, frameResultLine, readFailure } from '../results/result-batch.js';
-import type { ResultSource } from '../results/result-line.js';
+import type { ResultResolvePool } from '../results/result-resolve-pool.js';
+import { readFailure } from '../results/result-batch.js';
+import { copyBytes } from '../io/sync-writer.js';
 import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from './dataset-splicer.js';
 import type { StagedOutput } from '../io/staged-output.js';
 
-/** Framed result lines per parse batch, in bytes. */
-export const BATCH_BYTES = 256 << 10;
+/** Pointer frames per batch, in bytes. */
+export const BATCH_BYTES = 64 << 10;
+/** The most bytes of a result file one batch's pointers span (a thread reads them at once). */
+const SPAN_BYTES = 256 << 10;
 
 export function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
   for (const e of entries) yield map(e);
@@ -22,20 +24,21 @@ export function readReject(e: SortedEntry): { line: number; code: string; messag
 }
 
 /**
- * Step 4: the joined rows, in file order, against the result files read front to back. Rows
- * with no result go straight to the outcomes; the result lines of the others are framed into
- * batches for the parse pool, whose replies are added to the outcomes as they come. Returns the
- * number of lines that were not result lines.
+ * Step 4: the joined rows, in file order. Rows with no result go straight to the outcomes; the
+ * others are framed as pointers (`<source>\t<offset>\t<line>[\t<order>]`, result-resolver.ts)
+ * into batches for the pool, whose threads read and parse the result lines; their outcome lines
+ * are added to the outcomes as they come back. A batch points into one file and spans at most
+ * {@link SPAN_BYTES} of it. Returns the number of lines that were not result lines.
  */
-export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array<ResultSource & { size: number }>, pool: ResultParsePool, outcomes: RunSorter, signal?: AbortSignal): Promise<number> {
+export async function resolveResults(rows: Iterable<SortedEntry>, pool: ResultResolvePool, outcomes: RunSorter, signal?: AbortSignal): Promise<number> {
   let bad = 0;
   let failure: unknown = null;
   const inflight: Array<Promise<void>> = [];
   const addOutcomes = ({ out, bad: b }: { out: Buffer; bad: number }) => {
     bad += b;
     for (let at = 0; at < out.length; ) {
-      const nl = out.indexOf(10, at);
-      const tab = out.indexOf(9, at);
+      const nl = out.indexOf(NEWLINE_CODE, at);
+      const tab = out.indexOf(TAB, at);
       outcomes.addBytes(readDecimal(out, at, tab), out, tab + 1, nl);
       at = nl + 1;
     }
@@ -43,62 +46,57 @@ export async function resolveResults(rows: Iterable<SortedEntry>, sources: Array
   };
   let batch = pool.batch();
   let used = 0;
+  // The source and first offset of the batch's pointers (-1: none yet).
+  let batchSrc = -1;
+  let batchFrom = 0;
   const send = async () => {
     if (used === 0) return;
     if (inflight.length >= pool.capacity) await inflight.shift();
     if (failure) throw failure;
-    inflight.push(pool.parse(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
+    inflight.push(pool.resolve(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
     batch = pool.batch();
     used = 0;
+    batchSrc = -1;
     signal?.throwIfAborted();
   };
-  // One scanner per result file, at the line last asked for.
-  const scanners = new Map<number, { lines: Generator<LineView>; at: LineView | null }>();
   try {
     for (const e of rows) {
-      const tab = e.buf.indexOf(9, e.start);
-      const hasTab = tab !== -1 && tab < e.end;
-      const line = readDecimal(e.buf, e.start, hasTab ? tab : e.end);
-      if (e.key === -1) {
-        outcomes.addBytes(line, e.buf, tab + 1, e.end);
+      const key = e.key as number;
+      if (key === -1) {
+        // `<line>\t<payload>`
+        const tab = e.buf.indexOf(TAB, e.start);
+        outcomes.addBytes(readDecimal(e.buf, e.start, tab), e.buf, tab + 1, e.end);
         continue;
       }
-      const key = e.key as number;
       const src = Math.floor(key / 2 ** 40);
       const offset = key - src * 2 ** 40;
-      const order = hasTab ? readDecimal(e.buf, tab + 1, e.end) : null;
-      let s = scanners.get(src);
-      if (!s) scanners.set(src, (s = { lines: bufferLines(sources[src]!.path), at: null }));
-      while (!s.at || s.at.offset < offset) {
-        const next = s.lines.next();
-        if (next.done) break;
-        s.at = next.value;
+      if (batchSrc !== -1 && (src !== batchSrc || offset - batchFrom > SPAN_BYTES)) await send();
+      // `<source>\t<offset>\t` before the entry's `<line>[\t<order>]`.
+      const room = 2 * 17 + (e.end - e.start) + 1;
+      if (used + room > batch.length) await send();
+      if (batchSrc === -1) {
+        batchSrc = src;
+        batchFrom = offset;
       }
-      if (!s.at || s.at.offset !== offset) {
-        bad++;
-        const failure = failurePayload('', 'no_result', null, `its result line is gone from ${sources[src]!.path} at byte ${offset} (was the file changed during the merge?)`);
-        outcomes.add(line, order === null ? failure : `*${order}\t${failure}`);
-        continue;
-      }
-      let size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
-      if (size === -1) {
-        await send();
-        if (s.at.end - s.at.start + FRAME_MAX_EXTRA > batch.length) batch = Buffer.allocUnsafeSlow(s.at.end - s.at.start + FRAME_MAX_EXTRA);
-        size = frameResultLine(batch, used, line, src, offset, order, s.at.buf, s.at.start, s.at.end);
-      }
-      used += size;
-      if (used >= BATCH_BYTES - 4096) await send();
+      used = writeDecimal(batch, used, src);
+      batch[used++] = TAB;
+      used = writeDecimal(batch, used, offset);
+      batch[used++] = TAB;
+      used = copyBytes(e.buf, e.start, e.end, batch, used);
+      batch[used++] = NEWLINE_CODE;
     }
     await send();
     while (inflight.length > 0) await inflight.shift();
     if (failure) throw failure;
   } finally {
-    for (const s of scanners.values()) s.lines.return(undefined);
     // Replies still coming are let go; their failures were caught above.
     await Promise.allSettled(inflight);
   }
   return bad;
 }
+
+const TAB = 9;
+const NEWLINE_CODE = 10;
 
 /**
  * Step 5: the outcomes sorted by line, folded into the dataset's rows, written to `out`;

@@ -2,7 +2,7 @@
 import { addDatasetKeys, addResultKeys, joinEntries, literalId, type DatasetKey, type IdHash, type JoinedRow, type PointerKey } from './join-keys.js';
 import { indexResultsOnThread } from '../results/result-index-thread.js';
 import { RunSorter, SortMemory, type SortedEntry } from '../sort/run-sorter.js';
-import { ResultParsePool } from '../results/result-parse-pool.js';
+import { ResultResolvePool } from '../results/result-resolve-pool.js';
 import { failurePayload } from '../results/result-batch.js';
 import type { ResultSource } from '../results/result-line.js';
 import { BATCH_BYTES, resolveResults } from './join-steps.js';
@@ -36,14 +36,14 @@ export interface SortedJoinContext {
   idHash: IdHash;
   /** Index the result files on a thread of their own while the dataset's ids are read. */
   indexThread: boolean;
-  /** Told of the parse threads, for the merge to close them whatever happens. */
-  onPool: (pool: ResultParsePool) => void;
+  /** Told of the result threads, for the merge to close them whatever happens. */
+  onPool: (pool: ResultResolvePool) => void;
 }
 
 /**
  * The merge's sorted join, steps 1 to 4 of pipeline/merge.ts: the dataset's ids and the results' pointers
  * sorted by the hash of the id and joined (ids whose hashes collide are told apart by their
- * literals, repeated ids reported), the result lines needed read front to back and parsed, and
+ * literals, repeated ids reported), the result lines needed read in file order and parsed, and
  * their outcomes sorted by dataset line. For any dataset, in one sort arena at a time.
  */
 export async function sortedJoin(context: SortedJoinContext): Promise<Iterable<SortedEntry>> {
@@ -128,12 +128,12 @@ export async function sortedJoin(context: SortedJoinContext): Promise<Iterable<S
   }, signal);
   joined.flush();
 
-  // 4. Result lines read in file order and parsed; outcomes by dataset line.
+  // 4. Result lines read in file order and parsed, on threads; outcomes by dataset line.
   options.onStep?.('results');
   const outcomes = sorter();
-  const pool = new ResultParsePool({ threads, batchBytes: BATCH_BYTES, sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
+  const pool = new ResultResolvePool({ threads, batchBytes: BATCH_BYTES, sources: sources.map((s) => s.path), ...(options.answerField ? { field: options.answerField } : {}) });
   onPool(pool);
-  counts.badResultLines += await resolveResults(joined.sorted(), sources, pool, outcomes, signal);
+  counts.badResultLines += await resolveResults(joined.sorted(), pool, outcomes, signal);
   outcomes.flush();
   // The threads' heaps stay resident until they exit.
   await pool.close();

@@ -1,41 +1,41 @@
 import { WorkerPool } from '../threads/worker-pool.js';
-import { parseResultBatch } from './result-batch.js';
-import { ResultScanner } from './result-scan.js';
+import { ResultResolver } from './result-resolver.js';
 
-export interface ResultParsePoolOptions {
-  /** Parse threads; 0 parses on the calling thread. */
+export interface ResultResolvePoolOptions {
+  /** Threads; 0 resolves on the calling thread. */
   threads: number;
-  /** Result file paths, by source index (for messages). */
+  /** Result file paths, by source index. */
   sources: readonly string[];
   /** The JSON field of the explanation in the answers. */
   field?: string;
-  /** Size of the batches {@link ResultParsePool.batch} hands out. */
+  /** Size of the batches {@link ResultResolvePool.batch} hands out. */
   batchBytes: number;
 }
 
 /**
- * Parses batches of framed result lines ({@link parseResultBatch}) on threads of their own:
- * parsing a million ~1 KB answers is most of a merge's work, and it splits cleanly. Batches are
- * transferred, never copied; the order of replies does not matter to the merge (it sorts them
- * by row). With 0 threads, batches are parsed on the calling thread.
+ * Resolves batches of pointers to result lines ({@link ResultResolver}: each thread reads and
+ * parses the lines itself) on threads of their own: reading and parsing a million ~1 KB answers
+ * is most of a merge's work, and it splits cleanly. Batches are transferred, never copied; the
+ * order of replies does not matter to the merge (it sorts them by row). With 0 threads, batches
+ * are resolved on the calling thread.
  *
  * Batch memory goes round: batches come from {@link batch} and come back when parsed, outputs go
  * back with {@link recycle} and are sent out again as the next output. A merge uses a few
  * buffers per thread, however many millions of lines it parses.
  */
-export class ResultParsePool {
-  readonly #options: ResultParsePoolOptions;
-  readonly #threads: WorkerPool<ParseMessage, ParseReply> | null;
+export class ResultResolvePool {
+  readonly #options: ResultResolvePoolOptions;
+  readonly #threads: WorkerPool<ResolveMessage, ResolveReply> | null;
   #closed = false;
   readonly #freeBatches: Buffer[] = [];
   readonly #freeOutputs: Buffer[] = [];
-  /** For batches parsed on the calling thread. */
-  #scanner: ResultScanner | null = null;
+  /** For batches resolved on the calling thread. */
+  #local: ResultResolver | null = null;
 
-  constructor(options: ResultParsePoolOptions) {
+  constructor(options: ResultResolvePoolOptions) {
     this.#options = options;
     // A small young generation: a thread's garbage is per line and short-lived, and each MB of it is resident.
-    this.#threads = options.threads > 0 ? new WorkerPool({ url: new URL('./result-parse-worker.js', import.meta.url), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
+    this.#threads = options.threads > 0 ? new WorkerPool({ url: new URL('./result-resolve-worker.js', import.meta.url), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
   }
 
   /** Batches worth sending before waiting for one back: two per thread keeps each busy. */
@@ -58,12 +58,12 @@ export class ResultParsePool {
     if (!this.#closed && batch.length === this.#options.batchBytes && this.#freeBatches.length < this.capacity) this.#freeBatches.push(batch);
   }
 
-  /** Parses `batch[0, length)`. The batch is handed over: do not touch it afterwards. */
-  async parse(batch: Buffer, length: number): Promise<{ out: Buffer; bad: number }> {
-    if (this.#closed) throw new Error('result parse pool closed');
+  /** Resolves the pointers of `batch[0, length)` into outcome lines. The batch is handed over: do not touch it afterwards. */
+  async resolve(batch: Buffer, length: number): Promise<{ out: Buffer; bad: number }> {
+    if (this.#closed) throw new Error('result resolve pool closed');
     const spare = this.#freeOutputs.pop();
     if (!this.#threads) {
-      const parsed = parseResultBatch(batch, length, this.#options.sources, this.#options.field, spare, (this.#scanner ??= new ResultScanner(this.#options.field)));
+      const parsed = (this.#local ??= new ResultResolver(this.#options)).resolve(batch, length, spare);
       this.#giveBatch(batch);
       return parsed;
     }
@@ -85,14 +85,14 @@ export class ResultParsePool {
   }
 }
 
-/** A call of the parse threads (result-parse-worker.ts): every buffer is transferred, and the input and the spare come back. */
-export interface ParseMessage {
+/** A call of the threads (result-resolve-worker.ts): every buffer is transferred, and the input and the spare come back. */
+export interface ResolveMessage {
   buffer: ArrayBuffer;
   length: number;
   spare?: ArrayBuffer;
 }
 
-export interface ParseReply {
+export interface ResolveReply {
   buffer: ArrayBuffer;
   length: number;
   bad: number;
