@@ -1,4 +1,4 @@
-import { WorkerPool } from '../threads/worker-pool.js';
+import { packageWorker, WorkerPool } from '../threads/worker-pool.js';
 import { readWholeFile } from './read-whole-file.js';
 
 /** A whole file read by a reader thread, or why it could not be. */
@@ -26,7 +26,7 @@ export class FileReaderPool {
 
   constructor(threads: number) {
     // The thread allocates little: a small young generation keeps its heap near its floor.
-    this.#threads = new WorkerPool({ url: new URL('./file-reader-worker.js', import.meta.url), threads, name: 'file reader' });
+    this.#threads = new WorkerPool({ url: packageWorker('core/io/file-reader-worker.js'), threads, name: 'file reader' });
   }
 
   async read(path: string, maxBytes: number): Promise<FileReadResult> {

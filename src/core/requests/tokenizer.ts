@@ -1,7 +1,8 @@
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { packageRoot } from '../io/package-root.js';
 
 /**
  * The BPE tokenizers of OpenAI's models (gpt-tokenizer), built from the package's own
@@ -63,7 +64,8 @@ const require = createRequire(import.meta.url);
  * another version, a file missing or unreadable by this Node's V8, and the `.tiktoken` is read.
  */
 export function ranksCacheFile(name: TextEncoding): string {
-  return fileURLToPath(new URL(`./${name}.ranks.v8`, import.meta.url));
+  // Found from the package's root, not next to the calling module: the CLI runs bundled.
+  return path.join(packageRoot(), 'dist', 'src', 'core', 'requests', `${name}.ranks.v8`);
 }
 
 interface RanksCache {

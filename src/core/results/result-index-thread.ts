@@ -1,4 +1,4 @@
-import { WorkerPool } from '../threads/worker-pool.js';
+import { packageWorker, WorkerPool } from '../threads/worker-pool.js';
 import type { ResultSource } from './result-line.js';
 import type { SpilledRuns } from '../sort/run-sorter.js';
 
@@ -20,7 +20,7 @@ export async function indexResultsOnThread(sources: readonly ResultSource[], opt
   signal?.throwIfAborted();
   // Raised on abort, read by the thread's loops (a message would wait for its loop to end).
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const thread = new WorkerPool<IndexMessage, IndexReply>({ url: new URL('./result-index-worker.js', import.meta.url), threads: 1, workerData: { stop }, name: 'result index' });
+  const thread = new WorkerPool<IndexMessage, IndexReply>({ url: packageWorker('core/results/result-index-worker.js'), threads: 1, workerData: { stop }, name: 'result index' });
   const onAbort = () => Atomics.store(stop, 0, 1);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {

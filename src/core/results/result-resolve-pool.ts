@@ -1,4 +1,4 @@
-import { WorkerPool } from '../threads/worker-pool.js';
+import { packageWorker, WorkerPool } from '../threads/worker-pool.js';
 import { ResultResolver } from './result-resolver.js';
 
 export interface ResultResolvePoolOptions {
@@ -35,7 +35,7 @@ export class ResultResolvePool {
   constructor(options: ResultResolvePoolOptions) {
     this.#options = options;
     // A small young generation: a thread's garbage is per line and short-lived, and each MB of it is resident.
-    this.#threads = options.threads > 0 ? new WorkerPool({ url: new URL('./result-resolve-worker.js', import.meta.url), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
+    this.#threads = options.threads > 0 ? new WorkerPool({ url: packageWorker('core/results/result-resolve-worker.js'), threads: options.threads, workerData: { sources: options.sources, field: options.field }, name: 'result parse' }) : null;
   }
 
   /** Batches worth sending before waiting for one back: two per thread keeps each busy. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { WorkerPool } from '../threads/worker-pool.js';
+import { packageWorker, WorkerPool } from '../threads/worker-pool.js';
 
 /**
  * A file's first bytes held here (copied) before its hash goes to the thread: a file no larger is
@@ -73,7 +73,7 @@ export class HashThread {
 
   #pool(): WorkerPool<HashMessage, { buffer?: ArrayBuffer; sha256?: string }> {
     // It allocates next to nothing: a small young generation keeps its heap at its floor.
-    return (this.#thread ??= new WorkerPool({ url: new URL('./hash-worker.js', import.meta.url), threads: 1, youngGenerationMb: 2, name: 'hash' }));
+    return (this.#thread ??= new WorkerPool({ url: packageWorker('core/shards/hash-worker.js'), threads: 1, youngGenerationMb: 2, name: 'hash' }));
   }
 }
 

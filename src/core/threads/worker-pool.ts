@@ -1,12 +1,12 @@
 // The one way the project runs code on threads: a pool of workers answering calls, each call a
 // message in and a reply out (transferred buffers, never copies), on the least busy thread.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../io/package-root.js';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 
 export interface WorkerPoolOptions {
-  /** The worker's file (its thread side calls `serveCalls` of serve-calls.js). */
+  /** The worker's file (its thread side calls `serveCalls` of serve-calls.js); for this package's own, {@link packageWorker}. */
   url: URL;
   threads: number;
   /** Given to every thread as `workerData` (a SharedArrayBuffer in it is shared, not copied). */
@@ -32,9 +32,8 @@ export class WorkerPool<Message, Reply> {
 
   constructor(options: WorkerPoolOptions) {
     this.#name = options.name;
-    const url = builtWorker(options.url);
     for (let i = 0; i < options.threads; i++) {
-      const worker = new Worker(url, { ...(options.workerData === undefined ? {} : { workerData: options.workerData }), resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb ?? 4 } });
+      const worker = new Worker(options.url, { ...(options.workerData === undefined ? {} : { workerData: options.workerData }), resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb ?? 4 } });
       const thread = { worker, pending: 0 };
       worker.on('message', (answer: { id: number; reply?: Reply; error?: string }) => {
         const waiter = this.#waiting.get(answer.id);
@@ -90,13 +89,11 @@ export class WorkerPool<Message, Reply> {
 }
 
 /**
- * The worker file to start: the one named, or, when it is not there (a TypeScript worker, from
- * the sources under the test runner), its compiled copy under dist/.
+ * A worker file of this package, by its path under `src/`: its compiled copy under `dist/src/`,
+ * found from the package's root. Not next to the calling module: the CLI runs bundled (its
+ * modules in one folder), and the test runner runs the TypeScript sources; both start the
+ * compiled worker.
  */
-export function builtWorker(url: URL): URL {
-  const file = fileURLToPath(url);
-  if (existsSync(file)) return url;
-  const at = file.lastIndexOf(`${path.sep}src${path.sep}`);
-  if (at === -1) return url;
-  return pathToFileURL(`${file.slice(0, at)}${path.sep}dist${file.slice(at)}`);
+export function packageWorker(relative: string): URL {
+  return pathToFileURL(path.join(packageRoot(), 'dist', 'src', relative));
 }

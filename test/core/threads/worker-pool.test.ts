@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { builtWorker, WorkerPool } from '../../../src/core/threads/worker-pool.js';
+import { packageWorker, WorkerPool } from '../../../src/core/threads/worker-pool.js';
 
 type Message = { op: string; value?: number; ms?: number; buffer?: ArrayBuffer };
 type Reply = { value?: number; threadId?: number; buffer?: ArrayBuffer };
@@ -62,10 +64,12 @@ describe('WorkerPool', () => {
     await p.close();
   });
 
-  it('starts the compiled copy under dist/ of a worker that is not beside its sources', () => {
-    const missing = new URL('file:///project/src/core/results/some-worker.js');
-    expect(fileURLToPath(builtWorker(missing))).toBe('/project/dist/src/core/results/some-worker.js');
-    const here = new URL('./echo-worker.js', import.meta.url);
-    expect(builtWorker(here)).toBe(here);
+  it('starts this package\'s workers from their compiled copies under dist/src, wherever the caller runs from', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    for (const worker of ['core/io/file-reader-worker.js', 'core/results/result-resolve-worker.js', 'core/results/result-index-worker.js', 'core/shards/hash-worker.js']) {
+      const file = fileURLToPath(packageWorker(worker));
+      expect(file).toBe(path.join(root, 'dist', 'src', worker));
+      expect(existsSync(file)).toBe(true);
+    }
   });
 });
