@@ -18,6 +18,7 @@ const benches = [
   ['formats.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '1000000'])],
   ['parquet-output.mjs', ...(quick ? ['--rows', '2000'] : ['--rows', '100000'])],
   ['view.mjs', ...(quick ? ['--rows', '20000'] : ['--rows', '1000000'])],
+  ['cli-start.mjs', ...(quick ? ['--runs', '1'] : ['--runs', '8'])],
 ];
 
 console.log(`batch-explain benchmarks, node ${process.version}, ${new Date().toISOString()}\n`);
