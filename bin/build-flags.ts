@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { PROVIDER_FILE_LIMITS } from '../src/core/shards/provider-limits.js';
+import { DEFAULT_SHARD_BYTES, PROVIDER_FILE_LIMITS } from '../src/core/shards/provider-limits.js';
 import { loadPromptFile } from '../src/core/requests/prompt.js';
 import { packageRoot } from '../src/core/io/package-root.js';
-import { DEFAULT_SHARD_BYTES } from '../src/stages/byte-budget-batcher.js';
 import { BatchExplainError } from '../src/errors.js';
-import { checkDataset, type BuildOptions } from '../src/pipeline/build.js';
+import type { BuildOptions } from '../src/pipeline/build.js';
 import type { Provider } from '../src/core/requests/request-line.js';
 import { bytesFlag, quietFlag } from './flags.js';
 import { imageFlags, imageOptionsFromArgs, type ImageArgs } from './image-flags.js';
@@ -88,6 +87,8 @@ export function positiveFlag(flag: string, value: number): number {
  * back to the original `.env` name for Azure, then to the deployment a job recorded (`recordedModel`).
  */
 export async function buildOptionsFromArgs(args: DatasetArgs, recordedModel?: string): Promise<Omit<BuildOptions, 'outDir' | 'output'>> {
+  // The build pipeline's modules load when a command runs, not with the parser (every command starts faster).
+  const { checkDataset } = await import('../src/pipeline/build.js');
   await checkDataset(args.dataset);
   const layout = layoutFromArgs(args);
   const promptName = args.prompt ?? layout.prompt;

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { build, buildProgress, type BuildSummary } from '../../src/pipeline/build.js';
+import type { BuildSummary } from '../../src/pipeline/build.js';
 import { EXIT } from '../../src/errors.js';
 import { buildOptionsFromArgs, datasetFlags, type DatasetArgs } from '../build-flags.js';
 import { runCommand } from '../run-command.js';
@@ -36,6 +36,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     runCommand(async (signal) => {
       // The deployment of `--provider azure` may be in ./.env (AZURE_ENGINE_NAME), as for submit.
       loadEnvFile(args);
+      const { build, buildProgress } = await import('../../src/pipeline/build.js');
       const toStdout = args.out === '-';
       const outDir = toStdout ? undefined : (args['out-dir'] ?? 'batches');
       const log = (s: string) => args.quiet || say(`${s}\n`);

@@ -14,7 +14,6 @@ import type { QuotaEvent } from '../../src/batch-api/quota.js';
 import { checkMaxCost, estimateCost } from '../../src/core/requests/cost-estimate.js';
 import type { ShardRecord } from '../../src/types.js';
 import { costFlags, costOptionsFromArgs, formatEstimate, type CostArgs } from '../cost-flags.js';
-import { buildProgress } from '../../src/pipeline/build.js';
 import { formatCount } from '../format.js';
 import { progressFromArgs } from '../progress.js';
 import { buildSampler } from '../progress-views.js';
@@ -98,6 +97,7 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
     log(`estimate:\n${formatEstimate(e, 20).trimEnd()}`);
     return e;
   };
+  const { buildProgress } = await import('../../src/pipeline/build.js');
   const progress = buildProgress();
   const uploads = { done: 0 };
   const provider = await providerFromArgs(args, log, job.job, job.manifestPath, job.state !== undefined && nothingConfirmed(job.state));

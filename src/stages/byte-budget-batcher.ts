@@ -5,10 +5,11 @@ import { LineWriter, DEFAULT_CHUNK_BYTES } from '../core/shards/line-writer.js';
 import { positiveInteger } from '../core/flow/options.js';
 import { openShardFile, streamShard, type ShardTarget } from '../core/shards/shard-file.js';
 import { HashThread } from '../core/shards/hash-thread.js';
+import { DEFAULT_SHARD_BYTES } from '../core/shards/provider-limits.js';
 import type { OnReject, RequestLine, ShardRecord, Stage } from '../types.js';
 
-/** 180,000,000 bytes: the providers' 200 MB input-file limit, minus headroom for their own accounting. */
-export const DEFAULT_SHARD_BYTES = 180_000_000;
+export { DEFAULT_SHARD_BYTES };
+
 /**
  * Shard commits (fsync, rename, folder fsync) running at once: with small shards one commit per
  * shard is slower than writing the next one; 4 let the journal batch them (20 MB shards: 2.1k →
@@ -70,7 +71,8 @@ export function shardFileName(prefix: string, index: number): string {
  * already in the current shard (`E_DUPLICATE_ID`; the Batch API fails the whole batch on one).
  *
  * Memory: four write chunks (`chunkBytes` each) and the current shard's ids (≤ `maxRequests`).
- * Shard files are hashed by a worker thread, so hashing overlaps with serialising and writing.
+ * Shard files are hashed by a worker thread, so hashing overlaps with serialising and writing
+ * (a shard of at most 1 MiB is hashed on this one, without starting the thread: core/shards/hash-thread).
  * On error or early stop, the unfinished shard file is removed.
  */
 export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<RequestLine, ShardRecord> {
@@ -90,7 +92,7 @@ export function byteBudgetBatcher(options: ByteBudgetBatcherOptions): Stage<Requ
   return async function* byteBudgetBatcherStage(source) {
     if (o.outDir !== undefined) await mkdir(o.outDir, { recursive: true });
     const writer = new LineWriter(o.chunkBytes);
-    // Files are hashed on a thread of their own (see hash-worker.js), started with the first shard.
+    // Files are hashed on a thread of their own (see hash-worker.js), started when a shard outgrows 1 MiB.
     let thread: HashThread | null = null;
     let index = o.firstIndex - 1;
     let target: ShardTarget | null = null;

@@ -12,6 +12,9 @@ export const PROVIDER_FILE_LIMITS: Record<'azure' | 'openai' | 'local', { bytes:
   local: { bytes: 209_715_200, requests: 50_000 },
 };
 
+/** 180,000,000 bytes: the providers' 200 MB input-file limit, minus headroom for their own accounting. */
+export const DEFAULT_SHARD_BYTES = 180_000_000;
+
 /** Refuses shard budgets over what `provider` takes in one input file: no shard over a limit is ever built to be uploaded. */
 export function checkShardLimits(provider: keyof typeof PROVIDER_FILE_LIMITS, maxBytes: number | undefined, maxRequests: number | undefined): void {
   const limits = PROVIDER_FILE_LIMITS[provider];
