@@ -38,7 +38,7 @@ export function loadEncoding(name: TextEncoding): Promise<Encoding> {
 }
 
 /**
- * Forgets the tokenizers built so far: the next use builds its own again (~0.25 s). A job that
+ * Forgets the tokenizers built so far: the next use builds its own again (~0.2 s). A job that
  * is done building (`run` before it waits and merges) lets their ~16 MB of ranks be collected.
  */
 export function forgetEncodings(): void {
