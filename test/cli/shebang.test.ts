@@ -18,7 +18,7 @@ describe('the command as a user runs it (through its shebang)', () => {
       expect(environ).toContain('MALLOC_ARENA_MAX=2');
       expect(environ).toContain('MALLOC_MMAP_THRESHOLD_=131072');
       const argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
-      expect(argv).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=20', CLI, 'serve']));
+      expect(argv).toEqual(expect.arrayContaining(['--expose-gc', '--max-semi-space-size=8', '--heap-growing-percent=20', CLI, 'serve']));
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
