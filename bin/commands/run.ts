@@ -15,6 +15,7 @@ import { runDirectHandler, type RunDirectArgs } from './direct.js';
 import type { RunArgs } from './run-args.js';
 import type { BatchState } from '../../src/batch-api/manifest.js';
 import { batchesSample, mergeSample } from '../progress-views.js';
+import { shrinkHeap } from '../heap.js';
 
 type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
 
@@ -48,6 +49,8 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
       let batches: readonly BatchState[] = [];
       let mergeStep: string | null = null;
       const mergeStarted = { at: Date.now() };
+      // Set while merging: the heap the build grew given back (bin/heap.ts).
+      let unshrink = (): void => {};
       display.start(() => (phase.startsWith('submit') || phase.startsWith('resubmit') ? submitSample() : phase === 'retrieve' ? batchesSample(batches) : mergeSample(mergeStep, mergeStarted.at)));
       try {
         let last = '';
@@ -67,7 +70,12 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
           signal,
           onPhase: (next) => {
             phase = next;
-            if (next === 'merge') mergeStarted.at = Date.now();
+            unshrink();
+            unshrink = () => {};
+            if (next === 'merge') {
+              mergeStarted.at = Date.now();
+              unshrink = shrinkHeap();
+            }
             log(`run: ${next}`);
           },
           onUpload: (e) => {
@@ -97,6 +105,7 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
         display.stop();
         throw err;
       } finally {
+        unshrink();
         display.stop();
         await provider.close();
       }

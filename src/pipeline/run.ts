@@ -8,6 +8,7 @@ import { deleteJobFiles } from '../batch-api/local-cleanup.js';
 import { resubmit, RETRYABLE } from './resubmit.js';
 import { retrieve, type RetrieveOptions } from './retrieve.js';
 import { submit, type SubmitOptions, type SubmitSummary } from './submit.js';
+import { forgetEncodings } from '../core/requests/tokenizer.js';
 
 /** Rounds `run` gives rows whose batch expired, by default. */
 export const EXPIRED_ROUNDS = 3;
@@ -74,6 +75,9 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       submitted = again.build ? again : { ...again, build: submitted.build };
       requeue = 0;
     }
+    // Built: the tokenizer's ranks (~16 MB of heap) need not wait and merge with the job (a
+    // resubmission builds its own again).
+    forgetEncodings();
     const manifest = await Manifest.open(manifestPath, options.manifestOptions);
     let merged: MergeSummary;
     try {

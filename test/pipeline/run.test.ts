@@ -11,6 +11,7 @@ import { Manifest } from '../../src/batch-api/manifest.js';
 import { tempDir } from '../helpers/server.js';
 import { runOptions } from '../helpers/job.js';
 import type { BatchServerOptions } from '../../src/server/server.js';
+import { loadEncoding } from '../../src/core/requests/tokenizer.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const dataset = path.join(fixtures, 'memes.jsonl');
@@ -38,6 +39,18 @@ describe('run: submit → retrieve → merge (→ resubmit)', () => {
       const again = await run(options);
       expect(again.merge.explained).toBe(7);
       expect(provider.server!.store.batches.size).toBe(batches);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('lets go of the build\'s tokenizer once built: it does not wait and merge with the job', async () => {
+    const { provider, options } = await setup();
+    try {
+      // The build estimates tokens with the process's tokenizer, the one loaded here.
+      const before = await loadEncoding('o200k_base');
+      expect((await run(options)).submit.build?.inputTokens).toBeGreaterThan(0);
+      expect(await loadEncoding('o200k_base')).not.toBe(before);
     } finally {
       await provider.close();
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { readCachedRanks, readRanks, saveRanksCache, type TextEncoding } from '../../../src/core/requests/tokenizer.js';
+import { forgetEncodings, loadEncoding, readCachedRanks, readRanks, saveRanksCache, type TextEncoding } from '../../../src/core/requests/tokenizer.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** Where `npm run build` saves the ranks: beside the compiled tokenizer module. */
@@ -46,5 +46,17 @@ describe('the saved tokenizer ranks', () => {
     await writeFile(garbage, 'not V8 serialization');
     expect(readCachedRanks('o200k_base', garbage)).toBeUndefined();
     expect(readCachedRanks('o200k_base', path.join(dir, 'missing.v8'))).toBeUndefined();
+  });
+});
+
+describe('tokenizers: one per encoding and process, until forgotten', () => {
+  it('gives the same tokenizer again; after forgetEncodings, a new one that counts the same', async () => {
+    const first = await loadEncoding('o200k_base');
+    expect(await loadEncoding('o200k_base')).toBe(first);
+    const count = first.countTokens('hello world, مرحبا بالعالم');
+    forgetEncodings();
+    const second = await loadEncoding('o200k_base');
+    expect(second).not.toBe(first);
+    expect(second.countTokens('hello world, مرحبا بالعالم')).toBe(count);
   });
 });
