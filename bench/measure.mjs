@@ -1,6 +1,6 @@
 // Shared by the build benchmarks: run a program as its own process and read its peak RSS, medians, shard sizes.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -23,6 +23,7 @@ export async function measure([command, ...args]) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`);
   const rssMb = Number(await readFile(rssFile, 'utf8')) / 1024;
+  await rm(path.dirname(rssFile), { recursive: true, force: true });
   return { seconds, rssMb, stdout };
 }
 

@@ -50,6 +50,7 @@ async function measure(commandLine) {
   if (code !== 0) throw new Error(`${commandLine} exited ${code}`);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const rss = existsSync(rssFile) ? Number(await readFile(rssFile, 'utf8')) / 1024 : NaN;
+  await rm(rssFile, { force: true });
   // `times`: the shell's user and system time, then its children's.
   const children = times.trim().split('\n')[1] ?? '';
   const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
