@@ -10,6 +10,7 @@ import { sendCommand } from './commands/direct.js';
 import { submitCommand } from './commands/submit.js';
 import { cancelCommand, retrieveCommand, statusCommand } from './commands/track.js';
 import { EXIT } from '../src/errors.js';
+import { packageVersion } from '../src/core/io/package-root.js';
 import { say } from './terminal.js';
 
 export interface CliOptions {
@@ -51,7 +52,8 @@ export function cli(argv: string[], options: CliOptions = {}): Argv {
     })
     .help()
     .alias('h', 'help')
-    .version()
+    // Given, not looked up: yargs would take the package.json nearest the working folder (a user's project's).
+    .version(packageVersion())
     .wrap(options.width ?? Math.min(110, process.stderr.columns || 100));
   skipHelpCache(parser);
   return parser;

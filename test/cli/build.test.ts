@@ -104,6 +104,15 @@ describe('batch-explain build (CLI)', () => {
     }
   });
 
+  it('prints its own version, whatever package.json is in the working folder', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'be-version-'));
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'someone-elses-project', version: '9.9.9' }));
+    const own = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await runCli(['--version'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(own.version);
+  });
+
   it('prints help with examples', async () => {
     const r = await runCli(['build', '--help']);
     expect(r.code).toBe(0);

@@ -13,3 +13,8 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+/** This package's version, from its own package.json (not the one nearest the working folder). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
