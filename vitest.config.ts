@@ -36,6 +36,8 @@ export default defineConfig({
     // leaves nothing behind: real timers back (vi.useRealTimers), the working folder restored.
     isolate: false,
     sequence: { sequencer: SlowFirstSequencer },
+    // One temporary folder for the run, removed at its end (test/global-tmp.ts).
+    globalSetup: ['test/global-tmp.ts'],
     // Generous: CI machines have 2 cores shared with other work; no test asserts on time.
     testTimeout: 60_000,
     hookTimeout: 60_000,
