@@ -2,8 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The folder of this package (holding `prompts/`), whether running from `src/` or `dist/src/`. */
+/** The folder of this package (holding `prompts/`), whether running from `src/` or `dist/src/`, or bundled in `dist/bin/`. */
 export function packageRoot(): string {
+  // Found once: every worker pool, the tokenizer's ranks and --version ask for it.
+  return (root ??= findPackageRoot());
+}
+
+let root: string | undefined;
+
+function findPackageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (true) {
     const manifest = path.join(dir, 'package.json');
