@@ -69,12 +69,12 @@ export { readDataset, type ReadDatasetOptions } from './pipeline/read-dataset.js
 export { mergeDataset, type DatasetMergeOptions } from './pipeline/merge-layout.js';
 
 // The reverse pipeline: results folded back into the dataset.
-export { readResults, resultFromLine, type ResultRecord, type ResultSource, type ResultFailure, type ReadResultsOptions } from './stages/read-results.js';
+export { readResults, resultFromLine, type ResultRecord, type ResultSource, type ResultFailure, type ReadResultsOptions } from './stages/reverse/read-results.js';
 export { parseExplanation, type ParsedExplanation, type ExplanationFailure, type ParseExplanationOptions } from './core/results/parse-explanation.js';
-export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type ExternalSortStats } from './stages/external-sort.js';
-export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/merge-join.js';
-export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/merge-into-dataset.js';
-export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/index-results.js';
+export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type ExternalSortStats } from './stages/reverse/external-sort.js';
+export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/reverse/merge-join.js';
+export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/reverse/merge-into-dataset.js';
+export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/reverse/index-results.js';
 export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
 export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
 export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/io/staged-output.js';

@@ -5,7 +5,7 @@ import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.
 import { sortedJoin } from '../core/join/sorted-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
 import type { ResultResolvePool } from '../core/results/result-resolve-pool.js';
-import { DEFAULT_SORT_MEMORY } from '../stages/external-sort.js';
+import { DEFAULT_SORT_MEMORY } from '../stages/reverse/external-sort.js';
 import { DatasetSplicer } from '../core/join/dataset-splicer.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
 import type { MergeOptions } from './merge-options.js';

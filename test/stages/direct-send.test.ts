@@ -4,7 +4,7 @@ import type { DirectRequest } from '../../src/core/direct/direct-request.js';
 import { RateLimiter } from '../../src/core/direct/rate-limit.js';
 import { directResultsSink, type DirectResult } from '../../src/stages/direct-results-sink.js';
 import { chatEndpoint, sendDirect, type SendDirectOptions } from '../../src/stages/send-direct.js';
-import { resultFromLine } from '../../src/stages/read-results.js';
+import { resultFromLine } from '../../src/stages/reverse/read-results.js';
 import { chatRequest, completion, startTinyServer, userText, type SeenRequest, type TinyAnswer } from '../helpers/direct-server.js';
 import { tempDir } from '../helpers/server.js';
 

@@ -1,4 +1,4 @@
-// The splice of the merge's last step: the dataset read once, in order, each row's outcome spliced into its own bytes (out of stages/merge-into-dataset.ts, whose core it is).
+// The splice of the merge's last step: the dataset read once, in order, each row's outcome spliced into its own bytes (out of stages/reverse/merge-into-dataset.ts, whose core it is).
 import { bufferLines, ReadAhead, type LineView } from '../io/sync-lines.js';
 import { setTopLevelField, topLevelValueSpan } from '../json/json-splice.js';
 import { lineKey } from './join-keys.js';

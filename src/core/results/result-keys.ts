@@ -1,4 +1,4 @@
-// The keys of result lines (id literal, offset, order), read from the bytes (out of stages/index-results.ts: the merge's index thread needs them too).
+// The keys of result lines (id literal, offset, order), read from the bytes (out of stages/reverse/index-results.ts: the merge's index thread needs them too).
 import { bufferLines } from '../io/sync-lines.js';
 import { afterCustomIdKey, idLiteral, plainLiteralFrom, type LiteralRange } from '../json/id-key.js';
 import type { ResultSource } from './result-line.js';

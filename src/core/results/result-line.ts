@@ -1,4 +1,4 @@
-// One line of a batch output or error file read as a result record (out of stages/read-results.ts: the merge's parse threads need it too).
+// One line of a batch output or error file read as a result record (out of stages/reverse/read-results.ts: the merge's parse threads need it too).
 import { parseExplanation, type ExplanationFailure } from './parse-explanation.js';
 
 /** Why a result holds no explanation. */

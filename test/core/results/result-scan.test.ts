@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ResultScanner, SCAN_MAX_LINE } from '../../../src/core/results/result-scan.js';
-import { resultFromLine } from '../../../src/stages/read-results.js';
+import { resultFromLine } from '../../../src/stages/reverse/read-results.js';
 import { explained, httpErrorLine, okLine } from '../../helpers/results.js';
 
 const WHERE = { source: '', order: 0 };

@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { externalSort, type ExternalSortStats } from '../../src/stages/external-sort.js';
-import { fromArray, toArray } from '../helpers/streams.js';
-import { tempDir } from '../helpers/server.js';
+import { externalSort, type ExternalSortStats } from '../../../src/stages/reverse/external-sort.js';
+import { fromArray, toArray } from '../../helpers/streams.js';
+import { tempDir } from '../../helpers/server.js';
 
 type Rec = { id: string; seq: number; text: string };
 const records = (n: number, seed = 1): Rec[] => {

@@ -1,7 +1,7 @@
-import { DatasetSplicer, type MergedRow, type MergeIntoDatasetOptions } from '../core/join/dataset-splicer.js';
-import type { Stage } from '../types.js';
+import { DatasetSplicer, type MergedRow, type MergeIntoDatasetOptions } from '../../core/join/dataset-splicer.js';
+import type { Stage } from '../../types.js';
 
-export { DatasetSplicer, type MergedRow, type MissingRow, type MergeIntoDatasetOptions, type RowSink, type SpliceOutcome } from '../core/join/dataset-splicer.js';
+export { DatasetSplicer, type MergedRow, type MissingRow, type MergeIntoDatasetOptions, type RowSink, type SpliceOutcome } from '../../core/join/dataset-splicer.js';
 
 /** The outcome for one dataset row, from the join: its explanation, or why there is none. */
 export interface RowOutcome {

@@ -1,6 +1,6 @@
-import { RunSorter, type SortKey } from '../core/sort/run-sorter.js';
-import { positiveInteger } from '../core/flow/options.js';
-import type { Stage } from '../types.js';
+import { RunSorter, type SortKey } from '../../core/sort/run-sorter.js';
+import { positiveInteger } from '../../core/flow/options.js';
+import type { Stage } from '../../types.js';
 
 export interface ExternalSortOptions<T> {
   /** The sort key: strings compare by UTF-16 code units (as `<` does), numbers numerically; one kind per sort. */

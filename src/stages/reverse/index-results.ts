@@ -1,9 +1,9 @@
-import { idOfLiteral } from '../core/json/id-key.js';
-import { resultLineKeys } from '../core/results/result-keys.js';
-import type { ResultSource } from '../core/results/result-line.js';
-import type { Stage } from '../types.js';
+import { idOfLiteral } from '../../core/json/id-key.js';
+import { resultLineKeys } from '../../core/results/result-keys.js';
+import type { ResultSource } from '../../core/results/result-line.js';
+import type { Stage } from '../../types.js';
 
-export { resultIdAt, resultLineKeys, type BadResultLine, type ResultLineKey } from '../core/results/result-keys.js';
+export { resultIdAt, resultLineKeys, type BadResultLine, type ResultLineKey } from '../../core/results/result-keys.js';
 
 /** Where one result line is: enough to read it again, and its id to sort by. */
 export interface ResultPointer {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DatasetSplicer, mergeIntoDataset, type MergedRow, type RowOutcome, type RowSink } from '../../src/stages/merge-into-dataset.js';
-import { writeLines } from '../helpers/results.js';
-import { fromArray } from '../helpers/streams.js';
-import { tempDir } from '../helpers/server.js';
+import { DatasetSplicer, mergeIntoDataset, type MergedRow, type RowOutcome, type RowSink } from '../../../src/stages/reverse/merge-into-dataset.js';
+import { writeLines } from '../../helpers/results.js';
+import { fromArray } from '../../helpers/streams.js';
+import { tempDir } from '../../helpers/server.js';
 
 describe('mergeIntoDataset', () => {
   it('writes every line once, in order, bytes kept, the field added, replaced or null, with a reason for each null', async () => {

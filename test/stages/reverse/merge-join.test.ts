@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mergeJoin, mergeJoinSync } from '../../src/stages/merge-join.js';
-import { fromArray, toArray } from '../helpers/streams.js';
+import { mergeJoin, mergeJoinSync } from '../../../src/stages/reverse/merge-join.js';
+import { fromArray, toArray } from '../../helpers/streams.js';
 
 type Row = { id: string; line: number };
 type Res = { id: string; n: number };

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResults, resultFromLine } from '../../src/stages/read-results.js';
-import { indexResults } from '../../src/stages/index-results.js';
-import { expiredLine, explained, httpErrorLine, okLine, writeLines } from '../helpers/results.js';
-import { fromArray, toArray } from '../helpers/streams.js';
-import { tempDir } from '../helpers/server.js';
+import { readResults, resultFromLine } from '../../../src/stages/reverse/read-results.js';
+import { indexResults } from '../../../src/stages/reverse/index-results.js';
+import { expiredLine, explained, httpErrorLine, okLine, writeLines } from '../../helpers/results.js';
+import { fromArray, toArray } from '../../helpers/streams.js';
+import { tempDir } from '../../helpers/server.js';
 
 const where = { source: 'f:1', order: 1 };
 const reasonOf = (line: string) => {

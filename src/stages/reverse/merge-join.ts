@@ -1,4 +1,4 @@
-import type { Stage } from '../types.js';
+import type { Stage } from '../../types.js';
 
 /** Keys compare as `<` does: strings by UTF-16 code units, numbers by value. */
 export type JoinKey = string | number;

@@ -1,8 +1,8 @@
-import { fileLines } from '../core/io/file-lines.js';
-import { LINES_PER_SOURCE, resultFromLine, type ResultRecord, type ResultSource } from '../core/results/result-line.js';
-import type { Stage } from '../types.js';
+import { fileLines } from '../../core/io/file-lines.js';
+import { LINES_PER_SOURCE, resultFromLine, type ResultRecord, type ResultSource } from '../../core/results/result-line.js';
+import type { Stage } from '../../types.js';
 
-export { resultFromLine, type ResultFailure, type ResultRecord, type ResultSource } from '../core/results/result-line.js';
+export { resultFromLine, type ResultFailure, type ResultRecord, type ResultSource } from '../../core/results/result-line.js';
 
 export interface ReadResultsOptions {
   /** The JSON field of the explanation in the answers. Default `explanation`. */
