@@ -1,8 +1,8 @@
 // The merge's options (merge.ts), in a file of their own for the library's types.
 import type { Manifest } from '../batch-api/manifest.js';
-import type { MergeStep } from '../core/join/sorted-join.js';
 
-export type { MergeStep };
+/** The steps of a merge, as told to `onStep` (for progress lines). */
+export type MergeStep = 'dataset ids' | 'result index' | 'join' | 'results' | 'output';
 
 export interface MergeOptions {
   /** The dataset file (read twice: it cannot be stdin). */

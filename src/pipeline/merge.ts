@@ -1,15 +1,23 @@
 import { availableParallelism } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
-import { hashBytes } from '../core/json/id-key.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
-import { sortedJoin } from '../core/join/sorted-join.js';
+import type { RunLines } from '../core/sort/run-lines.js';
+import { idJoin } from '../core/join/id-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
-import type { ResultResolvePool } from '../core/results/result-resolve-pool.js';
-import { DEFAULT_SORT_MEMORY } from '../stages/reverse/external-sort.js';
-import { DatasetSplicer } from '../core/join/dataset-splicer.js';
+import type { MergedRow } from '../core/join/dataset-splicer.js';
+import { mapEntries, readReject, readRejects } from '../core/join/join-steps.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
-import type { MergeOptions } from './merge-options.js';
-import { mapEntries, readReject, readRejects, writeRows } from '../core/join/join-steps.js';
+import { DEFAULT_SORT_MEMORY } from '../stages/reverse/external-sort.js';
+import { datasetIdLines } from '../stages/reverse/dataset-id-lines.js';
+import { indexResultLines, indexResultLinesOnThread, type ResultIndexOnThread } from '../stages/reverse/index-result-lines.js';
+import { sortRunLines } from '../stages/reverse/sort-run-lines.js';
+import { mergeJoinRunLines } from '../stages/reverse/merge-join-run-lines.js';
+import { resolveResults } from '../stages/reverse/resolve-results.js';
+import { spliceIntoDataset } from '../stages/reverse/splice-into-dataset.js';
+import type { Stage } from '../types.js';
+import { composeStages } from '../core/flow/compose.js';
+import type { MergeOptions, MergeStep } from './merge-options.js';
 import { resultSources } from './merge-sources.js';
 
 export type { MergeOptions, MergeStep } from './merge-options.js';
@@ -43,27 +51,24 @@ export { defaultErrorsPath };
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs).
  *
- * The join sorts both sides (steps 1 to 4, core/join/sorted-join.ts), then step 5 splices
- * (core/join/join-steps.ts):
+ * The library's reverse stages, composed in `pipeline`, each passing chunks of run lines
+ * (`<key>\t<payload>\n`: a few hundred awaits for a million rows):
  *
- * 1. dataset ids are read from the start of each line and sorted by the hash of their JSON literal;
- * 2. meanwhile, on a thread when they are large, result lines are indexed (id → file, offset) and
- *    the small pointers sorted the same way;
- * 3. the two are joined (joinEntries; ids whose hashes collide are told apart by their literals):
- *    each row gets the pointers of its results, or a reason;
- *    the rows are sorted by pointer, so that
- * 4. the kept result lines are read, each once and in file order, and parsed, by threads that are
- *    handed the pointers batch by batch (core/results/result-resolver.ts: the usual success read
- *    as bytes, by result-scan.ts; any other line parsed);
- *    the explanations (as JSON literals) are sorted by dataset line and
- * 5. spliced into the dataset's own bytes, row by row (writeRows).
+ * 1. `datasetIdLines`: the dataset's ids, read from the start of each line, keyed by the hash of
+ *    their JSON literal, `sortRunLines` by it;
+ * 2. `indexResultLines`: meanwhile, on a thread when they are large, the result lines indexed
+ *    (id → file, offset) and their small pointers sorted the same way;
+ * 3. `mergeJoinRunLines` of the two (core/join/id-join.ts: ids whose hashes collide are told
+ *    apart by their literals): each row gets the pointers of its results, or a reason; the rows
+ *    are sorted by pointer, so that
+ * 4. `resolveResults` reads the kept result lines, each once and in file order, and parses them,
+ *    on threads (the usual success read as bytes, by result-scan.ts; any other line parsed); the
+ *    explanations (as JSON literals) are sorted by dataset line and
+ * 5. `spliceIntoDataset` splices them into the dataset's own bytes, row by row.
  *
  * The hot loops of steps 3 to 5 allocate nothing per row: the main thread's young generation
- * would otherwise grow to the CLI's 16 MB limit and stay there (ARCHITECTURE.md).
- *
- * The sorts run on {@link RunSorter} directly, synchronously: the merge passes millions of
- * entries per step, where a promise each would cost more than the work. Counts are checked to
- * add up.
+ * would otherwise grow to the CLI's 16 MB limit and stay there (ARCHITECTURE.md). Counts are
+ * checked to add up.
  */
 export async function merge(options: MergeOptions): Promise<MergeSummary> {
   if (options.dataset === '-') throw new BatchExplainError('E_OPTION', 'merge reads the dataset twice: give a file, not stdin');
@@ -73,66 +78,106 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const sources = await resultSources(options.results, options.manifest);
   const pending = options.manifest ? hasPendingWork(options.manifest.state) : false;
   const signal = options.signal;
-  const idHash = options.idHash ?? hashBytes;
   const resultBytes = sources.reduce((sum, s) => sum + s.size, 0);
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
+  const onBadLines = (n: number) => void (counts.badResultLines += n);
+  const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
+  const step = (name: MergeStep) => announce<RunLines>(name, options.onStep);
 
   // Runs of merges killed before they could clean up.
   removeStaleRuns(options.tmpDir);
-  const sorters: RunSorter[] = [];
-  const sorter = () => {
-    const s = new RunSorter({ memoryBytes: memory.bytes, memory, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
-    sorters.push(s);
-    return s;
-  };
   const out = openOutput(options);
   const errors = new PartialTextFile(errorsPath);
-  let pool: ResultResolvePool | undefined;
+  const rejects = new RunSorter({ memoryBytes: memory.bytes, memory, ...tmp });
+  let indexThread: ResultIndexOnThread | undefined;
   try {
     // The build's rejects, by line: the reason of rows never sent.
-    const rejects = sorter();
     if (options.rejectsPath) for (const r of readRejects(options.rejectsPath)) rejects.add(r.line, JSON.stringify([r.code, r.message]));
     rejects.flush();
 
-    const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
-    const outcomes = await sortedJoin({ options, sources, memory, sorter, track: (s) => sorters.push(s), counts, pending, threads, idHash, indexThread: options.indexThread ?? resultBytes >= PARSE_THREADS_FROM, onPool: (p) => (pool = p) });
-
-    // 5. The dataset, row by row, with its outcome.
-    options.onStep?.('output');
-    signal?.throwIfAborted();
-    // Without the build's rejects, the splicer checks each line's JSON itself (the build's verdict is not known).
-    const splicer = new DatasetSplicer({ dataset: options.dataset, field, ...(options.rejectsPath ? { rejects: mapEntries(rejects.sorted(), readReject) } : {}), readAhead: true });
-    try {
-      await writeRows(
-        splicer,
-        outcomes,
-        out,
-        (missing) => {
-          counts.rows++;
-          if (missing) {
-            counts.byReason[missing.reason] = (counts.byReason[missing.reason] ?? 0) + 1;
-            errors.writeString(`${JSON.stringify(missing)}\n`);
-          } else counts.explained++;
-        },
-        signal,
-      );
-    } finally {
-      splicer.close();
+    // The results' side of the join, sorted by hash. Large result files are indexed on a thread of
+    // their own while the dataset's ids are read, each side sorting in half of the sort memory.
+    let idsMemory = memory;
+    let resultIndex: AsyncIterable<RunLines>;
+    if ((options.indexThread ?? resultBytes >= PARSE_THREADS_FROM) && !options.idHash && memory.bytes >= 2 * MIN_HALF_BYTES) {
+      const arena = memory.take();
+      const half = Math.floor(arena.length / 16) * 8;
+      // Half of the arena here, as much again on the thread (the other half of this one stays untouched until the thread is done).
+      idsMemory = SortMemory.over(arena.subarray(0, half));
+      indexThread = indexResultLinesOnThread({ sources, memoryBytes: half, ...tmp, onBadLines, ...(signal ? { signal } : {}) });
+      void indexThread.indexed.then(() => memory.give(arena), () => {});
+      resultIndex = indexThread;
+    } else {
+      resultIndex = sortRunLines({ memory, ...tmp })(indexResultLines({ sources, onBadLines, ...(options.idHash ? { idHash: options.idHash } : {}) })({ ...(signal ? { signal } : {}) }), { ...(signal ? { signal } : {}) });
     }
+    const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
+    // Without the build's rejects, the splicer checks each line's JSON itself (the build's verdict is not known).
+    const rejectsByLine = options.rejectsPath ? { rejects: mapEntries(rejects.sorted(), readReject) } : {};
+    const onRow = (missing: MergedRow['missing']) => {
+      counts.rows++;
+      if (!missing) return void counts.explained++;
+      counts.byReason[missing.reason] = (counts.byReason[missing.reason] ?? 0) + 1;
+      errors.writeString(`${JSON.stringify(missing)}\n`);
+    };
+
+    await pipeline(
+      datasetIdLines({ dataset: options.dataset, ...(options.idHash ? { idHash: options.idHash } : {}) }),
+      // 1 to 3: both sides sorted by hash, joined, the rows sorted by their results' pointers.
+      composeStages(step('dataset ids'), sortRunLines({ memory: idsMemory, ...tmp }), mergeJoinRunLines({ right: step('result index')(resultIndex), join: idJoin(counts, pending) }), step('join'), sortRunLines({ memory, ...tmp })),
+      // 4 and 5: the result lines read, their outcomes sorted by line and spliced.
+      composeStages(
+        step('results'),
+        resolveResults({ sources: sources.map((s) => s.path), threads, ...(options.answerField ? { field: options.answerField } : {}), onBadLines }),
+        sortRunLines({ memory, ...tmp }),
+        step('output'),
+        spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
+      ),
+      async (chunks: AsyncIterable<Buffer>, { signal: stop }: { signal?: AbortSignal } = {}) => {
+        for await (const chunk of chunks) {
+          out.write(chunk);
+          if (out.full) await out.drain();
+          stop?.throwIfAborted();
+        }
+      },
+      signal ? { signal } : {},
+    );
     await out.close();
     await errors.close();
   } catch (err) {
     await out.discard();
     await errors.discard();
+    // The caller's reason, not the pipeline's AbortError.
+    if (signal?.aborted) throw signal.reason ?? err;
     throw err;
   } finally {
-    await pool?.close();
-    for (const s of sorters) s.dispose();
+    await indexThread?.close();
+    rejects.dispose();
   }
   const missing = Object.values(counts.byReason).reduce((a, b) => a + b, 0);
   if (counts.explained + missing !== counts.rows) throw new BatchExplainError('E_COUNTS', `internal: ${counts.rows} rows but ${counts.explained} explained + ${missing} without`);
   return { ...counts, sources: sources.length, output: options.output, errorsPath };
 }
+
+/**
+ * A pass-through stage that tells `onStep` when the first chunk comes through (the step has begun: for progress
+ * lines), and stops there when the merge is being stopped.
+ */
+function announce<T>(name: MergeStep, onStep: MergeOptions['onStep']): Stage<T, T> {
+  return async function* announceStage(source, { signal } = {}) {
+    let told = false;
+    for await (const chunk of source) {
+      if (!told) {
+        told = true;
+        onStep?.(name);
+        signal?.throwIfAborted();
+      }
+      yield chunk;
+    }
+  };
+}
+
+/** The least half of the sort memory to index results on a thread with. */
+const MIN_HALF_BYTES = 64 << 10;
 
 /** Results of at least this many bytes are read on threads (below, starting them costs more than it saves). */
 const PARSE_THREADS_FROM = 32 * 1024 * 1024;

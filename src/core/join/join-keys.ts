@@ -1,7 +1,7 @@
 import { bufferLines, type LineView } from '../io/sync-lines.js';
 import { afterIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../json/id-key.js';
 import { readDecimal, writeDecimal } from '../io/decimal.js';
-import type { RunSorter, SortedEntry } from '../sort/run-sorter.js';
+import type { SortedEntry } from '../sort/run-sorter.js';
 import type { ResultSource } from '../results/result-line.js';
 import { resultLineKeys } from '../results/result-keys.js';
 
@@ -40,18 +40,29 @@ export function lineKey(text: string): string | null {
 }
 
 
-/** Adds an entry for every dataset row with a usable id. */
-export function addDatasetKeys(file: string, sorter: RunSorter, idHash: IdHash, signal?: Aborting): void {
+/** Where the key loops write their entries: a sorter (the index thread's), or chunks of run lines. */
+export interface KeySink {
+  addBytes(key: number, buf: Buffer, start: number, end: number): void;
+  /** Time for the loop to yield (a chunk to hand on); never, when absent. */
+  readonly full?: boolean;
+}
+
+/** Writes an entry into `sink` for every dataset row with a usable id; yields whenever the sink is full. */
+export function* datasetKeyLines(file: string, sink: KeySink, idHash: IdHash, signal?: Aborting): Generator<void> {
   const entry = Buffer.allocUnsafe(ENTRY_BYTES);
   for (const k of datasetKeys(file, signal)) {
     const at = writeDecimal(entry, 0, k.line);
     entry[at] = TAB;
-    sorter.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at + 1, k.id));
+    sink.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at + 1, k.id));
+    if (sink.full) yield;
   }
 }
 
-/** Adds an entry for every result line of `sources` (their index in it is the entry's source). Returns the lines that are not result lines. */
-export function addResultKeys(sources: readonly ResultSource[], sorter: RunSorter, idHash: IdHash, signal?: Aborting): number {
+/**
+ * Writes an entry into `sink` for every result line of `sources` (their index in it is the
+ * entry's source); yields whenever the sink is full. Returns the lines that are not result lines.
+ */
+export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink, idHash: IdHash, signal?: Aborting): Generator<void, number> {
   const entry = Buffer.allocUnsafe(ENTRY_BYTES);
   let bad = 0;
   for (const [index, src] of sources.entries()) {
@@ -68,11 +79,21 @@ export function addResultKeys(sources: readonly ResultSource[], sorter: RunSorte
       entry[at++] = TAB;
       at = writeDecimal(entry, at, k.order);
       entry[at++] = TAB;
-      sorter.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
+      sink.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
+      if (sink.full) yield;
     }
   }
   signal?.throwIfAborted();
   return bad;
+}
+
+/** {@link resultKeyLines} run to the end (into a sorter). */
+export function addResultKeys(sources: readonly ResultSource[], sink: KeySink, idHash: IdHash, signal?: Aborting): number {
+  const loop = resultKeyLines(sources, sink, idHash, signal);
+  for (;;) {
+    const step = loop.next();
+    if (step.done) return step.value;
+  }
 }
 
 const ENTRY_BYTES = 64 * 1024;
@@ -126,91 +147,6 @@ export function readDatasetKey(e: SortedEntry): DatasetKey {
 export function readPointerKey(e: SortedEntry): PointerKey {
   const literal = fieldsOf(e, 3, fields);
   return { hash: e.key as number, src: fields[0]!, offset: fields[1]!, order: fields[2]!, literal };
-}
-
-
-/** A joined row as an entry of the sort by pointer: `key` the result's pointer (or -1), `payload` the row's line and what it needs. */
-export interface JoinedRow {
-  key: number;
-  payload: string;
-}
-
-/**
- * The join of the merge's step 3: dataset entries and result pointers, both sorted by hash, read
- * side by side; each hash's group goes to `joined` (sorted by pointer next). The usual group, one
- * row and one result with the same literal, becomes the entry `<src × 2^40 + offset>` →
- * `<line>` straight from the entries' bytes; any other (a row without a result, a result without
- * a row, a repeated id, colliding hashes) goes to `other`, as objects. Holds one hash's entries.
- */
-export function joinEntries(keys: Iterable<SortedEntry>, pointers: Iterable<SortedEntry>, joined: RunSorter, other: (lefts: DatasetKey[], rights: PointerKey[]) => JoinedRow[], signal?: Aborting): void {
-  const l = keys[Symbol.iterator]();
-  const r = pointers[Symbol.iterator]();
-  const lefts = new EntryGroup();
-  const rights = new EntryGroup();
-  let left = l.next();
-  let right = r.next();
-  const keyOf = (next: IteratorResult<SortedEntry>) => (next.done ? Infinity : (next.value.key as number));
-  try {
-    for (let n = 1; !left.done || !right.done; n++) {
-      const hash = Math.min(keyOf(left), keyOf(right));
-      lefts.clear();
-      rights.clear();
-      for (; keyOf(left) === hash; left = l.next()) lefts.add(left.value as SortedEntry);
-      for (; keyOf(right) === hash; right = r.next()) rights.add(right.value as SortedEntry);
-      // Each side's next entry comes after this hash, unless that side is out of order.
-      if (keyOf(left) < hash || keyOf(right) < hash) throw new Error(`join: the ${keyOf(left) < hash ? 'dataset' : 'results'} side is not sorted`);
-      if (!joinOne(lefts, rights, joined)) for (const row of other(lefts.map(hash, readDatasetKey), rights.map(hash, readPointerKey))) joined.add(row.key, row.payload);
-      if (n % CHECK_EVERY === 0) signal?.throwIfAborted();
-    }
-  } finally {
-    l.return?.();
-    r.return?.();
-  }
-}
-
-/** The usual group (one row `<line>\t<literal>`, one result `<src>\t<offset>\t<order>\t<literal>`, the same literal) joined in place; false for any other. */
-function joinOne(lefts: EntryGroup, rights: EntryGroup, joined: RunSorter): boolean {
-  if (lefts.count !== 1 || rights.count !== 1) return false;
-  const lb = lefts.buf;
-  const rb = rights.buf;
-  const lineEnd = lb.indexOf(TAB, lefts.starts[0]!);
-  const srcEnd = rb.indexOf(TAB, rights.starts[0]!);
-  const offsetEnd = rb.indexOf(TAB, srcEnd + 1);
-  const orderEnd = rb.indexOf(TAB, offsetEnd + 1);
-  if (lb.compare(rb, orderEnd + 1, rights.ends[0]!, lineEnd + 1, lefts.ends[0]!) !== 0) return false;
-  joined.addBytes(readDecimal(rb, rights.starts[0]!, srcEnd) * 2 ** 40 + readDecimal(rb, srcEnd + 1, offsetEnd), lb, lefts.starts[0]!, lineEnd);
-  return true;
-}
-
-/** One hash's entries of one side, copied out of the sorted runs' buffer (each view lasts until the next entry is read). */
-class EntryGroup {
-  buf = Buffer.allocUnsafe(4096);
-  starts: number[] = [];
-  ends: number[] = [];
-  count = 0;
-  #used = 0;
-
-  clear(): void {
-    this.count = 0;
-    this.#used = 0;
-  }
-
-  add(e: SortedEntry): void {
-    const length = e.end - e.start;
-    if (this.#used + length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.#used + length));
-      this.buf.copy(bigger, 0, 0, this.#used);
-      this.buf = bigger;
-    }
-    e.buf.copy(this.buf, this.#used, e.start, e.end);
-    this.starts[this.count] = this.#used;
-    this.#used += length;
-    this.ends[this.count++] = this.#used;
-  }
-
-  map<T>(hash: number, read: (e: SortedEntry) => T): T[] {
-    return Array.from({ length: this.count }, (_, i) => read({ key: hash, buf: this.buf, start: this.starts[i]!, end: this.ends[i]! }));
-  }
 }
 
 

@@ -2,17 +2,15 @@
 import { BatchExplainError } from '../../errors.js';
 import { bufferLines } from '../io/sync-lines.js';
 import { readDecimal, writeDecimal } from '../io/decimal.js';
-import type { RunSorter, SortedEntry } from '../sort/run-sorter.js';
-import type { ResultResolvePool } from '../results/result-resolve-pool.js';
+import type { SortedEntry } from '../sort/run-sorter.js';
 import { readFailure } from '../results/result-batch.js';
 import { copyBytes } from '../io/sync-writer.js';
-import type { DatasetSplicer, MergedRow, RowSink, SpliceOutcome } from './dataset-splicer.js';
-import type { StagedOutput } from '../io/staged-output.js';
+import type { MergedRow, MissingRow, RowSink, SpliceOutcome } from './dataset-splicer.js';
 
 /** Pointer frames per batch, in bytes. */
 export const BATCH_BYTES = 64 << 10;
 /** The most bytes of a result file one batch's pointers span (a thread reads them at once). */
-const SPAN_BYTES = 256 << 10;
+export const SPAN_BYTES = 256 << 10;
 
 export function* mapEntries<T>(entries: Iterable<SortedEntry>, map: (e: SortedEntry) => T): Generator<T> {
   for (const e of entries) yield map(e);
@@ -23,152 +21,116 @@ export function readReject(e: SortedEntry): { line: number; code: string; messag
   return { line: e.key as number, code, message };
 }
 
+/** The most bytes {@link framePointer} adds besides the entry's own. */
+export const POINTER_ROOM = 2 * 17 + 1;
+
 /**
- * Step 4: the joined rows, in file order. Rows with no result go straight to the outcomes; the
- * others are framed as pointers (`<source>\t<offset>\t<line>[\t<order>]`, result-resolver.ts)
- * into batches for the pool, whose threads read and parse the result lines; their outcome lines
- * are added to the outcomes as they come back. A batch points into one file and spans at most
- * {@link SPAN_BYTES} of it. Returns the number of lines that were not result lines.
+ * Frames one joined row's pointer for the result threads at `batch[used]`: `<source>\t<offset>\t`
+ * before the entry's `<line>[\t<order>]` (`entry[start, end)`), as result-resolver.ts reads it.
+ * Returns the end.
  */
-export async function resolveResults(rows: Iterable<SortedEntry>, pool: ResultResolvePool, outcomes: RunSorter, signal?: AbortSignal): Promise<number> {
-  let bad = 0;
-  let failure: unknown = null;
-  const inflight: Array<Promise<void>> = [];
-  const addOutcomes = ({ out, bad: b }: { out: Buffer; bad: number }) => {
-    bad += b;
-    for (let at = 0; at < out.length; ) {
-      const nl = out.indexOf(NEWLINE_CODE, at);
-      const tab = out.indexOf(TAB, at);
-      outcomes.addBytes(readDecimal(out, at, tab), out, tab + 1, nl);
-      at = nl + 1;
-    }
-    pool.recycle(out);
-  };
-  let batch = pool.batch();
-  let used = 0;
-  // The source and first offset of the batch's pointers (-1: none yet).
-  let batchSrc = -1;
-  let batchFrom = 0;
-  const send = async () => {
-    if (used === 0) return;
-    if (inflight.length >= pool.capacity) await inflight.shift();
-    if (failure) throw failure;
-    inflight.push(pool.resolve(batch, used).then(addOutcomes, (err: unknown) => void (failure ??= err)));
-    batch = pool.batch();
-    used = 0;
-    batchSrc = -1;
-    signal?.throwIfAborted();
-  };
-  try {
-    for (const e of rows) {
-      const key = e.key as number;
-      if (key === -1) {
-        // `<line>\t<payload>`
-        const tab = e.buf.indexOf(TAB, e.start);
-        outcomes.addBytes(readDecimal(e.buf, e.start, tab), e.buf, tab + 1, e.end);
-        continue;
-      }
-      const src = Math.floor(key / 2 ** 40);
-      const offset = key - src * 2 ** 40;
-      if (batchSrc !== -1 && (src !== batchSrc || offset - batchFrom > SPAN_BYTES)) await send();
-      // `<source>\t<offset>\t` before the entry's `<line>[\t<order>]`.
-      const room = 2 * 17 + (e.end - e.start) + 1;
-      if (used + room > batch.length) await send();
-      if (batchSrc === -1) {
-        batchSrc = src;
-        batchFrom = offset;
-      }
-      used = writeDecimal(batch, used, src);
-      batch[used++] = TAB;
-      used = writeDecimal(batch, used, offset);
-      batch[used++] = TAB;
-      used = copyBytes(e.buf, e.start, e.end, batch, used);
-      batch[used++] = NEWLINE_CODE;
-    }
-    await send();
-    while (inflight.length > 0) await inflight.shift();
-    if (failure) throw failure;
-  } finally {
-    // Replies still coming are let go; their failures were caught above.
-    await Promise.allSettled(inflight);
-  }
-  return bad;
+export function framePointer(batch: Buffer, used: number, src: number, offset: number, entry: Buffer, start: number, end: number): number {
+  used = writeDecimal(batch, used, src);
+  batch[used++] = TAB;
+  used = writeDecimal(batch, used, offset);
+  batch[used++] = TAB;
+  used = copyBytes(entry, start, end, batch, used);
+  batch[used++] = NEWLINE_CODE;
+  return used;
 }
 
 const TAB = 9;
 const NEWLINE_CODE = 10;
 
 /**
- * Step 5: the outcomes sorted by line, folded into the dataset's rows, written to `out`;
- * `onRow` is told of each row (and why it has no explanation). A row with several outcomes
- * (`*<order>` entries, a resubmission's) keeps a success, then the newest.
- * Nothing is allocated for a row with an explanation: outcomes are read where they lie, rows are
- * written piece by piece.
+ * Step 5's rows, written into one reused chunk for the splice stage to hand on: `onRow` is told
+ * of each row (and why it has none). Nothing is allocated for a row with an explanation.
  */
-export async function writeRows(splicer: DatasetSplicer, sorted: Iterable<SortedEntry>, out: StagedOutput, onRow: (missing: MergedRow['missing']) => void, signal?: AbortSignal): Promise<void> {
-  const sink: RowSink = {
-    piece: (buf, start, end) => out.write(buf, start, end),
-    endRow: (_line, missing) => {
-      out.write(NEWLINE);
-      onRow(missing);
-    },
-    dropRow: (_line, missing) => onRow(missing),
-    get full() {
-      return out.full;
-    },
-  };
-  // Drains the output (a block of rows at a time) until `write` gets to the end of what it was asked.
-  const until = async (write: () => boolean) => {
-    while (!write()) {
-      await out.drain();
-      signal?.throwIfAborted();
-    }
-  };
-  const ok: { json: Buffer; start: number; end: number } = { json: EMPTY, start: 0, end: 0 };
-  await writeSorted();
-  await until(() => splicer.writeRest(sink));
+export class ChunkRowSink implements RowSink {
+  readonly #bytes: number;
+  readonly #onRow: (missing: MergedRow['missing']) => void;
+  #buf: Buffer;
+  #used = 0;
 
-  async function writeSorted(): Promise<void> {
-    const it = sorted[Symbol.iterator]();
-    let e = it.next();
-    try {
-      while (!e.done) {
-        const line = e.value.key as number;
-        const { buf, start, end } = e.value;
-        if (buf[start] !== STAR) {
-          // The entry is a view into the run reader's buffer, which the next entry may refill:
-          // the row is written before the next one is asked for.
-          let outcome: SpliceOutcome = ok;
-          if (buf[start] === QUOTE) {
-            ok.json = buf;
-            ok.start = start;
-            ok.end = end;
-          } else outcome = readFailure(buf, start, end);
-          // Awaited only when the output is full: a promise per row cost more than the row.
-          if (!splicer.writeUpTo(line, outcome, sink)) await until(() => splicer.writeUpTo(line, outcome, sink));
-          e = it.next();
-          continue;
-        }
-        // Candidates: copy the best so far (entries are views that the next one overwrites).
-        let best: { ok: boolean; order: number; bytes: Buffer } | null = null;
-        for (; !e.done && e.value.key === line; e = it.next()) {
-          const v = e.value;
-          const tab = v.buf.indexOf(9, v.start);
-          const order = readDecimal(v.buf, v.start + 1, tab);
-          const isOk = v.buf[tab + 1] === QUOTE;
-          if (!best || (isOk && !best.ok) || (isOk === best.ok && order > best.order)) best = { ok: isOk, order, bytes: Buffer.from(v.buf.subarray(tab + 1, v.end)) };
-        }
-        const outcome: SpliceOutcome = best!.ok ? { json: best!.bytes } : readFailure(best!.bytes, 0, best!.bytes.length);
-        await until(() => splicer.writeUpTo(line, outcome, sink));
-      }
-    } finally {
-      it.return?.();
+  constructor(onRow: (missing: MergedRow['missing']) => void, chunkBytes: number) {
+    this.#onRow = onRow;
+    this.#bytes = chunkBytes;
+    this.#buf = Buffer.allocUnsafeSlow(chunkBytes);
+  }
+
+  get full(): boolean {
+    return this.#used >= this.#bytes;
+  }
+
+  get empty(): boolean {
+    return this.#used === 0;
+  }
+
+  piece(buf: Buffer, start: number, end: number): void {
+    if (this.#used + end - start + 1 > this.#buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.#buf.length, this.#used + end - start + 1));
+      this.#buf.copy(bigger, 0, 0, this.#used);
+      this.#buf = bigger;
     }
+    this.#used = copyBytes(buf, start, end, this.#buf, this.#used);
+  }
+
+  endRow(_line: number, missing: MergedRow['missing']): void {
+    // piece() left room for the newline.
+    this.#buf[this.#used++] = NEWLINE_CODE;
+    this.#onRow(missing);
+  }
+
+  dropRow(_line: number, missing: MissingRow): void {
+    this.#onRow(missing);
+  }
+
+  /** The rows written, as a chunk valid until the sink is written to again. */
+  take(): Buffer {
+    const chunk = this.#buf.subarray(0, this.#used);
+    this.#used = 0;
+    return chunk;
   }
 }
 
-const NEWLINE = Buffer.from('\n');
-const EMPTY = Buffer.alloc(0);
+/**
+ * The outcomes of a row with several results (`*<order>\t<payload>` entries, a resubmission's):
+ * a success is kept over a failure, then the newest. Entries are views that the next one may
+ * overwrite: the best so far is copied.
+ */
+export class OutcomeChoice {
+  #best: { ok: boolean; order: number; bytes: Buffer } | null = null;
+
+  /** Whether the entry at `buf[start]` is one of several outcomes of its row. */
+  static isCandidate(buf: Buffer, start: number): boolean {
+    return buf[start] === STAR;
+  }
+
+  add(buf: Buffer, start: number, end: number): void {
+    const tab = buf.indexOf(TAB, start);
+    const order = readDecimal(buf, start + 1, tab);
+    const ok = buf[tab + 1] === QUOTE;
+    const best = this.#best;
+    if (!best || (ok && !best.ok) || (ok === best.ok && order > best.order)) this.#best = { ok, order, bytes: Buffer.from(buf.subarray(tab + 1, end)) };
+  }
+
+  /** The outcome kept; the choice starts again. */
+  take(): SpliceOutcome {
+    const best = this.#best!;
+    this.#best = null;
+    return best.ok ? { json: best.bytes } : readFailure(best.bytes, 0, best.bytes.length);
+  }
+}
+
+/** A row's only outcome, `buf[start, end)`: its explanation's literal (a view, reused), or its failure. */
+export function outcomeAt(buf: Buffer, start: number, end: number, view: { json: Buffer; start: number; end: number }): SpliceOutcome {
+  if (buf[start] !== QUOTE) return readFailure(buf, start, end);
+  view.json = buf;
+  view.start = start;
+  view.end = end;
+  return view;
+}
+
 const STAR = 0x2a;
 const QUOTE = 0x22;
 

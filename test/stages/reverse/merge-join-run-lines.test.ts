@@ -1,22 +1,34 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinEntries, type DatasetKey, type JoinedRow, type PointerKey } from '../../../src/core/join/join-keys.js';
-import { RunSorter, type SortedEntry } from '../../../src/core/sort/run-sorter.js';
+import { mergeJoinRunLines } from '../../../src/stages/reverse/merge-join-run-lines.js';
+import { sortRunLines } from '../../../src/stages/reverse/sort-run-lines.js';
+import { idJoin } from '../../../src/core/join/id-join.js';
+import { RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** A dataset entry `<line>\t<literal>` and a result pointer `<src>\t<offset>\t<order>\t<literal>`, as the merge's steps 1 and 2 write them. */
 const row = (line: number, literal: string) => `${line}\t${literal}`;
 const pointer = (src: number, offset: number, order: number, literal: string) => `${src}\t${offset}\t${order}\t${literal}`;
 
-function sorterOf(entries: Array<[number, string]>, tmpDir: string): RunSorter {
-  const sorter = new RunSorter({ memoryBytes: 32 * 1024, tmpDir });
-  for (const [hash, payload] of entries) sorter.add(hash, payload);
-  sorter.flush();
-  return sorter;
+/** Entries as small chunks of run lines (so that groups straddle chunks), in the order given. */
+async function* chunksOf(entries: Array<[number, string]>, chunkBytes = 300): AsyncGenerator<RunLines> {
+  const out = new RunLinesWriter(chunkBytes);
+  for (const [key, payload] of entries) {
+    out.addText(key, payload);
+    // A copy: the test's consumers may keep what they are given.
+    if (out.full) yield Buffer.from(out.take());
+  }
+  if (!out.empty) yield Buffer.from(out.take());
 }
 
-describe('joinEntries', () => {
-  it('joins one row and one result per id from the entry bytes, across refills of the runs being read; hands every other group over', async () => {
+async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const chunk of chunks) lines.push(...chunk.toString('utf8').split('\n').slice(0, -1));
+  return lines;
+}
+
+describe('mergeJoinRunLines with the merge id join', () => {
+  it('joins rows and results by hashed id across chunks and spilled runs; repeated ids, rows with no result, results with no row and colliding hashes each get their due', async () => {
     const tmp = await tempDir('be-join-');
     // Long literals: the runs are read back through buffers refilled many times over.
     const literal = (i: number) => JSON.stringify(`data/${'طريق/'.repeat(30)}${i}.jpg`);
@@ -34,48 +46,38 @@ describe('joinEntries', () => {
     rights.push([8, pointer(0, 5, 5, '"orphan"')]);
     lefts.push([9, row(5003, '"one"')]);
     rights.push([9, pointer(2, 6, 6, '"other"')]);
-    const keys = sorterOf(lefts, tmp);
-    const pointers = sorterOf(rights, tmp);
-    const joined = new RunSorter({ memoryBytes: 32 * 1024, tmpDir: tmp });
-    const handed: Array<{ lefts: DatasetKey[]; rights: PointerKey[] }> = [];
-    const other = (l: DatasetKey[], r: PointerKey[]): JoinedRow[] => {
-      handed.push({ lefts: l, rights: r });
-      return l.map((x) => ({ key: -1, payload: `${x.line}\tother` }));
-    };
-    try {
-      expect(keys.runs).toBeGreaterThan(3);
-      joinEntries(keys.sorted(), pointers.sorted(), joined, other);
-      const out = new Map(Array.from(joined.sorted(), (e) => [e.buf.toString('utf8', e.start, e.end), e.key]));
-      for (let i = 0; i < 3000; i++) {
-        if (i === 10 || i === 20) continue;
-        expect(out.get(String(i + 1)), `row ${i + 1}`).toBe((i % 3) * 2 ** 40 + 1000 * i);
-      }
-      expect(out.size).toBe(2998 + 5);
-      // Literals are handed over as latin1 (compared, rarely decoded).
-      const text = (latin1: string) => Buffer.from(latin1, 'latin1').toString('utf8');
-      const summary = handed.map((g) => [g.lefts.map((l) => [l.line, text(l.literal)]), g.rights.map((r) => [r.src, r.offset, r.order, text(r.literal)])]);
-      expect(summary).toEqual(
-        expect.arrayContaining([
-          [[[11, literal(10)], [5001, literal(10)]], [[1, 10_000, 10, literal(10)]]],
-          [[[21, literal(20)]], [[2, 20_000, 20, literal(20)], [1, 77, 9, literal(20)]]],
-          [[[5002, '"alone"']], []],
-          [[], [[0, 5, 5, '"orphan"']]],
-          [[[5003, '"one"']], [[2, 6, 6, '"other"']]],
-        ]),
-      );
-      expect(handed).toHaveLength(5);
-    } finally {
-      for (const s of [keys, pointers, joined]) s.dispose();
+    const stats: number[] = [];
+    const sorted = (entries: Array<[number, string]>) => sortRunLines({ memoryBytes: 32 * 1024, tmpDir: tmp, chunkBytes: 500, onStats: (s) => stats.push(s.runs) })(chunksOf(entries));
+    const counts = { duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0 };
+    const lines = await linesOf(mergeJoinRunLines({ right: sorted(rights), join: idJoin(counts, false), chunkBytes: 700 })(sorted(lefts)));
+
+    expect(Math.min(...stats)).toBeGreaterThan(3);
+    const byLine = new Map<number, string[]>();
+    for (const l of lines) {
+      const [key, line, ...rest] = l.split('\t');
+      byLine.set(Number(line), [...(byLine.get(Number(line)) ?? []), [key, ...rest].join('\t')]);
     }
+    for (let i = 0; i < 3000; i++) {
+      if (i === 10 || i === 20) continue;
+      expect(byLine.get(i + 1), `row ${i + 1}`).toEqual([String((i % 3) * 2 ** 40 + 1000 * i)]);
+    }
+    const failure = (line: number) => JSON.parse(byLine.get(line)![0]!.split('\t')[1]!.slice(1)) as [string, string, string | null, string];
+    // The id on two rows: neither gets an answer.
+    expect(failure(11).slice(0, 2)).toEqual([JSON.parse(literal(10)), 'duplicate_id']);
+    expect(failure(5001)[3]).toMatch(/is on 2 lines \(11, 5001\)/);
+    // Two results for one row: both are read, with their orders, the best kept later.
+    expect(byLine.get(21)!.sort()).toEqual([`${2 * 2 ** 40 + 20_000}\t20`, `${2 ** 40 + 77}\t9`].sort());
+    expect(failure(5002).slice(0, 2)).toEqual(['alone', 'no_result']);
+    // "one" and "other" share a hash: told apart by their literals.
+    expect(failure(5003).slice(0, 2)).toEqual(['one', 'no_result']);
+    expect(byLine.size).toBe(3000 + 3);
+    expect(counts).toEqual({ duplicateIdRows: 2, extraResults: 1, unmatchedResults: 2 });
     expect(readdirSync(tmp)).toEqual([]);
   });
 
-  it('refuses a side out of order', () => {
-    const entries = (list: Array<[number, string]>): SortedEntry[] => list.map(([key, text]) => ({ key, buf: Buffer.from(text), start: 0, end: Buffer.byteLength(text) }));
-    const joined = new RunSorter({ memoryBytes: 4096 });
-    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => () => joinEntries(entries(l), entries(r), joined, () => []);
-    expect(run([[5, row(1, '"a"')], [3, row(2, '"b"')]], [[5, pointer(0, 0, 0, '"a"')]])).toThrow(/dataset side is not sorted/);
-    expect(run([[9, row(1, '"a"')]], [[5, pointer(0, 0, 0, '"x"')], [2, pointer(0, 1, 0, '"y"')]])).toThrow(/results side is not sorted/);
-    joined.dispose();
+  it('refuses a side out of order', async () => {
+    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => linesOf(mergeJoinRunLines({ right: chunksOf(r), join: () => {} })(chunksOf(l)));
+    await expect(run([[5, row(1, '"a"')], [3, row(2, '"b"')]], [[5, pointer(0, 0, 0, '"a"')]])).rejects.toThrow(/left side is not sorted/);
+    await expect(run([[9, row(1, '"a"')]], [[5, pointer(0, 0, 0, '"x"')], [2, pointer(0, 1, 0, '"y"')]])).rejects.toThrow(/right side is not sorted/);
   });
 });
