@@ -1,4 +1,5 @@
 import { EntryGroup, RunLinesCursor, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
+import { joinGroups, NEED_LEFT, NEED_RIGHT, type JoinSide } from '../../core/join/join-groups.js';
 import type { Stage } from '../../types.js';
 
 export { EntryGroup, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
@@ -24,37 +25,54 @@ export interface MergeJoinRunLinesOptions {
  */
 export function mergeJoinRunLines(options: MergeJoinRunLinesOptions): Stage<RunLines, RunLines> {
   return async function* mergeJoinRunLinesStage(leftSource, { signal } = {}) {
-    const left = new RunLinesCursor(leftSource);
-    const right = new RunLinesCursor(options.right);
-    const lefts = new EntryGroup();
-    const rights = new EntryGroup();
+    const left = new ChunkSide(leftSource);
+    const right = new ChunkSide(options.right);
     const out = new RunLinesWriter(options.chunkBytes);
     try {
-      await left.load();
-      await right.load();
-      while (!left.done || !right.done) {
-        const key = Math.min(left.key, right.key);
-        lefts.clear();
-        rights.clear();
-        while (left.key === key) {
-          lefts.add(left.entry);
-          if (!left.step()) await left.load();
-        }
-        while (right.key === key) {
-          rights.add(right.entry);
-          if (!right.step()) await right.load();
-        }
-        // Each side's next entry comes after this key, unless that side is out of order.
-        if (left.key < key || right.key < key) throw new Error(`mergeJoinRunLines: the ${left.key < key ? 'left' : 'right'} side is not sorted (${Math.min(left.key, right.key)} after ${key})`);
-        options.join(key, lefts, rights, out);
-        if (out.full) {
-          yield out.take();
-          signal?.throwIfAborted();
+      const steps = joinGroups(left, right);
+      for (let step = steps.next(); !step.done; step = steps.next()) {
+        const s = step.value;
+        if (s === NEED_LEFT) await left.cursor.load();
+        else if (s === NEED_RIGHT) await right.cursor.load();
+        else {
+          options.join(s, left.group, right.group, out);
+          left.group.clear();
+          right.group.clear();
+          if (out.full) {
+            yield out.take();
+            signal?.throwIfAborted();
+          }
         }
       }
       if (!out.empty) yield out.take();
     } finally {
-      await Promise.all([left.close(), right.close()]);
+      await Promise.all([left.cursor.close(), right.cursor.close()]);
     }
   };
+}
+
+/** A side of run lines: entries are stepped through within a chunk, and loaded a chunk at a time. */
+class ChunkSide implements JoinSide<number> {
+  readonly cursor: RunLinesCursor;
+  readonly group = new EntryGroup();
+
+  constructor(chunks: AsyncIterable<RunLines>) {
+    this.cursor = new RunLinesCursor(chunks);
+  }
+
+  get done(): boolean {
+    return this.cursor.done;
+  }
+
+  get key(): number {
+    return this.cursor.entry.key as number;
+  }
+
+  step(): boolean {
+    return this.cursor.step();
+  }
+
+  collect(): void {
+    this.group.add(this.cursor.entry);
+  }
 }

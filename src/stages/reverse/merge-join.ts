@@ -1,7 +1,7 @@
+import { joinGroups, NEED_LEFT, NEED_RIGHT, type JoinKey, type JoinSide } from '../../core/join/join-groups.js';
 import type { Stage } from '../../types.js';
 
-/** Keys compare as `<` does: strings by UTF-16 code units, numbers by value. */
-export type JoinKey = string | number;
+export type { JoinKey } from '../../core/join/join-groups.js';
 
 export interface MergeJoinOptions<L, R, O, K extends JoinKey = string> {
   /** The right side, sorted by the same key. */
@@ -22,80 +22,91 @@ export interface MergeJoinOptions<L, R, O, K extends JoinKey = string> {
  * Stage: a left stream sorted by key → joined items, merging with a right stream sorted by the
  * same key. Keys compare by UTF-16 code units (as `<`), the order `externalSort` gives. Repeated
  * keys are passed to `join` as groups, never collapsed silently; right-only keys are reported.
- * Holds one key's group from each side. Fails if either side is out of order.
+ * Holds one key's group from each side. Fails if either side is out of order. The loop is the
+ * one {@link mergeJoinRunLines} runs over chunks of run lines (core/join/join-groups.ts).
  */
 export function mergeJoin<L, R, O, K extends JoinKey = string>(options: MergeJoinOptions<L, R, O, K>): Stage<L, O> {
   return async function* mergeJoinStage(leftSource) {
-    const left = leftSource[Symbol.asyncIterator]();
-    const right = options.right[Symbol.asyncIterator]();
+    const left = new ItemSide(leftSource[Symbol.asyncIterator](), options.leftKey);
+    const right = new ItemSide(options.right[Symbol.asyncIterator](), options.rightKey);
     try {
-      const steps = joinSteps<L, R, O, K>(options);
-      for (let step = steps.next(); !step.done; ) {
+      const steps = joinGroups(left, right);
+      for (let step = steps.next(); !step.done; step = steps.next()) {
         const s = step.value;
-        if (s === NEED_LEFT) step = steps.next(await left.next());
-        else if (s === NEED_RIGHT) step = steps.next(await right.next());
-        else {
-          yield* s as O[];
-          step = steps.next();
-        }
+        if (s === NEED_LEFT) await left.load();
+        else if (s === NEED_RIGHT) await right.load();
+        else yield* joinOne(s, left, right, options);
       }
     } finally {
-      await Promise.all([left.return?.(), right.return?.()]);
+      await Promise.all([left.items.return?.(), right.items.return?.()]);
     }
   };
 }
 
-/** The same join over synchronous sides (sorted runs read from disk), with no promise per item. */
+/** The same join over synchronous sides (in-memory lists, sorted runs read from disk), with no promise per item. */
 export function* mergeJoinSync<L, R, O, K extends JoinKey = string>(left: Iterable<L>, right: Iterable<R>, options: Omit<MergeJoinOptions<L, R, O, K>, 'right'>): Generator<O> {
-  const l = left[Symbol.iterator]();
-  const r = right[Symbol.iterator]();
+  const l = new ItemSide(left[Symbol.iterator](), options.leftKey);
+  const r = new ItemSide(right[Symbol.iterator](), options.rightKey);
   try {
-    const steps = joinSteps<L, R, O, K>(options);
-    for (let step = steps.next(); !step.done; ) {
+    const steps = joinGroups(l, r);
+    for (let step = steps.next(); !step.done; step = steps.next()) {
       const s = step.value;
-      if (s === NEED_LEFT) step = steps.next(l.next());
-      else if (s === NEED_RIGHT) step = steps.next(r.next());
-      else {
-        yield* s as O[];
-        step = steps.next();
-      }
+      if (s === NEED_LEFT) l.loadSync();
+      else if (s === NEED_RIGHT) r.loadSync();
+      else yield* joinOne(s, l, r, options);
     }
   } finally {
-    l.return?.();
-    r.return?.();
+    l.items.return?.();
+    r.items.return?.();
   }
 }
 
-const NEED_LEFT = Symbol('left');
-const NEED_RIGHT = Symbol('right');
-type Step<O> = typeof NEED_LEFT | typeof NEED_RIGHT | O[];
+/** One key's group joined, the groups cleared. */
+function joinOne<L, R, O, K extends JoinKey>(key: K, left: ItemSide<L, K>, right: ItemSide<R, K>, options: Omit<MergeJoinOptions<L, R, O, K>, 'right'>): O[] {
+  const lefts = left.group;
+  const rights = right.group;
+  left.group = [];
+  right.group = [];
+  if (lefts.length > 1 || rights.length > 1 || lefts.length === 0) options.onGroup?.({ key, lefts: lefts.length, rights: rights.length });
+  const out = options.join(key, lefts, rights);
+  return lefts.length > 0 ? out : [];
+}
 
-/**
- * The join, written once for both drivers as a coroutine: it yields which side it needs next
- * (and is resumed with that side's next result) or what to emit.
- */
-function* joinSteps<L, R, O, K extends JoinKey>(options: Omit<MergeJoinOptions<L, R, O, K>, 'right'>): Generator<Step<O>, void, IteratorResult<unknown> | undefined> {
-  let l = (yield NEED_LEFT) as IteratorResult<L>;
-  let r = (yield NEED_RIGHT) as IteratorResult<R>;
-  let lastKey: K | undefined;
-  while (!l.done || !r.done) {
-    const lk = l.done ? undefined : options.leftKey(l.value);
-    const rk = r.done ? undefined : options.rightKey(r.value);
-    const key = lk === undefined ? rk! : rk === undefined ? lk : lk < rk ? lk : rk;
-    if (lastKey !== undefined && key < lastKey) throw new Error(`mergeJoin: the ${lk === key ? 'left' : 'right'} side is not sorted (${JSON.stringify(key)} after ${JSON.stringify(lastKey)})`);
-    lastKey = key;
-    const lefts: L[] = [];
-    while (!l.done && options.leftKey(l.value) === key) {
-      lefts.push(l.value);
-      l = (yield NEED_LEFT) as IteratorResult<L>;
+/** A side of objects: every next item is loaded (awaited, for an async iterator). */
+class ItemSide<T, K extends JoinKey> implements JoinSide<K> {
+  done = false;
+  key!: K;
+  group: T[] = [];
+  #item!: T;
+  readonly items: Iterator<T> | AsyncIterator<T>;
+  readonly #keyOf: (item: T) => K;
+
+  constructor(items: Iterator<T> | AsyncIterator<T>, keyOf: (item: T) => K) {
+    this.items = items;
+    this.#keyOf = keyOf;
+  }
+
+  step(): boolean {
+    return false;
+  }
+
+  collect(): void {
+    this.group.push(this.#item);
+  }
+
+  async load(): Promise<void> {
+    this.#take(await (this.items as AsyncIterator<T>).next());
+  }
+
+  loadSync(): void {
+    this.#take((this.items as Iterator<T>).next());
+  }
+
+  #take(next: IteratorResult<T>): void {
+    if (next.done) this.done = true;
+    else {
+      this.#item = next.value;
+      this.key = this.#keyOf(next.value);
     }
-    const rights: R[] = [];
-    while (!r.done && options.rightKey(r.value) === key) {
-      rights.push(r.value);
-      r = (yield NEED_RIGHT) as IteratorResult<R>;
-    }
-    if (lefts.length > 1 || rights.length > 1 || lefts.length === 0) options.onGroup?.({ key, lefts: lefts.length, rights: rights.length });
-    const out = options.join(key, lefts, rights);
-    if (lefts.length > 0 && out.length > 0) yield out;
   }
 }

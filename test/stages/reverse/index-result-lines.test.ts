@@ -1,0 +1,71 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { indexResultLines, indexResultLinesOnThread } from '../../../src/stages/reverse/index-result-lines.js';
+import { datasetIdLines } from '../../../src/stages/reverse/dataset-id-lines.js';
+import { sortRunLines } from '../../../src/stages/reverse/sort-run-lines.js';
+import type { RunLines } from '../../../src/core/sort/run-lines.js';
+import { tempDir } from '../../helpers/server.js';
+
+async function resultsFile(dir: string, lines: number): Promise<string> {
+  const file = path.join(dir, 'out.jsonl');
+  const body = Array.from({ length: lines }, (_, i) => (i === 7 ? 'not a result line' : JSON.stringify({ id: `batch_req_${i}`, custom_id: `row-${(i * 7919) % lines}`, response: { status_code: 200 } })));
+  await writeFile(file, `${body.join('\n')}\n`);
+  return file;
+}
+
+/** Every line of every chunk (copied: a chunk is valid until the next). */
+async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const chunk of chunks) lines.push(...chunk.toString('utf8').split('\n').slice(0, -1));
+  return lines;
+}
+
+describe('indexResultLines', () => {
+  it('gives one line per result line, <hash>\\t<source>\\t<offset>\\t<order>\\t<literal>, here or sorted on a thread, and counts the lines that are not', async () => {
+    const dir = await tempDir('be-index-lines-');
+    const file = await resultsFile(dir, 5000);
+    const sources = [{ path: file, order: 0 }];
+    let bad = -1;
+    const here = await linesOf(sortRunLines({ memoryBytes: 64 * 1024, tmpDir: dir })(indexResultLines({ sources, onBadLines: (n) => (bad = n) })()));
+    expect(bad).toBe(1);
+    let threadBad = -1;
+    const thread = indexResultLinesOnThread({ sources, memoryBytes: 64 * 1024, tmpDir: dir, onBadLines: (n) => (threadBad = n) });
+    const there = await linesOf(thread);
+    await thread.close();
+    expect(threadBad).toBe(1);
+    expect(there).toEqual(here);
+    expect(here).toHaveLength(4999);
+    const [hash, src, offset, order, literal] = here.find((l) => l.endsWith('"row-0"'))!.split('\t');
+    expect([src, offset, order, literal]).toEqual(['0', '0', '1', '"row-0"']);
+    expect(Number(hash)).toBeGreaterThan(0);
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+  });
+
+  it('on a thread: closed without being read, or stopped, it leaves no run behind', async () => {
+    const dir = await tempDir('be-index-lines-');
+    const file = await resultsFile(dir, 20_000);
+    const unread = indexResultLinesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir });
+    await unread.indexed;
+    await unread.close();
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+    const stop = new AbortController();
+    stop.abort(new Error('stopped'));
+    const stopped = indexResultLinesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir, signal: stop.signal });
+    await expect(linesOf(stopped)).rejects.toThrow('stopped');
+    await stopped.close();
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+  });
+});
+
+describe('datasetIdLines', () => {
+  it('gives <hash>\\t<line>\\t<literal> for each row with a usable id, numbers as their string; rows without one are left to the splice', async () => {
+    const dir = await tempDir('be-ids-');
+    const dataset = path.join(dir, 'data.jsonl');
+    // A byte order mark opens the file; the id comes first or later in the row.
+    const rows = ['\ufeff{"id":"c"}', '{"id": "a", "text": "x"}', '', '{"text": "no id"}', 'not json', '{"id": 42}', '{"text": "id later", "id": "b\\u00e9"}', '{"id": ""}', '{"id": 1.5}'];
+    await writeFile(dataset, rows.join('\n'));
+    const lines = await linesOf(datasetIdLines({ dataset, idHash: (buf, start, end) => end - start })());
+    expect(lines).toEqual(['3\t1\t"c"', '3\t2\t"a"', '4\t6\t"42"', '5\t7\t"bé"']);
+  });
+});
