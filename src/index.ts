@@ -75,9 +75,18 @@ export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type Exter
 export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/reverse/merge-join.js';
 export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/reverse/merge-into-dataset.js';
 export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/reverse/index-results.js';
+// The same path in bytes, as the merge composes it: chunks of run lines (`<key>\t<payload>\n`) between stages.
+export { datasetIdLines, type DatasetIdLinesOptions } from './stages/reverse/dataset-id-lines.js';
+export { indexResultLines, indexResultLinesOnThread, type IndexResultLinesOptions, type IndexResultLinesOnThreadOptions, type ResultIndexOnThread } from './stages/reverse/index-result-lines.js';
+export { sortRunLines, type SortRunLinesOptions } from './stages/reverse/sort-run-lines.js';
+export { mergeJoinRunLines, type MergeJoinRunLinesOptions } from './stages/reverse/merge-join-run-lines.js';
+export { resolveResults, type ResolveResultsOptions } from './stages/reverse/resolve-results.js';
+export { spliceIntoDataset, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
+export { idJoin, type IdJoinCounts } from './core/join/id-join.js';
+export { RunLinesWriter, RunLinesCursor, EntryGroup, RUN_LINES_BYTES, type RunLines } from './core/sort/run-lines.js';
 export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
 export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
-export { PartialFileOutput, StreamOutput, type StagedOutput } from './core/io/staged-output.js';
+export { PartialFileOutput, StreamOutput, writeChunks, type StagedOutput } from './core/io/staged-output.js';
 
 export { merge, resultSources, type MergeOptions, type MergeStep, type MergeSummary } from './pipeline/merge.js';
 export { submit, type SubmitOptions, type SubmitSummary } from './pipeline/submit.js';

@@ -89,4 +89,24 @@ describe('examples (run as users run them, against the built package)', () => {
     const errors = await readLines(`${out}.errors.jsonl`);
     expect(errors.map((e) => [e.id, e.reason])).toEqual([['hm-10387', 'no_result'], ['hm-55501', 'api_error']]);
   });
+
+  it('merge-stages.mjs, the reverse stages composed by hand, writes what the merge command writes, byte for byte', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'be-example-'));
+    const results = path.join(dir, 'results');
+    await import('node:fs/promises').then((fs) => fs.mkdir(results));
+    await writeLines(path.join(results, 'batch_1.output.jsonl'), [okLine('armeme-0001', explained('شرح')), okLine('hm-42953', explained('one')), '{damaged', okLine('nobody', explained('x'))]);
+    await writeLines(path.join(results, 'batch_2.output.jsonl'), [okLine('hm-42953', explained('two, newer'))]);
+    await writeLines(path.join(results, 'batch_1.errors.jsonl'), [httpErrorLine('hm-77140', 500, 'server_error', 'boom')]);
+    const dataset = path.join(fixtures, 'memes.jsonl');
+    const byHand = path.join(dir, 'by-hand.jsonl');
+    const r = await runShell(process.execPath, [path.join(examples, 'merge-stages.mjs'), dataset, results, byHand]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`7 rows, 2 explained, without: api_error 1, no_result 4; 1 extra results, 1 unmatched, 1 bad lines → ${byHand}`);
+    const byCli = path.join(dir, 'by-cli.jsonl');
+    const cli = await runShell(process.execPath, [path.join(examples, '../dist/bin/batch-explain.js'), 'merge', '--dataset', dataset, '--results', results, '--output', byCli, '--quiet']);
+    expect(cli.code).toBe(0);
+    expect(await readFile(byHand, 'utf8')).toBe(await readFile(byCli, 'utf8'));
+    expect((await readLines(byHand)).map((row) => row.generated_explanation)).toContain('two, newer');
+  });
 });

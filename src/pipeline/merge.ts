@@ -4,7 +4,7 @@ import { BatchExplainError } from '../errors.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
 import type { RunLines } from '../core/sort/run-lines.js';
 import { idJoin } from '../core/join/id-join.js';
-import { PartialFileOutput, PartialTextFile, StreamOutput, type StagedOutput } from '../core/io/staged-output.js';
+import { PartialFileOutput, PartialTextFile, StreamOutput, writeChunks, type StagedOutput } from '../core/io/staged-output.js';
 import type { MergedRow } from '../core/join/dataset-splicer.js';
 import { mapEntries, readReject, readRejects } from '../core/join/join-steps.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
@@ -132,13 +132,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
         step('output'),
         spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
       ),
-      async (chunks: AsyncIterable<Buffer>, { signal: stop }: { signal?: AbortSignal } = {}) => {
-        for await (const chunk of chunks) {
-          out.write(chunk);
-          if (out.full) await out.drain();
-          stop?.throwIfAborted();
-        }
-      },
+      writeChunks(out),
       signal ? { signal } : {},
     );
     await out.close();

@@ -19,6 +19,21 @@ export interface StagedOutput {
   discard(): Promise<void>;
 }
 
+/**
+ * The last step of a pipeline of chunks that are valid until the next is asked for (the merge's
+ * stages): each is copied into `out` as it comes, waiting only when `out` is full. `out` is left
+ * open: close it (or discard it) once the pipeline is done.
+ */
+export function writeChunks(out: StagedOutput): (chunks: AsyncIterable<Buffer>, options?: { signal?: AbortSignal }) => Promise<void> {
+  return async (chunks, { signal } = {}) => {
+    for await (const chunk of chunks) {
+      out.write(chunk);
+      if (out.full) await out.drain();
+      signal?.throwIfAborted();
+    }
+  };
+}
+
 const STAGE_BYTES = 1 << 20;
 /** Stages a file output has being written at once, at most. */
 const STAGES_WRITING = 4;
