@@ -7,15 +7,15 @@
 import { pipeline } from 'node:stream/promises';
 import {
   composeStages,
-  datasetIdLines,
+  datasetIdEntries,
   idJoin,
-  indexResultLines,
-  mergeJoinRunLines,
+  indexResultEntries,
+  mergeJoinEntries,
   PartialFileOutput,
   resolveResults,
   resultSources,
   SortMemory,
-  sortRunLines,
+  sortEntries,
   spliceIntoDataset,
   writeChunks,
 } from 'batch-explain';
@@ -36,15 +36,15 @@ const onBadLines = (n) => (badLines += n);
 const out = new PartialFileOutput(outPath);
 try {
   await pipeline(
-    datasetIdLines({ dataset }),
+    datasetIdEntries({ dataset }),
     composeStages(
-      sortRunLines({ memory }),
-      mergeJoinRunLines({ right: sortRunLines({ memory })(indexResultLines({ sources, onBadLines })()), join: idJoin(counts, false) }),
-      sortRunLines({ memory }),
+      sortEntries({ memory }),
+      mergeJoinEntries({ right: sortEntries({ memory })(indexResultEntries({ sources, onBadLines })()), join: idJoin(counts, false) }),
+      sortEntries({ memory }),
     ),
     composeStages(
       resolveResults({ sources: sources.map((s) => s.path), threads: 2, onBadLines }),
-      sortRunLines({ memory }),
+      sortEntries({ memory }),
       spliceIntoDataset({
         dataset,
         onRow: (missing) => {

@@ -76,10 +76,10 @@ export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from '.
 export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/reverse/merge-into-dataset.js';
 export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/reverse/index-results.js';
 // The same path in bytes, as the merge composes it: chunks of run lines (`<key>\t<payload>\n`) between stages.
-export { datasetIdLines, type DatasetIdLinesOptions } from './stages/reverse/dataset-id-lines.js';
-export { indexResultLines, indexResultLinesOnThread, type IndexResultLinesOptions, type IndexResultLinesOnThreadOptions, type ResultIndexOnThread } from './stages/reverse/index-result-lines.js';
-export { sortRunLines, type SortRunLinesOptions } from './stages/reverse/sort-run-lines.js';
-export { mergeJoinRunLines, type MergeJoinRunLinesOptions } from './stages/reverse/merge-join-run-lines.js';
+export { datasetIdEntries, type DatasetIdEntriesOptions } from './stages/reverse/dataset-id-entries.js';
+export { indexResultEntries, indexResultEntriesOnThread, type IndexResultEntriesOptions, type IndexResultEntriesOnThreadOptions, type ResultIndexOnThread } from './stages/reverse/index-result-entries.js';
+export { sortEntries, type SortEntriesOptions } from './stages/reverse/sort-entries.js';
+export { mergeJoinEntries, type MergeJoinEntriesOptions } from './stages/reverse/merge-join-entries.js';
 export { resolveResults, type ResolveResultsOptions } from './stages/reverse/resolve-results.js';
 export { spliceIntoDataset, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
 export { idJoin, type IdJoinCounts } from './core/join/id-join.js';

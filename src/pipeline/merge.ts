@@ -9,10 +9,10 @@ import type { MergedRow } from '../core/join/dataset-splicer.js';
 import { mapEntries, readReject, readRejects } from '../core/join/join-steps.js';
 import { hasPendingWork } from '../batch-api/manifest.js';
 import { DEFAULT_SORT_MEMORY } from '../stages/reverse/external-sort.js';
-import { datasetIdLines } from '../stages/reverse/dataset-id-lines.js';
-import { indexResultLines, indexResultLinesOnThread, type ResultIndexOnThread } from '../stages/reverse/index-result-lines.js';
-import { sortRunLines } from '../stages/reverse/sort-run-lines.js';
-import { mergeJoinRunLines } from '../stages/reverse/merge-join-run-lines.js';
+import { datasetIdEntries } from '../stages/reverse/dataset-id-entries.js';
+import { indexResultEntries, indexResultEntriesOnThread, type ResultIndexOnThread } from '../stages/reverse/index-result-entries.js';
+import { sortEntries } from '../stages/reverse/sort-entries.js';
+import { mergeJoinEntries } from '../stages/reverse/merge-join-entries.js';
 import { resolveResults } from '../stages/reverse/resolve-results.js';
 import { spliceIntoDataset } from '../stages/reverse/splice-into-dataset.js';
 import type { Stage } from '../types.js';
@@ -54,11 +54,11 @@ export { defaultErrorsPath };
  * The library's reverse stages, composed in `pipeline`, each passing chunks of run lines
  * (`<key>\t<payload>\n`: a few hundred awaits for a million rows):
  *
- * 1. `datasetIdLines`: the dataset's ids, read from the start of each line, keyed by the hash of
- *    their JSON literal, `sortRunLines` by it;
- * 2. `indexResultLines`: meanwhile, on a thread when they are large, the result lines indexed
+ * 1. `datasetIdEntries`: the dataset's ids, read from the start of each line, keyed by the hash of
+ *    their JSON literal, `sortEntries` by it;
+ * 2. `indexResultEntries`: meanwhile, on a thread when they are large, the result lines indexed
  *    (id → file, offset) and their small pointers sorted the same way;
- * 3. `mergeJoinRunLines` of the two (core/join/id-join.ts: ids whose hashes collide are told
+ * 3. `mergeJoinEntries` of the two (core/join/id-join.ts: ids whose hashes collide are told
  *    apart by their literals): each row gets the pointers of its results, or a reason; the rows
  *    are sorted by pointer, so that
  * 4. `resolveResults` reads the kept result lines, each once and in file order, and parses them,
@@ -104,11 +104,11 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       const half = Math.floor(arena.length / 16) * 8;
       // Half of the arena here, as much again on the thread (the other half of this one stays untouched until the thread is done).
       idsMemory = SortMemory.over(arena.subarray(0, half));
-      indexThread = indexResultLinesOnThread({ sources, memoryBytes: half, ...tmp, onBadLines, ...(signal ? { signal } : {}) });
+      indexThread = indexResultEntriesOnThread({ sources, memoryBytes: half, ...tmp, onBadLines, ...(signal ? { signal } : {}) });
       void indexThread.indexed.then(() => memory.give(arena), () => {});
       resultIndex = indexThread;
     } else {
-      resultIndex = sortRunLines({ memory, ...tmp })(indexResultLines({ sources, onBadLines, ...(options.idHash ? { idHash: options.idHash } : {}) })({ ...(signal ? { signal } : {}) }), { ...(signal ? { signal } : {}) });
+      resultIndex = sortEntries({ memory, ...tmp })(indexResultEntries({ sources, onBadLines, ...(options.idHash ? { idHash: options.idHash } : {}) })({ ...(signal ? { signal } : {}) }), { ...(signal ? { signal } : {}) });
     }
     const threads = options.parseThreads ?? (resultBytes >= PARSE_THREADS_FROM ? Math.min(2, availableParallelism()) : 0);
     // Without the build's rejects, the splicer checks each line's JSON itself (the build's verdict is not known).
@@ -121,14 +121,14 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     };
 
     await pipeline(
-      datasetIdLines({ dataset: options.dataset, ...(options.idHash ? { idHash: options.idHash } : {}) }),
+      datasetIdEntries({ dataset: options.dataset, ...(options.idHash ? { idHash: options.idHash } : {}) }),
       // 1 to 3: both sides sorted by hash, joined, the rows sorted by their results' pointers.
-      composeStages(step('dataset ids'), sortRunLines({ memory: idsMemory, ...tmp }), mergeJoinRunLines({ right: step('result index')(resultIndex), join: idJoin(counts, pending) }), step('join'), sortRunLines({ memory, ...tmp })),
+      composeStages(step('dataset ids'), sortEntries({ memory: idsMemory, ...tmp }), mergeJoinEntries({ right: step('result index')(resultIndex), join: idJoin(counts, pending) }), step('join'), sortEntries({ memory, ...tmp })),
       // 4 and 5: the result lines read, their outcomes sorted by line and spliced.
       composeStages(
         step('results'),
         resolveResults({ sources: sources.map((s) => s.path), threads, ...(options.answerField ? { field: options.answerField } : {}), onBadLines }),
-        sortRunLines({ memory, ...tmp }),
+        sortEntries({ memory, ...tmp }),
         step('output'),
         spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
       ),

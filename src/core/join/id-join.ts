@@ -12,7 +12,7 @@ export interface IdJoinCounts {
 }
 
 /**
- * The join of one hash's group, for {@link mergeJoinRunLines}: dataset entries
+ * The join of one hash's group, for {@link mergeJoinEntries}: dataset entries
  * (`<line>\t<literal>`) on the left, result pointers (`<src>\t<offset>\t<order>\t<literal>`) on
  * the right; each row comes out keyed by its result's pointer (`src × 2^40 + offset`), to be
  * sorted by it and read in file order:

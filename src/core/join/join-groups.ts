@@ -1,4 +1,4 @@
-// The merge join's loop, written once for its three drivers: objects from async iterables (stages/reverse/merge-join.ts), objects from sync ones (mergeJoinSync), and chunks of run lines (stages/reverse/merge-join-run-lines.ts).
+// The merge join's loop, written once for its three drivers: objects from async iterables (stages/reverse/merge-join.ts), objects from sync ones (mergeJoinSync), and chunks of run lines (stages/reverse/merge-join-entries.ts).
 
 /** Keys compare as `<` does: strings by UTF-16 code units, numbers by value. */
 export type JoinKey = string | number;

@@ -2,7 +2,7 @@ import { datasetKeyLines, type IdHash } from '../../core/join/join-keys.js';
 import { hashBytes } from '../../core/json/id-key.js';
 import { RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
 
-export interface DatasetIdLinesOptions {
+export interface DatasetIdEntriesOptions {
   /** The dataset file (JSONL), read in its order. */
   dataset: string;
   /** The key of an id's JSON literal bytes. Default a 52-bit hash ({@link hashBytes}); a test may give one that collides. */
@@ -12,13 +12,13 @@ export interface DatasetIdLinesOptions {
 /**
  * Source stage: a dataset → one run line per row with a usable id (the rule of `validateRow`),
  * `<hash of the id's JSON literal>\t<line>\t<literal>`, in chunks: the left side of the merge's
- * join, to be sorted by key ({@link sortRunLines}) and joined with the results' index
- * ({@link indexResultLines}). The id is read from the start of the line where it lies
+ * join, to be sorted by key ({@link sortEntries}) and joined with the results' index
+ * ({@link indexResultEntries}). The id is read from the start of the line where it lies
  * (`{"id": …` first, as most datasets have it), else the line is parsed. Rows without a usable
  * id are left out here: the splice gives them their reason.
  */
-export function datasetIdLines(options: DatasetIdLinesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
-  return async function* datasetIdLinesSource({ signal } = {}) {
+export function datasetIdEntries(options: DatasetIdEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
+  return async function* datasetIdEntriesSource({ signal } = {}) {
     const out = new RunLinesWriter();
     for (const _ of datasetKeyLines(options.dataset, out, options.idHash ?? hashBytes, signal)) yield out.take();
     if (!out.empty) yield out.take();

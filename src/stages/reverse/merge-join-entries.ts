@@ -4,7 +4,7 @@ import type { Stage } from '../../types.js';
 
 export { EntryGroup, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
 
-export interface MergeJoinRunLinesOptions {
+export interface MergeJoinEntriesOptions {
   /** The right side: chunks of run lines sorted by the same key. */
   right: AsyncIterable<RunLines>;
   /**
@@ -23,8 +23,8 @@ export interface MergeJoinRunLinesOptions {
  * with the results' this way. Holds one key's group from each side. Fails if either side is out
  * of order.
  */
-export function mergeJoinRunLines(options: MergeJoinRunLinesOptions): Stage<RunLines, RunLines> {
-  return async function* mergeJoinRunLinesStage(leftSource, { signal } = {}) {
+export function mergeJoinEntries(options: MergeJoinEntriesOptions): Stage<RunLines, RunLines> {
+  return async function* mergeJoinEntriesStage(leftSource, { signal } = {}) {
     const left = new ChunkSide(leftSource);
     const right = new ChunkSide(options.right);
     const out = new RunLinesWriter(options.chunkBytes);

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mergeJoinRunLines } from '../../../src/stages/reverse/merge-join-run-lines.js';
-import { sortRunLines } from '../../../src/stages/reverse/sort-run-lines.js';
+import { mergeJoinEntries } from '../../../src/stages/reverse/merge-join-entries.js';
+import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
 import { idJoin } from '../../../src/core/join/id-join.js';
 import { RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
 import { tempDir } from '../../helpers/server.js';
@@ -27,7 +27,7 @@ async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
   return lines;
 }
 
-describe('mergeJoinRunLines with the merge id join', () => {
+describe('mergeJoinEntries with the merge id join', () => {
   it('joins rows and results by hashed id across chunks and spilled runs; repeated ids, rows with no result, results with no row and colliding hashes each get their due', async () => {
     const tmp = await tempDir('be-join-');
     // Long literals: the runs are read back through buffers refilled many times over.
@@ -47,9 +47,9 @@ describe('mergeJoinRunLines with the merge id join', () => {
     lefts.push([9, row(5003, '"one"')]);
     rights.push([9, pointer(2, 6, 6, '"other"')]);
     const stats: number[] = [];
-    const sorted = (entries: Array<[number, string]>) => sortRunLines({ memoryBytes: 32 * 1024, tmpDir: tmp, chunkBytes: 500, onStats: (s) => stats.push(s.runs) })(chunksOf(entries));
+    const sorted = (entries: Array<[number, string]>) => sortEntries({ memoryBytes: 32 * 1024, tmpDir: tmp, chunkBytes: 500, onStats: (s) => stats.push(s.runs) })(chunksOf(entries));
     const counts = { duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0 };
-    const lines = await linesOf(mergeJoinRunLines({ right: sorted(rights), join: idJoin(counts, false), chunkBytes: 700 })(sorted(lefts)));
+    const lines = await linesOf(mergeJoinEntries({ right: sorted(rights), join: idJoin(counts, false), chunkBytes: 700 })(sorted(lefts)));
 
     expect(Math.min(...stats)).toBeGreaterThan(3);
     const byLine = new Map<number, string[]>();
@@ -76,7 +76,7 @@ describe('mergeJoinRunLines with the merge id join', () => {
   });
 
   it('refuses a side out of order', async () => {
-    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => linesOf(mergeJoinRunLines({ right: chunksOf(r), join: () => {} })(chunksOf(l)));
+    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => linesOf(mergeJoinEntries({ right: chunksOf(r), join: () => {} })(chunksOf(l)));
     await expect(run([[5, row(1, '"a"')], [3, row(2, '"b"')]], [[5, pointer(0, 0, 0, '"a"')]])).rejects.toThrow(/left side is not sorted/);
     await expect(run([[9, row(1, '"a"')]], [[5, pointer(0, 0, 0, '"x"')], [2, pointer(0, 1, 0, '"y"')]])).rejects.toThrow(/right side is not sorted/);
   });

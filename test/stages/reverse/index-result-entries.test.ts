@@ -1,9 +1,9 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { indexResultLines, indexResultLinesOnThread } from '../../../src/stages/reverse/index-result-lines.js';
-import { datasetIdLines } from '../../../src/stages/reverse/dataset-id-lines.js';
-import { sortRunLines } from '../../../src/stages/reverse/sort-run-lines.js';
+import { indexResultEntries, indexResultEntriesOnThread } from '../../../src/stages/reverse/index-result-entries.js';
+import { datasetIdEntries } from '../../../src/stages/reverse/dataset-id-entries.js';
+import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
 import type { RunLines } from '../../../src/core/sort/run-lines.js';
 import { tempDir } from '../../helpers/server.js';
 
@@ -21,16 +21,16 @@ async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
   return lines;
 }
 
-describe('indexResultLines', () => {
+describe('indexResultEntries', () => {
   it('gives one line per result line, <hash>\\t<source>\\t<offset>\\t<order>\\t<literal>, here or sorted on a thread, and counts the lines that are not', async () => {
     const dir = await tempDir('be-index-lines-');
     const file = await resultsFile(dir, 5000);
     const sources = [{ path: file, order: 0 }];
     let bad = -1;
-    const here = await linesOf(sortRunLines({ memoryBytes: 64 * 1024, tmpDir: dir })(indexResultLines({ sources, onBadLines: (n) => (bad = n) })()));
+    const here = await linesOf(sortEntries({ memoryBytes: 64 * 1024, tmpDir: dir })(indexResultEntries({ sources, onBadLines: (n) => (bad = n) })()));
     expect(bad).toBe(1);
     let threadBad = -1;
-    const thread = indexResultLinesOnThread({ sources, memoryBytes: 64 * 1024, tmpDir: dir, onBadLines: (n) => (threadBad = n) });
+    const thread = indexResultEntriesOnThread({ sources, memoryBytes: 64 * 1024, tmpDir: dir, onBadLines: (n) => (threadBad = n) });
     const there = await linesOf(thread);
     await thread.close();
     expect(threadBad).toBe(1);
@@ -45,27 +45,27 @@ describe('indexResultLines', () => {
   it('on a thread: closed without being read, or stopped, it leaves no run behind', async () => {
     const dir = await tempDir('be-index-lines-');
     const file = await resultsFile(dir, 20_000);
-    const unread = indexResultLinesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir });
+    const unread = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir });
     await unread.indexed;
     await unread.close();
     expect(await readdir(dir)).toEqual(['out.jsonl']);
     const stop = new AbortController();
     stop.abort(new Error('stopped'));
-    const stopped = indexResultLinesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir, signal: stop.signal });
+    const stopped = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir, signal: stop.signal });
     await expect(linesOf(stopped)).rejects.toThrow('stopped');
     await stopped.close();
     expect(await readdir(dir)).toEqual(['out.jsonl']);
   });
 });
 
-describe('datasetIdLines', () => {
+describe('datasetIdEntries', () => {
   it('gives <hash>\\t<line>\\t<literal> for each row with a usable id, numbers as their string; rows without one are left to the splice', async () => {
     const dir = await tempDir('be-ids-');
     const dataset = path.join(dir, 'data.jsonl');
     // A byte order mark opens the file; the id comes first or later in the row.
     const rows = ['\ufeff{"id":"c"}', '{"id": "a", "text": "x"}', '', '{"text": "no id"}', 'not json', '{"id": 42}', '{"text": "id later", "id": "b\\u00e9"}', '{"id": ""}', '{"id": 1.5}'];
     await writeFile(dataset, rows.join('\n'));
-    const lines = await linesOf(datasetIdLines({ dataset, idHash: (buf, start, end) => end - start })());
+    const lines = await linesOf(datasetIdEntries({ dataset, idHash: (buf, start, end) => end - start })());
     expect(lines).toEqual(['3\t1\t"c"', '3\t2\t"a"', '4\t6\t"42"', '5\t7\t"bé"']);
   });
 });

@@ -4,7 +4,7 @@ import { positiveInteger } from '../../core/flow/options.js';
 import type { Stage } from '../../types.js';
 import { DEFAULT_SORT_MEMORY, type ExternalSortStats } from './external-sort.js';
 
-export interface SortRunLinesOptions {
+export interface SortEntriesOptions {
   /** Bytes of lines held before a sorted run is spilled to disk. Default 16 MiB (the `--sort-memory` default). */
   memoryBytes?: number;
   /**
@@ -30,10 +30,10 @@ export interface SortRunLinesOptions {
  * merge's three sorts. The temporary folder of runs is removed on success, on failure and when
  * the consumer stops early.
  */
-export function sortRunLines(options: SortRunLinesOptions = {}): Stage<RunLines, RunLines> {
+export function sortEntries(options: SortEntriesOptions = {}): Stage<RunLines, RunLines> {
   const memoryBytes = options.memory?.bytes ?? options.memoryBytes ?? DEFAULT_SORT_MEMORY;
   positiveInteger('memoryBytes', memoryBytes);
-  return async function* sortRunLinesStage(source, { signal } = {}) {
+  return async function* sortEntriesStage(source, { signal } = {}) {
     const sorter = new RunSorter({ memoryBytes, ...(options.memory ? { memory: options.memory } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}), ...(options.fanIn ? { fanIn: options.fanIn } : {}) });
     try {
       for await (const chunk of source) {

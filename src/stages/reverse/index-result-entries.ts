@@ -7,7 +7,7 @@ import { RunSorter } from '../../core/sort/run-sorter.js';
 
 export { addResultKeys };
 
-export interface IndexResultLinesOptions {
+export interface IndexResultEntriesOptions {
   /** The result files (batch outputs and error files), oldest first: a later result for an id is newer. */
   sources: readonly ResultSource[];
   /** The key of an id's JSON literal bytes. Default a 52-bit hash ({@link hashBytes}). */
@@ -19,13 +19,13 @@ export interface IndexResultLinesOptions {
 /**
  * Source stage: result files → one run line per result line,
  * `<hash of the id's JSON literal>\t<source>\t<offset>\t<order>\t<literal>`, in chunks: the right
- * side of the merge's join, to be sorted by key ({@link sortRunLines}). The bytes are scanned for
+ * side of the merge's join, to be sorted by key ({@link sortEntries}). The bytes are scanned for
  * newlines and only the start of each line is looked at (the ~1 KB answer is neither decoded nor
  * parsed here: the lines the join keeps are read again at the end, by {@link resolveResults}).
  * A line that is no result line is counted and skipped.
  */
-export function indexResultLines(options: IndexResultLinesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
-  return async function* indexResultLinesSource({ signal } = {}) {
+export function indexResultEntries(options: IndexResultEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
+  return async function* indexResultEntriesSource({ signal } = {}) {
     const out = new RunLinesWriter();
     const loop = resultKeyLines(options.sources, out, options.idHash ?? hashBytes, signal);
     for (let step = loop.next(); ; step = loop.next()) {
@@ -39,7 +39,7 @@ export function indexResultLines(options: IndexResultLinesOptions): (options?: {
   };
 }
 
-export interface IndexResultLinesOnThreadOptions {
+export interface IndexResultEntriesOnThreadOptions {
   sources: readonly ResultSource[];
   /** The sort arena of the thread. */
   memoryBytes: number;
@@ -48,7 +48,7 @@ export interface IndexResultLinesOnThreadOptions {
   signal?: AbortSignal;
 }
 
-/** {@link indexResultLines} and its sort, started at once on a thread: iterate it for the sorted lines, or close it. */
+/** {@link indexResultEntries} and its sort, started at once on a thread: iterate it for the sorted lines, or close it. */
 export interface ResultIndexOnThread extends AsyncIterable<RunLines> {
   /** Resolves when the thread is done (its runs then wait to be read). */
   readonly indexed: Promise<unknown>;
@@ -57,12 +57,12 @@ export interface ResultIndexOnThread extends AsyncIterable<RunLines> {
 }
 
 /**
- * {@link indexResultLines} followed by {@link sortRunLines}, on a thread of its own that starts
+ * {@link indexResultEntries} followed by {@link sortEntries}, on a thread of its own that starts
  * at once: whatever the calling thread does meanwhile (the merge reads the dataset's ids) overlaps
  * it. The lines come sorted, read from the runs the thread handed over. Only the hash key
  * ({@link hashBytes}) is computed on the thread.
  */
-export function indexResultLinesOnThread(options: IndexResultLinesOnThreadOptions): ResultIndexOnThread {
+export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOptions): ResultIndexOnThread {
   const stop = new AbortController();
   const indexing = indexResultsOnThread(options.sources, { memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) }, options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal);
   indexing.catch(() => {}); // awaited when read or closed
