@@ -32,7 +32,7 @@ const byReason = {};
 let rows = 0;
 let badLines = 0;
 const onBadLines = (n) => (badLines += n);
-// The stages pass chunks that are valid until the next is asked for: writeChunks copies them out.
+// Each stage refills what it hands on once the next is asked for: writeChunks copies the bytes out.
 const out = new PartialFileOutput(outPath);
 try {
   await pipeline(

@@ -75,7 +75,7 @@ export { externalSort, DEFAULT_SORT_MEMORY, type ExternalSortOptions, type Exter
 export { mergeJoin, mergeJoinSync, type MergeJoinOptions, type JoinKey } from './stages/reverse/merge-join.js';
 export { mergeIntoDataset, DatasetSplicer, type MergeIntoDatasetOptions, type MergedRow, type RowOutcome, type SpliceOutcome } from './stages/reverse/merge-into-dataset.js';
 export { indexResults, resultLineKeys, type ResultPointer, type ResultLineKey, type IndexResultsOptions, type BadResultLine } from './stages/reverse/index-results.js';
-// The same path in bytes, as the merge composes it: chunks of run lines (`<key>\t<payload>\n`) between stages.
+// The same path in bytes, as the merge composes it: batches of entries (numeric keys, payload bytes) between stages.
 export { datasetIdEntries, type DatasetIdEntriesOptions } from './stages/reverse/dataset-id-entries.js';
 export { indexResultEntries, indexResultEntriesOnThread, type IndexResultEntriesOptions, type IndexResultEntriesOnThreadOptions, type ResultIndexOnThread } from './stages/reverse/index-result-entries.js';
 export { sortEntries, type SortEntriesOptions } from './stages/reverse/sort-entries.js';
@@ -83,7 +83,7 @@ export { mergeJoinEntries, type MergeJoinEntriesOptions } from './stages/reverse
 export { resolveResults, type ResolveResultsOptions } from './stages/reverse/resolve-results.js';
 export { spliceIntoDataset, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
 export { idJoin, type IdJoinCounts } from './core/join/id-join.js';
-export { RunLinesWriter, RunLinesCursor, EntryGroup, RUN_LINES_BYTES, type RunLines } from './core/sort/run-lines.js';
+export { EntryBatch, EntryBatchCursor, EntryGroup, BATCH_BYTES, BATCH_ENTRIES } from './core/sort/entry-batch.js';
 export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
 export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
 export { PartialFileOutput, StreamOutput, writeChunks, type StagedOutput } from './core/io/staged-output.js';

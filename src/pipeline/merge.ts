@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { BatchExplainError } from '../errors.js';
 import { removeStaleRuns, RunSorter, SortMemory } from '../core/sort/run-sorter.js';
-import type { RunLines } from '../core/sort/run-lines.js';
+import type { EntryBatch } from '../core/sort/entry-batch.js';
 import { idJoin } from '../core/join/id-join.js';
 import { PartialFileOutput, PartialTextFile, StreamOutput, writeChunks, type StagedOutput } from '../core/io/staged-output.js';
 import type { MergedRow } from '../core/join/dataset-splicer.js';
@@ -51,8 +51,8 @@ export { defaultErrorsPath };
  * arena of `sortMemory` at a time) and with sequential reads only (random reads of a large file
  * fall out of the page cache on our VMs).
  *
- * The library's reverse stages, composed in `pipeline`, each passing chunks of run lines
- * (`<key>\t<payload>\n`: a few hundred awaits for a million rows):
+ * The library's reverse stages, composed in `pipeline`, each passing batches of entries (numeric
+ * keys and payload bytes, core/sort/entry-batch.ts: a few hundred awaits for a million rows):
  *
  * 1. `datasetIdEntries`: the dataset's ids, read from the start of each line, keyed by the hash of
  *    their JSON literal, `sortEntries` by it;
@@ -82,7 +82,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
   const onBadLines = (n: number) => void (counts.badResultLines += n);
   const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
-  const step = (name: MergeStep) => announce<RunLines>(name, options.onStep);
+  const step = (name: MergeStep) => announce<EntryBatch>(name, options.onStep);
 
   // Runs of merges killed before they could clean up.
   removeStaleRuns(options.tmpDir);
@@ -98,7 +98,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     // The results' side of the join, sorted by hash. Large result files are indexed on a thread of
     // their own while the dataset's ids are read, each side sorting in half of the sort memory.
     let idsMemory = memory;
-    let resultIndex: AsyncIterable<RunLines>;
+    let resultIndex: AsyncIterable<EntryBatch>;
     if ((options.indexThread ?? resultBytes >= PARSE_THREADS_FROM) && !options.idHash && memory.bytes >= 2 * MIN_HALF_BYTES) {
       const arena = memory.take();
       const half = Math.floor(arena.length / 16) * 8;
@@ -153,19 +153,19 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 }
 
 /**
- * A pass-through stage that tells `onStep` when the first chunk comes through (the step has begun: for progress
+ * A pass-through stage that tells `onStep` when the first batch comes through (the step has begun: for progress
  * lines), and stops there when the merge is being stopped.
  */
 function announce<T>(name: MergeStep, onStep: MergeOptions['onStep']): Stage<T, T> {
   return async function* announceStage(source, { signal } = {}) {
     let told = false;
-    for await (const chunk of source) {
+    for await (const batch of source) {
       if (!told) {
         told = true;
         onStep?.(name);
         signal?.throwIfAborted();
       }
-      yield chunk;
+      yield batch;
     }
   };
 }

@@ -1,7 +1,7 @@
-// The merge's join of one hash's group (step 3 of pipeline/merge.ts): dataset rows and result pointers with the same hashed id, as lines of the sort by pointer.
+// The merge's join of one hash's group (step 3 of pipeline/merge.ts): dataset rows and result pointers with the same hashed id, as entries of the sort by pointer.
 import { readDecimal } from '../io/decimal.js';
 import { failurePayload } from '../results/result-batch.js';
-import type { EntryGroup, RunLinesWriter } from '../sort/run-lines.js';
+import type { EntryBatch, EntryGroup } from '../sort/entry-batch.js';
 import { literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from './join-keys.js';
 
 /** What the join counts. */
@@ -16,14 +16,14 @@ export interface IdJoinCounts {
  * (`<line>\t<literal>`) on the left, result pointers (`<src>\t<offset>\t<order>\t<literal>`) on
  * the right; each row comes out keyed by its result's pointer (`src × 2^40 + offset`), to be
  * sorted by it and read in file order:
- * - the usual group, one row and one result with the same literal, as `<pointer>\t<line>`, straight from the bytes;
- * - a row with several results (a resubmission's, a repeat) once per result, `<pointer>\t<line>\t<order>` (the best is kept at the end);
- * - a row with no result, or whose id is on several rows, keyed -1: `-1\t<line>\t<failure>`;
+ * - the usual group, one row and one result with the same literal: `<line>` keyed by the pointer, straight from the bytes;
+ * - a row with several results (a resubmission's, a repeat): `<line>\t<order>` once per result, keyed by its pointer (the best is kept at the end);
+ * - a row with no result, or whose id is on several rows: `<line>\t<failure>` keyed -1;
  * - results with no row are counted, and dropped.
  * Ids whose hashes collide are told apart by their literals.
  */
-export function idJoin(counts: IdJoinCounts, pending: boolean): (hash: number, lefts: EntryGroup, rights: EntryGroup, out: RunLinesWriter) => void {
-  const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[], out: RunLinesWriter): void => {
+export function idJoin(counts: IdJoinCounts, pending: boolean): (hash: number, lefts: EntryGroup, rights: EntryGroup, out: EntryBatch) => void {
+  const joinId = (literal: string, lefts: DatasetKey[], rights: PointerKey[], out: EntryBatch): void => {
     if (lefts.length === 0) {
       counts.unmatchedResults += rights.length;
       return;
@@ -62,7 +62,7 @@ export function idJoin(counts: IdJoinCounts, pending: boolean): (hash: number, l
 }
 
 /** The usual group (one row `<line>\t<literal>`, one result `<src>\t<offset>\t<order>\t<literal>`, the same literal) joined in place; false for any other. */
-function joinOne(lefts: EntryGroup, rights: EntryGroup, out: RunLinesWriter): boolean {
+function joinOne(lefts: EntryGroup, rights: EntryGroup, out: EntryBatch): boolean {
   if (lefts.count !== 1 || rights.count !== 1) return false;
   const lb = lefts.buf;
   const rb = rights.buf;

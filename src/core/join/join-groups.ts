@@ -1,4 +1,4 @@
-// The merge join's loop, written once for its three drivers: objects from async iterables (stages/reverse/merge-join.ts), objects from sync ones (mergeJoinSync), and chunks of run lines (stages/reverse/merge-join-entries.ts).
+// The merge join's loop, written once for its three drivers: objects from async iterables (stages/reverse/merge-join.ts), objects from sync ones (mergeJoinSync), and batches of entries (stages/reverse/merge-join-entries.ts).
 
 /** Keys compare as `<` does: strings by UTF-16 code units, numbers by value. */
 export type JoinKey = string | number;
@@ -6,7 +6,7 @@ export type JoinKey = string | number;
 /**
  * One side of a merge join, read entry by entry. The loop asks it to move on with `step`, which
  * answers false when the next entry must be awaited: then the driver awaits `load` (a side over
- * chunks awaits once per chunk, a side over objects once per object).
+ * batches awaits once per batch, a side over objects once per object).
  */
 export interface JoinSide<K extends JoinKey> {
   /** Past the last entry. */

@@ -40,10 +40,10 @@ export function lineKey(text: string): string | null {
 }
 
 
-/** Where the key loops write their entries: a sorter (the index thread's), or chunks of run lines. */
+/** Where the key loops write their entries: a sorter (the index thread's), or a batch of entries. */
 export interface KeySink {
   addBytes(key: number, buf: Buffer, start: number, end: number): void;
-  /** Time for the loop to yield (a chunk to hand on); never, when absent. */
+  /** Time for the loop to yield (a batch to hand on); never, when absent. */
   readonly full?: boolean;
 }
 

@@ -104,22 +104,10 @@ export class RunSorter {
   }
 
   /**
-   * Adds a whole run line `buf[start, end)` as it is (`<key>\t<payload>`, no newline, the key as
-   * this sorter writes it: another sorter's output), `key` being its key read by the caller: the
-   * merge's sorts pass each other run lines, and need not write their keys again.
-   */
-  addLine(key: number, buf: Buffer, start: number, end: number): void {
-    const at = this.#reserve(key, end - start, true);
-    if (at === -1) return this.#addAlone(key, buf.subarray(buf.indexOf(TAB, start) + 1, end));
-    buf.copy(this.#arena!.buffer, at, start, end);
-    this.#finish(key, at + end - start);
-  }
-
-  /**
    * Room for one entry of at most `maxPayloadBytes` (spilling the arena first when full): returns
    * where its payload goes, or -1 for an entry larger than an empty arena.
    */
-  #reserve(key: SortKey, maxPayloadBytes: number, wholeLine = false): number {
+  #reserve(key: SortKey, maxPayloadBytes: number): number {
     if (this.#sorting) throw new Error('RunSorter: add after sorted()');
     const kind = typeof key === 'number' ? 'number' : 'string';
     if (this.#kind !== kind) {
@@ -128,11 +116,11 @@ export class RunSorter {
     }
     if (kind === 'number' && !Number.isFinite(key)) throw new Error(`RunSorter: key ${key} is not a finite number`);
     const arena = (this.#arena ??= new SortArena(this.#memory, kind));
-    const keyText = wholeLine ? '' : keyTextOf(key);
-    let at = wholeLine ? arena.reserveLine(key as number, maxPayloadBytes) : arena.reserve(key, keyText, maxPayloadBytes);
+    const keyText = keyTextOf(key);
+    let at = arena.reserve(key, keyText, maxPayloadBytes);
     if (at === -1 && arena.count > 0) {
       this.#spill();
-      at = wholeLine ? arena.reserveLine(key as number, maxPayloadBytes) : arena.reserve(key, keyText, maxPayloadBytes);
+      at = arena.reserve(key, keyText, maxPayloadBytes);
     }
     if (at !== -1) this.#seen(key);
     return at;

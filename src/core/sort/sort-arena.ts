@@ -40,20 +40,7 @@ export class SortArena {
    * does not fit (the caller spills and tries again, or the entry is larger than the arena).
    */
   reserve(key: string | number, keyText: string, maxPayloadBytes: number): number {
-    if (!this.#room(key, (keyText.length || 16) * 3 + 1 + maxPayloadBytes + 1)) return -1;
-    // An empty key text stands for a non-negative integer's digits; an empty string key is just empty.
-    let at = this.#kind === 'number' && keyText === '' ? writeDecimal(this.#buffer!, this.#used, key as number) : this.#used + this.#buffer!.write(keyText, this.#used, this.#kind === 'number' ? 'latin1' : 'utf8');
-    this.#buffer![at++] = TAB;
-    return at;
-  }
-
-  /** Room for a whole run line of `lineBytes` (its key's text already in it, no newline): where it goes, or -1 as {@link reserve}. */
-  reserveLine(key: number, lineBytes: number): number {
-    return this.#room(key, lineBytes + 1) ? this.#used : -1;
-  }
-
-  /** Takes the slots of one entry of at most `maxLine` bytes, or says it does not fit. */
-  #room(key: string | number, maxLine: number): boolean {
+    const maxLine = (keyText.length || 16) * 3 + 1 + maxPayloadBytes + 1;
     const keyBytes = this.#kind === 'string' ? (key as string).length * 2 + 24 : 0;
     if (!this.#buffer) {
       this.#buffer = this.#memory.take();
@@ -61,12 +48,15 @@ export class SortArena {
     }
     // Room for the line, and for its 32 bytes of slots and scratch below the slots in use.
     const slotsFrom = (this.#meta.length - 4 * (this.#count + 1)) * 8;
-    if (this.#used + maxLine > slotsFrom || this.#held + keyBytes + maxLine + 32 * (this.#count + 1) > this.#memory.bytes) return false;
+    if (this.#used + maxLine > slotsFrom || this.#held + keyBytes + maxLine + 32 * (this.#count + 1) > this.#memory.bytes) return -1;
     const m = this.#meta.length - 2 * this.#count;
     this.#meta[m - 1] = this.#used;
     if (this.#kind === 'number') this.#meta[m - 2] = key as number;
     this.#held += keyBytes;
-    return true;
+    // An empty key text stands for a non-negative integer's digits; an empty string key is just empty.
+    let at = this.#kind === 'number' && keyText === '' ? writeDecimal(this.#buffer, this.#used, key as number) : this.#used + this.#buffer.write(keyText, this.#used, this.#kind === 'number' ? 'latin1' : 'utf8');
+    this.#buffer[at++] = TAB;
+    return at;
   }
 
   /** Ends the entry reserved last at `end` (its payload's end). */

@@ -1,6 +1,6 @@
 import { datasetKeyLines, type IdHash } from '../../core/join/join-keys.js';
 import { hashBytes } from '../../core/json/id-key.js';
-import { RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
+import { EntryBatch } from '../../core/sort/entry-batch.js';
 
 export interface DatasetIdEntriesOptions {
   /** The dataset file (JSONL), read in its order. */
@@ -10,17 +10,20 @@ export interface DatasetIdEntriesOptions {
 }
 
 /**
- * Source stage: a dataset → one run line per row with a usable id (the rule of `validateRow`),
- * `<hash of the id's JSON literal>\t<line>\t<literal>`, in chunks: the left side of the merge's
+ * Source stage: a dataset → one entry per row with a usable id (the rule of `validateRow`), keyed
+ * by the hash of the id's JSON literal, `<line>\t<literal>`, in batches: the left side of the merge's
  * join, to be sorted by key ({@link sortEntries}) and joined with the results' index
  * ({@link indexResultEntries}). The id is read from the start of the line where it lies
  * (`{"id": …` first, as most datasets have it), else the line is parsed. Rows without a usable
  * id are left out here: the splice gives them their reason.
  */
-export function datasetIdEntries(options: DatasetIdEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
+export function datasetIdEntries(options: DatasetIdEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<EntryBatch> {
   return async function* datasetIdEntriesSource({ signal } = {}) {
-    const out = new RunLinesWriter();
-    for (const _ of datasetKeyLines(options.dataset, out, options.idHash ?? hashBytes, signal)) yield out.take();
-    if (!out.empty) yield out.take();
+    const out = new EntryBatch();
+    for (const _ of datasetKeyLines(options.dataset, out, options.idHash ?? hashBytes, signal)) {
+      yield out;
+      out.clear();
+    }
+    if (!out.empty) yield out;
   };
 }

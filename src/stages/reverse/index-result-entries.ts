@@ -2,7 +2,7 @@ import { addResultKeys, resultKeyLines, type IdHash } from '../../core/join/join
 import { hashBytes } from '../../core/json/id-key.js';
 import { indexResultsOnThread } from '../../core/results/result-index-thread.js';
 import type { ResultSource } from '../../core/results/result-line.js';
-import { RunLinesWriter, sortedRunLines, type RunLines } from '../../core/sort/run-lines.js';
+import { EntryBatch, sortedEntryBatches } from '../../core/sort/entry-batch.js';
 import { RunSorter } from '../../core/sort/run-sorter.js';
 
 export { addResultKeys };
@@ -17,25 +17,26 @@ export interface IndexResultEntriesOptions {
 }
 
 /**
- * Source stage: result files → one run line per result line,
- * `<hash of the id's JSON literal>\t<source>\t<offset>\t<order>\t<literal>`, in chunks: the right
+ * Source stage: result files → one entry per result line, keyed by the hash of the id's JSON
+ * literal, `<source>\t<offset>\t<order>\t<literal>`, in batches: the right
  * side of the merge's join, to be sorted by key ({@link sortEntries}). The bytes are scanned for
  * newlines and only the start of each line is looked at (the ~1 KB answer is neither decoded nor
  * parsed here: the lines the join keeps are read again at the end, by {@link resolveResults}).
  * A line that is no result line is counted and skipped.
  */
-export function indexResultEntries(options: IndexResultEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<RunLines> {
+export function indexResultEntries(options: IndexResultEntriesOptions): (options?: { signal?: AbortSignal }) => AsyncGenerator<EntryBatch> {
   return async function* indexResultEntriesSource({ signal } = {}) {
-    const out = new RunLinesWriter();
+    const out = new EntryBatch();
     const loop = resultKeyLines(options.sources, out, options.idHash ?? hashBytes, signal);
     for (let step = loop.next(); ; step = loop.next()) {
       if (step.done) {
         options.onBadLines?.(step.value);
         break;
       }
-      yield out.take();
+      yield out;
+      out.clear();
     }
-    if (!out.empty) yield out.take();
+    if (!out.empty) yield out;
   };
 }
 
@@ -49,7 +50,7 @@ export interface IndexResultEntriesOnThreadOptions {
 }
 
 /** {@link indexResultEntries} and its sort, started at once on a thread: iterate it for the sorted lines, or close it. */
-export interface ResultIndexOnThread extends AsyncIterable<RunLines> {
+export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
   /** Resolves when the thread is done (its runs then wait to be read). */
   readonly indexed: Promise<unknown>;
   /** Stops the thread if it still runs, and removes its runs if they were never read. */
@@ -59,7 +60,7 @@ export interface ResultIndexOnThread extends AsyncIterable<RunLines> {
 /**
  * {@link indexResultEntries} followed by {@link sortEntries}, on a thread of its own that starts
  * at once: whatever the calling thread does meanwhile (the merge reads the dataset's ids) overlaps
- * it. The lines come sorted, read from the runs the thread handed over. Only the hash key
+ * it. The entries come sorted, read from the runs the thread handed over. Only the hash key
  * ({@link hashBytes}) is computed on the thread.
  */
 export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOptions): ResultIndexOnThread {
@@ -75,7 +76,7 @@ export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOp
       const sorter = RunSorter.attach(indexed.runs, { memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
       try {
         options.onBadLines?.(indexed.bad);
-        yield* sortedRunLines(sorter);
+        yield* sortedEntryBatches(sorter);
       } finally {
         sorter.dispose();
       }

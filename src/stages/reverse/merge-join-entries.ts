@@ -1,33 +1,33 @@
-import { EntryGroup, RunLinesCursor, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
+import { EntryBatch, EntryBatchCursor, EntryGroup } from '../../core/sort/entry-batch.js';
 import { joinGroups, NEED_LEFT, NEED_RIGHT, type JoinSide } from '../../core/join/join-groups.js';
 import type { Stage } from '../../types.js';
 
-export { EntryGroup, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
+export { EntryBatch, EntryGroup } from '../../core/sort/entry-batch.js';
 
 export interface MergeJoinEntriesOptions {
-  /** The right side: chunks of run lines sorted by the same key. */
-  right: AsyncIterable<RunLines>;
+  /** The right side: batches of entries sorted by the same key. */
+  right: AsyncIterable<EntryBatch>;
   /**
    * Joins one key's group: the left entries with that key and the right ones (either side may
-   * have none, or several), each copied out of its chunk; writes what it makes of them to `out`.
+   * have none, or several), each copied out of its batch; adds what it makes of them to `out`.
    */
-  join: (key: number, lefts: EntryGroup, rights: EntryGroup, out: RunLinesWriter) => void;
-  /** Bytes per chunk handed on. Default 64 KiB. */
-  chunkBytes?: number;
+  join: (key: number, lefts: EntryGroup, rights: EntryGroup, out: EntryBatch) => void;
+  /** Payload bytes per batch handed on. Default 64 KiB. */
+  batchBytes?: number;
 }
 
 /**
- * Stage: run lines sorted by key (the left side) → what `join` writes for each key, merging with
- * the right side's run lines sorted by the same key. The byte form of {@link mergeJoin}, for
- * pipelines that move millions of entries a chunk at a time: the merge joins the dataset's ids
+ * Stage: entries sorted by key (the left side) → what `join` adds for each key, merging with
+ * the right side's entries sorted by the same key. The byte form of {@link mergeJoin}, for
+ * pipelines that move millions of entries a batch at a time: the merge joins the dataset's ids
  * with the results' this way. Holds one key's group from each side. Fails if either side is out
  * of order.
  */
-export function mergeJoinEntries(options: MergeJoinEntriesOptions): Stage<RunLines, RunLines> {
+export function mergeJoinEntries(options: MergeJoinEntriesOptions): Stage<EntryBatch, EntryBatch> {
   return async function* mergeJoinEntriesStage(leftSource, { signal } = {}) {
-    const left = new ChunkSide(leftSource);
-    const right = new ChunkSide(options.right);
-    const out = new RunLinesWriter(options.chunkBytes);
+    const left = new BatchSide(leftSource);
+    const right = new BatchSide(options.right);
+    const out = new EntryBatch(options.batchBytes ? { bytes: options.batchBytes } : {});
     try {
       const steps = joinGroups(left, right);
       for (let step = steps.next(); !step.done; step = steps.next()) {
@@ -39,25 +39,26 @@ export function mergeJoinEntries(options: MergeJoinEntriesOptions): Stage<RunLin
           left.group.clear();
           right.group.clear();
           if (out.full) {
-            yield out.take();
+            yield out;
+            out.clear();
             signal?.throwIfAborted();
           }
         }
       }
-      if (!out.empty) yield out.take();
+      if (!out.empty) yield out;
     } finally {
       await Promise.all([left.cursor.close(), right.cursor.close()]);
     }
   };
 }
 
-/** A side of run lines: entries are stepped through within a chunk, and loaded a chunk at a time. */
-class ChunkSide implements JoinSide<number> {
-  readonly cursor: RunLinesCursor;
+/** A side of batches: entries are stepped through within a batch, and loaded a batch at a time. */
+class BatchSide implements JoinSide<number> {
+  readonly cursor: EntryBatchCursor;
   readonly group = new EntryGroup();
 
-  constructor(chunks: AsyncIterable<RunLines>) {
-    this.cursor = new RunLinesCursor(chunks);
+  constructor(batches: AsyncIterable<EntryBatch>) {
+    this.cursor = new EntryBatchCursor(batches);
   }
 
   get done(): boolean {

@@ -23,7 +23,7 @@ export interface MergeJoinOptions<L, R, O, K extends JoinKey = string> {
  * same key. Keys compare by UTF-16 code units (as `<`), the order `externalSort` gives. Repeated
  * keys are passed to `join` as groups, never collapsed silently; right-only keys are reported.
  * Holds one key's group from each side. Fails if either side is out of order. The loop is the
- * one {@link mergeJoinEntries} runs over chunks of run lines (core/join/join-groups.ts).
+ * one {@link mergeJoinEntries} runs over batches of entries (core/join/join-groups.ts).
  */
 export function mergeJoin<L, R, O, K extends JoinKey = string>(options: MergeJoinOptions<L, R, O, K>): Stage<L, O> {
   return async function* mergeJoinStage(leftSource) {

@@ -1,5 +1,6 @@
 import { ResultResolvePool } from '../../core/results/result-resolve-pool.js';
-import { readRunLine, RunLinesWriter, type RunLines } from '../../core/sort/run-lines.js';
+import { EntryBatch } from '../../core/sort/entry-batch.js';
+import { readDecimal } from '../../core/io/decimal.js';
 import { BATCH_BYTES, framePointer, POINTER_ROOM, SPAN_BYTES } from '../../core/join/join-steps.js';
 import type { Stage } from '../../types.js';
 
@@ -15,19 +16,22 @@ export interface ResolveResultsOptions {
 }
 
 /**
- * Stage: joined rows sorted by their result's pointer (`<src × 2^40 + offset>\t<line>[\t<order>]`,
- * or `-1\t<line>\t<failure>` for a row with no result: core/join/id-join.ts) → outcome lines
- * `<line>\t<payload>` (core/results/result-resolver.ts), in no particular order: the result lines
- * pointed to, read in file order and parsed. The pointers go in batches to threads that read and
- * parse the lines themselves (each batch within one file and {@link SPAN_BYTES} of it): reading
- * and parsing a million ~1 KB answers is most of a merge's work, and it splits cleanly. The
- * threads end when the input does, or when the consumer stops.
+ * Stage: joined rows sorted by their result's pointer (`<line>[\t<order>]` keyed by
+ * `src × 2^40 + offset`, or `<line>\t<failure>` keyed -1 for a row with no result:
+ * core/join/id-join.ts) → outcomes keyed by dataset line, in no particular order: the result
+ * lines pointed to, read in file order and parsed (the payloads of core/results/result-resolver.ts).
+ * The pointers go in batches to threads that read and parse the lines themselves (each batch
+ * within one file and {@link SPAN_BYTES} of it): reading and parsing a million ~1 KB answers is
+ * most of a merge's work, and it splits cleanly. A thread's output is handed on where it lies.
+ * The threads end when the input does, or when the consumer stops.
  */
-export function resolveResults(options: ResolveResultsOptions): Stage<RunLines, RunLines> {
+export function resolveResults(options: ResolveResultsOptions): Stage<EntryBatch, EntryBatch> {
   return async function* resolveResultsStage(rows, { signal } = {}) {
     const pool = new ResultResolvePool({ threads: options.threads, batchBytes: BATCH_BYTES, sources: options.sources, ...(options.field ? { field: options.field } : {}) });
     const inflight: Array<Promise<{ out: Buffer; bad: number }>> = [];
-    const direct = new RunLinesWriter();
+    // Rows with no result (copied), and the threads' outputs (read in place).
+    const direct = new EntryBatch();
+    const parsed = new EntryBatch();
     let batch = pool.batch();
     let used = 0;
     // The source and first offset of the batch's pointers (-1: none yet).
@@ -41,31 +45,42 @@ export function resolveResults(options: ResolveResultsOptions): Stage<RunLines, 
       used = 0;
       batchSrc = -1;
     };
-    async function* replies(all: boolean): AsyncGenerator<RunLines> {
+    async function* replies(all: boolean): AsyncGenerator<EntryBatch> {
       while (inflight.length > 0 && (all || inflight.length >= pool.capacity)) {
         const { out, bad } = await inflight.shift()!;
         if (bad > 0) options.onBadLines?.(bad);
-        yield out;
+        // `<line>\t<payload>\n` lines.
+        parsed.over(out);
+        for (let at = 0; at < out.length; ) {
+          const tab = out.indexOf(TAB, at);
+          const nl = out.indexOf(NEWLINE, tab);
+          parsed.addView(readDecimal(out, at, tab), tab + 1, nl);
+          at = nl + 1;
+        }
+        yield parsed;
+        parsed.clear();
         pool.recycle(out);
         signal?.throwIfAborted();
       }
     }
-    const line = { key: 0, tab: 0, end: 0 };
     try {
-      for await (const chunk of rows) {
-        for (let at = 0; at < chunk.length; ) {
-          readRunLine(chunk, at, line);
-          const { key, tab, end: nl } = line;
-          at = nl + 1;
+      for await (const rowBatch of rows) {
+        const { keys, starts, ends, bytes } = rowBatch;
+        for (let i = 0; i < rowBatch.count; i++) {
+          const key = keys[i]!;
           if (key === -1) {
-            // Already an outcome, `<line>\t<failure>`.
-            direct.addLine(chunk, tab + 1, nl);
-            if (direct.full) yield direct.take();
+            // `<line>\t<failure>`: already an outcome.
+            const tab = bytes.indexOf(TAB, starts[i]);
+            direct.addBytes(readDecimal(bytes, starts[i]!, tab), bytes, tab + 1, ends[i]!);
+            if (direct.full) {
+              yield direct;
+              direct.clear();
+            }
             continue;
           }
           const src = Math.floor(key / 2 ** 40);
           const offset = key - src * 2 ** 40;
-          if (used > 0 && (src !== batchSrc || offset - batchFrom > SPAN_BYTES || used + POINTER_ROOM + nl - tab > batch.length)) {
+          if (used > 0 && (src !== batchSrc || offset - batchFrom > SPAN_BYTES || used + POINTER_ROOM + ends[i]! - starts[i]! > batch.length)) {
             send();
             yield* replies(false);
           }
@@ -73,12 +88,12 @@ export function resolveResults(options: ResolveResultsOptions): Stage<RunLines, 
             batchSrc = src;
             batchFrom = offset;
           }
-          used = framePointer(batch, used, src, offset, chunk, tab + 1, nl);
+          used = framePointer(batch, used, src, offset, bytes, starts[i]!, ends[i]!);
         }
       }
       if (used > 0) send();
       yield* replies(true);
-      if (!direct.empty) yield direct.take();
+      if (!direct.empty) yield direct;
       // The threads' heaps stay resident until they exit.
       await pool.close();
     } finally {
@@ -89,3 +104,5 @@ export function resolveResults(options: ResolveResultsOptions): Stage<RunLines, 
   };
 }
 
+const TAB = 9;
+const NEWLINE = 10;

@@ -1,5 +1,5 @@
 import { RunSorter, type SortMemory } from '../../core/sort/run-sorter.js';
-import { addRunLines, sortedRunLines, type RunLines } from '../../core/sort/run-lines.js';
+import { addEntryBatch, sortedEntryBatches, type EntryBatch } from '../../core/sort/entry-batch.js';
 import { positiveInteger } from '../../core/flow/options.js';
 import type { Stage } from '../../types.js';
 import { DEFAULT_SORT_MEMORY, type ExternalSortStats } from './external-sort.js';
@@ -17,32 +17,32 @@ export interface SortEntriesOptions {
   tmpDir?: string;
   /** Runs merged at once; more are merged in passes. Default 64. */
   fanIn?: number;
-  /** Bytes per chunk handed on. Default 64 KiB. */
-  chunkBytes?: number;
+  /** Payload bytes per batch handed on. Default 64 KiB. */
+  batchBytes?: number;
   /** Told how the sort went, once it is done. */
   onStats?: (stats: ExternalSortStats) => void;
 }
 
 /**
- * Stage: chunks of run lines (`<key>\t<payload>\n`, numeric keys, core/sort/run-lines.ts) → the
- * same lines sorted by key, stable, in bounded memory, as chunks. The byte form of
+ * Stage: batches of entries (numeric keys, payloads without a newline: core/sort/entry-batch.ts) →
+ * the same entries sorted by key, stable, in bounded memory, in batches. The byte form of
  * {@link externalSort}, on the same sorter, for pipelines that move millions of entries: the
  * merge's three sorts. The temporary folder of runs is removed on success, on failure and when
  * the consumer stops early.
  */
-export function sortEntries(options: SortEntriesOptions = {}): Stage<RunLines, RunLines> {
+export function sortEntries(options: SortEntriesOptions = {}): Stage<EntryBatch, EntryBatch> {
   const memoryBytes = options.memory?.bytes ?? options.memoryBytes ?? DEFAULT_SORT_MEMORY;
   positiveInteger('memoryBytes', memoryBytes);
   return async function* sortEntriesStage(source, { signal } = {}) {
     const sorter = new RunSorter({ memoryBytes, ...(options.memory ? { memory: options.memory } : {}), ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}), ...(options.fanIn ? { fanIn: options.fanIn } : {}) });
     try {
-      for await (const chunk of source) {
-        addRunLines(sorter, chunk);
+      for await (const batch of source) {
+        addEntryBatch(sorter, batch);
         signal?.throwIfAborted();
       }
       if (options.memory) sorter.flush();
-      for (const chunk of sortedRunLines(sorter, options.chunkBytes)) {
-        yield chunk;
+      for (const batch of sortedEntryBatches(sorter, options.batchBytes ? { bytes: options.batchBytes } : {})) {
+        yield batch;
         signal?.throwIfAborted();
       }
       options.onStats?.({ items: sorter.items, runs: sorter.runs, presorted: sorter.presorted });

@@ -1,6 +1,6 @@
 import { DatasetSplicer, type MergedRow, type MergeIntoDatasetOptions, type SpliceOutcome } from '../../core/join/dataset-splicer.js';
 import { ChunkRowSink, OutcomeChoice, outcomeAt } from '../../core/join/join-steps.js';
-import { RunLinesCursor, type RunLines } from '../../core/sort/run-lines.js';
+import { EntryBatchCursor, type EntryBatch } from '../../core/sort/entry-batch.js';
 import type { Stage } from '../../types.js';
 
 export interface SpliceIntoDatasetOptions extends MergeIntoDatasetOptions {
@@ -11,8 +11,8 @@ export interface SpliceIntoDatasetOptions extends MergeIntoDatasetOptions {
 }
 
 /**
- * Stage: outcome lines sorted by dataset line (`<line>\t<payload>`, core/results/result-resolver.ts:
- * an explanation's JSON literal, `!` and a failure, or `*<order>\t` and either when a row has
+ * Stage: outcomes keyed by dataset line, sorted (payloads of core/results/result-resolver.ts: an
+ * explanation's JSON literal, `!` and a failure, or `*<order>\t` and either when a row has
  * several) → the merged dataset's bytes, in chunks: the byte form of {@link mergeIntoDataset},
  * which the merge ends with. Each row keeps every byte of its line and gets the explanation
  * spliced in; a row with no outcome comes out with `null` and its reason, a line that is not a
@@ -20,11 +20,11 @@ export interface SpliceIntoDatasetOptions extends MergeIntoDatasetOptions {
  * success is kept, then the newest. Chunks are valid until the next is asked for. Holds one line
  * and one chunk.
  */
-export function spliceIntoDataset(options: SpliceIntoDatasetOptions): Stage<RunLines, Buffer> {
+export function spliceIntoDataset(options: SpliceIntoDatasetOptions): Stage<EntryBatch, Buffer> {
   return async function* spliceIntoDatasetStage(outcomes, { signal } = {}) {
     const splicer = new DatasetSplicer(options);
     const sink = new ChunkRowSink(options.onRow ?? (() => {}), options.chunkBytes ?? 256 << 10);
-    const cursor = new RunLinesCursor(outcomes);
+    const cursor = new EntryBatchCursor(outcomes);
     const view = { json: EMPTY, start: 0, end: 0 };
     const choice = new OutcomeChoice();
     try {
@@ -33,7 +33,7 @@ export function spliceIntoDataset(options: SpliceIntoDatasetOptions): Stage<RunL
         const { buf, start, end } = cursor.entry;
         let outcome: SpliceOutcome;
         if (!OutcomeChoice.isCandidate(buf, start)) {
-          // A view into the cursor's chunk: written before the cursor moves on.
+          // A view into the cursor's batch: written before the cursor moves on.
           outcome = outcomeAt(buf, start, end, view);
           while (!splicer.writeUpTo(line, outcome, sink)) {
             yield sink.take();

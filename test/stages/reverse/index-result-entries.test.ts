@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { indexResultEntries, indexResultEntriesOnThread } from '../../../src/stages/reverse/index-result-entries.js';
 import { datasetIdEntries } from '../../../src/stages/reverse/dataset-id-entries.js';
 import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
-import type { RunLines } from '../../../src/core/sort/run-lines.js';
+import type { EntryBatch } from '../../../src/core/sort/entry-batch.js';
+import { entriesOf } from '../../helpers/entry-batches.js';
 import { tempDir } from '../../helpers/server.js';
 
 async function resultsFile(dir: string, lines: number): Promise<string> {
@@ -14,15 +15,11 @@ async function resultsFile(dir: string, lines: number): Promise<string> {
   return file;
 }
 
-/** Every line of every chunk (copied: a chunk is valid until the next). */
-async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
-  const lines: string[] = [];
-  for await (const chunk of chunks) lines.push(...chunk.toString('utf8').split('\n').slice(0, -1));
-  return lines;
-}
+/** The entries as `<key>\t<payload>` lines. */
+const linesOf = async (batches: AsyncIterable<EntryBatch>) => (await entriesOf(batches)).map(([key, payload]) => `${key}\t${payload}`);
 
 describe('indexResultEntries', () => {
-  it('gives one line per result line, <hash>\\t<source>\\t<offset>\\t<order>\\t<literal>, here or sorted on a thread, and counts the lines that are not', async () => {
+  it('gives one entry per result line, <source>\\t<offset>\\t<order>\\t<literal> keyed by the hash, here or sorted on a thread, and counts the lines that are not', async () => {
     const dir = await tempDir('be-index-lines-');
     const file = await resultsFile(dir, 5000);
     const sources = [{ path: file, order: 0 }];
@@ -59,7 +56,7 @@ describe('indexResultEntries', () => {
 });
 
 describe('datasetIdEntries', () => {
-  it('gives <hash>\\t<line>\\t<literal> for each row with a usable id, numbers as their string; rows without one are left to the splice', async () => {
+  it('gives <line>\\t<literal> keyed by the hash for each row with a usable id, numbers as their string; rows without one are left to the splice', async () => {
     const dir = await tempDir('be-ids-');
     const dataset = path.join(dir, 'data.jsonl');
     // A byte order mark opens the file; the id comes first or later in the row.

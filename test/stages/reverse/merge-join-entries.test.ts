@@ -3,32 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { mergeJoinEntries } from '../../../src/stages/reverse/merge-join-entries.js';
 import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
 import { idJoin } from '../../../src/core/join/id-join.js';
-import { RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
+import type { EntryBatch } from '../../../src/core/sort/entry-batch.js';
+import { batchesOf, entriesOf } from '../../helpers/entry-batches.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** A dataset entry `<line>\t<literal>` and a result pointer `<src>\t<offset>\t<order>\t<literal>`, as the merge's steps 1 and 2 write them. */
 const row = (line: number, literal: string) => `${line}\t${literal}`;
 const pointer = (src: number, offset: number, order: number, literal: string) => `${src}\t${offset}\t${order}\t${literal}`;
 
-/** Entries as small chunks of run lines (so that groups straddle chunks), in the order given. */
-async function* chunksOf(entries: Array<[number, string]>, chunkBytes = 300): AsyncGenerator<RunLines> {
-  const out = new RunLinesWriter(chunkBytes);
-  for (const [key, payload] of entries) {
-    out.addText(key, payload);
-    // A copy: the test's consumers may keep what they are given.
-    if (out.full) yield Buffer.from(out.take());
-  }
-  if (!out.empty) yield Buffer.from(out.take());
-}
-
-async function linesOf(chunks: AsyncIterable<RunLines>): Promise<string[]> {
-  const lines: string[] = [];
-  for await (const chunk of chunks) lines.push(...chunk.toString('utf8').split('\n').slice(0, -1));
-  return lines;
-}
+/** The entries as `<key>\t<payload>` lines. */
+const linesOf = async (batches: AsyncIterable<EntryBatch>) => (await entriesOf(batches)).map(([key, payload]) => `${key}\t${payload}`);
 
 describe('mergeJoinEntries with the merge id join', () => {
-  it('joins rows and results by hashed id across chunks and spilled runs; repeated ids, rows with no result, results with no row and colliding hashes each get their due', async () => {
+  it('joins rows and results by hashed id across batches and spilled runs; repeated ids, rows with no result, results with no row and colliding hashes each get their due', async () => {
     const tmp = await tempDir('be-join-');
     // Long literals: the runs are read back through buffers refilled many times over.
     const literal = (i: number) => JSON.stringify(`data/${'طريق/'.repeat(30)}${i}.jpg`);
@@ -47,9 +34,9 @@ describe('mergeJoinEntries with the merge id join', () => {
     lefts.push([9, row(5003, '"one"')]);
     rights.push([9, pointer(2, 6, 6, '"other"')]);
     const stats: number[] = [];
-    const sorted = (entries: Array<[number, string]>) => sortEntries({ memoryBytes: 32 * 1024, tmpDir: tmp, chunkBytes: 500, onStats: (s) => stats.push(s.runs) })(chunksOf(entries));
+    const sorted = (entries: Array<[number, string]>) => sortEntries({ memoryBytes: 32 * 1024, tmpDir: tmp, batchBytes: 500, onStats: (s) => stats.push(s.runs) })(batchesOf(entries));
     const counts = { duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0 };
-    const lines = await linesOf(mergeJoinEntries({ right: sorted(rights), join: idJoin(counts, false), chunkBytes: 700 })(sorted(lefts)));
+    const lines = await linesOf(mergeJoinEntries({ right: sorted(rights), join: idJoin(counts, false), batchBytes: 700 })(sorted(lefts)));
 
     expect(Math.min(...stats)).toBeGreaterThan(3);
     const byLine = new Map<number, string[]>();
@@ -76,7 +63,7 @@ describe('mergeJoinEntries with the merge id join', () => {
   });
 
   it('refuses a side out of order', async () => {
-    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => linesOf(mergeJoinEntries({ right: chunksOf(r), join: () => {} })(chunksOf(l)));
+    const run = (l: Array<[number, string]>, r: Array<[number, string]>) => linesOf(mergeJoinEntries({ right: batchesOf(r), join: () => {} })(batchesOf(l)));
     await expect(run([[5, row(1, '"a"')], [3, row(2, '"b"')]], [[5, pointer(0, 0, 0, '"a"')]])).rejects.toThrow(/left side is not sorted/);
     await expect(run([[9, row(1, '"a"')]], [[5, pointer(0, 0, 0, '"x"')], [2, pointer(0, 1, 0, '"y"')]])).rejects.toThrow(/right side is not sorted/);
   });

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveResults } from '../../../src/stages/reverse/resolve-results.js';
-import { RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
+import type { EntryBatch } from '../../../src/core/sort/entry-batch.js';
+import { batchesOf, entriesOf } from '../../helpers/entry-batches.js';
 import { readFailure } from '../../../src/core/results/result-batch.js';
 import { explained, httpErrorLine, okLine } from '../../helpers/results.js';
 import { tempDir } from '../../helpers/server.js';
@@ -19,26 +20,13 @@ async function resultFile(dir: string, name: string, lines: string[]): Promise<{
   return { file, offsets };
 }
 
-async function* chunksOf(lines: string[], chunkBytes = 200): AsyncGenerator<RunLines> {
-  const out = new RunLinesWriter(chunkBytes);
-  for (const line of lines) {
-    const tab = line.indexOf('\t');
-    out.addText(Number(line.slice(0, tab)), line.slice(tab + 1));
-    if (out.full) yield out.take();
-  }
-  if (!out.empty) yield out.take();
-}
+/** `<key>\t<payload>` lines as entries, in small batches. */
+const joinedBatches = (lines: string[], bytes = 200) => batchesOf(lines.map((l) => [Number(l.slice(0, l.indexOf('\t'))), l.slice(l.indexOf('\t') + 1)] as [number, string]), bytes);
 
-/** The outcome lines, by row (`<row>\t<payload>`; a row may have several). */
-async function outcomesOf(chunks: AsyncIterable<RunLines>): Promise<Map<number, string[]>> {
+/** The outcomes, by row (a row may have several). */
+async function outcomesOf(batches: AsyncIterable<EntryBatch>): Promise<Map<number, string[]>> {
   const byRow = new Map<number, string[]>();
-  for await (const chunk of chunks) {
-    for (const line of chunk.toString('utf8').split('\n').slice(0, -1)) {
-      const tab = line.indexOf('\t');
-      const row = Number(line.slice(0, tab));
-      byRow.set(row, [...(byRow.get(row) ?? []), line.slice(tab + 1)].sort());
-    }
-  }
+  for (const [row, payload] of await entriesOf(batches)) byRow.set(row, [...(byRow.get(row) ?? []), payload].sort());
   return byRow;
 }
 
@@ -64,7 +52,7 @@ describe('resolveResults', () => {
     const runs: Array<{ outcomes: Map<number, string[]>; bad: number }> = [];
     for (const threads of [0, 1, 2]) {
       let bad = 0;
-      const outcomes = await outcomesOf(resolveResults({ sources: [many.file, few.file], threads, onBadLines: (n) => (bad += n) })(chunksOf(joined)));
+      const outcomes = await outcomesOf(resolveResults({ sources: [many.file, few.file], threads, onBadLines: (n) => (bad += n) })(joinedBatches(joined)));
       runs.push({ outcomes, bad });
     }
     expect(runs[1]).toEqual(runs[0]);
@@ -91,13 +79,13 @@ describe('resolveResults', () => {
     // A thread's port is an active resource of this process while the thread runs.
     const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
     const before = ports();
-    const early = resolveResults({ sources: [many.file], threads: 2 })(chunksOf(joined, 100));
+    const early = resolveResults({ sources: [many.file], threads: 2 })(joinedBatches(joined, 100));
     await early.next();
     expect(ports()).toBe(before + 2);
     await early.return(undefined);
     expect(ports()).toBe(before);
     const stop = new AbortController();
-    const stage = resolveResults({ sources: [many.file], threads: 1 })(chunksOf(joined, 100), { signal: stop.signal });
+    const stage = resolveResults({ sources: [many.file], threads: 1 })(joinedBatches(joined, 100), { signal: stop.signal });
     await stage.next();
     stop.abort(new Error('stopped'));
     await expect(outcomesOf(stage)).rejects.toThrow('stopped');

@@ -2,44 +2,22 @@ import { readdir } from 'node:fs/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
-import { RunLinesCursor, RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
+import { EntryBatch, EntryBatchCursor } from '../../../src/core/sort/entry-batch.js';
 import { SortMemory } from '../../../src/core/sort/run-sorter.js';
 import type { ExternalSortStats } from '../../../src/stages/reverse/external-sort.js';
+import { batchesOf, entriesOf, type Entry } from '../../helpers/entry-batches.js';
 import { tempDir } from '../../helpers/server.js';
-
-type Entry = [key: number, payload: string];
-
-/** Entries as chunks of run lines of about `chunkBytes` (each a copy: a chunk is the receiver's to keep here). */
-async function* chunksOf(entries: Entry[], chunkBytes: number): AsyncGenerator<RunLines> {
-  const out = new RunLinesWriter(chunkBytes);
-  for (const [key, payload] of entries) {
-    out.addText(key, payload);
-    if (out.full) yield Buffer.from(out.take());
-  }
-  if (!out.empty) yield Buffer.from(out.take());
-}
-
-/** The entries of a stream of chunks, read through the cursor the stages use (it awaits between chunks only). */
-async function entriesOf(chunks: AsyncIterable<RunLines>): Promise<Entry[]> {
-  const cursor = new RunLinesCursor(chunks);
-  const entries: Entry[] = [];
-  for (await cursor.load(); !cursor.done; ) {
-    entries.push([cursor.key, cursor.entry.buf.toString('utf8', cursor.entry.start, cursor.entry.end)]);
-    if (!cursor.step()) await cursor.load();
-  }
-  return entries;
-}
 
 const stableSort = (entries: Entry[]) => entries.map((e, i) => [e, i] as const).sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1]).map(([e]) => e);
 
 describe('sortEntries', () => {
   it('property: any keys (-1 to 2^53 - 1), payloads and sizes give the stable sort, and no run is left behind', async () => {
-    const tmp = await tempDir('be-sortlines-');
+    const tmp = await tempDir('be-sort-entries-');
     const key = fc.oneof(fc.constant(-1), fc.nat({ max: 50 }), fc.maxSafeNat());
     const payload = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.replace(/\n/g, ' '));
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(key, payload), { maxLength: 300 }), fc.integer({ min: 64, max: 4000 }), fc.integer({ min: 16, max: 600 }), async (entries, memoryBytes, chunkBytes) => {
-        const sorted = await entriesOf(sortEntries({ memoryBytes, fanIn: 3, tmpDir: tmp, chunkBytes })(chunksOf(entries, chunkBytes)));
+      fc.asyncProperty(fc.array(fc.tuple(key, payload), { maxLength: 300 }), fc.integer({ min: 64, max: 4000 }), fc.integer({ min: 16, max: 600 }), async (entries, memoryBytes, batchBytes) => {
+        const sorted = await entriesOf(sortEntries({ memoryBytes, fanIn: 3, tmpDir: tmp, batchBytes })(batchesOf(entries, batchBytes)));
         expect(sorted).toEqual(stableSort(entries));
       }),
       { numRuns: 120 },
@@ -47,19 +25,19 @@ describe('sortEntries', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
-  it('takes an entry larger than its memory, and one line longer than a chunk', async () => {
-    const tmp = await tempDir('be-sortlines-');
+  it('takes an entry larger than its memory, and a payload longer than a batch', async () => {
+    const tmp = await tempDir('be-sort-entries-');
     const big = 'ب'.repeat(3000);
     const entries: Entry[] = [[5, 'a'], [3, big], [4, 'b'], [3, 'c']];
     let stats: ExternalSortStats | undefined;
-    const sorted = await entriesOf(sortEntries({ memoryBytes: 1024, tmpDir: tmp, chunkBytes: 100, onStats: (s) => (stats = s) })(chunksOf(entries, 100)));
+    const sorted = await entriesOf(sortEntries({ memoryBytes: 1024, tmpDir: tmp, batchBytes: 100, onStats: (s) => (stats = s) })(batchesOf(entries, 100)));
     expect(sorted).toEqual([[3, big], [3, 'c'], [4, 'b'], [5, 'a']]);
     expect(stats).toMatchObject({ items: 4, presorted: false });
     expect(stats!.runs).toBeGreaterThan(1);
   });
 
   it('given a shared arena, spills before its first line goes out, so that the next sort of the pipeline fills the same arena meanwhile', async () => {
-    const tmp = await tempDir('be-sortlines-');
+    const tmp = await tempDir('be-sort-entries-');
     const memory = new SortMemory(8192);
     const arena = memory.take();
     memory.give(arena);
@@ -72,20 +50,23 @@ describe('sortEntries', () => {
     };
     // Few enough to fit in the arena: a sort would otherwise read them from there, holding it.
     const entries: Entry[] = Array.from({ length: 100 }, (_, i) => [(i * 7919) % 100, `row ${i}`]);
-    const first = sortEntries({ memory, tmpDir: tmp, chunkBytes: 256 });
+    const first = sortEntries({ memory, tmpDir: tmp, batchBytes: 256 });
     // The second sort re-keys the first one's output as it comes: it fills while the first is read.
-    async function* rekeyed(chunks: AsyncIterable<RunLines>): AsyncGenerator<RunLines> {
-      const out = new RunLinesWriter(256);
-      const cursor = new RunLinesCursor(chunks);
+    async function* rekeyed(batches: AsyncIterable<EntryBatch>): AsyncGenerator<EntryBatch> {
+      const out = new EntryBatch({ bytes: 256 });
+      const cursor = new EntryBatchCursor(batches);
       for (await cursor.load(); !cursor.done; ) {
-        out.addText(1000 - cursor.key, cursor.entry.buf.toString('utf8', cursor.entry.start, cursor.entry.end));
-        if (out.full) yield out.take();
+        out.addBytes(1000 - cursor.key, cursor.entry.buf, cursor.entry.start, cursor.entry.end);
+        if (out.full) {
+          yield out;
+          out.clear();
+        }
         if (!cursor.step()) await cursor.load();
       }
-      if (!out.empty) yield out.take();
+      if (!out.empty) yield out;
     }
-    const second = sortEntries({ memory, tmpDir: tmp, chunkBytes: 256 });
-    const sorted = await entriesOf(second(rekeyed(first(chunksOf(entries, 256)))));
+    const second = sortEntries({ memory, tmpDir: tmp, batchBytes: 256 });
+    const sorted = await entriesOf(second(rekeyed(first(batchesOf(entries, 256)))));
     expect(sorted.map(([k]) => k)).toEqual(Array.from({ length: 100 }, (_, i) => 1000 - (99 - i)));
     // One arena served both sorts, in turn.
     expect(taken.length).toBeGreaterThanOrEqual(2);
@@ -94,29 +75,39 @@ describe('sortEntries', () => {
   });
 
   it('removes its runs when the consumer stops early, when the source fails, and when stopped', async () => {
-    const tmp = await tempDir('be-sortlines-');
+    const tmp = await tempDir('be-sort-entries-');
     const entries: Entry[] = Array.from({ length: 2000 }, (_, i) => [(i * 31) % 997, `entry ${i}`]);
-    for await (const _ of sortEntries({ memoryBytes: 2000, tmpDir: tmp, chunkBytes: 64 })(chunksOf(entries, 64))) break;
+    for await (const _ of sortEntries({ memoryBytes: 2000, tmpDir: tmp, batchBytes: 64 })(batchesOf(entries, 64))) break;
     expect(await readdir(tmp)).toEqual([]);
     async function* failing() {
-      yield* chunksOf(entries, 64);
+      yield* batchesOf(entries, 64);
       throw new Error('source failed');
     }
     await expect(entriesOf(sortEntries({ memoryBytes: 2000, tmpDir: tmp })(failing()))).rejects.toThrow('source failed');
     const stop = new AbortController();
     stop.abort(new Error('stopped'));
-    await expect(entriesOf(sortEntries({ memoryBytes: 2000, tmpDir: tmp })(chunksOf(entries, 64), { signal: stop.signal }))).rejects.toThrow('stopped');
+    await expect(entriesOf(sortEntries({ memoryBytes: 2000, tmpDir: tmp })(batchesOf(entries, 64), { signal: stop.signal }))).rejects.toThrow('stopped');
     expect(await readdir(tmp)).toEqual([]);
   });
 });
 
-describe('RunLinesWriter', () => {
-  it('refuses what a run line cannot hold', () => {
-    const out = new RunLinesWriter(64);
-    expect(() => out.addText(1, 'a\nb')).toThrow(/newline/);
-    expect(() => out.addText(1.5, 'a')).toThrow(/not a safe integer/);
-    expect(() => out.addText(2 ** 53, 'a')).toThrow(/not a safe integer/);
-    out.addText(-1, 'x\ty');
-    expect(out.take().toString()).toBe('-1\tx\ty\n');
+describe('EntryBatch', () => {
+  it('refuses what a sort entry cannot hold, grows for what does not fit, and points at payloads where they lie', async () => {
+    const batch = new EntryBatch({ bytes: 8, entries: 2 });
+    expect(() => batch.addText(1, 'a\nb')).toThrow(/newline/);
+    expect(() => batch.addText(1.5, 'a')).toThrow(/not a safe integer/);
+    expect(() => batch.addText(2 ** 53, 'a')).toThrow(/not a safe integer/);
+    batch.addText(-1, 'x\ty');
+    batch.addText(7, 'a payload longer than the batch');
+    batch.addText(2 ** 53 - 1, 'third');
+    expect(await entriesOf((async function* () { yield batch; })())).toEqual([[-1, 'x\ty'], [7, 'a payload longer than the batch'], [2 ** 53 - 1, 'third']]);
+    const out = Buffer.from('3\tthree\n1\tone\n');
+    batch.over(out);
+    batch.addView(3, 2, 7);
+    batch.addView(1, 10, 13);
+    expect(await entriesOf((async function* () { yield batch; })())).toEqual([[3, 'three'], [1, 'one']]);
+    batch.clear();
+    batch.addText(5, 'own');
+    expect(batch.bytes).not.toBe(out);
   });
 });

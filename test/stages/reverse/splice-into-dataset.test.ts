@@ -2,20 +2,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spliceIntoDataset } from '../../../src/stages/reverse/splice-into-dataset.js';
 import type { MergedRow } from '../../../src/stages/reverse/merge-into-dataset.js';
-import { RunLinesWriter, type RunLines } from '../../../src/core/sort/run-lines.js';
+import { batchesOf } from '../../helpers/entry-batches.js';
 import { failurePayload } from '../../../src/core/results/result-batch.js';
 import { writeLines } from '../../helpers/results.js';
 import { tempDir } from '../../helpers/server.js';
-
-/** Outcome lines `<line>\t<payload>` in chunks of about `chunkBytes`. */
-async function* chunksOf(outcomes: Array<[number, string]>, chunkBytes: number): AsyncGenerator<RunLines> {
-  const out = new RunLinesWriter(chunkBytes);
-  for (const [line, payload] of outcomes) {
-    out.addText(line, payload);
-    if (out.full) yield out.take();
-  }
-  if (!out.empty) yield out.take();
-}
 
 describe('spliceIntoDataset', () => {
   const rows = [
@@ -55,7 +45,7 @@ describe('spliceIntoDataset', () => {
       const chunks: Buffer[] = [];
       const stage = spliceIntoDataset({ dataset, rejects: [{ line: 8, code: 'E_MISSING_FIELD', message: 'field "id" is missing' }], onRow: (m) => missing.push(m), chunkBytes: outBytes });
       // Copied: a chunk is valid until the next is asked for.
-      for await (const chunk of stage(chunksOf(outcomes, inBytes))) chunks.push(Buffer.from(chunk));
+      for await (const chunk of stage(batchesOf(outcomes, inBytes))) chunks.push(Buffer.from(chunk));
       expect(Buffer.concat(chunks).toString('utf8'), `chunks of ${inBytes} in, ${outBytes} out`).toBe(`${expected.join('\n')}\n`);
       expect(missing.map((m) => m && [m.line, m.reason, m.code ?? null])).toEqual([undefined, undefined, [3, 'not_json', null], [5, 'api_error', 'http_500'], undefined, [7, 'api_error', 'http_429'], [8, 'not_sent', 'E_MISSING_FIELD']]);
     }
@@ -64,7 +54,7 @@ describe('spliceIntoDataset', () => {
   it('fails when stopped, between chunks', async () => {
     const dataset = await writeLines(path.join(await tempDir('be-splice-lines-'), 'd.jsonl'), rows);
     const stop = new AbortController();
-    const stage = spliceIntoDataset({ dataset, chunkBytes: 8 })(chunksOf(outcomes, 16), { signal: stop.signal });
+    const stage = spliceIntoDataset({ dataset, chunkBytes: 8 })(batchesOf(outcomes, 16), { signal: stop.signal });
     await stage.next();
     stop.abort(new Error('stopped'));
     await expect(stage.next()).rejects.toThrow('stopped');
