@@ -27,26 +27,29 @@ export interface ResolveResultsOptions {
  */
 export function resolveResults(options: ResolveResultsOptions): Stage<EntryBatch, EntryBatch> {
   return async function* resolveResultsStage(rows, { signal } = {}) {
-    const pool = new ResultResolvePool({ threads: options.threads, batchBytes: BATCH_BYTES, sources: options.sources, ...(options.field ? { field: options.field } : {}) });
+    // Started with the first pointer: a pipeline starts this stage long before its input comes,
+    // and idle threads' heaps would be resident all that time.
+    let started = null as ResultResolvePool | null;
+    const threads = () => (started ??= new ResultResolvePool({ threads: options.threads, batchBytes: BATCH_BYTES, sources: options.sources, ...(options.field ? { field: options.field } : {}) }));
     const inflight: Array<Promise<{ out: Buffer; bad: number }>> = [];
     // Rows with no result (copied), and the threads' outputs (read in place).
     const direct = new EntryBatch();
     const parsed = new EntryBatch();
-    let batch = pool.batch();
+    let batch: Buffer = EMPTY;
     let used = 0;
     // The source and first offset of the batch's pointers (-1: none yet).
     let batchSrc = -1;
     let batchFrom = 0;
     const send = () => {
-      const reply = pool.resolve(batch, used);
+      const reply = threads().resolve(batch, used);
       reply.catch(() => {}); // awaited in turn below
       inflight.push(reply);
-      batch = pool.batch();
+      batch = threads().batch();
       used = 0;
       batchSrc = -1;
     };
     async function* replies(all: boolean): AsyncGenerator<EntryBatch> {
-      while (inflight.length > 0 && (all || inflight.length >= pool.capacity)) {
+      while (inflight.length > 0 && (all || inflight.length >= threads().capacity)) {
         const { out, bad } = await inflight.shift()!;
         if (bad > 0) options.onBadLines?.(bad);
         // `<line>\t<payload>\n` lines.
@@ -59,7 +62,7 @@ export function resolveResults(options: ResolveResultsOptions): Stage<EntryBatch
         }
         yield parsed;
         parsed.clear();
-        pool.recycle(out);
+        threads().recycle(out);
         signal?.throwIfAborted();
       }
     }
@@ -85,6 +88,7 @@ export function resolveResults(options: ResolveResultsOptions): Stage<EntryBatch
             yield* replies(false);
           }
           if (used === 0) {
+            if (batch === EMPTY) batch = threads().batch();
             batchSrc = src;
             batchFrom = offset;
           }
@@ -95,14 +99,15 @@ export function resolveResults(options: ResolveResultsOptions): Stage<EntryBatch
       yield* replies(true);
       if (!direct.empty) yield direct;
       // The threads' heaps stay resident until they exit.
-      await pool.close();
+      await started?.close();
     } finally {
       // Replies still coming are let go.
       await Promise.allSettled(inflight);
-      await pool.close();
+      await started?.close();
     }
   };
 }
 
 const TAB = 9;
 const NEWLINE = 10;
+const EMPTY = Buffer.alloc(0);
