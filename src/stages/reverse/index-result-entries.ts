@@ -1,11 +1,9 @@
-import { addResultKeys, resultKeyLines, type IdHash } from '../../core/join/join-keys.js';
+import { resultKeyLines, type IdHash } from '../../core/join/join-keys.js';
 import { hashBytes } from '../../core/json/id-key.js';
 import { indexResultsOnThread } from '../../core/results/result-index-thread.js';
 import type { ResultSource } from '../../core/results/result-line.js';
 import { EntryBatch, sortedEntryBatches } from '../../core/sort/entry-batch.js';
 import { RunSorter } from '../../core/sort/run-sorter.js';
-
-export { addResultKeys };
 
 export interface IndexResultEntriesOptions {
   /** The result files (batch outputs and error files), oldest first: a later result for an id is newer. */
@@ -49,7 +47,7 @@ export interface IndexResultEntriesOnThreadOptions {
   signal?: AbortSignal;
 }
 
-/** {@link indexResultEntries} and its sort, started at once on a thread: iterate it for the sorted lines, or close it. */
+/** {@link indexResultEntries} and its sort, started at once on a thread: iterate it for the sorted entries, or close it. */
 export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
   /** Resolves when the thread is done (its runs then wait to be read). */
   readonly indexed: Promise<unknown>;
