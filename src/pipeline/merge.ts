@@ -82,12 +82,20 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
   const counts = { rows: 0, explained: 0, byReason: {} as Record<string, number>, duplicateIdRows: 0, extraResults: 0, unmatchedResults: 0, badResultLines: 0 };
   const onBadLines = (n: number) => void (counts.badResultLines += n);
   const tmp = options.tmpDir ? { tmpDir: options.tmpDir } : {};
-  const step = (name: MergeStep) => announce<EntryBatch>(name, options.onStep);
+  // Each step is told as it starts: when the sort before it has taken all of its input.
+  const after = (name: MergeStep) => tellAfter<EntryBatch>(name, options.onStep);
 
   // Runs of merges killed before they could clean up.
   removeStaleRuns(options.tmpDir);
   const out = openOutput(options);
-  const errors = new PartialTextFile(errorsPath);
+  let errors: PartialTextFile;
+  try {
+    errors = new PartialTextFile(errorsPath);
+  } catch (err) {
+    // An errors file that cannot be made: the output's temporary file goes too.
+    await out.discard();
+    throw err;
+  }
   const rejects = new RunSorter({ memoryBytes: memory.bytes, memory, ...tmp });
   let indexThread: ResultIndexOnThread | undefined;
   try {
@@ -120,16 +128,17 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       errors.writeString(`${JSON.stringify(missing)}\n`);
     };
 
+    options.onStep?.('dataset ids');
     await pipeline(
       datasetIdEntries({ dataset: options.dataset, ...(options.idHash ? { idHash: options.idHash } : {}) }),
       // 1 to 3: both sides sorted by hash, joined, the rows sorted by their results' pointers.
-      composeStages(step('dataset ids'), sortEntries({ memory: idsMemory, ...tmp }), mergeJoinEntries({ right: step('result index')(resultIndex), join: idJoin(counts, pending) }), step('join'), sortEntries({ memory, ...tmp })),
+      composeStages(sortEntries({ memory: idsMemory, ...tmp }), mergeJoinEntries({ right: after('join')(tellFirst(resultIndex, () => options.onStep?.('result index'))), join: idJoin(counts, pending) }), sortEntries({ memory, ...tmp })),
       // 4 and 5: the result lines read, their outcomes sorted by line and spliced.
       composeStages(
-        step('results'),
+        after('results'),
         resolveResults({ sources: sources.map((s) => s.path), threads, ...(options.answerField ? { field: options.answerField } : {}), onBadLines }),
         sortEntries({ memory, ...tmp }),
-        step('output'),
+        after('output'),
         spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
       ),
       writeChunks(out),
@@ -153,21 +162,31 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
 }
 
 /**
- * A pass-through stage that tells `onStep` when the first batch comes through (the step has begun: for progress
- * lines), and stops there when the merge is being stopped.
+ * A pass-through stage that tells `onStep` that a step has begun: when the first batch comes
+ * through, or the end when none does (the sort before it has taken all of its input either way).
+ * The merge stops there when it is being stopped.
  */
-function announce<T>(name: MergeStep, onStep: MergeOptions['onStep']): Stage<T, T> {
-  return async function* announceStage(source, { signal } = {}) {
+function tellAfter<T>(name: MergeStep, onStep: MergeOptions['onStep']): Stage<T, T> {
+  return async function* tellAfterStage(source, { signal } = {}) {
     let told = false;
+    const tell = () => {
+      if (told) return;
+      told = true;
+      onStep?.(name);
+      signal?.throwIfAborted();
+    };
     for await (const batch of source) {
-      if (!told) {
-        told = true;
-        onStep?.(name);
-        signal?.throwIfAborted();
-      }
+      tell();
       yield batch;
     }
+    tell();
   };
+}
+
+/** `source`, calling `onFirstPull` when it is first asked for an item (the join asks for the results' side once the dataset's is sorted). */
+async function* tellFirst<T>(source: AsyncIterable<T>, onFirstPull: () => void): AsyncGenerator<T> {
+  onFirstPull();
+  yield* source;
 }
 
 /** The least half of the sort memory to index results on a thread with. */

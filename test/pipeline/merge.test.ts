@@ -130,6 +130,26 @@ describe('merge', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('batch-explain-sort-') || f.startsWith('aborted'))).toEqual([]);
   });
 
+  it('leaves no temporary output behind when its errors file cannot be made', async () => {
+    const { dir, dataset } = await setup();
+    await mkdir(path.join(dir, 'out'));
+    await expect(merge({ dataset, results: [path.join(dir, 'results')], output: path.join(dir, 'out', 'merged.jsonl'), errorsPath: path.join(dir, 'no-such-folder', 'errors.jsonl'), tmpDir: dir })).rejects.toThrow(/ENOENT/);
+    expect(await readdir(path.join(dir, 'out'))).toEqual([]);
+  });
+
+  it('tells each step as it starts, in order, whatever the dataset holds (rows, none, none with an id), on a thread or not', async () => {
+    const { dir, dataset } = await setup();
+    const empty = await writeLines(path.join(dir, 'empty.jsonl'), []);
+    const noIds = await writeLines(path.join(dir, 'no-ids.jsonl'), ['{"text": "no id"}', 'not json']);
+    for (const data of [dataset, empty, noIds]) {
+      for (const threads of [0, 2]) {
+        const steps: string[] = [];
+        await merge({ dataset: data, results: [path.join(dir, 'results')], output: path.join(dir, 'steps.jsonl'), indexThread: threads > 0, parseThreads: threads, tmpDir: dir, onStep: (s) => steps.push(s) });
+        expect(steps, `${path.basename(data)}, ${threads} threads`).toEqual(['dataset ids', 'result index', 'join', 'results', 'output']);
+      }
+    }
+  });
+
   it('keeps every explanation whole when the sorted outcomes are read back across buffer refills', async () => {
     const dir = await tempDir('be-merge-');
     const n = 4000;

@@ -6,6 +6,7 @@
 /** Writes `n` (a non-negative safe integer) at `buf[at]`; returns the end. */
 export function writeDecimal(buf: Buffer, at: number, n: number): number {
   if (n < 1e8) return writeSmall(buf, at, n);
+  if (!Number.isSafeInteger(n)) throw new Error(`writeDecimal: ${n} is not a safe integer`);
   // Large keys (52-bit hashes, file positions) in two halves of small-integer arithmetic:
   // dividing doubles digit by digit cost more than the rest of a merge's key handling.
   const high = Math.floor(n / 1e8);

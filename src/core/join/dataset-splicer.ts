@@ -128,8 +128,10 @@ export class DatasetSplicer {
     }
   }
 
+  /** Lets the dataset go, and the rejects (a sorter's runs being read, when the merge stops early). */
   close(): void {
     this.#lines.return(undefined);
+    this.#rejects?.return?.();
   }
 
   #peek(): LineView | null {

@@ -24,6 +24,7 @@ export class EntryBatch {
   constructor(options: { entries?: number; bytes?: number } = {}) {
     const entries = options.entries ?? BATCH_ENTRIES;
     this.#byteTarget = options.bytes ?? BATCH_BYTES;
+    if (!Number.isSafeInteger(entries) || entries < 1 || !Number.isSafeInteger(this.#byteTarget) || this.#byteTarget < 1) throw new Error(`entry batch: expected at least 1 entry and 1 byte, got ${entries} and ${this.#byteTarget}`);
     this.keys = new Float64Array(entries);
     this.starts = new Uint32Array(entries);
     this.ends = new Uint32Array(entries);

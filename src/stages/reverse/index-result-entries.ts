@@ -26,13 +26,18 @@ export function indexResultEntries(options: IndexResultEntriesOptions): (options
   return async function* indexResultEntriesSource({ signal } = {}) {
     const out = new EntryBatch();
     const loop = resultKeyLines(options.sources, out, options.idHash ?? hashBytes, signal);
-    for (let step = loop.next(); ; step = loop.next()) {
-      if (step.done) {
-        options.onBadLines?.(step.value);
-        break;
+    try {
+      for (let step = loop.next(); ; step = loop.next()) {
+        if (step.done) {
+          options.onBadLines?.(step.value);
+          break;
+        }
+        yield out;
+        out.clear();
       }
-      yield out;
-      out.clear();
+    } finally {
+      // Closes the file being read when the consumer stops early, or fails.
+      loop.return(0);
     }
     if (!out.empty) yield out;
   };

@@ -21,6 +21,11 @@ describe('writeDecimal / readDecimal', () => {
     fc.assert(fc.property(fc.nat({ max: 1e9 }), (n) => check(n)), { numRuns: 2000 });
   });
 
+  it('refuses a large number that is no safe integer, rather than write garbage', () => {
+    const buf = Buffer.alloc(40);
+    for (const n of [Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 1e20, 123456789.5]) expect(() => writeDecimal(buf, 0, n), String(n)).toThrow(/not a safe integer/);
+  });
+
   it('isDecimal accepts plain digit runs readDecimal reads exactly', () => {
     expect(isDecimal(Buffer.from('12345'), 0, 5)).toBe(true);
     expect(isDecimal(Buffer.from('-1'), 0, 2)).toBe(false);

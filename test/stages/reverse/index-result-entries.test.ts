@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,23 @@ describe('indexResultEntries', () => {
     expect([src, offset, order, literal]).toEqual(['0', '0', '1', '"row-0"']);
     expect(Number(hash)).toBeGreaterThan(0);
     expect(await readdir(dir)).toEqual(['out.jsonl']);
+  });
+
+  it('closes the file it reads when its consumer stops early', async () => {
+    const dir = await tempDir('be-index-lines-');
+    const file = await resultsFile(dir, 20_000);
+    const openOn = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+    const stage = indexResultEntries({ sources: [{ path: file, order: 0 }] })();
+    await stage.next();
+    expect(openOn()).toBe(1);
+    await stage.return(undefined);
+    expect(openOn()).toBe(0);
   });
 
   it('on a thread: closed without being read, or stopped, it leaves no run behind', async () => {

@@ -37,6 +37,23 @@ describe('mergeIntoDataset', () => {
     expect(rows[2]!.missing).toMatchObject({ text: 'not json', message: 'the line is not a JSON object' });
   });
 
+  it('lets the rejects go when closed before the end (a sort\'s runs being read)', async () => {
+    const dataset = await writeLines(path.join(await tempDir('be-splice-'), 'd.jsonl'), ['{"id": "a"}', '{"id": "b"}']);
+    let closed = false;
+    function* rejects() {
+      try {
+        yield { line: 1, code: 'E_X', message: 'x' };
+        yield { line: 2, code: 'E_X', message: 'x' };
+      } finally {
+        closed = true;
+      }
+    }
+    const splicer = new DatasetSplicer({ dataset, rejects: rejects() });
+    splicer.upTo(1, { id: '', reason: 'no_result' }).next();
+    splicer.close();
+    expect(closed).toBe(true);
+  });
+
   it("names a row left unsent by its id only when the dataset's rule takes it (validateRow's: a non-empty string or a safe integer)", async () => {
     const dir = await tempDir('be-splice-');
     const ids = ['"x"', '7', '""', '"  "', '1.5', '9007199254740993', '1e3', 'null', '["a"]'];

@@ -93,6 +93,8 @@ describe('sortEntries', () => {
 
 describe('EntryBatch', () => {
   it('refuses what a sort entry cannot hold, grows for what does not fit, and points at payloads where they lie', async () => {
+    expect(() => new EntryBatch({ entries: 0 })).toThrow(/at least 1 entry/);
+    expect(() => new EntryBatch({ bytes: 0 })).toThrow(/at least 1 entry and 1 byte/);
     const batch = new EntryBatch({ bytes: 8, entries: 2 });
     expect(() => batch.addText(1, 'a\nb')).toThrow(/newline/);
     expect(() => batch.addText(1.5, 'a')).toThrow(/not a safe integer/);
