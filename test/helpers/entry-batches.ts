@@ -26,3 +26,8 @@ export async function entriesOf(batches: AsyncIterable<EntryBatch>): Promise<Ent
   }
   return entries;
 }
+
+/** The entries as `<key>\t<payload>` lines. */
+export async function linesOf(batches: AsyncIterable<EntryBatch>): Promise<string[]> {
+  return (await entriesOf(batches)).map(([key, payload]) => `${key}\t${payload}`);
+}

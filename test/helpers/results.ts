@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 
 /** A batch output line answering `id` with `content`. */
@@ -28,4 +29,10 @@ export function expiredLine(id: string): string {
 export async function writeLines(file: string, lines: string[]): Promise<string> {
   await writeFile(file, lines.length ? `${lines.join('\n')}\n` : '');
   return file;
+}
+
+/** `dir/out.jsonl`: `lines` result lines (ids shuffled; line 8 not a result line), for the index tests. */
+export async function indexedResultsFile(dir: string, lines: number): Promise<string> {
+  const body = Array.from({ length: lines }, (_, i) => (i === 7 ? 'not a result line' : JSON.stringify({ id: `batch_req_${i}`, custom_id: `row-${(i * 7919) % lines}`, response: { status_code: 200 } })));
+  return writeLines(path.join(dir, 'out.jsonl'), body);
 }

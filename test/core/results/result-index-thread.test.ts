@@ -1,22 +1,15 @@
-import { readdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { indexResultsOnThread } from '../../../src/core/results/result-index-thread.js';
 import { readPointerKey } from '../../../src/core/join/join-keys.js';
 import { RunSorter } from '../../../src/core/sort/run-sorter.js';
 import { tempDir } from '../../helpers/server.js';
-
-async function resultsFile(dir: string, lines: number): Promise<string> {
-  const file = path.join(dir, 'out.jsonl');
-  const body = Array.from({ length: lines }, (_, i) => (i === 7 ? 'not a result line' : JSON.stringify({ id: `batch_req_${i}`, custom_id: `row-${(i * 7919) % lines}`, response: { status_code: 200 } })));
-  await writeFile(file, `${body.join('\n')}\n`);
-  return file;
-}
+import { indexedResultsFile } from '../../helpers/results.js';
 
 describe('indexResultsOnThread', () => {
   it('hands over sorted runs of every result line, and counts the lines that are not', async () => {
     const dir = await tempDir('be-index-');
-    const file = await resultsFile(dir, 5000);
+    const file = await indexedResultsFile(dir, 5000);
     const indexed = await indexResultsOnThread([{ path: file, order: 0 }], { memoryBytes: 64 * 1024, tmpDir: dir });
     expect(indexed.bad).toBe(1);
     expect(indexed.runs.runs.length).toBeGreaterThan(2);
@@ -31,7 +24,7 @@ describe('indexResultsOnThread', () => {
 
   it('stops on abort and removes its runs', async () => {
     const dir = await tempDir('be-index-');
-    const file = await resultsFile(dir, 300_000);
+    const file = await indexedResultsFile(dir, 300_000);
     const controller = new AbortController();
     const indexing = indexResultsOnThread([{ path: file, order: 0 }], { memoryBytes: 64 * 1024, tmpDir: dir }, controller.signal);
     setTimeout(() => controller.abort(new Error('stop')), 20);

@@ -5,24 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { indexResultEntries, indexResultEntriesOnThread } from '../../../src/stages/reverse/index-result-entries.js';
 import { datasetIdEntries } from '../../../src/stages/reverse/dataset-id-entries.js';
 import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
-import type { EntryBatch } from '../../../src/core/sort/entry-batch.js';
-import { entriesOf } from '../../helpers/entry-batches.js';
+import { linesOf } from '../../helpers/entry-batches.js';
 import { tempDir } from '../../helpers/server.js';
-
-async function resultsFile(dir: string, lines: number): Promise<string> {
-  const file = path.join(dir, 'out.jsonl');
-  const body = Array.from({ length: lines }, (_, i) => (i === 7 ? 'not a result line' : JSON.stringify({ id: `batch_req_${i}`, custom_id: `row-${(i * 7919) % lines}`, response: { status_code: 200 } })));
-  await writeFile(file, `${body.join('\n')}\n`);
-  return file;
-}
-
-/** The entries as `<key>\t<payload>` lines. */
-const linesOf = async (batches: AsyncIterable<EntryBatch>) => (await entriesOf(batches)).map(([key, payload]) => `${key}\t${payload}`);
+import { indexedResultsFile } from '../../helpers/results.js';
 
 describe('indexResultEntries', () => {
   it('gives one entry per result line, <source>\\t<offset>\\t<order>\\t<literal> keyed by the hash, here or sorted on a thread, and counts the lines that are not', async () => {
     const dir = await tempDir('be-index-lines-');
-    const file = await resultsFile(dir, 5000);
+    const file = await indexedResultsFile(dir, 5000);
     const sources = [{ path: file, order: 0 }];
     let bad = -1;
     const here = await linesOf(sortEntries({ memoryBytes: 64 * 1024, tmpDir: dir })(indexResultEntries({ sources, onBadLines: (n) => (bad = n) })()));
@@ -42,7 +32,7 @@ describe('indexResultEntries', () => {
 
   it('closes the file it reads when its consumer stops early', async () => {
     const dir = await tempDir('be-index-lines-');
-    const file = await resultsFile(dir, 20_000);
+    const file = await indexedResultsFile(dir, 20_000);
     const openOn = () => readdirSync('/proc/self/fd').filter((fd) => {
       try {
         return readlinkSync(`/proc/self/fd/${fd}`) === file;
@@ -59,7 +49,7 @@ describe('indexResultEntries', () => {
 
   it('on a thread: closed without being read, or stopped, it leaves no run behind', async () => {
     const dir = await tempDir('be-index-lines-');
-    const file = await resultsFile(dir, 20_000);
+    const file = await indexedResultsFile(dir, 20_000);
     const unread = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir });
     await unread.indexed;
     await unread.close();

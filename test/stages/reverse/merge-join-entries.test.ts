@@ -3,16 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { mergeJoinEntries } from '../../../src/stages/reverse/merge-join-entries.js';
 import { sortEntries } from '../../../src/stages/reverse/sort-entries.js';
 import { idJoin } from '../../../src/core/join/id-join.js';
-import type { EntryBatch } from '../../../src/core/sort/entry-batch.js';
-import { batchesOf, entriesOf } from '../../helpers/entry-batches.js';
+import { batchesOf, linesOf } from '../../helpers/entry-batches.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** A dataset entry `<line>\t<literal>` and a result pointer `<src>\t<offset>\t<order>\t<literal>`, as the merge's steps 1 and 2 write them. */
 const row = (line: number, literal: string) => `${line}\t${literal}`;
 const pointer = (src: number, offset: number, order: number, literal: string) => `${src}\t${offset}\t${order}\t${literal}`;
-
-/** The entries as `<key>\t<payload>` lines. */
-const linesOf = async (batches: AsyncIterable<EntryBatch>) => (await entriesOf(batches)).map(([key, payload]) => `${key}\t${payload}`);
 
 describe('mergeJoinEntries with the merge id join', () => {
   it('joins rows and results by hashed id across batches and spilled runs; repeated ids, rows with no result, results with no row and colliding hashes each get their due', async () => {
