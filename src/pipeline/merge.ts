@@ -132,12 +132,12 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     await pipeline(
       datasetIdEntries({ dataset: options.dataset, ...(options.idHash ? { idHash: options.idHash } : {}) }),
       // 1 to 3: both sides sorted by hash, joined, the rows sorted by their results' pointers.
-      composeStages(sortEntries({ memory: idsMemory, ...tmp }), mergeJoinEntries({ right: after('join')(tellFirst(resultIndex, () => options.onStep?.('result index'))), join: idJoin(counts, pending) }), sortEntries({ memory, ...tmp })),
+      composeStages(sortEntries({ memory: idsMemory, ...tmp, readOnThread: threads > 0 }), mergeJoinEntries({ right: after('join')(tellFirst(resultIndex, () => options.onStep?.('result index'))), join: idJoin(counts, pending) }), sortEntries({ memory, ...tmp })),
       // 4 and 5: the result lines read, their outcomes sorted by line and spliced.
       composeStages(
         after('results'),
         resolveResults({ sources: sources.map((s) => s.path), threads, ...(options.answerField ? { field: options.answerField } : {}), onBadLines }),
-        sortEntries({ memory, ...tmp }),
+        sortEntries({ memory, ...tmp, readOnThread: threads > 0 }),
         after('output'),
         spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
       ),

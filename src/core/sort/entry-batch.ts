@@ -21,14 +21,30 @@ export class EntryBatch {
   #used = 0;
   readonly #byteTarget: number;
 
-  constructor(options: { entries?: number; bytes?: number } = {}) {
-    const entries = options.entries ?? BATCH_ENTRIES;
-    this.#byteTarget = options.bytes ?? BATCH_BYTES;
+  /** `parts`: a batch another thread handed over ({@link parts}), taken as it is. */
+  constructor(options: { entries?: number; bytes?: number; parts?: EntryBatchParts } = {}) {
+    const p = options.parts;
+    const entries = p ? p.keys.length : (options.entries ?? BATCH_ENTRIES);
+    this.#byteTarget = p ? p.byteTarget : (options.bytes ?? BATCH_BYTES);
     if (!Number.isSafeInteger(entries) || entries < 1 || !Number.isSafeInteger(this.#byteTarget) || this.#byteTarget < 1) throw new Error(`entry batch: expected at least 1 entry and 1 byte, got ${entries} and ${this.#byteTarget}`);
-    this.keys = new Float64Array(entries);
-    this.starts = new Uint32Array(entries);
-    this.ends = new Uint32Array(entries);
-    this.#own = this.bytes = Buffer.allocUnsafeSlow(this.#byteTarget + 256);
+    this.keys = p ? p.keys : new Float64Array(entries);
+    this.starts = p ? p.starts : new Uint32Array(entries);
+    this.ends = p ? p.ends : new Uint32Array(entries);
+    this.#own = this.bytes = p ? Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) : Buffer.allocUnsafeSlow(this.#byteTarget + 256);
+    if (p) {
+      this.count = p.count;
+      this.#used = p.used;
+    }
+  }
+
+  /**
+   * The batch as plain arrays, each owning its memory, to hand to another thread (transfer
+   * {@link transferList}) and take back with `new EntryBatch({ parts })`. Only a batch of copied
+   * payloads (not one {@link over} another buffer). The batch is not to be used afterwards.
+   */
+  parts(): EntryBatchParts {
+    if (this.bytes !== this.#own) throw new Error('entry batch: the parts of a batch over another buffer');
+    return { count: this.count, used: this.#used, byteTarget: this.#byteTarget, keys: this.keys, starts: this.starts, ends: this.ends, bytes: this.#own };
   }
 
   /** As many entries or bytes as it takes: time to hand it on. */
@@ -113,6 +129,22 @@ export class EntryBatch {
     this.starts = starts;
     this.ends = ends;
   }
+}
+
+/** An {@link EntryBatch} as plain arrays, to cross threads. */
+export interface EntryBatchParts {
+  count: number;
+  used: number;
+  byteTarget: number;
+  keys: Float64Array;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  bytes: Uint8Array;
+}
+
+/** The memory of a batch's parts, to transfer with them. */
+export function transferList(parts: EntryBatchParts): ArrayBuffer[] {
+  return [parts.keys.buffer, parts.starts.buffer, parts.ends.buffer, parts.bytes.buffer] as ArrayBuffer[];
 }
 
 /** Entries per batch: 64 KiB of short entries (the join's), or fewer, longer ones (explanations) up to {@link BATCH_BYTES}. */

@@ -2,7 +2,8 @@ import { resultKeyLines, type IdHash } from '../../core/join/join-keys.js';
 import { hashBytes } from '../../core/json/id-key.js';
 import { indexResultsOnThread } from '../../core/results/result-index-thread.js';
 import type { ResultSource } from '../../core/results/result-line.js';
-import { EntryBatch, sortedEntryBatches } from '../../core/sort/entry-batch.js';
+import { EntryBatch } from '../../core/sort/entry-batch.js';
+import { readRunsOnThread } from '../../core/sort/run-reader-thread.js';
 import { RunSorter } from '../../core/sort/run-sorter.js';
 
 export interface IndexResultEntriesOptions {
@@ -63,7 +64,7 @@ export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
 /**
  * {@link indexResultEntries} followed by {@link sortEntries}, on a thread of its own that starts
  * at once: whatever the calling thread does meanwhile (the merge reads the dataset's ids) overlaps
- * it. The entries come sorted, read from the runs the thread handed over. Only the hash key
+ * it. The entries come sorted, read from the runs the thread handed over, on another thread. Only the hash key
  * ({@link hashBytes}) is computed on the thread.
  */
 export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOptions): ResultIndexOnThread {
@@ -76,13 +77,9 @@ export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOp
     async *[Symbol.asyncIterator]() {
       taken = true;
       const indexed = await indexing;
-      const sorter = RunSorter.attach(indexed.runs, { memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) });
-      try {
-        options.onBadLines?.(indexed.bad);
-        yield* sortedEntryBatches(sorter);
-      } finally {
-        sorter.dispose();
-      }
+      options.onBadLines?.(indexed.bad);
+      // Read back on a thread too: the join on this one overlaps the runs' merge.
+      yield* readRunsOnThread(indexed.runs, options.signal ? { signal: options.signal } : {});
     },
     async close() {
       stop.abort();

@@ -1,5 +1,6 @@
 import { RunSorter, type SortMemory } from '../../core/sort/run-sorter.js';
 import { addEntryBatch, sortedEntryBatches, type EntryBatch } from '../../core/sort/entry-batch.js';
+import { readRunsOnThread } from '../../core/sort/run-reader-thread.js';
 import { positiveInteger } from '../../core/flow/options.js';
 import type { Stage } from '../../types.js';
 import { DEFAULT_SORT_MEMORY, type ExternalSortStats } from './external-sort.js';
@@ -17,8 +18,14 @@ export interface SortEntriesOptions {
   tmpDir?: string;
   /** Runs merged at once; more are merged in passes. Default 64. */
   fanIn?: number;
-  /** Payload bytes per batch handed on. Default 64 KiB. */
+  /** Payload bytes per batch handed on. Default 64 KiB (512 KiB from a thread: core/sort/run-reader-thread.ts). */
   batchBytes?: number;
+  /**
+   * Once the input has ended, read the runs back on a thread of their own when the sort spilled
+   * (core/sort/run-reader-thread.ts): their reading and k-way merge then overlap the next stage's
+   * work, for a few MB of thread. Default false.
+   */
+  readOnThread?: boolean;
   /** Told how the sort went, once it is done. */
   onStats?: (stats: ExternalSortStats) => void;
 }
@@ -40,8 +47,16 @@ export function sortEntries(options: SortEntriesOptions = {}): Stage<EntryBatch,
         addEntryBatch(sorter, batch);
         signal?.throwIfAborted();
       }
+      const batchOptions = options.batchBytes ? { bytes: options.batchBytes } : {};
+      if (options.readOnThread && sorter.runs > 0) {
+        sorter.flush();
+        const stats = { items: sorter.items, runs: sorter.runs, presorted: sorter.presorted };
+        yield* readRunsOnThread(sorter.detach(), { ...batchOptions, ...(options.fanIn ? { fanIn: options.fanIn } : {}), ...(signal ? { signal } : {}) });
+        options.onStats?.(stats);
+        return;
+      }
       if (options.memory) sorter.flush();
-      for (const batch of sortedEntryBatches(sorter, options.batchBytes ? { bytes: options.batchBytes } : {})) {
+      for (const batch of sortedEntryBatches(sorter, batchOptions)) {
         yield batch;
         signal?.throwIfAborted();
       }

@@ -25,6 +25,47 @@ describe('sortEntries', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
+  it('property: read back on a thread once it spilled, the same stable sort, and no run is left behind', async () => {
+    const tmp = await tempDir('be-sort-entries-');
+    const key = fc.oneof(fc.constant(-1), fc.nat({ max: 50 }), fc.maxSafeNat());
+    const payload = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.replace(/\n/g, ' '));
+    const runs: number[] = [];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(key, payload), { maxLength: 400, size: 'max' }), fc.integer({ min: 64, max: 4000 }), fc.integer({ min: 16, max: 600 }), async (entries, memoryBytes, batchBytes) => {
+        const sorted = await entriesOf(sortEntries({ memoryBytes, fanIn: 3, tmpDir: tmp, batchBytes, readOnThread: true, onStats: (s) => runs.push(s.runs) })(batchesOf(entries, batchBytes)));
+        expect(sorted).toEqual(stableSort(entries));
+      }),
+      // Each case that spills starts a thread.
+      { numRuns: 25 },
+    );
+    // Most cases spilled, some past the fan-in (merged in passes on the thread).
+    expect(runs.filter((r) => r > 3).length).toBeGreaterThan(5);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('reading on a thread: ends the thread and removes the runs when the consumer stops early, and fails when stopped', async () => {
+    const tmp = await tempDir('be-sort-entries-');
+    const entries: Entry[] = Array.from({ length: 3000 }, (_, i) => [(i * 31) % 997, `entry ${i}`]);
+    // A thread's port is an active resource of this process while the thread runs.
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = ports();
+    const early = sortEntries({ memoryBytes: 2000, tmpDir: tmp, readOnThread: true, batchBytes: 256 })(batchesOf(entries, 64));
+    const first = await early.next();
+    expect(first.done).toBe(false);
+    expect(ports()).toBe(before + 1);
+    expect((await readdir(tmp)).length).toBe(1);
+    await early.return(undefined);
+    expect(ports()).toBe(before);
+    expect(await readdir(tmp)).toEqual([]);
+    const stop = new AbortController();
+    const stopped = sortEntries({ memoryBytes: 2000, tmpDir: tmp, readOnThread: true, batchBytes: 256 })(batchesOf(entries, 64), { signal: stop.signal });
+    await stopped.next();
+    stop.abort(new Error('stopped'));
+    await expect(entriesOf(stopped)).rejects.toThrow('stopped');
+    expect(ports()).toBe(before);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
   it('takes an entry larger than its memory, and a payload longer than a batch', async () => {
     const tmp = await tempDir('be-sort-entries-');
     const big = 'ب'.repeat(3000);
