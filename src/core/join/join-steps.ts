@@ -7,8 +7,8 @@ import { readFailure } from '../results/result-batch.js';
 import { copyBytes } from '../io/sync-writer.js';
 import type { MergedRow, MissingRow, RowSink, SpliceOutcome } from './dataset-splicer.js';
 
-/** Pointer frames per batch, in bytes. */
-export const BATCH_BYTES = 64 << 10;
+/** Pointer frames per batch, in bytes: a span's (~225 answers of ~1 KB, ~20 bytes each) with room to spare; many batches are under way at once. */
+export const BATCH_BYTES = 16 << 10;
 /** The most bytes of a result file one batch's pointers span (a thread reads them at once). */
 export const SPAN_BYTES = 256 << 10;
 
