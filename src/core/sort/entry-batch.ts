@@ -215,14 +215,28 @@ export function addEntryBatch(sorter: RunSorter, batch: EntryBatch): void {
 /** A sorter's entries in key order (numeric keys), in batches (one, refilled). */
 export function* sortedEntryBatches(sorter: RunSorter, options?: { entries?: number; bytes?: number }): Generator<EntryBatch> {
   const batch = new EntryBatch(options);
-  for (const e of sorter.sorted()) {
-    batch.addBytes(e.key as number, e.buf, e.start, e.end);
-    if (batch.full) {
-      yield batch;
+  const entries = sorter.sorted();
+  try {
+    for (;;) {
+      const done = fillEntryBatch(batch, entries);
+      if (!batch.empty) yield batch;
+      if (done) return;
       batch.clear();
     }
+  } finally {
+    // The runs being read are closed when the consumer stops early.
+    entries.return(undefined);
   }
-  if (!batch.empty) yield batch;
+}
+
+/** Adds entries of `entries` (numeric keys) to `batch` until it is full; true once they have run out. */
+export function fillEntryBatch(batch: EntryBatch, entries: Iterator<SortedEntry>): boolean {
+  while (!batch.full) {
+    const next = entries.next();
+    if (next.done) return true;
+    batch.addBytes(next.value.key as number, next.value.buf, next.value.start, next.value.end);
+  }
+  return false;
 }
 
 /** One key's entries of one side of a join, copied out of their batch (whose views last until the next is loaded). */

@@ -22,8 +22,8 @@ export interface ReadRunsOnThreadOptions {
 export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsOnThreadOptions = {}): AsyncGenerator<EntryBatch> {
   if (spilled.kind === 'string') throw new Error('readRunsOnThread: runs of string keys (entry batches hold numbers)');
   options.signal?.throwIfAborted();
-  const message: RunReaderData = { spilled, fanIn: options.fanIn ?? 64, entries: options.entries ?? THREAD_BATCH_ENTRIES, bytes: options.bytes ?? THREAD_BATCH_BYTES };
-  const thread = new WorkerPool<RunReadCall, RunReadReply>({ url: packageWorker('core/sort/run-reader-worker.js'), threads: 1, workerData: message, name: 'run reader' });
+  const data: RunReaderData = { spilled, fanIn: options.fanIn ?? 64, entries: options.entries ?? THREAD_BATCH_ENTRIES, bytes: options.bytes ?? THREAD_BATCH_BYTES };
+  const thread = new WorkerPool<RunReadCall, RunReadReply>({ url: packageWorker('core/sort/run-reader-worker.js'), threads: 1, workerData: data, name: 'run reader' });
   const asked: Array<Promise<RunReadReply>> = [];
   const ask = (parts: EntryBatchParts | null) => {
     const call = thread.call({ parts }, parts ? transferList(parts) : []);

@@ -2,7 +2,7 @@
 // each call filling one batch of entries; the runs are left for the calling thread to remove.
 import { workerData } from 'node:worker_threads';
 import { serveCalls } from '../threads/serve-calls.js';
-import { EntryBatch, transferList } from './entry-batch.js';
+import { EntryBatch, fillEntryBatch, transferList } from './entry-batch.js';
 import { RunSorter } from './run-sorter.js';
 import type { RunReadCall, RunReadReply, RunReaderData } from './run-reader-thread.js';
 
@@ -15,11 +15,7 @@ let done = false;
 serveCalls(({ parts }: RunReadCall) => {
   const batch = parts ? new EntryBatch({ parts }) : new EntryBatch({ entries, bytes });
   batch.clear();
-  while (!done && !batch.full) {
-    const next = sorted.next();
-    if (next.done) done = true;
-    else batch.addBytes(next.value.key as number, next.value.buf, next.value.start, next.value.end);
-  }
+  if (!done) done = fillEntryBatch(batch, sorted);
   const out = batch.parts();
   return { reply: { parts: out, done } satisfies RunReadReply, transfer: transferList(out) };
 });

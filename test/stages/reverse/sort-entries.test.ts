@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -118,8 +119,20 @@ describe('sortEntries', () => {
   it('removes its runs when the consumer stops early, when the source fails, and when stopped', async () => {
     const tmp = await tempDir('be-sort-entries-');
     const entries: Entry[] = Array.from({ length: 2000 }, (_, i) => [(i * 31) % 997, `entry ${i}`]);
+    // Its runs' files are closed too (Linux lists a process's open files in /proc).
+    const openRuns = () =>
+      existsSync('/proc/self/fd')
+        ? readdirSync('/proc/self/fd').filter((fd) => {
+            try {
+              return readlinkSync(`/proc/self/fd/${fd}`).startsWith(tmp);
+            } catch {
+              return false; // closed meanwhile
+            }
+          }).length
+        : 0;
     for await (const _ of sortEntries({ memoryBytes: 2000, tmpDir: tmp, batchBytes: 64 })(batchesOf(entries, 64))) break;
     expect(await readdir(tmp)).toEqual([]);
+    expect(openRuns()).toBe(0);
     async function* failing() {
       yield* batchesOf(entries, 64);
       throw new Error('source failed');
