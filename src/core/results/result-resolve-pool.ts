@@ -45,7 +45,9 @@ export class ResultResolvePool {
    * step 4 took 3.6-3.8 s, with sixteen 3.1-3.2 s (bench/merge-steps.mjs), ~11 MB more at the peak.
    */
   get capacity(): number {
-    return Math.max(1, (this.#threads?.size ?? 0) * BATCHES_PER_THREAD);
+    const threads = this.#threads?.size ?? 0;
+    // Bounded in all, however many threads: at most ~256 KiB of answers each.
+    return threads === 0 ? 1 : Math.max(2 * threads, Math.min(BATCHES_PER_THREAD * threads, MAX_BATCHES));
   }
 
   /** An empty batch of `batchBytes` to fill. */
@@ -91,6 +93,8 @@ export class ResultResolvePool {
 }
 
 const BATCHES_PER_THREAD = 16;
+/** The most batches under way however many threads there are (~8 MiB of answers at most). */
+const MAX_BATCHES = 32;
 
 /** A call of the threads (result-resolve-worker.ts): every buffer is transferred, and the input and the spare come back. */
 export interface ResolveMessage {

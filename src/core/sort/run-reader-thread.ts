@@ -17,21 +17,23 @@ export interface ReadRunsOnThreadOptions {
  * heap of runs then overlap whatever the calling thread does with the batches (the merge joins
  * them, or splices them into the dataset). Two batches are under way at a time, and go round:
  * a batch is valid until the next is asked for, as with {@link sortedEntryBatches}. The runs
- * are removed at the end, when the consumer stops early, and on failure.
+ * are the generator's once it has started (start it at once: `yield*`): they are removed at the
+ * end, when the consumer stops early, and on any failure.
  */
 export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsOnThreadOptions = {}): AsyncGenerator<EntryBatch> {
-  if (spilled.kind === 'string') throw new Error('readRunsOnThread: runs of string keys (entry batches hold numbers)');
-  options.signal?.throwIfAborted();
-  const data: RunReaderData = { spilled, fanIn: options.fanIn ?? 64, entries: options.entries ?? THREAD_BATCH_ENTRIES, bytes: options.bytes ?? THREAD_BATCH_BYTES };
-  const thread = new WorkerPool<RunReadCall, RunReadReply>({ url: packageWorker('core/sort/run-reader-worker.js'), threads: 1, workerData: data, name: 'run reader' });
+  let thread: WorkerPool<RunReadCall, RunReadReply> | null = null;
   const asked: Array<Promise<RunReadReply>> = [];
   const ask = (parts: EntryBatchParts | null) => {
-    const call = thread.call({ parts }, parts ? transferList(parts) : []);
+    const call = thread!.call({ parts }, parts ? transferList(parts) : []);
     // Awaited in turn; one left waiting when the consumer stops must not be unhandled.
     call.catch(() => {});
     asked.push(call);
   };
   try {
+    if (spilled.kind === 'string') throw new Error('readRunsOnThread: runs of string keys (entry batches hold numbers)');
+    options.signal?.throwIfAborted();
+    const data: RunReaderData = { spilled, fanIn: options.fanIn ?? 64, entries: options.entries ?? THREAD_BATCH_ENTRIES, bytes: options.bytes ?? THREAD_BATCH_BYTES };
+    thread = new WorkerPool<RunReadCall, RunReadReply>({ url: packageWorker('core/sort/run-reader-worker.js'), threads: 1, workerData: data, name: 'run reader' });
     ask(null);
     ask(null);
     for (;;) {
@@ -46,7 +48,7 @@ export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsO
       if (reply.done) return;
     }
   } finally {
-    await thread.close();
+    await thread?.close();
     RunSorter.attach(spilled, { memoryBytes: 1 }).dispose();
   }
 }

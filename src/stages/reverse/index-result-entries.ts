@@ -4,7 +4,7 @@ import { indexResultsOnThread } from '../../core/results/result-index-thread.js'
 import type { ResultSource } from '../../core/results/result-line.js';
 import { EntryBatch } from '../../core/sort/entry-batch.js';
 import { readRunsOnThread } from '../../core/sort/run-reader-thread.js';
-import { RunSorter } from '../../core/sort/run-sorter.js';
+import { RunSorter, type SpilledRuns } from '../../core/sort/run-sorter.js';
 
 export interface IndexResultEntriesOptions {
   /** The result files (batch outputs and error files), oldest first: a later result for an id is newer. */
@@ -57,7 +57,7 @@ export interface IndexResultEntriesOnThreadOptions {
 export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
   /** Resolves when the thread is done (its runs then wait to be read). */
   readonly indexed: Promise<unknown>;
-  /** Stops the thread if it still runs, and removes its runs if they were never read. */
+  /** Stops the threads (the index's, the reader's) if they still run, and removes the runs. */
   close(): Promise<void>;
 }
 
@@ -69,22 +69,33 @@ export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
  */
 export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOptions): ResultIndexOnThread {
   const stop = new AbortController();
-  const indexing = indexResultsOnThread(options.sources, { memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) }, options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal);
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const indexing = indexResultsOnThread(options.sources, { memoryBytes: options.memoryBytes, ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}) }, signal);
   indexing.catch(() => {}); // awaited when read or closed
-  let taken = false;
+  // The runs' reader, once made: the runs are then its to remove.
+  let reader: AsyncGenerator<EntryBatch> | null = null;
+  const dispose = (runs: SpilledRuns) => RunSorter.attach(runs, { memoryBytes: options.memoryBytes }).dispose();
   return {
     indexed: indexing,
     async *[Symbol.asyncIterator]() {
-      taken = true;
       const indexed = await indexing;
-      options.onBadLines?.(indexed.bad);
-      // Read back on a thread too: the join on this one overlaps the runs' merge.
-      yield* readRunsOnThread(indexed.runs, options.signal ? { signal: options.signal } : {});
+      try {
+        options.onBadLines?.(indexed.bad);
+      } catch (err) {
+        dispose(indexed.runs);
+        throw err;
+      }
+      // Read back on a thread too: the join on this one overlaps the runs' merge. Started at once.
+      reader = readRunsOnThread(indexed.runs, { signal });
+      yield* reader;
     },
     async close() {
       stop.abort();
       const indexed = await indexing.catch(() => null);
-      if (indexed && !taken) RunSorter.attach(indexed.runs, { memoryBytes: options.memoryBytes }).dispose();
+      if (!indexed) return;
+      // Being read (or read): the reader ends its thread and removes the runs; never read: they go here.
+      if (reader) await reader.return(undefined).catch(() => {});
+      else dispose(indexed.runs);
     },
   };
 }

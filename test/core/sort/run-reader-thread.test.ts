@@ -45,6 +45,15 @@ describe('readRunsOnThread', () => {
     expect(existsSync(spilled.dir!)).toBe(false);
   });
 
+  it('removes the runs when stopped before it has begun', async () => {
+    const tmp = await tempDir('be-run-reader-');
+    const spilled = spilledRuns(Array.from({ length: 200 }, (_, i): [number, string] => [200 - i, `p${i}`]), tmp);
+    const stop = new AbortController();
+    stop.abort(new Error('stopped'));
+    await expect(entriesOf(readRunsOnThread(spilled, { signal: stop.signal }))).rejects.toThrow('stopped');
+    expect(existsSync(spilled.dir!)).toBe(false);
+  });
+
   it('refuses runs of string keys', async () => {
     const tmp = await tempDir('be-run-reader-');
     const sorter = new RunSorter({ memoryBytes: 256, tmpDir: tmp });
@@ -52,7 +61,7 @@ describe('readRunsOnThread', () => {
     sorter.flush();
     const spilled = sorter.detach();
     await expect(entriesOf(readRunsOnThread(spilled))).rejects.toThrow(/string keys/);
-    RunSorter.attach(spilled, { memoryBytes: 1 }).dispose();
+    expect(existsSync(spilled.dir!)).toBe(false);
   });
 });
 

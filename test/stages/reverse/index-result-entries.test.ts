@@ -61,6 +61,33 @@ describe('indexResultEntries', () => {
     await stopped.close();
     expect(await readdir(dir)).toEqual(['out.jsonl']);
   });
+
+  it('on a thread: stopped once indexed, or closed while being read, it ends its threads and leaves no run behind', async () => {
+    const dir = await tempDir('be-index-lines-');
+    const file = await indexedResultsFile(dir, 20_000);
+    // A thread's port is an active resource of this process while the thread runs.
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = ports();
+    const stop = new AbortController();
+    const late = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir, signal: stop.signal });
+    await late.indexed;
+    stop.abort(new Error('stopped'));
+    await expect(linesOf(late)).rejects.toThrow('stopped');
+    await late.close();
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+    const reading = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir });
+    const batches = reading[Symbol.asyncIterator]();
+    expect((await batches.next()).done).toBe(false);
+    expect(ports()).toBe(before + 1);
+    await reading.close();
+    expect(ports()).toBe(before);
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+    // A failing onBadLines leaves nothing either.
+    const failing = indexResultEntriesOnThread({ sources: [{ path: file, order: 0 }], memoryBytes: 64 * 1024, tmpDir: dir, onBadLines: () => { throw new Error('told'); } });
+    await expect(linesOf(failing)).rejects.toThrow('told');
+    await failing.close();
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+  });
 });
 
 describe('datasetIdEntries', () => {

@@ -33,8 +33,21 @@ describe('sortEntries', () => {
     const runs: number[] = [];
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(key, payload), { maxLength: 400, size: 'max' }), fc.integer({ min: 64, max: 4000 }), fc.integer({ min: 16, max: 600 }), async (entries, memoryBytes, batchBytes) => {
-        const sorted = await entriesOf(sortEntries({ memoryBytes, fanIn: 3, tmpDir: tmp, batchBytes, readOnThread: true, onStats: (s) => runs.push(s.runs) })(batchesOf(entries, batchBytes)));
+        const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+        const before = ports();
+        let threads = 0;
+        async function* watched(batches: AsyncIterable<EntryBatch>) {
+          for await (const b of batches) {
+            threads = Math.max(threads, ports() - before);
+            yield b;
+          }
+        }
+        let stats: ExternalSortStats | undefined;
+        const sorted = await entriesOf(watched(sortEntries({ memoryBytes, fanIn: 3, tmpDir: tmp, batchBytes, readOnThread: true, onStats: (s) => (stats = s) })(batchesOf(entries, batchBytes))));
         expect(sorted).toEqual(stableSort(entries));
+        runs.push(stats!.runs);
+        // Read on a thread exactly when the sort spilled.
+        expect(threads).toBe(stats!.runs > 0 ? 1 : 0);
       }),
       // Each case that spills starts a thread.
       { numRuns: 25 },
@@ -63,6 +76,15 @@ describe('sortEntries', () => {
     await stopped.next();
     stop.abort(new Error('stopped'));
     await expect(entriesOf(stopped)).rejects.toThrow('stopped');
+    expect(ports()).toBe(before);
+    expect(await readdir(tmp)).toEqual([]);
+    // Stopped as its input ends: between the sort and the thread.
+    const late = new AbortController();
+    async function* stoppingAtTheEnd() {
+      yield* batchesOf(entries, 64);
+      late.abort(new Error('stopped late'));
+    }
+    await expect(entriesOf(sortEntries({ memoryBytes: 2000, tmpDir: tmp, readOnThread: true })(stoppingAtTheEnd(), { signal: late.signal }))).rejects.toThrow('stopped late');
     expect(ports()).toBe(before);
     expect(await readdir(tmp)).toEqual([]);
   });
