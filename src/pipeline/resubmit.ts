@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
+import { discardFileStream } from '../core/io/discard-file-stream.js';
 import { once } from 'node:events';
 import path from 'node:path';
 import { BatchExplainError } from '../errors.js';
@@ -158,10 +159,7 @@ async function writeSelectedRows(datasetPath: string, from: string, target: stri
     out.end();
     await once(out, 'finish');
   } catch (err) {
-    // A write may still be in flight: its failure on the destroyed stream is no news.
-    out.on('error', () => {});
-    out.destroy();
-    await rm(partial, { force: true });
+    await discardFileStream(out, partial);
     throw err;
   } finally {
     await picks.return?.(undefined);

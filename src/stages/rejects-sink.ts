@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
+import { discardFileStream } from '../core/io/discard-file-stream.js';
 import { optionError } from '../errors.js';
 import { PARTIAL_SUFFIX, syncDirectory } from '../core/shards/shard-file.js';
 import path from 'node:path';
@@ -99,8 +100,7 @@ export function rejectsSink(options: RejectsSinkOptions): RejectsSink {
     },
     async discard() {
       if (partial === undefined) return;
-      (out as import('node:fs').WriteStream).destroy();
-      await rm(partial, { force: true });
+      await discardFileStream(out as import('node:fs').WriteStream, partial);
     },
   };
 }

@@ -24,12 +24,19 @@ describe('rejectsSink', () => {
     expect(sink.counts.first.map((r) => r.line)).toEqual([3, 9, 10]);
   });
 
-  it('discard removes the unfinished file', async () => {
+  it('discard removes the unfinished file, even one still being opened', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'be-rejects-'));
     const sink = rejectsSink({ path: path.join(dir, 'rejects.jsonl') });
     await sink.onReject({ line: 1, stage: 's', code: 'E_BAD_JSON', message: 'm' });
     await sink.discard();
     expect(await readdir(dir)).toEqual([]);
+    // Discarded at once: the file's open, under way on the thread pool, used to make it after it was removed.
+    for (let round = 0; round < 10; round++) {
+      const at = await mkdtemp(path.join(tmpdir(), 'be-rejects-'));
+      await rejectsSink({ path: path.join(at, 'rejects.jsonl') }).discard();
+      // Whatever was still under way for the stream has ended (its close was awaited).
+      expect(await readdir(at), `round ${round}`).toEqual([]);
+    }
   });
 
   it('creates a missing folder, and fails at once where no folder can be made', async () => {
