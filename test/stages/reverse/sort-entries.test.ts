@@ -50,10 +50,10 @@ describe('sortEntries', () => {
         expect(threads).toBe(stats!.runs > 0 ? 1 : 0);
       }),
       // Each case that spills starts a thread.
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
-    // Most cases spilled, some past the fan-in (merged in passes on the thread).
-    expect(runs.filter((r) => r > 3).length).toBeGreaterThan(5);
+    // Most cases spilled past the fan-in (merged in passes on the thread).
+    expect(runs.filter((r) => r > 3).length).toBeGreaterThan(3);
     expect(await readdir(tmp)).toEqual([]);
   });
 
