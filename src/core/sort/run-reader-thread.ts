@@ -49,7 +49,7 @@ export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsO
     }
   } finally {
     await thread?.close();
-    RunSorter.attach(spilled, { memoryBytes: 1 }).dispose();
+    RunSorter.remove(spilled);
   }
 }
 

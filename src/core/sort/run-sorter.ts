@@ -255,6 +255,11 @@ export class RunSorter {
     return sorter;
   }
 
+  /** Removes runs a sorter detached, unread or read (their folder). Safe to call more than once. */
+  static remove(spilled: SpilledRuns): void {
+    RunSorter.attach(spilled, { memoryBytes: 1 }).dispose();
+  }
+
   /** Removes the runs and lets the arena go. Safe to call more than once. */
   dispose(): void {
     this.#arena?.release();

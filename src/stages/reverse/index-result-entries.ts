@@ -4,7 +4,7 @@ import { indexResultsOnThread } from '../../core/results/result-index-thread.js'
 import type { ResultSource } from '../../core/results/result-line.js';
 import { EntryBatch } from '../../core/sort/entry-batch.js';
 import { readRunsOnThread } from '../../core/sort/run-reader-thread.js';
-import { RunSorter, type SpilledRuns } from '../../core/sort/run-sorter.js';
+import { RunSorter } from '../../core/sort/run-sorter.js';
 
 export interface IndexResultEntriesOptions {
   /** The result files (batch outputs and error files), oldest first: a later result for an id is newer. */
@@ -64,8 +64,8 @@ export interface ResultIndexOnThread extends AsyncIterable<EntryBatch> {
 /**
  * {@link indexResultEntries} followed by {@link sortEntries}, on a thread of its own that starts
  * at once: whatever the calling thread does meanwhile (the merge reads the dataset's ids) overlaps
- * it. The entries come sorted, read from the runs the thread handed over, on another thread. Only the hash key
- * ({@link hashBytes}) is computed on the thread.
+ * it. The entries come sorted: the runs it hands over are read back on another thread. Only the
+ * hash key ({@link hashBytes}) is computed on the index thread.
  */
 export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOptions): ResultIndexOnThread {
   const stop = new AbortController();
@@ -74,7 +74,6 @@ export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOp
   indexing.catch(() => {}); // awaited when read or closed
   // The runs' reader, once made: the runs are then its to remove.
   let reader: AsyncGenerator<EntryBatch> | null = null;
-  const dispose = (runs: SpilledRuns) => RunSorter.attach(runs, { memoryBytes: options.memoryBytes }).dispose();
   return {
     indexed: indexing,
     async *[Symbol.asyncIterator]() {
@@ -82,7 +81,7 @@ export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOp
       try {
         options.onBadLines?.(indexed.bad);
       } catch (err) {
-        dispose(indexed.runs);
+        RunSorter.remove(indexed.runs);
         throw err;
       }
       // Read back on a thread too: the join on this one overlaps the runs' merge. Started at once.
@@ -95,7 +94,7 @@ export function indexResultEntriesOnThread(options: IndexResultEntriesOnThreadOp
       if (!indexed) return;
       // Being read (or read): the reader ends its thread and removes the runs; never read: they go here.
       if (reader) await reader.return(undefined).catch(() => {});
-      else dispose(indexed.runs);
+      else RunSorter.remove(indexed.runs);
     },
   };
 }
