@@ -111,7 +111,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       const arena = memory.take();
       const half = Math.floor(arena.length / 16) * 8;
       // Half of the arena here, as much again on the thread (the other half of this one stays untouched until the thread is done).
-      idsMemory = SortMemory.over(arena.subarray(0, half));
+      idsMemory = SortMemory.over(arena.subarray(0, half), memory.stage);
       indexThread = indexResultEntriesOnThread({ sources, memoryBytes: half, ...tmp, onBadLines, ...(signal ? { signal } : {}) });
       void indexThread.indexed.then(() => memory.give(arena), () => {});
       resultIndex = indexThread;

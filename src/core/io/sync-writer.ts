@@ -11,6 +11,9 @@ export class SyncFileWriter {
   #used = 0;
   #bytes = 0;
   #closed = false;
+  /** The buffer written from last, and the stage's whole memory when that buffer is in it too (else null). */
+  #source: Buffer | null = null;
+  #sharedMemory: Uint8Array | null = null;
 
   /** `stage`: the staging buffer to use (one reused from file to file), else one of `chunkBytes` is made. */
   constructor(file: string, options: { chunkBytes?: number; stage?: Buffer } = {}) {
@@ -34,7 +37,17 @@ export class SyncFileWriter {
         return;
       }
     }
-    this.#used = copyBytes(buf, start, end, this.#stage, this.#used);
+    if (buf !== this.#source) this.#sourceIs(buf);
+    if (this.#sharedMemory !== null && length >= 32) {
+      // Within one ArrayBuffer: copied with no view made (a sort run's entries, from its arena).
+      this.#sharedMemory.copyWithin(this.#stage.byteOffset + this.#used, buf.byteOffset + start, buf.byteOffset + end);
+      this.#used += length;
+    } else this.#used = copyBytes(buf, start, end, this.#stage, this.#used);
+  }
+
+  #sourceIs(buf: Buffer): void {
+    this.#source = buf;
+    this.#sharedMemory = buf.buffer === this.#stage.buffer ? new Uint8Array(buf.buffer) : null;
   }
 
   writeString(text: string): void {

@@ -12,17 +12,35 @@ export class SortMemory {
     this.bytes = bytes;
   }
 
-  /** A SortMemory lending `buffer` (a part of another arena). */
-  static over(buffer: Buffer): SortMemory {
+  /** A SortMemory lending `buffer` (a part of another arena), and `stage` (that arena's, to be used on the same thread). */
+  static over(buffer: Buffer, stage?: Buffer): SortMemory {
     const memory = new SortMemory(buffer.length);
     memory.#free = buffer;
+    memory.#stage = stage ?? null;
     return memory;
   }
 
   take(): Buffer {
-    const buffer = this.#free ?? Buffer.allocUnsafeSlow(this.bytes - (this.bytes % 8));
+    if (!this.#free) this.#allocate();
+    const buffer = this.#free!;
     this.#free = null;
     return buffer;
+  }
+
+  /**
+   * The arena and the stage in one allocation: a run is written by copying its entries from the
+   * arena to the stage, which within one ArrayBuffer `copyWithin` does without making a view per
+   * entry (half the time of `Buffer#copy` for entries of a few hundred bytes).
+   */
+  #allocate(): void {
+    const arenaBytes = this.bytes - (this.bytes % 8);
+    if (this.#stage) {
+      this.#free = Buffer.allocUnsafeSlow(arenaBytes);
+      return;
+    }
+    const both = Buffer.allocUnsafeSlow(arenaBytes + STAGE_BYTES);
+    this.#free = both.subarray(0, arenaBytes);
+    this.#stage = both.subarray(arenaBytes);
   }
 
   give(buffer: Buffer): void {
@@ -35,6 +53,8 @@ export class SortMemory {
    * collection came (the merge's loops leave the collector little reason to run).
    */
   get stage(): Buffer {
-    return (this.#stage ??= Buffer.allocUnsafeSlow(1 << 20));
+    return (this.#stage ??= Buffer.allocUnsafeSlow(STAGE_BYTES));
   }
 }
+
+const STAGE_BYTES = 1 << 20;
