@@ -9,7 +9,7 @@ export interface MergeJoinEntriesOptions {
   right: AsyncIterable<EntryBatch>;
   /**
    * Joins one key's group: the left entries with that key and the right ones (either side may
-   * have none, or several), each copied out of its batch; adds what it makes of them to `out`.
+   * have none, or several; views valid during the call); adds what it makes of them to `out`.
    */
   join: (key: number, lefts: EntryGroup, rights: EntryGroup, out: EntryBatch) => void;
   /** Payload bytes per batch handed on. Default 64 KiB. */
@@ -32,8 +32,9 @@ export function mergeJoinEntries(options: MergeJoinEntriesOptions): Stage<EntryB
       const steps = joinGroups(left, right);
       for (let step = steps.next(); !step.done; step = steps.next()) {
         const s = step.value;
-        if (s === NEED_LEFT) await left.cursor.load();
-        else if (s === NEED_RIGHT) await right.cursor.load();
+        // A group's entry may be a view of the batch the side is leaving.
+        if (s === NEED_LEFT) await left.load();
+        else if (s === NEED_RIGHT) await right.load();
         else {
           options.join(s, left.group, right.group, out);
           left.group.clear();
@@ -71,6 +72,12 @@ class BatchSide implements JoinSide<number> {
 
   step(): boolean {
     return this.cursor.step();
+  }
+
+  /** The next batch, once the group has kept what it holds of this one. */
+  async load(): Promise<void> {
+    this.group.keep();
+    await this.cursor.load();
   }
 
   collect(): void {
