@@ -15,7 +15,7 @@ export interface ReadRunsOnThreadOptions {
  * The entries of a sorter's spilled runs ({@link RunSorter.detach}) in key order, in batches,
  * read and merged k-way on a thread of its own: the reading, the decoding of each line and the
  * heap of runs then overlap whatever the calling thread does with the batches (the merge joins
- * them, or splices them into the dataset). Four batches are under way at a time, and go round:
+ * them, or splices them into the dataset). Two batches are under way at a time, and go round:
  * a batch is valid until the next is asked for, as with {@link sortedEntryBatches}. The runs
  * are the generator's once it has started (start it at once: `yield*`): they are removed at the
  * end, when the consumer stops early, and on any failure.
@@ -34,7 +34,8 @@ export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsO
     options.signal?.throwIfAborted();
     const data: RunReaderData = { spilled, fanIn: options.fanIn ?? 64, entries: options.entries ?? THREAD_BATCH_ENTRIES, bytes: options.bytes ?? THREAD_BATCH_BYTES };
     thread = new WorkerPool<RunReadCall, RunReadReply>({ url: packageWorker('core/sort/run-reader-worker.js'), threads: 1, workerData: data, name: 'run reader' });
-    for (let i = 0; i < BATCHES_UNDER_WAY; i++) ask(null);
+    ask(null);
+    ask(null);
     for (;;) {
       const reply = await asked.shift()!;
       options.signal?.throwIfAborted();
@@ -58,13 +59,6 @@ export async function* readRunsOnThread(spilled: SpilledRuns, options: ReadRunsO
  */
 export const THREAD_BATCH_ENTRIES = 8192;
 export const THREAD_BATCH_BYTES = 512 << 10;
-
-/**
- * Batches filled or being filled while the consumer reads one: with two, the join (which reads two
- * such threads at once) waited on them a third of its time, and they on it (1.70-1.89 s against
- * 1.51-1.73 s with four, bench/merge-steps.mjs).
- */
-const BATCHES_UNDER_WAY = 4;
 
 /** The thread's \`workerData\` (run-reader-worker.ts). */
 export interface RunReaderData {
