@@ -4,7 +4,6 @@ import { setTopLevelField, topLevelValueSpan } from '../json/json-splice.js';
 import { lineKey } from './join-keys.js';
 import { lineText, Utf8Blocks, whyNotAnObject } from '../json/json-line-check.js';
 import { JsonSkipper } from '../json/result-json.js';
-import { FieldNameSearch } from './field-name-search.js';
 
 
 /**
@@ -62,6 +61,7 @@ export interface RowSink {
  */
 export class DatasetSplicer {
   readonly #field: string;
+  readonly #fieldName: Buffer;
   readonly #compact: Buffer;
   readonly #spaced: Buffer;
   readonly #keyOnly: Buffer;
@@ -69,7 +69,13 @@ export class DatasetSplicer {
   readonly #rejects: Iterator<{ line: number; code: string; message: string }> | undefined;
   #reject: IteratorResult<{ line: number; code: string; message: string }> | undefined;
   #next: LineView | null = null;
-  readonly #names: FieldNameSearch;
+  /**
+   * Where the field's name occurs first in the file at or after `#nameFrom`, as far as the bytes
+   * read reach (`#nameTo`): Infinity if nowhere. One search per block read, not one per line.
+   */
+  #nameAt = Infinity;
+  #nameFrom = 0;
+  #nameTo = -1;
   readonly #skipper = new JsonSkipper();
   readonly #utf8 = new Utf8Blocks();
 
@@ -79,7 +85,7 @@ export class DatasetSplicer {
     this.#compact = Buffer.concat([Buffer.from(','), fieldBytes, Buffer.from(':')]);
     this.#spaced = Buffer.concat([Buffer.from(', '), fieldBytes, Buffer.from(': ')]);
     this.#keyOnly = Buffer.concat([fieldBytes, Buffer.from(':')]);
-    this.#names = new FieldNameSearch(this.#field);
+    this.#fieldName = Buffer.from(this.#field);
     this.#lines = bufferLines(options.dataset, 1 << 20, undefined, options.readAhead ? new ReadAhead().read : undefined);
     this.#rejects = options.rejects?.[Symbol.iterator]();
   }
@@ -165,7 +171,7 @@ export class DatasetSplicer {
       sink.dropRow(line, { line, id: null, reason: 'not_json', message: notJson, ...lineText(buf, start, v.end) });
       return true;
     }
-    const named = this.#names.inLine(v, start);
+    const named = this.#namesField(v, start);
     if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, named, sink);
     else this.#splice(buf, start, v.end, NULL, 0, NULL.length, named, sink);
     if (json) {
@@ -187,6 +193,21 @@ export class DatasetSplicer {
           };
     sink.endRow(line, missing);
     return true;
+  }
+
+  /** Whether the field's name occurs in the line `v` (from `start`): the next occurrence is looked for past the line only once the line is past the last one found. */
+  #namesField(v: LineView, start: number): boolean {
+    const from = v.offset + (start - v.start);
+    const to = v.offset + (v.end - v.start);
+    if (from < this.#nameFrom || this.#nameAt < from || (this.#nameAt === Infinity && to > this.#nameTo)) {
+      // Up to the bytes read: those past `filled` are an earlier read's.
+      const name = this.#fieldName;
+      const at = v.buf.indexOf(name, start);
+      this.#nameFrom = from;
+      this.#nameTo = v.offset + (v.filled - v.start);
+      this.#nameAt = at !== -1 && at + name.length <= v.filled ? v.offset + (at - v.start) : Infinity;
+    }
+    return this.#nameAt + this.#fieldName.length <= to;
   }
 
   /** The line's bytes with the field set to `value[vs, ve)`: spliced before the last `}`, or through the text path when the line names the field (`named`). */
