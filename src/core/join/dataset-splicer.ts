@@ -69,13 +69,6 @@ export class DatasetSplicer {
   readonly #rejects: Iterator<{ line: number; code: string; message: string }> | undefined;
   #reject: IteratorResult<{ line: number; code: string; message: string }> | undefined;
   #next: LineView | null = null;
-  /**
-   * Where the field's name occurs first in the file at or after `#nameFrom`, as far as the bytes
-   * read reach (`#nameTo`): Infinity if nowhere. One search per block read, not one per line.
-   */
-  #nameAt = Infinity;
-  #nameFrom = 0;
-  #nameTo = -1;
   readonly #skipper = new JsonSkipper();
   readonly #utf8 = new Utf8Blocks();
 
@@ -171,9 +164,8 @@ export class DatasetSplicer {
       sink.dropRow(line, { line, id: null, reason: 'not_json', message: notJson, ...lineText(buf, start, v.end) });
       return true;
     }
-    const named = this.#namesField(v, start);
-    if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, named, sink);
-    else this.#splice(buf, start, v.end, NULL, 0, NULL.length, named, sink);
+    if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, sink);
+    else this.#splice(buf, start, v.end, NULL, 0, NULL.length, sink);
     if (json) {
       sink.endRow(line, undefined);
       return true;
@@ -195,25 +187,11 @@ export class DatasetSplicer {
     return true;
   }
 
-  /** Whether the field's name occurs in the line `v` (from `start`): the next occurrence is looked for past the line only once the line is past the last one found. */
-  #namesField(v: LineView, start: number): boolean {
-    const from = v.offset + (start - v.start);
-    const to = v.offset + (v.end - v.start);
-    if (from < this.#nameFrom || this.#nameAt < from || (this.#nameAt === Infinity && to > this.#nameTo)) {
-      // Up to the bytes read: those past `filled` are an earlier read's.
-      const name = this.#fieldName;
-      const at = v.buf.indexOf(name, start);
-      this.#nameFrom = from;
-      this.#nameTo = v.offset + (v.filled - v.start);
-      this.#nameAt = at !== -1 && at + name.length <= v.filled ? v.offset + (at - v.start) : Infinity;
-    }
-    return this.#nameAt + this.#fieldName.length <= to;
-  }
-
-  /** The line's bytes with the field set to `value[vs, ve)`: spliced before the last `}`, or through the text path when the line names the field (`named`). */
-  #splice(buf: Buffer, start: number, end: number, value: Buffer, vs: number, ve: number, named: boolean, sink: RowSink): void {
+  /** The line's bytes with the field set to `value[vs, ve)`: spliced before the last `}`, or through the text path when the line names the field. */
+  #splice(buf: Buffer, start: number, end: number, value: Buffer, vs: number, ve: number, sink: RowSink): void {
     const field = this.#field;
-    if (named) {
+    // (Searched in a view of the line: a search of the buffer from `start` would go on past the line.)
+    if (buf.subarray(start, end).indexOf(this.#fieldName) !== -1) {
       // The name occurs: the field may be there already (a second merge). Rare: work on text.
       const text = buf.toString('utf8', start, end);
       try {
