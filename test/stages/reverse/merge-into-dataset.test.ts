@@ -116,4 +116,18 @@ describe('mergeIntoDataset', () => {
     expect(rows.map((r) => r.text)).toEqual(expectedRows.map((r, i) => (i % explainedEvery === 0 && i !== 14 ? r.replace(JSON.stringify(`شرح ${i}`), '"شرح"') : r.replace(/"generated_explanation": .*\}$/, '"generated_explanation": null}'))));
     expect(rows.filter((r) => r.missing).map((r) => r.missing!.reason)).toEqual(bigRows.flatMap((_, i) => (i % explainedEvery === 0 ? (i === 14 ? ['api_error'] : []) : ['not_sent'])));
   });
+
+  it('replaces the field where a row has it, and only there, wherever its name falls among the blocks read (the name searched a block at a time)', async () => {
+    // ~3 MB of rows of varied lengths: the name lands at many places of the 1 MiB blocks, near their ends too.
+    const rows = Array.from({ length: 3000 }, (_, i) => {
+      const text = `${'x'.repeat((i * 37) % 900)}${i % 3 === 0 ? ' generated_explanation' : ''}`;
+      return i % 5 === 0 ? `{"id": "r${i}", "generated_explanation": "old", "text": "${text}"}` : `{"id": "r${i}", "text": "${text}"}`;
+    });
+    const dataset = await writeLines(path.join(await tempDir('be-splice-'), 'd.jsonl'), rows);
+    const outcomes: RowOutcome[] = rows.map((_, i) => ({ line: i + 1, id: `r${i}`, explanation: `e${i}` }));
+    const texts: string[] = [];
+    for await (const row of mergeIntoDataset({ dataset })(fromArray(outcomes))) texts.push(Buffer.concat(row.parts).toString('utf8'));
+    expect(texts).toEqual(rows.map((r, i) => (i % 5 === 0 ? r.replace('"old"', `"e${i}"`) : `${r.slice(0, -1)}, "generated_explanation": "e${i}"}`)));
+    expect(texts.map((t) => JSON.parse(t).generated_explanation)).toEqual(rows.map((_, i) => `e${i}`));
+  });
 });
