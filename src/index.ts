@@ -83,7 +83,8 @@ export { mergeJoinEntries, type MergeJoinEntriesOptions } from './stages/reverse
 export { resolveResults, type ResolveResultsOptions } from './stages/reverse/resolve-results.js';
 export { spliceIntoDataset, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
 export { idJoin, type IdJoinCounts } from './core/join/id-join.js';
-export { EntryBatch, EntryBatchCursor, EntryGroup, BATCH_BYTES, BATCH_ENTRIES } from './core/sort/entry-batch.js';
+export { EntryBatch, EntryBatchCursor, BATCH_BYTES, BATCH_ENTRIES } from './core/sort/entry-batch.js';
+export { EntryGroup } from './core/sort/entry-group.js';
 export { RunSorter, SortMemory, type RunSorterOptions, type SortKey, type SortedEntry, type SpilledRuns } from './core/sort/run-sorter.js';
 export { hashBytes, idLiteral, idOfLiteral } from './core/json/id-key.js';
 export { PartialFileOutput, StreamOutput, writeChunks, type StagedOutput } from './core/io/staged-output.js';

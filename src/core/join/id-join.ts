@@ -1,7 +1,8 @@
 // The merge's join of one hash's group (step 3 of pipeline/merge.ts): dataset rows and result pointers with the same hashed id, as entries of the sort by pointer.
 import { readDecimal } from '../io/decimal.js';
 import { failurePayload } from '../results/result-batch.js';
-import type { EntryBatch, EntryGroup } from '../sort/entry-batch.js';
+import type { EntryBatch } from '../sort/entry-batch.js';
+import type { EntryGroup } from '../sort/entry-group.js';
 import { literalId, readDatasetKey, readPointerKey, type DatasetKey, type PointerKey } from './join-keys.js';
 
 /** What the join counts. */

@@ -1,8 +1,10 @@
-import { EntryBatch, EntryBatchCursor, EntryGroup } from '../../core/sort/entry-batch.js';
+import { EntryBatch, EntryBatchCursor } from '../../core/sort/entry-batch.js';
+import { EntryGroup } from '../../core/sort/entry-group.js';
 import { joinGroups, NEED_LEFT, NEED_RIGHT, type JoinSide } from '../../core/join/join-groups.js';
 import type { Stage } from '../../types.js';
 
-export { EntryBatch, EntryGroup } from '../../core/sort/entry-batch.js';
+export { EntryBatch } from '../../core/sort/entry-batch.js';
+export { EntryGroup } from '../../core/sort/entry-group.js';
 
 export interface MergeJoinEntriesOptions {
   /** The right side: batches of entries sorted by the same key. */
