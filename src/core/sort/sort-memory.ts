@@ -1,3 +1,5 @@
+import { constants } from 'node:buffer';
+
 /**
  * The byte arena sorts fill, lent to one sorter at a time: a merge's successive sorts reuse one
  * allocation, instead of each leaving its own for the garbage collector to find (a dropped
@@ -30,11 +32,13 @@ export class SortMemory {
   /**
    * The arena and the stage in one allocation: a run is written by copying its entries from the
    * arena to the stage, which within one ArrayBuffer `copyWithin` does without making a view per
-   * entry (half the time of `Buffer#copy` for entries of a few hundred bytes).
+   * entry (half the time of `Buffer#copy` for entries of a few hundred bytes). Not for an arena
+   * smaller than the stage (a sort that small may never spill: the stage is made when it does),
+   * nor one too large for a Buffer with it.
    */
   #allocate(): void {
     const arenaBytes = this.bytes - (this.bytes % 8);
-    if (this.#stage) {
+    if (this.#stage || arenaBytes < STAGE_BYTES || arenaBytes + STAGE_BYTES > constants.MAX_LENGTH) {
       this.#free = Buffer.allocUnsafeSlow(arenaBytes);
       return;
     }
@@ -44,7 +48,10 @@ export class SortMemory {
   }
 
   give(buffer: Buffer): void {
-    if (buffer.length >= this.bytes - 7) this.#free = buffer;
+    if (buffer.length < this.bytes - 7) return;
+    // Of two arenas lent at once, the one the stage shares its memory with is kept: the stage holds it anyway.
+    if (this.#free && this.#free.buffer === this.#stage?.buffer) return;
+    this.#free = buffer;
   }
 
   /**
