@@ -58,28 +58,16 @@ export function* datasetKeyLines(file: string, sink: KeySink, idHash: IdHash, si
   }
 }
 
-/** A part of the result files to index: bytes `[from, to)` of `sources[source]` (the lines that start there). */
-export interface ResultPart {
-  source: number;
-  from: number;
-  to: number;
-}
-
 /**
  * Writes an entry into `sink` for every result line of `sources` (their index in it is the
- * entry's source), or of the parts `nextPart` hands out until it has none left (threads sharing
- * the files take parts in turn); yields whenever the sink is full. An entry's order is its
- * source's `order` × 2^40 + its offset: newer results have larger orders, whichever part they
- * were read in. Returns the lines that are not result lines.
+ * entry's source); yields whenever the sink is full. Returns the lines that are not result lines.
  */
-export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink, idHash: IdHash, signal?: Aborting, nextPart: () => ResultPart | null = wholeFiles(sources)): Generator<void, number> {
+export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink, idHash: IdHash, signal?: Aborting): Generator<void, number> {
   const entry = Buffer.allocUnsafe(ENTRY_BYTES);
   let bad = 0;
-  for (let part = nextPart(); part !== null; part = nextPart()) {
-    const index = part.source;
-    const src = sources[index]!;
+  for (const [index, src] of sources.entries()) {
     let n = 0;
-    for (const k of resultLineKeys(src, undefined, part.from === 0 && part.to === Infinity ? undefined : part)) {
+    for (const k of resultLineKeys(src)) {
       if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
       if ('bad' in k) {
         bad++;
@@ -89,7 +77,7 @@ export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink,
       entry[at++] = TAB;
       at = writeDecimal(entry, at, k.offset);
       entry[at++] = TAB;
-      at = writeDecimal(entry, at, resultOrder(src, k.offset));
+      at = writeDecimal(entry, at, k.order);
       entry[at++] = TAB;
       sink.addBytes(idHash(k.id.buf, k.id.start, k.id.end), ...withLiteral(entry, at, k.id));
       if (sink.full) yield;
@@ -97,19 +85,6 @@ export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink,
   }
   signal?.throwIfAborted();
   return bad;
-}
-
-/** The parts of {@link resultKeyLines} when the files are read whole, one after the other. */
-function wholeFiles(sources: readonly ResultSource[]): () => ResultPart | null {
-  let next = 0;
-  return () => (next < sources.length ? { source: next++, from: 0, to: Infinity } : null);
-}
-
-/** The order of the result line at `offset` of `src`: newer is larger (later sources, later lines). */
-function resultOrder(src: ResultSource, offset: number): number {
-  const order = src.order * 2 ** 40 + offset;
-  if (!Number.isSafeInteger(order)) throw new Error(`merge: too many result files, or one too large, to order their lines (${src.path})`);
-  return order;
 }
 
 /** {@link resultKeyLines} run to the end (into a sorter). */

@@ -20,13 +20,11 @@ export interface ResultLineKey {
 
 /**
  * The stage's synchronous core, used by the merge directly: the keys of one result file's
- * lines (with a `range`, of the lines that start in it: their `order` and `source` then count
- * lines from the range's start). The object yielded and its views are reused: read them before
- * asking for the next.
+ * lines. The object yielded and its views are reused: read them before asking for the next.
  */
-export function* resultLineKeys(src: ResultSource, chunkBytes?: number, range?: ByteRange): Generator<ResultLineKey | BadResultLine> {
+export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generator<ResultLineKey | BadResultLine> {
   const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
-  for (const v of bufferLines(src.path, chunkBytes, range)) {
+  for (const v of bufferLines(src.path, chunkBytes)) {
     if (v.end === v.start) continue;
     if (!resultIdAt(v.buf, v.start, v.end, key.id)) {
       yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
@@ -40,12 +38,6 @@ export function* resultLineKeys(src: ResultSource, chunkBytes?: number, range?: 
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** Bytes `[from, to)` of a file. */
-export interface ByteRange {
-  from: number;
-  to: number;
-}
 
 /**
  * The `custom_id` literal of a result line into `id`: read where it lies at the start of the usual
