@@ -69,3 +69,49 @@ export class Utf8Blocks {
 function isSpace(byte: number): boolean {
   return byte === 32 || byte === 9 || byte === 13;
 }
+
+/** What {@link plainLines} found in a block: the lines it read, and those of them that are not plain. */
+export interface PlainLines {
+  /** Where the first line it read starts, and where the last one's newline ends (from = to: none). */
+  from: number;
+  to: number;
+  /** Where the lines that are not plain start (ascending). */
+  notPlain: number[];
+}
+
+/**
+ * The lines of `buf[from, to)` that end in a newline there, each told plain or not: a plain line
+ * is a JSON object from its first byte to its last (before a `\r`), valid UTF-8, that does not
+ * hold `name`'s bytes (the explanation field may be there already). For a plain line
+ * {@link whyNotAnObject} finds nothing (the build's verdict aside) and the splice needs no search
+ * for the field: the merge's check of every dataset line, done ahead of its splice (while it waits
+ * for its index thread: core/join/dataset-precheck.ts).
+ * Anything else (a line with spaces around it, a byte-order mark, invalid UTF-8) is not plain:
+ * the caller checks it itself. `startsLine`: whether `from` starts a line (else the
+ * part before the first newline is skipped).
+ */
+export function plainLines(buf: Buffer, from: number, to: number, startsLine: boolean, name: Buffer, skipper: JsonSkipper): PlainLines {
+  if (to <= from) return { from: to, to, notPlain: [] };
+  const first = startsLine ? from : buf.indexOf(10, from) + 1;
+  const last = buf.lastIndexOf(10, to - 1);
+  if ((!startsLine && first === 0) || first > last || last < from) return { from: to, to, notPlain: [] };
+  let s = first;
+  const notPlain: number[] = [];
+  // Checked a block at a time (a view per line only in a block that is not all UTF-8).
+  const blockUtf8 = isUtf8(buf.subarray(s, last));
+  // Where the name occurs next (one search per block: it rarely does).
+  let named = -1;
+  for (; s <= last; ) {
+    const nl = buf.indexOf(10, s);
+    let end = nl;
+    if (end > s && buf[end - 1] === 13) end--;
+    if (named !== -2 && named < s) {
+      named = buf.indexOf(name, s);
+      if (named === -1 || named >= last) named = -2;
+    }
+    const plain = (blockUtf8 || isUtf8(buf.subarray(s, end))) && end > s && buf[s] === 123 && buf[end - 1] === 125 && (named < s || named >= nl) && skipper.object(buf, s, end, 0) === end;
+    if (!plain) notPlain.push(s);
+    s = nl + 1;
+  }
+  return { from: first, to: last + 1, notPlain };
+}
