@@ -81,7 +81,7 @@ export { indexResultEntries, indexResultEntriesOnThread, type IndexResultEntries
 export { sortEntries, type SortEntriesOptions } from './stages/reverse/sort-entries.js';
 export { mergeJoinEntries, type MergeJoinEntriesOptions } from './stages/reverse/merge-join-entries.js';
 export { resolveResults, type ResolveResultsOptions } from './stages/reverse/resolve-results.js';
-export { spliceIntoDataset, DatasetPrecheck, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
+export { spliceIntoDataset, type SpliceIntoDatasetOptions } from './stages/reverse/splice-into-dataset.js';
 export { idJoin, type IdJoinCounts } from './core/join/id-join.js';
 export { EntryBatch, EntryBatchCursor, BATCH_BYTES, BATCH_ENTRIES } from './core/sort/entry-batch.js';
 export { EntryGroup } from './core/sort/entry-group.js';

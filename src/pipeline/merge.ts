@@ -15,7 +15,6 @@ import { sortEntries } from '../stages/reverse/sort-entries.js';
 import { mergeJoinEntries } from '../stages/reverse/merge-join-entries.js';
 import { resolveResults } from '../stages/reverse/resolve-results.js';
 import { spliceIntoDataset } from '../stages/reverse/splice-into-dataset.js';
-import { DatasetPrecheck } from '../core/join/dataset-precheck.js';
 import type { Stage } from '../types.js';
 import { composeStages } from '../core/flow/compose.js';
 import type { MergeOptions, MergeStep } from './merge-options.js';
@@ -58,8 +57,7 @@ export { defaultErrorsPath };
  * 1. `datasetIdEntries`: the dataset's ids, read from the start of each line, keyed by the hash of
  *    their JSON literal, `sortEntries` by it;
  * 2. `indexResultEntries`: meanwhile, on a thread when they are large, the result lines indexed
- *    (id → file, offset) and their small pointers sorted the same way (while the main thread waits
- *    for it, it checks the dataset's lines for step 5: core/join/dataset-precheck.ts);
+ *    (id → file, offset) and their small pointers sorted the same way;
  * 3. `mergeJoinEntries` of the two (core/join/id-join.ts: ids whose hashes collide are told
  *    apart by their literals): each row gets the pointers of its results, or a reason; the rows
  *    are sorted by pointer, so that
@@ -109,8 +107,6 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
     // their own while the dataset's ids are read, each side sorting in half of the sort memory.
     let idsMemory = memory;
     let resultIndex: AsyncIterable<EntryBatch>;
-    // What the main thread does while it waits for the index thread: the splice's checks of the dataset's lines.
-    let precheck: DatasetPrecheck | undefined;
     if ((options.indexThread ?? resultBytes >= PARSE_THREADS_FROM) && !options.idHash && memory.bytes >= 2 * MIN_HALF_BYTES) {
       const arena = memory.take();
       const half = Math.floor(arena.length / 16) * 8;
@@ -118,10 +114,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
       idsMemory = SortMemory.over(arena.subarray(0, half), memory.stage);
       indexThread = indexResultEntriesOnThread({ sources, memoryBytes: half, ...tmp, onBadLines, ...(signal ? { signal } : {}) });
       void indexThread.indexed.then(() => memory.give(arena), () => {});
-      precheck = new DatasetPrecheck({ dataset: options.dataset, field });
-      const thread = indexThread;
-      const check = precheck;
-      resultIndex = fillWait(thread, () => check.runUntil(thread.indexed, signal));
+      resultIndex = indexThread;
     } else {
       resultIndex = sortEntries({ memory, ...tmp })(indexResultEntries({ sources, onBadLines, ...(options.idHash ? { idHash: options.idHash } : {}) })({ ...(signal ? { signal } : {}) }), { ...(signal ? { signal } : {}) });
     }
@@ -146,7 +139,7 @@ export async function merge(options: MergeOptions): Promise<MergeSummary> {
         resolveResults({ sources: sources.map((s) => s.path), threads, ...(options.answerField ? { field: options.answerField } : {}), onBadLines }),
         sortEntries({ memory, ...tmp, readOnThread: threads > 0 }),
         after('output'),
-        spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, ...(precheck ? { precheck } : {}), onRow }),
+        spliceIntoDataset({ dataset: options.dataset, field, ...rejectsByLine, readAhead: true, onRow }),
       ),
       writeChunks(out),
       signal ? { signal } : {},
@@ -193,12 +186,6 @@ function tellAfter<T>(name: MergeStep, onStep: MergeOptions['onStep']): Stage<T,
 /** `source`, calling `onFirstPull` when it is first asked for an item (the join asks for the results' side once the dataset's is sorted). */
 async function* tellFirst<T>(source: AsyncIterable<T>, onFirstPull: () => void): AsyncGenerator<T> {
   onFirstPull();
-  yield* source;
-}
-
-/** `source`, after `work` (run when it is first asked for an item: the join asks for the results' side once the dataset's is sorted, and then waits for it). */
-async function* fillWait<T>(source: AsyncIterable<T>, work: () => Promise<void>): AsyncGenerator<T> {
-  await work();
   yield* source;
 }
 

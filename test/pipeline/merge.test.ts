@@ -167,35 +167,6 @@ describe('merge', () => {
     }
   });
 
-  it('writes the same bytes whether the lines were checked while it waited for the index thread or not, lines of every kind', async () => {
-    const dir = await tempDir('be-merge-');
-    const odd = ['  {"id": "spaced-%"}  ', '{"id": "crlf-%"}\r', '[1, 2]', '{"id": "cut-%", ', '', 'not json %', '{"id": "had-%", "generated_explanation": "old"}', '{"id":"nested-%","x":{"generated_explanation":1}}'];
-    const lines: string[] = ['\ufeff{"id": "r0"}'];
-    for (let i = 1; i < 12_000; i++) lines.push(i % 89 === 3 ? odd[i % odd.length]!.replace('%', String(i)) : JSON.stringify({ id: `r${i}`, text: `نص ${i} ${'ميم '.repeat(i % 120)}` }));
-    const dataset = await writeLines(path.join(dir, 'data.jsonl'), lines);
-    await writeLines(path.join(dir, 'out.jsonl'), lines.map((_, i) => okLine(`r${i}`, explained(`why ${i}`))).filter((_, i) => i % 10 !== 0));
-    const merged: string[] = [];
-    const errors: string[] = [];
-    // With the index thread, the main thread checks lines while it waits for it (as many as it has
-    // time for: test/core/join/dataset-precheck.test.ts checks them all); without, none.
-    for (const indexThread of [true, false]) {
-      const output = path.join(dir, `merged-${indexThread}.jsonl`);
-      const summary = await merge({ dataset, results: [path.join(dir, 'out.jsonl')], output, indexThread, tmpDir: dir });
-      expect(summary.rows).toBe(lines.filter((l) => l.trim() !== '').length);
-      merged.push(await readFile(output, 'utf8'));
-      errors.push(await readFile(`${output}.errors.jsonl`, 'utf8'));
-    }
-    expect(merged[0]).toBe(merged[1]);
-    expect(errors[0]).toBe(errors[1]);
-    // The lines that are not objects are left out (to the errors file); a field already there is replaced, one nested kept.
-    expect(errors[0]).toContain('"text":"[1, 2]"');
-    expect(merged[0]).not.toContain('[1, 2]');
-    expect(merged[0]).toContain('\n{"id": "had-270", "generated_explanation": null}\n');
-    expect(merged[0]).toContain('\n{"id":"nested-359","x":{"generated_explanation":1},"generated_explanation":null}\n');
-    expect(merged[0]).toContain(`\n{"id":"r271","text":"نص 271 ${'ميم '.repeat(31)}","generated_explanation":"why 271"}\n`);
-    expect(merged[0]!.startsWith('{"id": "r0", "generated_explanation": null}\n')).toBe(true);
-  });
-
   it('takes a result line larger than a parse batch', async () => {
     const dir = await tempDir('be-merge-');
     const long = 'شرح '.repeat(100_000);

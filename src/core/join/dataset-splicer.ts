@@ -39,8 +39,6 @@ export interface MergeIntoDatasetOptions {
   rejects?: Iterable<{ line: number; code: string; message: string }>;
   /** Read the dataset ahead on the thread pool (the caller lets the event loop turn as it writes: the merge). */
   readAhead?: boolean;
-  /** Lines already found plain, by offset (core/join/dataset-precheck.ts): their checks are skipped. Asked in ascending order. */
-  precheck?: { plain(offset: number): boolean };
 }
 
 /** A row's outcome as the splicer takes it: its explanation as the bytes of a JSON literal (`json[start, end)`, all of it by default), or why it has none (an empty `id`: the row's own). */
@@ -73,7 +71,6 @@ export class DatasetSplicer {
   #next: LineView | null = null;
   readonly #skipper = new JsonSkipper();
   readonly #utf8 = new Utf8Blocks();
-  readonly #precheck: { plain(offset: number): boolean } | undefined;
 
   constructor(options: MergeIntoDatasetOptions) {
     this.#field = options.field ?? 'generated_explanation';
@@ -84,7 +81,6 @@ export class DatasetSplicer {
     this.#fieldName = Buffer.from(this.#field);
     this.#lines = bufferLines(options.dataset, 1 << 20, undefined, options.readAhead ? new ReadAhead().read : undefined);
     this.#rejects = options.rejects?.[Symbol.iterator]();
-    this.#precheck = options.precheck;
   }
 
   /** The rows before `line`, with no outcome, then the row at `line` with `outcome`. */
@@ -163,15 +159,13 @@ export class DatasetSplicer {
     if (s === v.end) return false; // blank: not a row
     const json = outcome && 'json' in outcome ? outcome : null;
     // A line's reject is read ahead of its outcome's: the build's verdict that it is not an object.
-    // A plain line (found so ahead of time) is known to be UTF-8 and a JSON object without the field.
-    const plain = this.#precheck !== undefined && this.#precheck.plain(v.offset);
-    const notJson = whyNotAnObject(buf, start, v.end, plain || this.#utf8.valid(v, start), this.#rejectFor(line)?.code, plain || (json !== null && this.#rejects !== undefined), this.#skipper);
+    const notJson = whyNotAnObject(buf, start, v.end, this.#utf8.valid(v, start), this.#rejectFor(line)?.code, json !== null && this.#rejects !== undefined, this.#skipper);
     if (notJson !== null) {
       sink.dropRow(line, { line, id: null, reason: 'not_json', message: notJson, ...lineText(buf, start, v.end) });
       return true;
     }
-    if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, plain, sink);
-    else this.#splice(buf, start, v.end, NULL, 0, NULL.length, plain, sink);
+    if (json) this.#splice(buf, start, v.end, json.json, json.start ?? 0, json.end ?? json.json.length, sink);
+    else this.#splice(buf, start, v.end, NULL, 0, NULL.length, sink);
     if (json) {
       sink.endRow(line, undefined);
       return true;
@@ -194,10 +188,10 @@ export class DatasetSplicer {
   }
 
   /** The line's bytes with the field set to `value[vs, ve)`: spliced before the last `}`, or through the text path when the line names the field. */
-  #splice(buf: Buffer, start: number, end: number, value: Buffer, vs: number, ve: number, plain: boolean, sink: RowSink): void {
+  #splice(buf: Buffer, start: number, end: number, value: Buffer, vs: number, ve: number, sink: RowSink): void {
     const field = this.#field;
-    // (Searched in a view of the line: a search of the buffer from `start` would go on past the line. A plain line has no such bytes.)
-    if (!plain && buf.subarray(start, end).indexOf(this.#fieldName) !== -1) {
+    // (Searched in a view of the line: a search of the buffer from `start` would go on past the line.)
+    if (buf.subarray(start, end).indexOf(this.#fieldName) !== -1) {
       // The name occurs: the field may be there already (a second merge). Rare: work on text.
       const text = buf.toString('utf8', start, end);
       try {

@@ -3,8 +3,6 @@ import { ChunkRowSink, OutcomeChoice, outcomeAt } from '../../core/join/join-ste
 import { EntryBatchCursor, type EntryBatch } from '../../core/sort/entry-batch.js';
 import type { Stage } from '../../types.js';
 
-export { DatasetPrecheck } from '../../core/join/dataset-precheck.js';
-
 export interface SpliceIntoDatasetOptions extends MergeIntoDatasetOptions {
   /** Told of each row, in order: undefined when it got its explanation, else why not (the errors file's entry). */
   onRow?: (missing: MergedRow['missing']) => void;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lineText, plainLines, Utf8Blocks, whyNotAnObject } from '../../../src/core/json/json-line-check.js';
+import { lineText, Utf8Blocks, whyNotAnObject } from '../../../src/core/json/json-line-check.js';
 import { JsonSkipper } from '../../../src/core/json/result-json.js';
 import { bufferLines } from '../../../src/core/io/sync-lines.js';
 import { tempDir } from '../../helpers/server.js';
@@ -54,66 +54,6 @@ describe('json-line-check', () => {
         }
       }),
       { numRuns: 200 },
-    );
-  });
-
-  it('tells plain only lines that need no check, and every ordinary object line (property)', () => {
-    const name = Buffer.from('generated_explanation');
-    const skipper = new JsonSkipper();
-    const object = fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.integer(), fc.constant(null), fc.array(fc.boolean(), { maxLength: 3 })), { maxKeys: 4 });
-    const line = fc.oneof(
-      object.map((o) => Buffer.from(JSON.stringify(o))),
-      object.map((o) => Buffer.from(JSON.stringify(o, null, 1).replace(/\n/g, ' '))),
-      object.map((o) => Buffer.from(`{"generated_explanation": null, "x": ${JSON.stringify(o)}}`)),
-      object.map((o) => Buffer.from(`{"t": "the generated_explanation", "x": ${JSON.stringify(o)}}`)),
-      object.map((o) => Buffer.from(` ${JSON.stringify(o)}\t`)),
-      object.map((o) => Buffer.from(`${JSON.stringify(o)}\r`)),
-      object.map((o) => Buffer.from(`\ufeff${JSON.stringify(o)}`)),
-      fc.constantFrom('', '  ', '[1, 2]', '"text"', '{"a": }', '{"a": 1} {"b": 2}', '{"a": 1', 'not json', `{"a": ${'['.repeat(70)}${']'.repeat(70)}}`).map((t) => Buffer.from(t)),
-      fc.constant(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])),
-    );
-    fc.assert(
-      fc.property(fc.array(line, { minLength: 1, maxLength: 20 }), fc.boolean(), fc.nat(), fc.nat(), (lines, finalNewline, a, b) => {
-        const buf = Buffer.concat(lines.flatMap((l, i) => (i < lines.length - 1 || finalNewline ? [l, Buffer.from('\n')] : [l])));
-        const from = a % (buf.length + 1);
-        const to = from + (b % (buf.length - from + 1));
-        const startsLine = from === 0 || buf[from - 1] === 10;
-        const told = plainLines(buf, from, to, startsLine, name, skipper);
-        // The lines it should read: those starting in [from, to) whose newline is before `to`.
-        const expected: number[] = [];
-        for (let s = 0; s < buf.length; ) {
-          const nl = buf.indexOf(10, s);
-          if (nl === -1) break;
-          if (s >= from && nl < to) {
-            expected.push(s);
-          }
-          s = nl + 1;
-        }
-        expect(told.to - told.from > 0).toBe(expected.length > 0);
-        if (expected.length === 0) return;
-        expect(told.from).toBe(expected[0]);
-        expect(told.to).toBe(buf.indexOf(10, expected.at(-1)!) + 1);
-        for (const s of expected) {
-          let end = buf.indexOf(10, s);
-          if (end > s && buf[end - 1] === 13) end--;
-          const bytes = buf.subarray(s, end);
-          const text = bytes.toString();
-          let parsed: unknown = null;
-          try {
-            parsed = JSON.parse(text);
-          } catch {}
-          // Plain: the line needs no check at all (what whyNotAnObject says, without the build's verdict).
-          const needsNoCheck = isUtf8(bytes) && text.startsWith('{') && text.endsWith('}') && typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && !bytes.includes(name);
-          const plain = !told.notPlain.includes(s);
-          if (plain) {
-            expect(needsNoCheck, `line at ${s}: ${text}`).toBe(true);
-            expect(whyNotAnObject(buf, s, end, true, undefined, false, skipper)).toBeNull();
-          }
-          // Every ordinary object line is told plain (not one nested past the skipper's depth).
-          else if (needsNoCheck && !text.includes('[[[[')) expect.fail(`line at ${s} not plain: ${text}`);
-        }
-      }),
-      { numRuns: 500 },
     );
   });
 });
