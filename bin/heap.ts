@@ -23,4 +23,22 @@ export function shrinkHeap(gc = (globalThis as { gc?: GcFunction }).gc): () => v
   };
 }
 
+/**
+ * For `onUploadRead`: a minor collection every {@link UPLOAD_GC_BYTES} of shards read for upload.
+ * An upload allocates little but its 64 KiB pieces, which live outside V8's heap: the young
+ * generation fills slowly, and V8 left 20–35 MB of sent pieces uncollected at a time, the peak
+ * of `run` (bench/RESULTS.md). One collection takes about a millisecond with our young generation.
+ */
+export function uploadGarbageCollector(gc = (globalThis as { gc?: GcFunction }).gc): (bytes: number) => void {
+  let read = 0;
+  return (bytes) => {
+    read += bytes;
+    if (read < UPLOAD_GC_BYTES) return;
+    read = 0;
+    gc?.({ type: 'minor', execution: 'sync' });
+  };
+}
+
+export const UPLOAD_GC_BYTES = 8 << 20;
+
 type GcFunction = (options: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;

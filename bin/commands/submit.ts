@@ -16,6 +16,7 @@ import type { ShardRecord } from '../../src/types.js';
 import { costFlags, costOptionsFromArgs, formatEstimate, type CostArgs } from '../cost-flags.js';
 import { formatCount } from '../format.js';
 import { progressFromArgs } from '../progress.js';
+import { uploadGarbageCollector } from '../heap.js';
 import { buildSampler } from '../progress-views.js';
 
 /** Polling of batch statuses: by retrieve --wait, and by submit while shards are held back. */
@@ -144,6 +145,7 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
         const summary = await submit({
           ...options,
           signal,
+          onUploadRead: uploadGarbageCollector(),
           onUpload: (e) => {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
               uploads.done++;

@@ -35,6 +35,8 @@ export interface SubmitOptions extends Omit<BuildOptions, 'output' | 'outDir' | 
   /** First wait before another try of a failed API call, doubling up to 60 s. Default 1 s (tests pass a few ms). */
   minRetryDelayMs?: number;
   onUpload?: UploadShardsOptions['onEvent'];
+  /** Told of each piece of a shard read for its upload (UploadShardsOptions.onRead). */
+  onUploadRead?: UploadShardsOptions['onRead'];
   /** Told before each retry of a status call while shards are held back (uploads' retries are `onUpload` events). */
   onRetry?: RetryOptions['onRetry'];
   /** Told when a shard is held back by the quota limits. */
@@ -154,6 +156,7 @@ export async function submit(options: SubmitOptions): Promise<SubmitSummary> {
       ...(options.provider.name === 'azure' ? {} : { checkModel: modelChecker(options.provider.client, options.model, options.provider.describe, options.signal) }),
       ...(options.pollMs === undefined ? {} : { processing: { pollMs: Math.min(options.pollMs, 1000), ...(options.maxPollMs === undefined ? {} : { maxPollMs: options.maxPollMs }) } }),
       ...(options.onUpload ? { onEvent: options.onUpload } : {}),
+      ...(options.onUploadRead ? { onRead: options.onUploadRead } : {}),
     });
     // By shard: a shard re-queued and submitted again is listed once, with its last batch.
     const submitted = new Map<string, SubmittedShard>();

@@ -49,6 +49,12 @@ export interface UploadShardsOptions {
   checkModel?: () => Promise<void>;
   /** Waits between looks at an upload not processed yet (Azure keeps them pending a while). Default 1 s doubling to 15 s. */
   processing?: Pick<FileReadyOptions, 'pollMs' | 'maxPollMs' | 'timeoutMs'>;
+  /**
+   * Told of each piece of a shard read to be sent (its bytes). The pieces are garbage once sent, and
+   * little else is allocated meanwhile, so V8 leaves them for tens of MB: the CLI collects them
+   * every few MB (bin/heap.ts).
+   */
+  onRead?: (bytes: number) => void;
   /** Told of each step, for progress and logs. */
   onEvent?: (event: { type: 'uploading' | 'uploaded' | 'processing' | 'created' | 'found' | 'skipped' | 'retry' | 'requeued'; shard: ShardRecord; detail?: string }) => void;
 }
@@ -129,7 +135,7 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
         if (stored) return { id: stored, bytes: shard.bytes };
         return client.files.create(
           {
-            file: toStreamingFile(createReadStream(shard.path), filename, { type: 'application/jsonl' }),
+            file: toStreamingFile(o.onRead ? told(createReadStream(shard.path), o.onRead) : createReadStream(shard.path), filename, { type: 'application/jsonl' }),
             purpose: 'batch',
             ...(o.fileExpirySeconds ? { expires_after: { anchor: 'created_at', seconds: o.fileExpirySeconds } } : {}),
           },
@@ -273,4 +279,12 @@ export function shardSubmitter(options: UploadShardsOptions): { submitOne: (shar
 /** A retry in words: the call, its failure and the wait before the next try. */
 function retryDetail(call: string, err: unknown, waitMs: number): string {
   return `${call}: ${describeApiError(err)}; next try in ${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
+}
+
+/** `pieces`, each told to `onRead` (its size) as it is taken. */
+async function* told(pieces: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    onRead(piece.length);
+    yield piece;
+  }
 }

@@ -38,6 +38,26 @@ describe('uploadShards', () => {
     await manifest.close();
   });
 
+  it('tells onRead of every piece of the shard it sends: their sizes add up to the file stored', async () => {
+    const { client } = await started;
+    const dir = await tempDir('be-upload-');
+    const text = Array.from({ length: 600 }, (_, i) => requestLine(`r${i}`)).join('\n') + '\n';
+    const shardPath = path.join(dir, 'batch_00001.jsonl');
+    await writeFile(shardPath, text);
+    const bytes = Buffer.byteLength(text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const shard: ShardRecord = { path: shardPath, index: 1, rows: 600, bytes, sha256, first_line: 1, last_line: 600 };
+    const manifest = await Manifest.open(path.join(dir, 'manifest.jsonl'));
+    await manifest.append({ type: 'shard', run_id: 'run-1', shard });
+    const pieces: number[] = [];
+    const [submitted] = await toArray(uploadShards({ client, manifest, endpoint: '/v1/chat/completions', runId: 'run-1', onRead: (n) => void pieces.push(n) })(fromArray([shard])));
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.reduce((a, b) => a + b, 0)).toBe(bytes);
+    const stored = await client.files.content(submitted!.fileId);
+    expect(Buffer.from(await stored.arrayBuffer()).toString()).toBe(text);
+    await manifest.close();
+  });
+
   it('never uploads a shard over the provider limits it is given', async () => {
     const { client, server } = await started;
     const dir = await tempDir('be-upload-');
