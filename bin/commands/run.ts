@@ -15,7 +15,7 @@ import { runDirectHandler, type RunDirectArgs } from './direct.js';
 import type { RunArgs } from './run-args.js';
 import type { BatchState } from '../../src/batch-api/manifest.js';
 import { batchesSample, mergeSample } from '../progress-views.js';
-import { shrinkHeap, uploadGarbageCollector } from '../heap.js';
+import { shrinkHeap } from '../heap.js';
 
 type ResubmitArgs = SubmitArgs & { from?: string; ids?: string; reasons?: string[] };
 
@@ -78,7 +78,6 @@ export const runCommandModule: CommandModule<object, RunArgs> = {
             }
             log(`run: ${next}`);
           },
-          onUploadRead: uploadGarbageCollector(),
           onUpload: (e) => {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') uploads.done++;
             // A retry is said each time: an unreachable host must not look like a slow upload.
@@ -156,7 +155,6 @@ export const resubmitCommand: CommandModule<object, ResubmitArgs> = {
           ...(args.from === undefined ? {} : { from: args.from }),
           ...(args.ids === undefined ? {} : { ids: args.ids }),
           ...(args.reasons?.length ? { reasons: args.reasons } : {}),
-          onUploadRead: uploadGarbageCollector(),
           signal,
         });
         display.stop();

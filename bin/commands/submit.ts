@@ -122,6 +122,8 @@ export async function openJob(args: SubmitArgs & { quiet: boolean }, label: stri
     onQuota: (e: QuotaEvent) => log(`submit: shard ${e.shard.index} ${e.type === 'held' ? 'held back' : 'goes alone'}: ${e.detail}`),
     onRetry: retryLog(label, provider, log),
     ...(retries === undefined ? {} : { retries }),
+    // The sent pieces of shards collected as they go (bin/heap.ts).
+    onUploadRead: uploadGarbageCollector(),
   };
   /** The build's figures and the shards submitted: what submit (and run's first phase) shows. */
   const submitSample = buildSampler(progress, args.dataset, () => `${formatCount(uploads.done)} submitted`);
@@ -145,7 +147,6 @@ export const submitCommand: CommandModule<object, SubmitArgs> = {
         const summary = await submit({
           ...options,
           signal,
-          onUploadRead: uploadGarbageCollector(),
           onUpload: (e) => {
             if (e.type === 'created' || e.type === 'found' || e.type === 'skipped') {
               uploads.done++;
