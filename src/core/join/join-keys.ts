@@ -64,10 +64,14 @@ export function* datasetKeyLines(file: string, sink: KeySink, idHash: IdHash, si
  */
 export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink, idHash: IdHash, signal?: Aborting): Generator<void, number> {
   const entry = Buffer.allocUnsafe(ENTRY_BYTES);
+  // One read buffer for every file: a job has tens of result files, and a dead 1 MiB buffer per
+  // file stayed resident on the index thread until its collector ran (~20 MB at 25 files, the
+  // peak of a million rows' merge: bench/RESULTS.md).
+  const chunk = Buffer.allocUnsafeSlow(READ_BYTES);
   let bad = 0;
   for (const [index, src] of sources.entries()) {
     let n = 0;
-    for (const k of resultLineKeys(src)) {
+    for (const k of resultLineKeys(src, chunk)) {
       if (++n % CHECK_EVERY === 0) signal?.throwIfAborted();
       if ('bad' in k) {
         bad++;
@@ -97,6 +101,7 @@ export function addResultKeys(sources: readonly ResultSource[], sink: KeySink, i
 }
 
 const ENTRY_BYTES = 64 * 1024;
+const READ_BYTES = 1 << 20;
 
 /** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
 export interface DatasetKey {

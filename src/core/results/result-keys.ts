@@ -21,10 +21,12 @@ export interface ResultLineKey {
 /**
  * The stage's synchronous core, used by the merge directly: the keys of one result file's
  * lines. The object yielded and its views are reused: read them before asking for the next.
+ * `chunk`: the read buffer's size, or a buffer to read into (one for many files: see
+ * {@link bufferLines}).
  */
-export function* resultLineKeys(src: ResultSource, chunkBytes?: number): Generator<ResultLineKey | BadResultLine> {
+export function* resultLineKeys(src: ResultSource, chunk?: number | Buffer): Generator<ResultLineKey | BadResultLine> {
   const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
-  for (const v of bufferLines(src.path, chunkBytes)) {
+  for (const v of bufferLines(src.path, chunk)) {
     if (v.end === v.start) continue;
     if (!resultIdAt(v.buf, v.start, v.end, key.id)) {
       yield { bad: 'not a result line (no custom_id)', source: `${src.path}:${v.line}` };
