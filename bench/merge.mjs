@@ -3,24 +3,25 @@
 // read_json, json_extract_string, a left join on id, in row order, to JSONL) and, with
 // `--controls duckdb,sort`, `LC_ALL=C sort` of the result file. Prints wall time, CPU time,
 // rows/s and peak RSS (VmHWM) for each.
-//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--warmup 1] [--sort-memory 16MiB,64MiB] [--controls duckdb] [--cli dist/bin/batch-explain.js] [--before OTHER_CLI] [--dir DIR]
+//   node bench/merge.mjs [--rows 1000000] [--runs 1] [--warmup 1] [--sort-memory 16MiB,64MiB] [--controls duckdb] [--files 1] [--cli dist/bin/batch-explain.js] [--before OTHER_CLI] [--dir DIR]
+// --files N: the result lines split into N files (a job's batches: `run` at a million rows downloads 25), for merge and DuckDB alike.
 // --before: another build measured beside this one in each round (main's, for figures before and after a change).
 // The warm-up rounds (one sort and one merge of each memory, not counted) come first: on our VMs
 // the first command to write a gigabyte pays for memory the machine had not touched yet.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { generateDataset } from './gen-dataset.mjs';
 import { generateImages } from './gen-images.mjs';
 import { generateResults } from './gen-results.mjs';
 
 const here = import.meta.dirname;
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warmup: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '16MiB,64MiB' }, controls: { type: 'string', default: 'duckdb' }, cli: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warmup: { type: 'string', default: '1' }, 'sort-memory': { type: 'string', default: '16MiB,64MiB' }, controls: { type: 'string', default: 'duckdb' }, files: { type: 'string', default: '1' }, cli: { type: 'string' }, before: { type: 'string' }, dir: { type: 'string' } } });
 // --cli: another build of the CLI (a copy of main's dist/, for figures before and after a change).
 const cli = values.cli ?? path.join(here, '../dist/bin/batch-explain.js');
 const rows = Number(values.rows);
@@ -33,6 +34,30 @@ if (!existsSync(results)) {
   await generateImages({ dir: path.join(dir, '..', 'images'), count: 200, meanKb: 150 });
   await generateDataset({ rows, images: path.join(dir, '..', 'images'), out: dataset });
   await generateResults({ rows, out: results });
+}
+const files = Number(values.files);
+const resultsDir = files > 1 ? path.join(dir, `results-${files}`) : path.join(dir, 'results');
+if (files > 1 && !existsSync(resultsDir)) await splitLines(results, resultsDir, files, rows);
+const resultFiles = (await readdir(resultsDir)).map((f) => path.join(resultsDir, f));
+
+/** `file`'s `lines` lines in `parts` files of consecutive lines, in `into` (made through a temporary folder: a split cut short is not taken for one). */
+async function splitLines(file, into, parts, lines) {
+  const partial = `${into}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial);
+  const per = Math.ceil(lines / parts);
+  let n = 0;
+  let out = null;
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (n % per === 0) {
+      if (out) await new Promise((resolve) => out.end(resolve));
+      out = createWriteStream(path.join(partial, `batch_${n / per + 1}.output.jsonl`));
+    }
+    n++;
+    if (!out.write(`${text}\n`)) await once(out, 'drain');
+  }
+  if (out) await new Promise((resolve) => out.end(resolve));
+  await rename(partial, into);
 }
 
 /**
@@ -74,7 +99,7 @@ async function checkOutput(file) {
 }
 
 const size = (await stat(results)).size;
-console.log(`${rows} rows: dataset ${((await stat(dataset)).size / 1e6).toFixed(0)} MB, results ${(size / 1e6).toFixed(0)} MB; node ${process.version}\n`);
+console.log(`${rows} rows: dataset ${((await stat(dataset)).size / 1e6).toFixed(0)} MB, results ${(size / 1e6).toFixed(0)} MB in ${resultFiles.length} file${resultFiles.length === 1 ? '' : 's'}; node ${process.version}\n`);
 console.log('what                                     | wall s | cpu s | rows/s | peak RSS MB');
 console.log('-----------------------------------------|--------|-------|--------|------------');
 const line = (what, m) => console.log(`${what.padEnd(40)} | ${m.seconds.toFixed(2).padStart(6)} | ${m.cpu.toFixed(1).padStart(5)} | ${Math.round(rows / m.seconds).toString().padStart(6)} | ${Number.isNaN(m.rss) ? '(not node)' : m.rss.toFixed(1).padStart(10)}`);
@@ -97,16 +122,16 @@ for (let r = -warmups; r < Number(values.runs); r++) {
     await rm(path.join(dir, 'sorted.jsonl'), { force: true });
   }
   if (controls.includes('duckdb')) {
-    await warm([dataset, results]);
-    control = await measure(`node "${path.join(here, 'duckdb-merge.mjs')}" "${dataset}" "${path.join(dir, 'results', '*.jsonl')}" "${out}"`);
+    await warm([dataset, ...resultFiles]);
+    control = await measure(`node "${path.join(here, 'duckdb-merge.mjs')}" "${dataset}" "${path.join(resultsDir, '*.jsonl')}" "${out}"`);
     line('DuckDB join (read_json, left join)', control);
     if (r === -warmups) await checkOutput(out);
     await rm(out, { force: true });
   }
   for (const memory of values['sort-memory'].split(',')) {
     for (const [label, program] of clis) {
-      await warm([dataset, results]);
-      const merged = await measure(`"${program}" merge --dataset "${dataset}" --results "${path.join(dir, 'results')}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
+      await warm([dataset, ...resultFiles]);
+      const merged = await measure(`"${program}" merge --dataset "${dataset}" --results "${resultsDir}" --output "${out}" --sort-memory ${memory} --tmp-dir "${dir}" --quiet`);
       line(`${label ? `${label}: ` : ''}merge, --sort-memory ${memory}`, merged);
       // Every merge's output of the first round is checked (a benchmark of a wrong program means nothing).
       if (r === -warmups) await checkOutput(out);
