@@ -21,8 +21,8 @@ export interface ResultLineKey {
 /**
  * The stage's synchronous core, used by the merge directly: the keys of one result file's
  * lines. The object yielded and its views are reused: read them before asking for the next.
- * `chunk`: the read buffer's size, or a buffer to read into (one for many files: see
- * {@link bufferLines}).
+ * `chunk`: the read buffer's size, or a buffer to read into, for reading many files one after
+ * the other (the ids yielded are views of it; never two readers at once).
  */
 export function* resultLineKeys(src: ResultSource, chunk?: number | Buffer): Generator<ResultLineKey | BadResultLine> {
   const key: ResultLineKey = { id: { buf: EMPTY, start: 0, end: 0 }, offset: 0, length: 0, order: 0 };
