@@ -1,5 +1,6 @@
 import { idOfLiteral } from '../../core/json/id-key.js';
 import { resultLineKeys } from '../../core/results/result-keys.js';
+import { positiveInteger } from '../../core/flow/options.js';
 import type { ResultSource } from '../../core/results/result-line.js';
 import type { Stage } from '../../types.js';
 
@@ -35,9 +36,12 @@ export interface IndexResultsOptions {
  * be read fails the stage (the merge reports it by name).
  */
 export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSource & { index: number }, ResultPointer> {
+  if (options.chunkBytes !== undefined) positiveInteger('chunkBytes', options.chunkBytes);
   return async function* indexResultsStage(sources) {
+    // One chunk for every file (a job has tens of them): the pointers yielded hold no view of it.
+    const chunk = Buffer.allocUnsafeSlow(options.chunkBytes ?? 1 << 20);
     for await (const src of sources) {
-      for (const k of resultLineKeys(src, options.chunkBytes)) {
+      for (const k of resultLineKeys(src, chunk)) {
         if ('bad' in k) await options.onBadLine?.(k.source, k.bad);
         else yield { id: idOfLiteral(k.id.buf, k.id.start, k.id.end), src: src.index, offset: k.offset, length: k.length, order: k.order };
       }

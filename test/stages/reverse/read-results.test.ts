@@ -57,5 +57,12 @@ describe('readResults and indexResults', () => {
     const text = await readFile(a);
     const p = pointers[1]!;
     expect(JSON.parse(text.toString('utf8', p.offset, p.offset + p.length)).custom_id).toBe('r"2');
+    // One chunk serves both files, lines longer than it included.
+    const small = await toArray(indexResults({ chunkBytes: 8 })(fromArray([{ path: a, order: 0, index: 0 }, { path: b, order: 1, index: 1 }])));
+    expect(small).toEqual(pointers);
+  });
+
+  it('indexResults refuses a read size that is no positive integer (it would never read a byte)', () => {
+    expect(() => indexResults({ chunkBytes: 0 })).toThrow(/chunkBytes/);
   });
 });
