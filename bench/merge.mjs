@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,18 +46,20 @@ async function splitLines(file, into, parts, lines) {
   const partial = `${into}.partial`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial);
-  const per = Math.ceil(lines / parts);
   let n = 0;
+  let part = -1;
   let out = null;
   for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (n % per === 0) {
-      if (out) await new Promise((resolve) => out.end(resolve));
-      out = createWriteStream(path.join(partial, `batch_${n / per + 1}.output.jsonl`));
+    // Line n goes to part floor(n * parts / lines): `parts` files (of `lines` >= `parts`), within a line of each other's size.
+    if (Math.floor((n * parts) / lines) !== part) {
+      if (out) await finished(out.end());
+      part = Math.floor((n * parts) / lines);
+      out = createWriteStream(path.join(partial, `batch_${part + 1}.output.jsonl`));
     }
     n++;
     if (!out.write(`${text}\n`)) await once(out, 'drain');
   }
-  if (out) await new Promise((resolve) => out.end(resolve));
+  if (out) await finished(out.end());
   await rename(partial, into);
 }
 
