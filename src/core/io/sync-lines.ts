@@ -24,7 +24,7 @@ export interface LineView {
  * previous range's; the last one may end past `to`), numbered from 1 at the first of them: so
  * that threads can share a file, each a range of its own.
  */
-export function* bufferLines(file: string, chunk: number | Buffer = 1 << 20, range?: { from: number; to: number }, read: FileRead = readSync): Generator<LineView> {
+export function* bufferLines(file: string, chunk: number | Buffer = LINE_CHUNK_BYTES, range?: { from: number; to: number }, read: FileRead = readSync): Generator<LineView> {
   const fd = openSync(file, 'r');
   try {
     // A caller's buffer, to reuse across files (a thread reading chunk after chunk would
@@ -126,6 +126,9 @@ export class ReadAhead {
 }
 
 const BLOCK = 1 << 20;
+
+/** {@link bufferLines}'s read buffer when the caller gives none: a caller reading many files makes one of this size for all. */
+export const LINE_CHUNK_BYTES = 1 << 20;
 
 /** The lines of a file as strings (UTF-8), read synchronously. */
 export function* textLines(file: string): Generator<string> {

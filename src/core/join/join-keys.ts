@@ -1,4 +1,4 @@
-import { bufferLines, type LineView } from '../io/sync-lines.js';
+import { bufferLines, LINE_CHUNK_BYTES, type LineView } from '../io/sync-lines.js';
 import { afterIdKey, idLiteral, idOfLiteral, plainLiteralFrom, type LiteralRange } from '../json/id-key.js';
 import { readDecimal, writeDecimal } from '../io/decimal.js';
 import type { SortedEntry } from '../sort/run-sorter.js';
@@ -67,7 +67,7 @@ export function* resultKeyLines(sources: readonly ResultSource[], sink: KeySink,
   // One read buffer for every file: a job has tens of result files, and a dead 1 MiB buffer per
   // file stayed resident on the index thread until its collector ran (~20 MB at 25 files, the
   // peak of a million rows' merge: bench/RESULTS.md).
-  const chunk = Buffer.allocUnsafeSlow(READ_BYTES);
+  const chunk = Buffer.allocUnsafeSlow(LINE_CHUNK_BYTES);
   let bad = 0;
   for (const [index, src] of sources.entries()) {
     let n = 0;
@@ -101,7 +101,6 @@ export function addResultKeys(sources: readonly ResultSource[], sink: KeySink, i
 }
 
 const ENTRY_BYTES = 64 * 1024;
-const READ_BYTES = 1 << 20;
 
 /** A dataset row's key, read back from its sorted entry: the id literal as latin1 (compared, rarely decoded). */
 export interface DatasetKey {

@@ -1,6 +1,7 @@
 import { idOfLiteral } from '../../core/json/id-key.js';
 import { resultLineKeys } from '../../core/results/result-keys.js';
 import { positiveInteger } from '../../core/flow/options.js';
+import { LINE_CHUNK_BYTES } from '../../core/io/sync-lines.js';
 import type { ResultSource } from '../../core/results/result-line.js';
 import type { Stage } from '../../types.js';
 
@@ -39,7 +40,7 @@ export function indexResults(options: IndexResultsOptions = {}): Stage<ResultSou
   if (options.chunkBytes !== undefined) positiveInteger('chunkBytes', options.chunkBytes);
   return async function* indexResultsStage(sources) {
     // One chunk for every file (a job has tens of them): the pointers yielded hold no view of it.
-    const chunk = Buffer.allocUnsafeSlow(options.chunkBytes ?? 1 << 20);
+    const chunk = Buffer.allocUnsafeSlow(options.chunkBytes ?? LINE_CHUNK_BYTES);
     for await (const src of sources) {
       for (const k of resultLineKeys(src, chunk)) {
         if ('bad' in k) await options.onBadLine?.(k.source, k.bad);
